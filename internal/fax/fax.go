@@ -1,0 +1,89 @@
+package fax
+
+import "time"
+
+// Direction says whether faxgate sent or received a fax.
+type Direction string
+
+const (
+	Outbound Direction = "outbound"
+	Inbound  Direction = "inbound"
+)
+
+// Valid reports whether d is a known direction.
+func (d Direction) Valid() bool { return d == Outbound || d == Inbound }
+
+// Fax is one fax, sent or received.
+type Fax struct {
+	ID            string
+	Direction     Direction
+	Status        Status
+	To            string
+	From          string
+	Provider      string
+	ProviderFaxID string
+	Pages         int
+	PagesSent     int
+	Failure       *Failure
+	CallbackURL   string
+	HeaderText    string
+
+	// Document is the stored original (outbound) or received PDF (inbound).
+	DocumentKey    string
+	DocumentType   string // MIME type of the stored document
+	DocumentSize   int64
+	DocumentSHA256 string
+	DocumentPurged bool
+
+	// OwnerKeyID is the API key that sent the fax ("" for received faxes
+	// and the admin key).
+	OwnerKeyID     string
+	IdempotencyKey string
+	// CallbackToken is an unguessable per-fax secret faxgate puts in the
+	// callback URL of carriers that cannot sign per-job callbacks (GoFax).
+	CallbackToken string
+
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	CompletedAt *time.Time
+}
+
+// Failure says why a fax failed, in faxgate's words (Code, Message) and the
+// carrier's own (CarrierType, CarrierCode, CarrierMessage).
+type Failure struct {
+	Code           string
+	Message        string
+	CarrierType    string
+	CarrierCode    string
+	CarrierMessage string
+}
+
+// Failure codes faxgate reports.
+const (
+	FailBusy           = "busy"
+	FailNoAnswer       = "no_answer"
+	FailCongestion     = "congestion"
+	FailLine           = "line_error"
+	FailFax            = "fax_error"
+	FailDocument       = "document_error"
+	FailNotOperational = "number_not_operational"
+	FailCarrier        = "carrier_error"
+	FailCanceled       = "canceled"
+	FailTimeout        = "timeout"
+	FailGeneral        = "general_error"
+)
+
+// FaxFilter selects faxes for listing, newest first.
+type FaxFilter struct {
+	Direction  Direction
+	Status     Status
+	OwnerKeyID string // "" means any
+	Limit      int
+	Cursor     string // ID of the last fax of the previous page
+}
+
+// DefaultLimit and MaxLimit bound list pages.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 500
+)

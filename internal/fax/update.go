@@ -1,0 +1,74 @@
+package fax
+
+import "time"
+
+// UpdateKind says what a carrier update reports.
+type UpdateKind string
+
+const (
+	// UpdateStatus moves an outbound fax to Status.
+	UpdateStatus UpdateKind = "status"
+	// UpdatePage reports that page Page was sent (inflight).
+	UpdatePage UpdateKind = "page"
+	// UpdateRetry reports that the carrier scheduled retry RetryCount (inflight).
+	UpdateRetry UpdateKind = "retry"
+	// UpdateInbound reports a received fax.
+	UpdateInbound UpdateKind = "inbound"
+	// UpdateSMS reports the final status of an SMS (Status sent or failed).
+	UpdateSMS UpdateKind = "sms"
+)
+
+// Update is what a carrier told faxgate, after verification and parsing, in
+// faxgate's terms. Every carrier callback and the simulator produce Updates;
+// one ingest path applies them.
+type Update struct {
+	Provider string
+	Kind     UpdateKind
+	// EventKey identifies the carrier event for deduplication: the same
+	// carrier event delivered again has the same key. Empty: derived from
+	// the other fields.
+	EventKey string
+
+	// FaxID is faxgate's id when the carrier echoes it (job_id).
+	FaxID string
+	// ProviderFaxID is the carrier's own id.
+	ProviderFaxID string
+
+	Status     Status
+	Pages      int
+	Page       int
+	RetryCount int
+	Failure    *Failure
+
+	// Inbound only.
+	From     string
+	To       string
+	Document *InboundDocument
+
+	OccurredAt time.Time
+}
+
+// InboundDocument says where a received fax's document is. Exactly one of
+// the fields is set.
+type InboundDocument struct {
+	// Key is a blob already stored by the ingest path.
+	Key    string
+	SHA256 string
+	Size   int64
+	// URL is a carrier file URL to fetch in the background.
+	URL string
+	// FetchID is a carrier document id fetched through its API (GoFax).
+	FetchID string
+	// TIFFPath is an Asterisk spool file to convert.
+	TIFFPath string
+}
+
+// ApplyResult says what applying an Update did.
+type ApplyResult struct {
+	FaxID     string
+	Applied   bool // a state change or inflight event was recorded
+	Duplicate bool // the same carrier event was seen before
+	Stale     bool // ignored: it would move the fax backwards or repeat
+	Unknown   bool // no fax matched; recorded for audit and acknowledged
+	Events    []string
+}
