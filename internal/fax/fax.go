@@ -87,3 +87,14 @@ const (
 	DefaultLimit = 50
 	MaxLimit     = 500
 )
+
+// CreateOptions carries what storing a new outbound fax needs beside the fax.
+type CreateOptions struct {
+	// RequestHash fingerprints the request, so that an Idempotency-Key
+	// reused for a different request is refused.
+	RequestHash string
+	// CallbackSecret signs deliveries to the fax's own callback_url.
+	CallbackSecret string
+	// CallbackFormat is the payload format for the callback_url (default json).
+	CallbackFormat string
+}

@@ -3,6 +3,7 @@ package fax
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"sync"
 	"time"
 )
 
@@ -53,4 +54,35 @@ func RandomToken(n int) []byte {
 		panic("fax: crypto/rand failed: " + err.Error())
 	}
 	return b
+}
+
+// IDGen makes IDs that are strictly increasing even within one millisecond
+// (a monotonic ULID), so that a fax's events sort in the order they were
+// recorded. The zero value is ready; it is safe for concurrent use.
+type IDGen struct {
+	mu   sync.Mutex
+	last [16]byte
+}
+
+// New returns the next ID with prefix at time t.
+func (g *IDGen) New(prefix string, t time.Time) string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(t.UnixMilli())<<16)
+	if _, err := rand.Read(b[6:]); err != nil {
+		panic("fax: crypto/rand failed: " + err.Error())
+	}
+	g.mu.Lock()
+	if string(b[:6]) <= string(g.last[:6]) {
+		// Same (or earlier) millisecond: increment the previous value.
+		b = g.last
+		for i := 15; i >= 6; i-- {
+			b[i]++
+			if b[i] != 0 {
+				break
+			}
+		}
+	}
+	g.last = b
+	g.mu.Unlock()
+	return prefix + encodeULID(b)
 }

@@ -51,6 +51,9 @@ type Update struct {
 // InboundDocument says where a received fax's document is. Exactly one of
 // the fields is set.
 type InboundDocument struct {
+	// Bytes is a document that arrived in the webhook itself; the ingest
+	// path stores it and replaces it with Key before applying.
+	Bytes []byte `json:"-"`
 	// Key is a blob already stored by the ingest path.
 	Key    string
 	SHA256 string

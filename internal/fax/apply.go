@@ -1,0 +1,117 @@
+package fax
+
+import (
+	"strconv"
+	"time"
+)
+
+// EventSpec is an event that applying an update causes.
+type EventSpec struct {
+	Type       EventType
+	Page       int
+	RetryCount int
+}
+
+// Apply works out what a carrier update does to an outbound fax: it mutates f
+// and returns the events to record. It returns nil when the update changes
+// nothing because it is stale or repeated: a final status never changes, a
+// status never moves backwards, a page already reported is not reported
+// again. Stores call Apply inside the transaction that saves f, so the
+// decision and its effects commit together.
+func Apply(f *Fax, u *Update, now time.Time) []EventSpec {
+	if f.Status.Final() {
+		return nil
+	}
+	if u.ProviderFaxID != "" && f.ProviderFaxID == "" {
+		f.ProviderFaxID = u.ProviderFaxID
+	}
+	switch u.Kind {
+	case UpdateStatus:
+		if !CanTransition(f.Status, u.Status) || !u.Status.OutboundStatus() {
+			return nil
+		}
+		f.Status = u.Status
+		if u.Pages > 0 {
+			f.Pages = u.Pages
+		}
+		f.UpdatedAt = now
+		switch u.Status {
+		case StatusSent:
+			f.PagesSent = f.Pages
+			f.Failure = nil
+		case StatusFailed:
+			f.Failure = failureOrDefault(u.Failure)
+		case StatusCanceled:
+			f.Failure = &Failure{Code: FailCanceled, Message: "canceled before it was sent"}
+		}
+		if f.Status.Final() {
+			t := now
+			if !u.OccurredAt.IsZero() && !u.OccurredAt.After(now) {
+				t = u.OccurredAt.UTC()
+			}
+			f.CompletedAt = &t
+		}
+		return []EventSpec{{Type: EventForStatus(f.Status)}}
+	case UpdatePage:
+		if u.Page <= f.PagesSent || u.Page <= 0 {
+			return nil
+		}
+		var ev []EventSpec
+		if f.Status == StatusQueued {
+			f.Status = StatusSending
+			ev = append(ev, EventSpec{Type: EventFaxSending})
+		}
+		f.PagesSent = u.Page
+		if u.Pages > f.Pages {
+			f.Pages = u.Pages
+		}
+		f.UpdatedAt = now
+		return append(ev, EventSpec{Type: EventFaxPageSent, Page: u.Page})
+	case UpdateRetry:
+		f.UpdatedAt = now
+		return []EventSpec{{Type: EventFaxRetryScheduled, RetryCount: u.RetryCount}}
+	}
+	return nil
+}
+
+func failureOrDefault(fl *Failure) *Failure {
+	if fl == nil {
+		return &Failure{Code: FailGeneral, Message: "the carrier reported a failure without details"}
+	}
+	c := *fl
+	if c.Code == "" {
+		c.Code = FailCarrier
+	}
+	if c.Message == "" {
+		c.Message = c.CarrierMessage
+	}
+	if c.Message == "" {
+		c.Message = "the carrier reported a failure"
+	}
+	return &c
+}
+
+// DedupeKey returns u.EventKey or, when the parser left it empty, a key made
+// of the fields that identify a carrier event, so that the same event
+// delivered twice collides.
+func (u *Update) DedupeKey() string {
+	if u.EventKey != "" {
+		return u.EventKey
+	}
+	id := u.FaxID
+	if id == "" {
+		id = u.ProviderFaxID
+	}
+	return string(u.Kind) + ":" + id + ":" + string(u.Status) + ":" + strconv.Itoa(u.Page) + ":" + strconv.Itoa(u.RetryCount)
+}
+
+// DispatchJob is an outbound fax claimed for handing to its carrier.
+type DispatchJob struct {
+	Fax *Fax
+	// Attempt counts hand-over attempts, this one included.
+	Attempt int
+	// Resumed is true when an earlier claim ended without a recorded
+	// outcome (the process died mid-send): the carrier may or may not have
+	// the fax, so a carrier that can be asked must be asked first.
+	Resumed bool
+}

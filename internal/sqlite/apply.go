@@ -1,0 +1,185 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/faxgate/faxgate/internal/fax"
+)
+
+// ApplyUpdate applies a carrier update in one transaction: it records the
+// carrier event for deduplication, finds the fax, applies the domain's
+// transition rules, saves the fax and records the events and deliveries the
+// change causes. A repeated carrier event, a stale update and an update for
+// an unknown fax are all acknowledged without error, and say so in the
+// result.
+func (s *Store) ApplyUpdate(ctx context.Context, u *fax.Update) (fax.ApplyResult, error) {
+	var res fax.ApplyResult
+	err := s.write(ctx, func(tx *wtx) error {
+		res = fax.ApplyResult{}
+		r, err := s.applyTx(tx, u)
+		res = r
+		return err
+	})
+	return res, err
+}
+
+func (s *Store) applyTx(tx *wtx, u *fax.Update) (fax.ApplyResult, error) {
+	var res fax.ApplyResult
+	now := s.now().UTC()
+	key := u.DedupeKey()
+	ins, err := tx.Exec(`INSERT INTO carrier_events (provider, event_key, outcome, received_at) VALUES (?, ?, 'pending', ?)
+		ON CONFLICT (provider, event_key) DO NOTHING`, u.Provider, key, ms(now))
+	if err != nil {
+		return res, fmt.Errorf("sqlite: record carrier event: %w", err)
+	}
+	if n, _ := ins.RowsAffected(); n == 0 {
+		res.Duplicate = true
+		var faxID string
+		tx.QueryRow(`SELECT fax_id FROM carrier_events WHERE provider = ? AND event_key = ?`, u.Provider, key).Scan(&faxID)
+		res.FaxID = faxID
+		return res, nil
+	}
+	outcome := "applied"
+	if u.Kind == fax.UpdateInbound {
+		res, err = s.receiveTx(tx, u, now)
+		if err != nil {
+			return res, err
+		}
+	} else {
+		f, err := s.matchFax(tx, u)
+		if err != nil {
+			return res, err
+		}
+		if f == nil {
+			res.Unknown = true
+			outcome = "unknown"
+		} else {
+			res.FaxID = f.ID
+			specs := fax.Apply(f, u, now)
+			if len(specs) == 0 {
+				res.Stale = true
+				outcome = "stale"
+			} else {
+				if err := saveFax(tx, f); err != nil {
+					return res, err
+				}
+				if f.Status.Final() {
+					if _, err := tx.Exec(`UPDATE faxes SET dispatch_state = 'done', lease_until = NULL WHERE id = ?`, f.ID); err != nil {
+						return res, fmt.Errorf("sqlite: apply: %w", err)
+					}
+				}
+				ids, err := s.recordEvents(tx, f, specs, now)
+				if err != nil {
+					return res, err
+				}
+				res.Applied, res.Events = true, ids
+			}
+		}
+	}
+	if res.Stale && outcome == "applied" {
+		outcome = "stale"
+	}
+	if _, err := tx.Exec(`UPDATE carrier_events SET outcome = ?, fax_id = ? WHERE provider = ? AND event_key = ?`,
+		outcome, res.FaxID, u.Provider, key); err != nil {
+		return res, fmt.Errorf("sqlite: record carrier event: %w", err)
+	}
+	return res, nil
+}
+
+// matchFax finds the outbound fax an update is about: by faxgate's id when
+// the carrier echoed it, else by the carrier's id. A fax of another carrier
+// never matches, so one carrier's credentials cannot touch another's faxes.
+func (s *Store) matchFax(tx *wtx, u *fax.Update) (*fax.Fax, error) {
+	var f *fax.Fax
+	var err error
+	switch {
+	case u.FaxID != "":
+		f, err = scanFax(tx.QueryRow(`SELECT `+faxColumns+` FROM faxes WHERE id = ?`, u.FaxID))
+	case u.ProviderFaxID != "":
+		f, err = scanFax(tx.QueryRow(`SELECT `+faxColumns+` FROM faxes WHERE provider = ? AND provider_fax_id = ? AND direction = 'outbound'`, u.Provider, u.ProviderFaxID))
+	default:
+		return nil, nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: match fax: %w", err)
+	}
+	if f.Provider != u.Provider || f.Direction != fax.Outbound {
+		return nil, nil
+	}
+	if u.FaxID != "" && u.ProviderFaxID != "" && f.ProviderFaxID != "" && f.ProviderFaxID != u.ProviderFaxID {
+		return nil, nil
+	}
+	return f, nil
+}
+
+// receiveTx creates a received fax from an inbound update whose document is
+// already stored, with its fax.received event.
+func (s *Store) receiveTx(tx *wtx, u *fax.Update, now time.Time) (fax.ApplyResult, error) {
+	var res fax.ApplyResult
+	if u.Document == nil || u.Document.Key == "" {
+		return res, fmt.Errorf("sqlite: receive: inbound update without a stored document")
+	}
+	t := now
+	st := u.Status
+	if st != fax.StatusPartial {
+		st = fax.StatusReceived
+	}
+	f := &fax.Fax{
+		ID: s.ids.New(fax.PrefixFax, t), Direction: fax.Inbound, Status: st, To: u.To, From: u.From,
+		Provider: u.Provider, ProviderFaxID: u.ProviderFaxID, Pages: u.Pages, PagesSent: u.Pages, Failure: u.Failure,
+		DocumentKey: u.Document.Key, DocumentType: "application/pdf", DocumentSize: u.Document.Size,
+		DocumentSHA256: u.Document.SHA256, CreatedAt: t, UpdatedAt: t, CompletedAt: &t,
+	}
+	_, err := tx.Exec(`INSERT INTO faxes (id, direction, status, to_number, from_number, provider, provider_fax_id, pages, pages_sent,
+		failure, document_key, document_type, document_size, document_sha256, created_at, updated_at, completed_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		f.ID, f.Direction, f.Status, f.To, f.From, f.Provider, f.ProviderFaxID, f.Pages, f.PagesSent, failureJSON(f.Failure),
+		f.DocumentKey, f.DocumentType, f.DocumentSize, f.DocumentSHA256, ms(t), ms(t), ms(t))
+	if err != nil {
+		return res, fmt.Errorf("sqlite: receive: %w", err)
+	}
+	ids, err := s.recordEvents(tx, f, []fax.EventSpec{{Type: fax.EventFaxReceived}}, t)
+	if err != nil {
+		return res, err
+	}
+	res.FaxID, res.Applied, res.Events = f.ID, true, ids
+	return res, nil
+}
+
+// CancelFax cancels a fax that is not final yet. A final fax is a conflict.
+func (s *Store) CancelFax(ctx context.Context, id string) (*fax.Fax, error) {
+	var out *fax.Fax
+	err := s.write(ctx, func(tx *wtx) error {
+		f, err := findFaxTx(tx, id)
+		if err != nil {
+			return err
+		}
+		if f.Direction != fax.Outbound {
+			return fax.Errorf(fax.ECodeConflict, "only outbound faxes can be canceled")
+		}
+		if f.Status.Final() {
+			return fax.Errorf(fax.ECodeConflict, "fax %s is already %s", f.ID, f.Status)
+		}
+		now := s.now().UTC()
+		specs := fax.Apply(f, &fax.Update{Kind: fax.UpdateStatus, Status: fax.StatusCanceled}, now)
+		if err := saveFax(tx, f); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(`UPDATE faxes SET dispatch_state = 'done', lease_until = NULL WHERE id = ?`, f.ID); err != nil {
+			return fmt.Errorf("sqlite: cancel: %w", err)
+		}
+		if _, err := s.recordEvents(tx, f, specs, now); err != nil {
+			return err
+		}
+		out = f
+		return nil
+	})
+	return out, err
+}

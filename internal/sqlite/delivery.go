@@ -1,0 +1,264 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/faxgate/faxgate/internal/fax"
+)
+
+const deliveryColumns = `d.id, d.endpoint_id, d.event_id, d.event_type, d.fax_id, d.status, d.attempt_count, d.next_attempt_at, d.created_at, d.updated_at`
+
+func scanDelivery(row scanner, extra ...any) (*fax.Delivery, error) {
+	var d fax.Delivery
+	var next sql.NullInt64
+	var created, updated int64
+	if err := row.Scan(append([]any{&d.ID, &d.EndpointID, &d.EventID, &d.EventType, &d.FaxID, &d.Status, &d.AttemptCount,
+		&next, &created, &updated}, extra...)...); err != nil {
+		return nil, err
+	}
+	d.NextAttemptAt = fromNullMS(next)
+	d.CreatedAt, d.UpdatedAt = fromMS(created), fromMS(updated)
+	return &d, nil
+}
+
+// ClaimDeliveries claims up to limit pending deliveries due at now, leasing
+// them until now+leaseFor, with their endpoints and events.
+func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, leaseFor time.Duration, limit int) ([]*fax.DeliveryJob, error) {
+	var jobs []*fax.DeliveryJob
+	err := s.write(ctx, func(tx *wtx) error {
+		jobs = jobs[:0]
+		rows, err := tx.Query(`SELECT `+deliveryColumns+`, `+prefixed("e.", endpointColumns)+`, ev.created_at, ev.data
+			FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id JOIN events ev ON ev.id = d.event_id
+			WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND (d.lease_until IS NULL OR d.lease_until < ?)
+			ORDER BY d.next_attempt_at LIMIT ?`, ms(now), ms(now), limit)
+		if err != nil {
+			return fmt.Errorf("sqlite: claim deliveries: %w", err)
+		}
+		for rows.Next() {
+			j := &fax.DeliveryJob{}
+			var evAt int64
+			var data []byte
+			var er endpointRow
+			d, err := scanDelivery(rows, append(er.targets(), &evAt, &data)...)
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("sqlite: claim deliveries: %w", err)
+			}
+			e, err := er.finish()
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			j.Delivery, j.Endpoint = *d, *e
+			j.Event = fax.Event{ID: d.EventID, Type: d.EventType, FaxID: d.FaxID, CreatedAt: fromMS(evAt), Data: data}
+			jobs = append(jobs, j)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sqlite: claim deliveries: %w", err)
+		}
+		lease := ms(now.Add(leaseFor))
+		for _, j := range jobs {
+			if _, err := tx.Exec(`UPDATE deliveries SET lease_until = ? WHERE id = ?`, lease, j.Delivery.ID); err != nil {
+				return fmt.Errorf("sqlite: claim deliveries: %w", err)
+			}
+		}
+		return nil
+	})
+	return jobs, err
+}
+
+func prefixed(p, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, c := range parts {
+		parts[i] = p + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// maxResponseBody bounds the stored response body of an attempt.
+const maxResponseBody = 1024
+
+// RecordAttempt logs one attempt and moves the delivery to status, with its
+// next attempt at next (nil unless pending). A 410 Gone answer disables the
+// endpoint, failing its other pending deliveries too.
+func (s *Store) RecordAttempt(ctx context.Context, deliveryID string, a fax.Attempt, status fax.DeliveryStatus, next *time.Time) error {
+	return s.write(ctx, func(tx *wtx) error {
+		var n int
+		var endpointID string
+		err := tx.QueryRow(`SELECT attempt_count, endpoint_id FROM deliveries WHERE id = ?`, deliveryID).Scan(&n, &endpointID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fax.Errorf(fax.ECodeNotFound, "delivery %s not found", deliveryID)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite: record attempt: %w", err)
+		}
+		body := truncateUTF8(a.ResponseBody, maxResponseBody)
+		errText := truncateUTF8(a.Error, 512)
+		if _, err := tx.Exec(`INSERT INTO attempts (delivery_id, n, at, status_code, latency_ms, error, response_body) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			deliveryID, n+1, ms(a.At), a.StatusCode, a.LatencyMS, errText, body); err != nil {
+			return fmt.Errorf("sqlite: record attempt: %w", err)
+		}
+		if status != fax.DeliveryPending {
+			next = nil
+		}
+		now := s.now().UTC()
+		if _, err := tx.Exec(`UPDATE deliveries SET status = ?, attempt_count = ?, next_attempt_at = ?, lease_until = NULL, updated_at = ? WHERE id = ?`,
+			status, n+1, msPtr(next), ms(now), deliveryID); err != nil {
+			return fmt.Errorf("sqlite: record attempt: %w", err)
+		}
+		if a.StatusCode == 410 {
+			if _, err := tx.Exec(`UPDATE endpoints SET enabled = 0, disabled_reason = 'the receiver answered 410 Gone', updated_at = ? WHERE id = ?`,
+				ms(now), endpointID); err != nil {
+				return fmt.Errorf("sqlite: disable endpoint: %w", err)
+			}
+			return failPendingDeliveries(tx, endpointID, now)
+		}
+		return nil
+	})
+}
+
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return strings.ToValidUTF8(s, "\uFFFD")
+	}
+	s = s[:n]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// FindDeliveryByID returns one delivery with its attempts.
+func (s *Store) FindDeliveryByID(ctx context.Context, id string) (*fax.Delivery, error) {
+	d, err := scanDelivery(s.rdb.QueryRowContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries d WHERE d.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fax.Errorf(fax.ECodeNotFound, "delivery %s not found", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: find delivery: %w", err)
+	}
+	if err := s.loadAttempts(ctx, []*fax.Delivery{d}); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// FindDeliveries lists deliveries newest first, each with its attempts.
+func (s *Store) FindDeliveries(ctx context.Context, fl fax.DeliveryFilter) ([]*fax.Delivery, string, error) {
+	q := `SELECT ` + deliveryColumns + ` FROM deliveries d WHERE 1=1`
+	var args []any
+	add := func(cond string, v any) {
+		q += " AND " + cond
+		args = append(args, v)
+	}
+	if fl.EndpointID != "" {
+		add("d.endpoint_id = ?", fl.EndpointID)
+	}
+	if fl.EventID != "" {
+		add("d.event_id = ?", fl.EventID)
+	}
+	if fl.FaxID != "" {
+		add("d.fax_id = ?", fl.FaxID)
+	}
+	if fl.Status != "" {
+		add("d.status = ?", fl.Status)
+	}
+	if fl.Since != nil {
+		add("d.created_at >= ?", ms(*fl.Since))
+	}
+	if fl.Until != nil {
+		add("d.created_at < ?", ms(*fl.Until))
+	}
+	if fl.Cursor != "" {
+		add("d.id < ?", fl.Cursor)
+	}
+	limit := clampLimit(fl.Limit)
+	q += ` ORDER BY d.id DESC LIMIT ?`
+	args = append(args, limit+1)
+	rows, err := s.rdb.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("sqlite: find deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []*fax.Delivery
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, "", fmt.Errorf("sqlite: find deliveries: %w", err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("sqlite: find deliveries: %w", err)
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		next = out[limit-1].ID
+	}
+	if err := s.loadAttempts(ctx, out); err != nil {
+		return nil, "", err
+	}
+	return out, next, nil
+}
+
+func (s *Store) loadAttempts(ctx context.Context, ds []*fax.Delivery) error {
+	for _, d := range ds {
+		rows, err := s.rdb.QueryContext(ctx, `SELECT at, status_code, latency_ms, error, response_body FROM attempts WHERE delivery_id = ? ORDER BY n`, d.ID)
+		if err != nil {
+			return fmt.Errorf("sqlite: load attempts: %w", err)
+		}
+		d.Attempts = []fax.Attempt{}
+		for rows.Next() {
+			var a fax.Attempt
+			var at int64
+			if err := rows.Scan(&at, &a.StatusCode, &a.LatencyMS, &a.Error, &a.ResponseBody); err != nil {
+				rows.Close()
+				return fmt.Errorf("sqlite: load attempts: %w", err)
+			}
+			a.At = fromMS(at)
+			d.Attempts = append(d.Attempts, a)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sqlite: load attempts: %w", err)
+		}
+	}
+	return nil
+}
+
+// RetryDelivery makes a delivery pending again, due now, whatever its
+// status; a delivery to a disabled or deleted endpoint is a conflict.
+func (s *Store) RetryDelivery(ctx context.Context, id string) (*fax.Delivery, error) {
+	err := s.write(ctx, func(tx *wtx) error {
+		var enabled int
+		err := tx.QueryRow(`SELECT e.enabled FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id WHERE d.id = ?`, id).Scan(&enabled)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fax.Errorf(fax.ECodeNotFound, "delivery %s not found", id)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite: retry delivery: %w", err)
+		}
+		if enabled == 0 {
+			return fax.Errorf(fax.ECodeConflict, "the delivery's webhook endpoint is disabled; enable it first")
+		}
+		now := s.now().UTC()
+		if _, err := tx.Exec(`UPDATE deliveries SET status = 'pending', next_attempt_at = ?, lease_until = NULL, updated_at = ? WHERE id = ?`,
+			ms(now), ms(now), id); err != nil {
+			return fmt.Errorf("sqlite: retry delivery: %w", err)
+		}
+		tx.wake |= wakeDelivery
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.FindDeliveryByID(ctx, id)
+}

@@ -1,0 +1,304 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/wire"
+)
+
+const faxColumns = `id, direction, status, to_number, from_number, provider, provider_fax_id, pages, pages_sent,
+	failure, callback_url, header_text, document_key, document_type, document_size, document_sha256, document_purged,
+	owner_key_id, idempotency_key, callback_token, created_at, updated_at, completed_at`
+
+type scanner interface{ Scan(...any) error }
+
+// faxRow holds the scan targets of one faxes row.
+type faxRow struct {
+	f                fax.Fax
+	failure, idem    sql.NullString
+	created, updated int64
+	completed        sql.NullInt64
+	purged           int
+}
+
+func (r *faxRow) targets() []any {
+	f := &r.f
+	return []any{&f.ID, &f.Direction, &f.Status, &f.To, &f.From, &f.Provider, &f.ProviderFaxID, &f.Pages, &f.PagesSent,
+		&r.failure, &f.CallbackURL, &f.HeaderText, &f.DocumentKey, &f.DocumentType, &f.DocumentSize, &f.DocumentSHA256, &r.purged,
+		&f.OwnerKeyID, &r.idem, &f.CallbackToken, &r.created, &r.updated, &r.completed}
+}
+
+func (r *faxRow) finish() (*fax.Fax, error) {
+	f := &r.f
+	if r.failure.Valid && r.failure.String != "" {
+		var fl fax.Failure
+		if err := json.Unmarshal([]byte(r.failure.String), &fl); err != nil {
+			return nil, fmt.Errorf("sqlite: fax %s failure: %w", f.ID, err)
+		}
+		f.Failure = &fl
+	}
+	f.IdempotencyKey = r.idem.String
+	f.DocumentPurged = r.purged != 0
+	f.CreatedAt = fromMS(r.created)
+	f.UpdatedAt = fromMS(r.updated)
+	f.CompletedAt = fromNullMS(r.completed)
+	return f, nil
+}
+
+func scanFax(row scanner, extra ...any) (*fax.Fax, error) {
+	var r faxRow
+	if err := row.Scan(append(r.targets(), extra...)...); err != nil {
+		return nil, err
+	}
+	return r.finish()
+}
+
+func failureJSON(fl *fax.Failure) any {
+	if fl == nil {
+		return nil
+	}
+	b, _ := json.Marshal(fl)
+	return string(b)
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// FindFaxByID returns one fax or a not_found error.
+func (s *Store) FindFaxByID(ctx context.Context, id string) (*fax.Fax, error) {
+	f, err := scanFax(s.rdb.QueryRowContext(ctx, `SELECT `+faxColumns+` FROM faxes WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fax.Errorf(fax.ECodeNotFound, "fax %s not found", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: find fax: %w", err)
+	}
+	return f, nil
+}
+
+// FindCallbackToken returns the per-fax callback token of a fax.
+func (s *Store) FindCallbackToken(ctx context.Context, id string) (string, error) {
+	var tok string
+	err := s.rdb.QueryRowContext(ctx, `SELECT callback_token FROM faxes WHERE id = ?`, id).Scan(&tok)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fax.Errorf(fax.ECodeNotFound, "fax %s not found", id)
+	}
+	if err != nil {
+		return "", fmt.Errorf("sqlite: find callback token: %w", err)
+	}
+	return tok, nil
+}
+
+// FindFaxes lists faxes newest first, a page at a time.
+func (s *Store) FindFaxes(ctx context.Context, fl fax.FaxFilter) ([]*fax.Fax, string, error) {
+	q := `SELECT ` + faxColumns + ` FROM faxes WHERE 1=1`
+	var args []any
+	if fl.Direction != "" {
+		q += ` AND direction = ?`
+		args = append(args, fl.Direction)
+	}
+	if fl.Status != "" {
+		q += ` AND status = ?`
+		args = append(args, fl.Status)
+	}
+	if fl.OwnerKeyID != "" {
+		q += ` AND owner_key_id = ?`
+		args = append(args, fl.OwnerKeyID)
+	}
+	if fl.Cursor != "" {
+		q += ` AND id < ?`
+		args = append(args, fl.Cursor)
+	}
+	limit := clampLimit(fl.Limit)
+	q += ` ORDER BY id DESC LIMIT ?`
+	args = append(args, limit+1)
+	rows, err := s.rdb.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("sqlite: find faxes: %w", err)
+	}
+	defer rows.Close()
+	var out []*fax.Fax
+	for rows.Next() {
+		f, err := scanFax(rows)
+		if err != nil {
+			return nil, "", fmt.Errorf("sqlite: find faxes: %w", err)
+		}
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("sqlite: find faxes: %w", err)
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		next = out[limit-1].ID
+	}
+	return out, next, nil
+}
+
+func clampLimit(n int) int {
+	if n <= 0 {
+		return fax.DefaultLimit
+	}
+	if n > fax.MaxLimit {
+		return fax.MaxLimit
+	}
+	return n
+}
+
+// CreateFax stores a new outbound fax as queued, with its fax.queued event,
+// and marks it for dispatch, all in one transaction. When f carries an
+// idempotency key already used by the same owner, the earlier fax is
+// returned with existed true and nothing is written; reusing a key for a
+// different request (RequestHash differs) is a conflict.
+func (s *Store) CreateFax(ctx context.Context, f *fax.Fax, opts fax.CreateOptions) (*fax.Fax, bool, error) {
+	requestHash := opts.RequestHash
+	var out *fax.Fax
+	var existed bool
+	err := s.write(ctx, func(tx *wtx) error {
+		if f.IdempotencyKey != "" {
+			var hash string
+			row := tx.QueryRow(`SELECT `+faxColumns+`, request_hash FROM faxes WHERE owner_key_id = ? AND idempotency_key = ?`, f.OwnerKeyID, f.IdempotencyKey)
+			prev, err := scanFax(row, &hash)
+			if err == nil {
+				if requestHash != "" && hash != "" && hash != requestHash {
+					return fax.Errorf(fax.ECodeConflict, "Idempotency-Key was already used for a different request")
+				}
+				out, existed = prev, true
+				return nil
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("sqlite: create fax: %w", err)
+			}
+		}
+		now := s.now().UTC()
+		c := *f
+		c.Status = fax.StatusQueued
+		c.Direction = fax.Outbound
+		c.CreatedAt, c.UpdatedAt = now, now
+		if c.ID == "" {
+			c.ID = s.ids.New(fax.PrefixFax, now)
+		}
+		_, err := tx.Exec(`INSERT INTO faxes (id, direction, status, to_number, from_number, provider, provider_fax_id, pages,
+			callback_url, header_text, document_key, document_type, document_size, document_sha256, owner_key_id,
+			idempotency_key, request_hash, callback_token, dispatch_state, dispatch_at, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)`,
+			c.ID, c.Direction, c.Status, c.To, c.From, c.Provider, c.Pages, c.CallbackURL, c.HeaderText,
+			c.DocumentKey, c.DocumentType, c.DocumentSize, c.DocumentSHA256, c.OwnerKeyID,
+			nullString(c.IdempotencyKey), requestHash, c.CallbackToken, ms(now), ms(now), ms(now))
+		if err != nil {
+			return fmt.Errorf("sqlite: create fax: %w", err)
+		}
+		if c.CallbackURL != "" {
+			if err := s.createCallbackEndpoint(tx, &c, opts, now); err != nil {
+				return err
+			}
+		}
+		if _, err := s.recordEvents(tx, &c, []fax.EventSpec{{Type: fax.EventFaxQueued}}, now); err != nil {
+			return err
+		}
+		tx.wake |= wakeFax
+		out = &c
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return out, existed, nil
+}
+
+// recordEvents inserts the events specs describe, frozen with f's current
+// state, and a pending delivery for every endpoint each is routed to.
+func (s *Store) recordEvents(tx *wtx, f *fax.Fax, specs []fax.EventSpec, now time.Time) ([]string, error) {
+	if len(specs) == 0 {
+		return nil, nil
+	}
+	endpoints, err := s.routableEndpoints(tx, f.ID)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(specs))
+	for _, sp := range specs {
+		data, err := wire.MarshalEventData(f, sp.Page, sp.RetryCount)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: event data: %w", err)
+		}
+		ev := fax.Event{ID: s.ids.New(fax.PrefixEvent, now), Type: sp.Type, FaxID: f.ID, CreatedAt: now, Data: data}
+		if _, err := tx.Exec(`INSERT INTO events (id, fax_id, type, created_at, data) VALUES (?, ?, ?, ?, ?)`,
+			ev.ID, ev.FaxID, ev.Type, ms(now), []byte(ev.Data)); err != nil {
+			return nil, fmt.Errorf("sqlite: record event: %w", err)
+		}
+		ids = append(ids, ev.ID)
+		for _, e := range fax.Route(sp.Type, f, endpoints) {
+			if err := s.insertDelivery(tx, e.ID, &ev, now); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return ids, nil
+}
+
+func (s *Store) insertDelivery(tx *wtx, endpointID string, ev *fax.Event, now time.Time) error {
+	_, err := tx.Exec(`INSERT INTO deliveries (id, endpoint_id, event_id, event_type, fax_id, status, attempt_count, next_attempt_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?) ON CONFLICT (endpoint_id, event_id) DO NOTHING`,
+		s.ids.New(fax.PrefixDelivery, now), endpointID, ev.ID, ev.Type, ev.FaxID, ms(now), ms(now), ms(now))
+	if err != nil {
+		return fmt.Errorf("sqlite: create delivery: %w", err)
+	}
+	tx.wake |= wakeDelivery
+	return nil
+}
+
+// saveFax writes the mutable fields of f.
+func saveFax(tx *wtx, f *fax.Fax) error {
+	_, err := tx.Exec(`UPDATE faxes SET status = ?, provider_fax_id = ?, pages = ?, pages_sent = ?, failure = ?,
+		updated_at = ?, completed_at = ? WHERE id = ?`,
+		f.Status, f.ProviderFaxID, f.Pages, f.PagesSent, failureJSON(f.Failure), ms(f.UpdatedAt), msPtr(f.CompletedAt), f.ID)
+	if err != nil {
+		return fmt.Errorf("sqlite: save fax: %w", err)
+	}
+	return nil
+}
+
+func findFaxTx(tx *wtx, id string) (*fax.Fax, error) {
+	f, err := scanFax(tx.QueryRow(`SELECT `+faxColumns+` FROM faxes WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fax.Errorf(fax.ECodeNotFound, "fax %s not found", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: find fax: %w", err)
+	}
+	return f, nil
+}
+
+// FindEventsByFax returns a fax's timeline, oldest first.
+func (s *Store) FindEventsByFax(ctx context.Context, faxID string) ([]*fax.Event, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT id, fax_id, type, created_at, data FROM events WHERE fax_id = ? ORDER BY id`, faxID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: find events: %w", err)
+	}
+	defer rows.Close()
+	var out []*fax.Event
+	for rows.Next() {
+		var e fax.Event
+		var at int64
+		var data []byte
+		if err := rows.Scan(&e.ID, &e.FaxID, &e.Type, &at, &data); err != nil {
+			return nil, fmt.Errorf("sqlite: find events: %w", err)
+		}
+		e.CreatedAt = fromMS(at)
+		e.Data = data
+		out = append(out, &e)
+	}
+	return out, rows.Err()
+}

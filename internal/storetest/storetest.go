@@ -1,0 +1,684 @@
+// Package storetest is the conformance suite every faxgate store must pass.
+// Behaviour is specified here first, then implemented by each store; the
+// SQLite and PostgreSQL stores run the same suite.
+//
+// It imports internal/fax and the standard library only.
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/faxgate/faxgate/internal/fax"
+)
+
+// Store is everything the suite exercises.
+type Store interface {
+	CreateFax(ctx context.Context, f *fax.Fax, opts fax.CreateOptions) (*fax.Fax, bool, error)
+	FindFaxByID(ctx context.Context, id string) (*fax.Fax, error)
+	FindFaxes(ctx context.Context, fl fax.FaxFilter) ([]*fax.Fax, string, error)
+	FindEventsByFax(ctx context.Context, faxID string) ([]*fax.Event, error)
+	FindCallbackToken(ctx context.Context, id string) (string, error)
+	ApplyUpdate(ctx context.Context, u *fax.Update) (fax.ApplyResult, error)
+	CancelFax(ctx context.Context, id string) (*fax.Fax, error)
+
+	ClaimFaxes(ctx context.Context, leaseFor time.Duration, limit int) ([]*fax.DispatchJob, error)
+	ExtendLease(ctx context.Context, id string, leaseFor time.Duration) error
+	MarkHanded(ctx context.Context, id, providerFaxID string) error
+	RescheduleDispatch(ctx context.Context, id string, at time.Time) error
+	FailDispatch(ctx context.Context, id string, failure *fax.Failure) error
+
+	CreateEndpoint(ctx context.Context, e *fax.Endpoint) (*fax.Endpoint, error)
+	FindEndpointByID(ctx context.Context, id string) (*fax.Endpoint, error)
+	FindEndpoints(ctx context.Context, limit int, cursor string) ([]*fax.Endpoint, string, error)
+	UpdateEndpoint(ctx context.Context, id string, fn func(*fax.Endpoint) error) (*fax.Endpoint, error)
+	DeleteEndpoint(ctx context.Context, id string) error
+
+	ClaimDeliveries(ctx context.Context, now time.Time, leaseFor time.Duration, limit int) ([]*fax.DeliveryJob, error)
+	RecordAttempt(ctx context.Context, deliveryID string, a fax.Attempt, status fax.DeliveryStatus, next *time.Time) error
+	FindDeliveryByID(ctx context.Context, id string) (*fax.Delivery, error)
+	FindDeliveries(ctx context.Context, fl fax.DeliveryFilter) ([]*fax.Delivery, string, error)
+	RetryDelivery(ctx context.Context, id string) (*fax.Delivery, error)
+
+	CreateAPIKey(ctx context.Context, k *fax.APIKey) (*fax.APIKey, error)
+	FindAPIKeyByHash(ctx context.Context, hash string) (*fax.APIKey, error)
+	FindAPIKeys(ctx context.Context) ([]*fax.APIKey, error)
+	DeleteAPIKey(ctx context.Context, id string) error
+
+	Setting(ctx context.Context, name string, gen func() string) (string, error)
+	Ping(ctx context.Context) error
+}
+
+// Clock is a settable clock the suite passes to the store under test.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock starts a clock at a fixed instant.
+func NewClock() *Clock { return &Clock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+// Advance moves the clock forward.
+func (c *Clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// Factory opens a fresh, empty store that reads time from clock.
+type Factory func(t *testing.T, clock *Clock) Store
+
+// Run runs the whole suite.
+func Run(t *testing.T, open Factory) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, Store, *Clock)
+	}{
+		{"CreateAndFindFax", testCreateAndFindFax},
+		{"Idempotency", testIdempotency},
+		{"ListPagination", testListPagination},
+		{"ApplyTransitions", testApplyTransitions},
+		{"ApplyDuplicateAndUnknown", testApplyDuplicateAndUnknown},
+		{"ApplyOtherProvider", testApplyOtherProvider},
+		{"Receive", testReceive},
+		{"Cancel", testCancel},
+		{"Dispatch", testDispatch},
+		{"DeliveriesRouting", testDeliveriesRouting},
+		{"DeliveryAttempts", testDeliveryAttempts},
+		{"EndpointGoneDisables", testEndpointGone},
+		{"Endpoints", testEndpoints},
+		{"APIKeys", testAPIKeys},
+		{"Setting", testSetting},
+		{"ConcurrentApply", testConcurrentApply},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := NewClock()
+			tt.fn(t, open(t, c), c)
+		})
+	}
+}
+
+func mustCreate(t *testing.T, s Store, to string, opts ...func(*fax.Fax)) *fax.Fax {
+	t.Helper()
+	f := &fax.Fax{To: to, From: "+15550000000", Provider: "simulator", Pages: 2, DocumentKey: "k", DocumentType: "application/pdf", CallbackToken: "tok"}
+	for _, o := range opts {
+		o(f)
+	}
+	got, existed, err := s.CreateFax(context.Background(), f, fax.CreateOptions{CallbackSecret: "whsec_dGVzdHNlY3JldHRlc3RzZWNyZXQ="})
+	if err != nil {
+		t.Fatalf("CreateFax: %v", err)
+	}
+	if existed {
+		t.Fatalf("CreateFax: got existed, want new")
+	}
+	return got
+}
+
+func mustEndpoint(t *testing.T, s Store, e *fax.Endpoint) *fax.Endpoint {
+	t.Helper()
+	if e.Format == "" {
+		e.Format = fax.FormatJSON
+	}
+	e.APIVersion = fax.APIVersion
+	if e.Secret == "" {
+		e.Secret = "whsec_c2VjcmV0c2VjcmV0c2VjcmV0"
+	}
+	got, err := s.CreateEndpoint(context.Background(), e)
+	if err != nil {
+		t.Fatalf("CreateEndpoint: %v", err)
+	}
+	return got
+}
+
+func eventTypes(t *testing.T, s Store, faxID string) []fax.EventType {
+	t.Helper()
+	evs, err := s.FindEventsByFax(context.Background(), faxID)
+	if err != nil {
+		t.Fatalf("FindEventsByFax: %v", err)
+	}
+	var out []fax.EventType
+	for _, e := range evs {
+		out = append(out, e.Type)
+	}
+	return out
+}
+
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	if got := fax.ErrorCode(err); got != code {
+		t.Fatalf("got error %v (code %q), want code %q", err, got, code)
+	}
+}
+
+func equalTypes(a, b []fax.EventType) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func testCreateAndFindFax(t *testing.T, s Store, c *Clock) {
+	ctx := context.Background()
+	f := mustCreate(t, s, "+15551230000", func(f *fax.Fax) { f.HeaderText = "ACME" })
+	if f.ID == "" || f.Status != fax.StatusQueued || f.Direction != fax.Outbound {
+		t.Fatalf("got %+v, want a queued outbound fax with an id", f)
+	}
+	got, err := s.FindFaxByID(ctx, f.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.To != "+15551230000" || got.HeaderText != "ACME" || got.Pages != 2 || !got.CreatedAt.Equal(c.Now()) {
+		t.Errorf("got %+v", got)
+	}
+	if tok, err := s.FindCallbackToken(ctx, f.ID); err != nil || tok != "tok" {
+		t.Errorf("FindCallbackToken: got %q, %v", tok, err)
+	}
+	if got := eventTypes(t, s, f.ID); !equalTypes(got, []fax.EventType{fax.EventFaxQueued}) {
+		t.Errorf("events: got %v, want [fax.queued]", got)
+	}
+	_, err = s.FindFaxByID(ctx, "fax_nope")
+	wantCode(t, err, fax.ECodeNotFound)
+}
+
+func testIdempotency(t *testing.T, s Store, c *Clock) {
+	ctx := context.Background()
+	f := &fax.Fax{To: "+15551230000", Provider: "simulator", OwnerKeyID: "key_a", IdempotencyKey: "idem-1"}
+	a, existed, err := s.CreateFax(ctx, f, fax.CreateOptions{RequestHash: "h1"})
+	if err != nil || existed {
+		t.Fatalf("first: %v %v", existed, err)
+	}
+	b, existed, err := s.CreateFax(ctx, f, fax.CreateOptions{RequestHash: "h1"})
+	if err != nil || !existed || b.ID != a.ID {
+		t.Fatalf("repeat: got %v %v %v, want the same fax", b, existed, err)
+	}
+	_, _, err = s.CreateFax(ctx, f, fax.CreateOptions{RequestHash: "h2"})
+	wantCode(t, err, fax.ECodeConflict)
+	// Another owner may use the same key.
+	g := *f
+	g.OwnerKeyID = "key_b"
+	d, existed, err := s.CreateFax(ctx, &g, fax.CreateOptions{RequestHash: "h1"})
+	if err != nil || existed || d.ID == a.ID {
+		t.Fatalf("other owner: got %v %v %v", d, existed, err)
+	}
+	list, _, _ := s.FindFaxes(ctx, fax.FaxFilter{})
+	if len(list) != 2 {
+		t.Errorf("got %d faxes, want 2", len(list))
+	}
+}
+
+func testListPagination(t *testing.T, s Store, c *Clock) {
+	ctx := context.Background()
+	var ids []string
+	for i := 0; i < 7; i++ {
+		ids = append(ids, mustCreate(t, s, fmt.Sprintf("+1555123%04d", i)).ID)
+		c.Advance(time.Millisecond)
+	}
+	var seen []string
+	cursor := ""
+	for page := 0; page < 10; page++ {
+		got, next, err := s.FindFaxes(ctx, fax.FaxFilter{Limit: 3, Cursor: cursor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range got {
+			seen = append(seen, f.ID)
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if len(seen) != 7 {
+		t.Fatalf("got %d faxes over pages, want 7", len(seen))
+	}
+	for i := range seen {
+		if seen[i] != ids[len(ids)-1-i] {
+			t.Fatalf("page order: got %v, want newest first %v", seen, ids)
+		}
+	}
+	got, _, _ := s.FindFaxes(ctx, fax.FaxFilter{Status: fax.StatusSent})
+	if len(got) != 0 {
+		t.Errorf("status filter: got %d, want 0", len(got))
+	}
+	got, _, _ = s.FindFaxes(ctx, fax.FaxFilter{Direction: fax.Inbound})
+	if len(got) != 0 {
+		t.Errorf("direction filter: got %d, want 0", len(got))
+	}
+}
+
+func testApplyTransitions(t *testing.T, s Store, c *Clock) {
+	ctx := context.Background()
+	f := mustCreate(t, s, "+15551230000")
+	apply := func(u fax.Update) fax.ApplyResult {
+		t.Helper()
+		u.Provider, u.FaxID = "simulator", f.ID
+		r, err := s.ApplyUpdate(ctx, &u)
+		if err != nil {
+			t.Fatalf("ApplyUpdate(%+v): %v", u, err)
+		}
+		return r
+	}
+	if r := apply(fax.Update{Kind: fax.UpdatePage, Page: 1, ProviderFaxID: "p1"}); !r.Applied {
+		t.Errorf("page 1: got %+v, want applied", r)
+	}
+	if r := apply(fax.Update{Kind: fax.UpdateStatus, Status: fax.StatusSent, Pages: 2, EventKey: "final"}); !r.Applied {
+		t.Errorf("sent: got %+v, want applied", r)
+	}
+	if r := apply(fax.Update{Kind: fax.UpdateStatus, Status: fax.StatusFailed, EventKey: "late-fail"}); !r.Stale || r.Applied {
+		t.Errorf("late failure: got %+v, want stale", r)
+	}
+	if r := apply(fax.Update{Kind: fax.UpdatePage, Page: 2, EventKey: "late-page"}); !r.Stale {
+		t.Errorf("late page: got %+v, want stale", r)
+	}
+	got, _ := s.FindFaxByID(ctx, f.ID)
+	if got.Status != fax.StatusSent || got.ProviderFaxID != "p1" || got.CompletedAt == nil || got.PagesSent != 2 {
+		t.Errorf("got %+v, want sent with provider id p1", got)
+	}
+	want := []fax.EventType{fax.EventFaxQueued, fax.EventFaxSending, fax.EventFaxPageSent, fax.EventFaxSent}
+	if got := eventTypes(t, s, f.ID); !equalTypes(got, want) {
+		t.Errorf("events: got %v, want %v", got, want)
+	}
+}
+
+func testApplyDuplicateAndUnknown(t *testing.T, s Store, c *Clock) {
+	ctx := context.Background()
+	f := mustCreate(t, s, "+15551230000")
+	u := fax.Update{Provider: "simulator", FaxID: f.ID, Kind: fax.UpdateStatus, Status: fax.StatusFailed,
+		Failure: &fax.Failure{Code: fax.FailBusy, Message: "busy"}}
+	for i := 0; i < 5; i++ {
+		r, err := s.ApplyUpdate(ctx, &u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (i == 0) != r.Applied || (i > 0) != r.Duplicate {
+			t.Errorf("delivery %d: got %+v", i, r)
+		}
+		if r.FaxID != f.ID {
+			t.Errorf("delivery %d: got fax id %q, want %q", i, r.FaxID, f.ID)
+		}
+	}
+	if n := len(eventTypes(t, s, f.ID)); n != 2 {
+		t.Errorf("got %d events, want 2 (queued, failed)", n)
+	}
+	got, _ := s.FindFaxByID(ctx, f.ID)
+	if got.Failure == nil || got.Failure.Code != fax.FailBusy {
+		t.Errorf("failure: got %+v", got.Failure)
+	}
+	r, err := s.ApplyUpdate(ctx, &fax.Update{Provider: "simulator", FaxID: "fax_unknown", Kind: fax.UpdateStatus, Status: fax.StatusSent})
+	if err != nil || !r.Unknown || r.Applied {
+		t.Errorf("unknown: got %+v %v", r, err)
+	}
+	r, err = s.ApplyUpdate(ctx, &fax.Update{Provider: "simulator", ProviderFaxID: "nobody", Kind: fax.UpdateStatus, Status: fax.StatusSent})
+	if err != nil || !r.Unknown {
+		t.Errorf("unknown by provider id: got %+v %v", r, err)
+	}
+}
+
+func testApplyOtherProvider(t *testing.T, s Store, c *Clock) {
+	ctx := context.Background()
+	f := mustCreate(t, s, "+15551230000")
+	r, err := s.ApplyUpdate(ctx, &fax.Update{Provider: "phaxio", FaxID: f.ID, Kind: fax.UpdateStatus, Status: fax.StatusSent})
+	if err != nil || !r.Unknown {
+		t.Fatalf("got %+v %v, want unknown: a carrier may only touch its own faxes", r, err)
+	}
+	got, _ := s.FindFaxByID(ctx, f.ID)
+	if got.Status != fax.StatusQueued {
+		t.Errorf("got %s, want queued", got.Status)
+	}
+}
+
+func testReceive(t *testing.T, s Store, c *Clock) {
+	ctx := context.Background()
+	bound := mustEndpoint(t, s, &fax.Endpoint{URL: "https://a.example/hook", Numbers: []string{"+15559870000"}})
+	global := mustEndpoint(t, s, &fax.Endpoint{URL: "https://b.example/hook"})
+	u := fax.Update{Provider: "phaxio", Kind: fax.UpdateInbound, ProviderFaxID: "98765", Status: fax.StatusReceived,
+		From: "+15551230000", To: "+15559870000", Pages: 3,
+		Document: &fax.InboundDocument{Key: "in/x.pdf", SHA256: "abc", Size: 10}}
+	r, err := s.ApplyUpdate(ctx, &u)
+	if err != nil || !r.Applied || r.FaxID == "" {
+		t.Fatalf("got %+v %v", r, err)
+	}
+	r2, err := s.ApplyUpdate(ctx, &u)
+	if err != nil || !r2.Duplicate || r2.FaxID != r.FaxID {
+		t.Fatalf("repeat: got %+v %v, want duplicate of %s", r2, err, r.FaxID)
+	}
+	f, _ := s.FindFaxByID(ctx, r.FaxID)
+	if f.Direction != fax.Inbound || f.Status != fax.StatusReceived || f.Pages != 3 || f.DocumentKey != "in/x.pdf" || f.DocumentSHA256 != "abc" {
+		t.Errorf("got %+v", f)
+	}
+	ds, _, _ := s.FindDeliveries(ctx, fax.DeliveryFilter{FaxID: f.ID})
+	if len(ds) != 1 || ds[0].EndpointID != bound.ID {
+		t.Errorf("got deliveries %+v, want one to the number's endpoint %s (not global %s)", ds, bound.ID, global.ID)
+	}
+	// Another number goes to the global endpoint.
+	u.ProviderFaxID, u.To = "98766", "+15559870001"
+	r, _ = s.ApplyUpdate(ctx, &u)
+	ds, _, _ = s.FindDeliveries(ctx, fax.DeliveryFilter{FaxID: r.FaxID})
+	if len(ds) != 1 || ds[0].EndpointID != global.ID {
+		t.Errorf("got deliveries %+v, want one to the global endpoint", ds)
+	}
+	in, _, _ := s.FindFaxes(ctx, fax.FaxFilter{Direction: fax.Inbound})
+	if len(in) != 2 {
+		t.Errorf("got %d inbound, want 2", len(in))
+	}
+}
+
+func testCancel(t *testing.T, s Store, c *Clock) {
+	ctx := context.Background()
+	f := mustCreate(t, s, "+15551230000")
+	got, err := s.CancelFax(ctx, f.ID)
+	if err != nil || got.Status != fax.StatusCanceled {
+		t.Fatalf("got %+v %v", got, err)
+	}
+	_, err = s.CancelFax(ctx, f.ID)
+	wantCode(t, err, fax.ECodeConflict)
+	_, err = s.CancelFax(ctx, "fax_nope")
+	wantCode(t, err, fax.ECodeNotFound)
+	jobs, _ := s.ClaimFaxes(ctx, time.Minute, 10)
+	if len(jobs) != 0 {
+		t.Errorf("a canceled fax was claimed for sending")
+	}
+}
+
+func testDispatch(t *testing.T, s Store, c *Clock) {
+	ctx := context.Background()
+	a := mustCreate(t, s, "+15551230000")
+	b := mustCreate(t, s, "+15551230001")
+	jobs, err := s.ClaimFaxes(ctx, time.Minute, 10)
+	if err != nil || len(jobs) != 2 {
+		t.Fatalf("got %d jobs %v, want 2", len(jobs), err)
+	}
+	for _, j := range jobs {
+		if j.Fax.Status != fax.StatusSending || j.Attempt != 1 || j.Resumed {
+			t.Errorf("job: got %+v", j)
+		}
+	}
+	if again, _ := s.ClaimFaxes(ctx, time.Minute, 10); len(again) != 0 {
+		t.Fatalf("leased faxes claimed twice")
+	}
+	if err := s.MarkHanded(ctx, a.ID, "prov-a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RescheduleDispatch(ctx, b.ID, c.Now().Add(30*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := s.ClaimFaxes(ctx, time.Minute, 10); len(again) != 0 {
+		t.Fatalf("rescheduled fax claimed before its time")
+	}
+	c.Advance(31 * time.Second)
+	again, _ := s.ClaimFaxes(ctx, time.Minute, 10)
+	if len(again) != 1 || again[0].Fax.ID != b.ID || again[0].Attempt != 2 || again[0].Resumed {
+		t.Fatalf("got %+v, want b again as attempt 2", again)
+	}
+	// The process dies: the lease runs out and the claim is resumed.
+	c.Advance(2 * time.Minute)
+	again, _ = s.ClaimFaxes(ctx, time.Minute, 10)
+	if len(again) != 1 || !again[0].Resumed {
+		t.Fatalf("got %+v, want b resumed", again)
+	}
+	if err := s.FailDispatch(ctx, b.ID, &fax.Failure{Code: fax.FailCarrier, Message: "refused"}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.FindFaxByID(ctx, b.ID)
+	if got.Status != fax.StatusFailed || got.Failure.Code != fax.FailCarrier {
+		t.Errorf("got %+v", got)
+	}
+	got, _ = s.FindFaxByID(ctx, a.ID)
+	if got.ProviderFaxID != "prov-a" || got.Status != fax.StatusSending {
+		t.Errorf("got %+v", got)
+	}
+	c.Advance(time.Hour)
+	if again, _ := s.ClaimFaxes(ctx, time.Minute, 10); len(again) != 0 {
+		t.Errorf("handed or failed faxes claimed again: %+v", again)
+	}
+	// Events: queued and sending once each, despite three claims of b.
+	want := []fax.EventType{fax.EventFaxQueued, fax.EventFaxSending, fax.EventFaxFailed}
+	if got := eventTypes(t, s, b.ID); !equalTypes(got, want) {
+		t.Errorf("events: got %v, want %v", got, want)
+	}
+}
+
+func testDeliveriesRouting(t *testing.T, s Store, c *Clock) {
+	ctx := context.Background()
+	post := mustEndpoint(t, s, &fax.Endpoint{URL: "https://a.example/post"})
+	infl := mustEndpoint(t, s, &fax.Endpoint{URL: "https://a.example/inflight", Inflight: true})
+	only := mustEndpoint(t, s, &fax.Endpoint{URL: "https://a.example/failed", Events: []fax.EventType{fax.EventFaxFailed}})
+	f := mustCreate(t, s, "+15551230000")
+	s.ApplyUpdate(ctx, &fax.Update{Provider: "simulator", FaxID: f.ID, Kind: fax.UpdateStatus, Status: fax.StatusSent})
+	count := func(id string) int {
+		ds, _, err := s.FindDeliveries(ctx, fax.DeliveryFilter{EndpointID: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ds)
+	}
+	if n := count(post.ID); n != 1 {
+		t.Errorf("postflight endpoint: got %d deliveries, want 1 (fax.sent)", n)
+	}
+	if n := count(infl.ID); n != 2 {
+		t.Errorf("inflight endpoint: got %d deliveries, want 2 (fax.queued, fax.sent)", n)
+	}
+	if n := count(only.ID); n != 0 {
+		t.Errorf("filtered endpoint: got %d deliveries, want 0", n)
+	}
+	// A fax with its own callback_url: only that gets its events.
+	g := mustCreate(t, s, "+15551230000", func(f *fax.Fax) { f.CallbackURL = "https://cb.example/x" })
+	s.ApplyUpdate(ctx, &fax.Update{Provider: "simulator", FaxID: g.ID, Kind: fax.UpdateStatus, Status: fax.StatusSent})
+	ds, _, _ := s.FindDeliveries(ctx, fax.DeliveryFilter{FaxID: g.ID})
+	if len(ds) != 1 || ds[0].EndpointID == post.ID || ds[0].EventType != fax.EventFaxSent {
+		t.Errorf("callback_url fax: got %+v, want one fax.sent to its own endpoint", ds)
+	}
+	jobs, err := s.ClaimDeliveries(ctx, c.Now(), time.Minute, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range jobs {
+		if j.Delivery.FaxID == g.ID && (j.Endpoint.URL != "https://cb.example/x" || j.Endpoint.Secret == "") {
+			t.Errorf("callback endpoint: got %+v", j.Endpoint)
+		}
+	}
+}
+
+func testDeliveryAttempts(t *testing.T, s Store, c *Clock) {
+	ctx := context.Background()
+	ep := mustEndpoint(t, s, &fax.Endpoint{URL: "https://a.example/post"})
+	f := mustCreate(t, s, "+15551230000")
+	s.ApplyUpdate(ctx, &fax.Update{Provider: "simulator", FaxID: f.ID, Kind: fax.UpdateStatus, Status: fax.StatusSent})
+	jobs, err := s.ClaimDeliveries(ctx, c.Now(), time.Minute, 10)
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("got %d jobs %v, want 1", len(jobs), err)
+	}
+	j := jobs[0]
+	if j.Endpoint.ID != ep.ID || j.Event.Type != fax.EventFaxSent || len(j.Event.Data) == 0 || j.Delivery.AttemptCount != 0 {
+		t.Fatalf("got %+v", j)
+	}
+	if again, _ := s.ClaimDeliveries(ctx, c.Now(), time.Minute, 10); len(again) != 0 {
+		t.Fatalf("leased delivery claimed twice")
+	}
+	next := c.Now().Add(5 * time.Minute)
+	if err := s.RecordAttempt(ctx, j.Delivery.ID, fax.Attempt{At: c.Now(), StatusCode: 500, LatencyMS: 3, ResponseBody: "oops"}, fax.DeliveryPending, &next); err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(time.Minute)
+	if again, _ := s.ClaimDeliveries(ctx, c.Now(), time.Minute, 10); len(again) != 0 {
+		t.Fatalf("delivery claimed before its retry time")
+	}
+	c.Advance(5 * time.Minute)
+	again, _ := s.ClaimDeliveries(ctx, c.Now(), time.Minute, 10)
+	if len(again) != 1 || again[0].Delivery.AttemptCount != 1 {
+		t.Fatalf("got %+v, want the delivery with 1 attempt", again)
+	}
+	if err := s.RecordAttempt(ctx, j.Delivery.ID, fax.Attempt{At: c.Now(), StatusCode: 200, LatencyMS: 2}, fax.DeliverySucceeded, nil); err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.FindDeliveryByID(ctx, j.Delivery.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Status != fax.DeliverySucceeded || d.AttemptCount != 2 || len(d.Attempts) != 2 || d.Attempts[0].StatusCode != 500 ||
+		d.Attempts[0].ResponseBody != "oops" || d.Attempts[1].StatusCode != 200 || d.NextAttemptAt != nil {
+		t.Errorf("got %+v", d)
+	}
+	// Manual retry.
+	d, err = s.RetryDelivery(ctx, d.ID)
+	if err != nil || d.Status != fax.DeliveryPending {
+		t.Fatalf("retry: got %+v %v", d, err)
+	}
+	if again, _ := s.ClaimDeliveries(ctx, c.Now(), time.Minute, 10); len(again) != 1 {
+		t.Errorf("retried delivery not claimable")
+	}
+	_, err = s.RetryDelivery(ctx, "dlv_nope")
+	wantCode(t, err, fax.ECodeNotFound)
+	list, _, _ := s.FindDeliveries(ctx, fax.DeliveryFilter{Status: fax.DeliverySucceeded})
+	if len(list) != 0 {
+		t.Errorf("status filter: got %d", len(list))
+	}
+}
+
+func testEndpointGone(t *testing.T, s Store, c *Clock) {
+	ctx := context.Background()
+	ep := mustEndpoint(t, s, &fax.Endpoint{URL: "https://a.example/post", Inflight: true})
+	f := mustCreate(t, s, "+15551230000")
+	s.ApplyUpdate(ctx, &fax.Update{Provider: "simulator", FaxID: f.ID, Kind: fax.UpdateStatus, Status: fax.StatusSent})
+	jobs, _ := s.ClaimDeliveries(ctx, c.Now(), time.Minute, 1)
+	if len(jobs) != 1 {
+		t.Fatal("no job")
+	}
+	if err := s.RecordAttempt(ctx, jobs[0].Delivery.ID, fax.Attempt{At: c.Now(), StatusCode: 410}, fax.DeliveryFailed, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.FindEndpointByID(ctx, ep.ID)
+	if got.Enabled || got.DisabledReason == "" {
+		t.Errorf("got %+v, want disabled", got)
+	}
+	ds, _, _ := s.FindDeliveries(ctx, fax.DeliveryFilter{EndpointID: ep.ID, Status: fax.DeliveryPending})
+	if len(ds) != 0 {
+		t.Errorf("got %d pending deliveries to a gone endpoint, want 0", len(ds))
+	}
+	_, err := s.RetryDelivery(ctx, jobs[0].Delivery.ID)
+	wantCode(t, err, fax.ECodeConflict)
+}
+
+func testEndpoints(t *testing.T, s Store, c *Clock) {
+	ctx := context.Background()
+	e := mustEndpoint(t, s, &fax.Endpoint{URL: "https://a.example/x", Events: []fax.EventType{fax.EventFaxSent}, Numbers: []string{"+15550001111"}, Description: "d"})
+	got, err := s.FindEndpointByID(ctx, e.ID)
+	if err != nil || got.URL != e.URL || len(got.Events) != 1 || len(got.Numbers) != 1 || !got.Enabled || got.Secret != e.Secret {
+		t.Fatalf("got %+v %v", got, err)
+	}
+	exp := c.Now().Add(time.Hour)
+	up, err := s.UpdateEndpoint(ctx, e.ID, func(e *fax.Endpoint) error {
+		e.PreviousSecret, e.PreviousSecretExpiresAt, e.Secret = e.Secret, &exp, "whsec_bmV3c2VjcmV0bmV3c2VjcmV0"
+		e.Inflight = true
+		return nil
+	})
+	if err != nil || up.Secret == e.Secret || up.PreviousSecret != e.Secret || !up.Inflight {
+		t.Fatalf("got %+v %v", up, err)
+	}
+	got, _ = s.FindEndpointByID(ctx, e.ID)
+	if got.PreviousSecretExpiresAt == nil || !got.PreviousSecretExpiresAt.Equal(exp) || len(got.Secrets(c.Now())) != 2 {
+		t.Errorf("rotation not stored: %+v", got)
+	}
+	_, err = s.UpdateEndpoint(ctx, e.ID, func(*fax.Endpoint) error { return fax.Errorf(fax.ECodeInvalid, "no") })
+	wantCode(t, err, fax.ECodeInvalid)
+	mustEndpoint(t, s, &fax.Endpoint{URL: "https://a.example/y"})
+	list, next, err := s.FindEndpoints(ctx, 1, "")
+	if err != nil || len(list) != 1 || next == "" {
+		t.Fatalf("page 1: %d %q %v", len(list), next, err)
+	}
+	list, next, _ = s.FindEndpoints(ctx, 1, next)
+	if len(list) != 1 || next != "" || list[0].ID != e.ID {
+		t.Fatalf("page 2: %+v %q", list, next)
+	}
+	if err := s.DeleteEndpoint(ctx, e.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.FindEndpointByID(ctx, e.ID)
+	wantCode(t, err, fax.ECodeNotFound)
+	wantCode(t, s.DeleteEndpoint(ctx, e.ID), fax.ECodeNotFound)
+}
+
+func testAPIKeys(t *testing.T, s Store, c *Clock) {
+	ctx := context.Background()
+	k, err := s.CreateAPIKey(ctx, &fax.APIKey{Name: "ci", Hash: "h1", Prefix: "fgk_abc", Scopes: []fax.Scope{fax.ScopeFaxRead}})
+	if err != nil || k.ID == "" {
+		t.Fatal(err)
+	}
+	got, err := s.FindAPIKeyByHash(ctx, "h1")
+	if err != nil || got.ID != k.ID || len(got.Scopes) != 1 || got.Scopes[0] != fax.ScopeFaxRead {
+		t.Fatalf("got %+v %v", got, err)
+	}
+	_, err = s.FindAPIKeyByHash(ctx, "nope")
+	wantCode(t, err, fax.ECodeUnauthorized)
+	list, _ := s.FindAPIKeys(ctx)
+	if len(list) != 1 {
+		t.Errorf("got %d keys", len(list))
+	}
+	if err := s.DeleteAPIKey(ctx, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.FindAPIKeyByHash(ctx, "h1")
+	wantCode(t, err, fax.ECodeUnauthorized)
+	wantCode(t, s.DeleteAPIKey(ctx, k.ID), fax.ECodeNotFound)
+}
+
+func testSetting(t *testing.T, s Store, c *Clock) {
+	ctx := context.Background()
+	a, err := s.Setting(ctx, "x", func() string { return "first" })
+	if err != nil || a != "first" {
+		t.Fatal(a, err)
+	}
+	b, _ := s.Setting(ctx, "x", func() string { return "second" })
+	if b != "first" {
+		t.Errorf("got %q, want the first value kept", b)
+	}
+}
+
+// testConcurrentApply sends many updates at once, as a carrier flood would:
+// every one must be applied exactly once, whatever the batching.
+func testConcurrentApply(t *testing.T, s Store, c *Clock) {
+	ctx := context.Background()
+	mustEndpoint(t, s, &fax.Endpoint{URL: "https://a.example/post"})
+	const n = 40
+	faxes := make([]*fax.Fax, n)
+	for i := range faxes {
+		faxes[i] = mustCreate(t, s, "+15551230000")
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, n*3)
+	for i := 0; i < n; i++ {
+		for r := 0; r < 3; r++ { // each callback delivered three times
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := s.ApplyUpdate(ctx, &fax.Update{Provider: "simulator", FaxID: faxes[i].ID, Kind: fax.UpdateStatus, Status: fax.StatusSent})
+				errs <- err
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	ds, _, _ := s.FindDeliveries(ctx, fax.DeliveryFilter{Limit: fax.MaxLimit})
+	if len(ds) != n {
+		t.Errorf("got %d deliveries, want %d (one fax.sent per fax)", len(ds), n)
+	}
+	for _, f := range faxes {
+		got, _ := s.FindFaxByID(ctx, f.ID)
+		if got.Status != fax.StatusSent {
+			t.Errorf("%s: got %s, want sent", f.ID, got.Status)
+		}
+	}
+}
