@@ -1,0 +1,381 @@
+// Package api is faxgate's REST API v1: routes.go lists every route with its
+// scope; each resource has its own file; errors map to statuses in one
+// table; the OpenAPI document is generated from the route table so that it
+// cannot drift.
+//
+// It imports internal/fax and internal/wire. Storage, documents, webhooks and
+// carriers reach it through interfaces and functions declared here.
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/faxgate/faxgate/internal/fax"
+)
+
+// Store is what the API needs of the store.
+type Store interface {
+	CreateFax(ctx context.Context, f *fax.Fax, opts fax.CreateOptions) (*fax.Fax, bool, error)
+	FindFaxByID(ctx context.Context, id string) (*fax.Fax, error)
+	FindFaxes(ctx context.Context, fl fax.FaxFilter) ([]*fax.Fax, string, error)
+	FindEventsByFax(ctx context.Context, faxID string) ([]*fax.Event, error)
+	CancelFax(ctx context.Context, id string) (*fax.Fax, error)
+
+	CreateEndpoint(ctx context.Context, e *fax.Endpoint) (*fax.Endpoint, error)
+	FindEndpointByID(ctx context.Context, id string) (*fax.Endpoint, error)
+	FindEndpoints(ctx context.Context, limit int, cursor string) ([]*fax.Endpoint, string, error)
+	UpdateEndpoint(ctx context.Context, id string, fn func(*fax.Endpoint) error) (*fax.Endpoint, error)
+	DeleteEndpoint(ctx context.Context, id string) error
+
+	FindDeliveryByID(ctx context.Context, id string) (*fax.Delivery, error)
+	FindDeliveries(ctx context.Context, fl fax.DeliveryFilter) ([]*fax.Delivery, string, error)
+	RetryDelivery(ctx context.Context, id string) (*fax.Delivery, error)
+
+	CreateAPIKey(ctx context.Context, k *fax.APIKey) (*fax.APIKey, error)
+	FindAPIKeyByHash(ctx context.Context, hash string) (*fax.APIKey, error)
+	FindAPIKeys(ctx context.Context) ([]*fax.APIKey, error)
+	DeleteAPIKey(ctx context.Context, id string) error
+
+	Ping(ctx context.Context) error
+}
+
+// Blobs stores documents.
+type Blobs interface {
+	Put(ctx context.Context, key string, b []byte) (BlobInfo, error)
+	Open(ctx context.Context, key string) (io.ReadCloser, int64, error)
+}
+
+// BlobInfo describes a stored document.
+type BlobInfo struct {
+	Size   int64
+	SHA256 string
+}
+
+// Document is an accepted document ready to store: Bytes in MIME type
+// MIME, with Pages pages.
+type Document struct {
+	Bytes []byte
+	MIME  string
+	Pages int
+}
+
+// Options configure a Server; nil functions disable what they provide.
+type Options struct {
+	Store  Store
+	Blobs  Blobs
+	Logger *slog.Logger
+	Now    func() time.Time
+
+	// AdminKeys are FAXGATE_ADMIN_KEY values: keys with every scope.
+	AdminKeys []string
+	// MaxDocument is the largest document accepted, in bytes.
+	MaxDocument int64
+	// DefaultProvider is FAXGATE_PROVIDER.
+	DefaultProvider string
+	// ProviderProblem says why a carrier cannot send ("" when it can),
+	// naming the missing settings.
+	ProviderProblem func(name string) string
+
+	// PrepareDocument sniffs, checks and converts an uploaded document.
+	PrepareDocument func(b []byte) (Document, error)
+	// RenderPDF turns a stored document into the PDF users download.
+	RenderPDF func(b []byte, mime string) ([]byte, error)
+	// FetchDocument downloads a content_url with outbound-request safety.
+	FetchDocument func(ctx context.Context, url string, max int64) ([]byte, error)
+	// CheckWebhookURL refuses endpoint URLs that are unsafe or malformed.
+	CheckWebhookURL func(ctx context.Context, url string) error
+	// NewSecret makes a webhook signing secret.
+	NewSecret func() string
+	// CallbackSecret returns the secret signing deliveries to faxes'
+	// callback_url.
+	CallbackSecret func(ctx context.Context) (string, error)
+	// Formats lists the endpoint formats deliveries support.
+	Formats []string
+	// SimulatorInbound receives a simulated fax; nil when the simulator is
+	// not in use.
+	SimulatorInbound func(ctx context.Context, from, to string, pages int) (string, error)
+	// CancelAtCarrier asks the fax's carrier to stop a fax it already has.
+	CancelAtCarrier func(ctx context.Context, f *fax.Fax) error
+	// RotationOverlap is how long a rotated endpoint secret keeps signing
+	// (default 24h).
+	RotationOverlap time.Duration
+}
+
+// Server serves API v1.
+type Server struct {
+	opts  Options
+	log   *slog.Logger
+	now   func() time.Time
+	ids   fax.IDGen
+	mux   *http.ServeMux
+	admin [][32]byte
+}
+
+// New builds a Server and its routes.
+func New(opts Options) *Server {
+	s := &Server{opts: opts, log: opts.Logger, now: opts.Now}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.opts.MaxDocument <= 0 {
+		s.opts.MaxDocument = 20 << 20
+	}
+	if s.opts.RotationOverlap <= 0 {
+		s.opts.RotationOverlap = 24 * time.Hour
+	}
+	for _, k := range opts.AdminKeys {
+		s.admin = append(s.admin, sha256.Sum256([]byte(k)))
+	}
+	s.mux = http.NewServeMux()
+	paths := map[string][]string{}
+	for _, rt := range s.routes() {
+		s.mux.Handle(rt.method+" "+rt.path, s.wrap(rt))
+		paths[rt.path] = append(paths[rt.path], rt.method)
+	}
+	for p, methods := range paths {
+		allow := strings.Join(methods, ", ")
+		s.mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			s.writeError(w, r, fax.Errorf(errMethod, "method %s not allowed; use %s", r.Method, allow))
+		})
+	}
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, fax.Errorf(fax.ECodeNotFound, "no route %s %s", r.Method, r.URL.Path))
+	})
+	return s
+}
+
+// Mux exposes the router so that Main can add the carrier webhook routes.
+func (s *Server) Mux() *http.ServeMux { return s.mux }
+
+// ServeHTTP serves the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+const errMethod = "method_not_allowed"
+
+// status maps error codes to HTTP statuses.
+func status(code string) int {
+	switch code {
+	case fax.ECodeInvalid:
+		return http.StatusBadRequest
+	case fax.ECodeUnauthorized:
+		return http.StatusUnauthorized
+	case fax.ECodeForbidden:
+		return http.StatusForbidden
+	case fax.ECodeNotFound:
+		return http.StatusNotFound
+	case errMethod:
+		return http.StatusMethodNotAllowed
+	case fax.ECodeConflict:
+		return http.StatusConflict
+	case fax.ECodeGone:
+		return http.StatusGone
+	case fax.ECodeTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case fax.ECodeUnsupportedType:
+		return http.StatusUnsupportedMediaType
+	case fax.ECodeUnprocessable:
+		return http.StatusUnprocessableEntity
+	case fax.ECodeRateLimited:
+		return http.StatusTooManyRequests
+	case fax.ECodeUnavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+type ctxKey int
+
+const (
+	keyRequestID ctxKey = iota
+	keyPrincipal
+)
+
+// RequestID returns the request's id.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(keyRequestID).(string)
+	return id
+}
+
+// WithRequestID gives every request an id (X-Request-Id when the client
+// sent a sane one), echoed in the response and in every error.
+func WithRequestID(next http.Handler, ids *fax.IDGen, now func() time.Time) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if !saneID(id) {
+			id = ids.New("req_", now())
+		}
+		w.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyRequestID, id)))
+	})
+}
+
+func saneID(s string) bool {
+	if len(s) < 8 || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// WriteError writes err in the API's error shape; internal errors are logged
+// with the request id and shown only as a generic message.
+func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	code := fax.ErrorCode(err)
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		code, err = fax.ECodeTooLarge, fax.Errorf(fax.ECodeTooLarge, "request body is larger than %d bytes", mbe.Limit)
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		code, err = fax.ECodeUnavailable, fax.Errorf(fax.ECodeUnavailable, "the request was canceled or timed out")
+	}
+	msg := fax.ErrorMessage(err)
+	rid := RequestID(r.Context())
+	if code == fax.ECodeInternal {
+		log.Error("internal error", "request_id", rid, "method", r.Method, "path", r.URL.Path, "err", err)
+		msg = "internal error; quote request id " + rid + " when reporting it"
+	}
+	if code == fax.ECodeUnavailable {
+		w.Header().Set("Retry-After", "5")
+	}
+	writeJSON(w, status(code), map[string]any{"error": map[string]string{"code": code, "message": msg, "request_id": rid}})
+}
+
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	WriteError(w, r, s.log, err)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, `{"error":{"code":"internal","message":"encoding failed"}}`, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	w.Write(append(b, '\n'))
+}
+
+// route is one API route: method, path pattern, required scope ("" for
+// public routes) and handler.
+type route struct {
+	method  string
+	path    string
+	scope   fax.Scope
+	summary string
+	h       func(http.ResponseWriter, *http.Request) error
+}
+
+func (s *Server) wrap(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rt.scope != "" {
+			k, err := s.authenticate(r)
+			if err != nil {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="faxgate"`)
+				s.writeError(w, r, err)
+				return
+			}
+			if !k.Has(rt.scope) {
+				s.writeError(w, r, fax.Errorf(fax.ECodeForbidden, "this API key lacks the %s scope", rt.scope))
+				return
+			}
+			r = r.WithContext(context.WithValue(r.Context(), keyPrincipal, k))
+		}
+		if err := rt.h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+func principal(ctx context.Context) *fax.APIKey {
+	k, _ := ctx.Value(keyPrincipal).(*fax.APIKey)
+	return k
+}
+
+// authenticate finds the API key of a request. Admin keys are compared in
+// constant time; stored keys are found by their SHA-256.
+func (s *Server) authenticate(r *http.Request) (*fax.APIKey, error) {
+	key := r.Header.Get("X-API-Key")
+	if a := r.Header.Get("Authorization"); key == "" && a != "" {
+		scheme, rest, ok := strings.Cut(a, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			return nil, fax.Errorf(fax.ECodeUnauthorized, "use Authorization: Bearer <key> or X-API-Key: <key>")
+		}
+		key = strings.TrimSpace(rest)
+	}
+	if key == "" {
+		return nil, fax.Errorf(fax.ECodeUnauthorized, "missing API key: send Authorization: Bearer <key> or X-API-Key: <key>")
+	}
+	if len(key) > 256 {
+		return nil, fax.Errorf(fax.ECodeUnauthorized, "invalid API key")
+	}
+	sum := sha256.Sum256([]byte(key))
+	match := 0
+	for _, a := range s.admin {
+		match |= subtle.ConstantTimeCompare(sum[:], a[:])
+	}
+	if match == 1 {
+		return &fax.APIKey{ID: "admin", Name: "FAXGATE_ADMIN_KEY", Admin: true, Scopes: fax.AllScopes()}, nil
+	}
+	return s.opts.Store.FindAPIKeyByHash(r.Context(), hex.EncodeToString(sum[:]))
+}
+
+// decodeJSON reads a JSON object into v strictly: unknown fields, trailing
+// data and wrong types are 400s naming the problem.
+func decodeJSON(r *http.Request, max int64, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
+		return fax.Errorf(fax.ECodeUnsupportedType, "send Content-Type: application/json")
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, max))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if dec.More() {
+		return fax.Errorf(fax.ECodeInvalid, "request body has data after the JSON object")
+	}
+	var extra json.RawMessage
+	if err := dec.Decode(&extra); err != io.EOF {
+		return fax.Errorf(fax.ECodeInvalid, "request body has data after the JSON object")
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var mbe *http.MaxBytesError
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &mbe):
+		return err
+	case errors.Is(err, io.EOF):
+		return fax.Errorf(fax.ECodeInvalid, "request body is empty; want a JSON object")
+	case errors.As(err, &se):
+		return fax.Errorf(fax.ECodeInvalid, "request body is not valid JSON (at byte %d)", se.Offset)
+	case errors.As(err, &te):
+		return fax.Errorf(fax.ECodeInvalid, "field %s must be %s", te.Field, te.Type)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fax.Errorf(fax.ECodeInvalid, "request body is truncated JSON")
+	}
+	// Unknown fields have no error type of their own; the decoder's text
+	// names the field and is safe to show.
+	return fax.Errorf(fax.ECodeInvalid, "request body: %s", strings.TrimPrefix(err.Error(), "json: "))
+}

@@ -1,0 +1,85 @@
+package api
+
+import (
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/hex"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/wire"
+)
+
+type apiKeyRequest struct {
+	Name   string   `json:"name"`
+	Scopes []string `json:"scopes"`
+}
+
+// NewAPIKey makes a key: "fgk_" and 32 random base32 characters (160 bits),
+// and its hash and display prefix.
+func NewAPIKey() (key, hash, prefix string) {
+	key = "fgk_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(fax.RandomToken(20)))
+	sum := sha256.Sum256([]byte(key))
+	return key, hex.EncodeToString(sum[:]), key[:12]
+}
+
+func (s *Server) handleAPIKeyCreate(w http.ResponseWriter, r *http.Request) error {
+	var req apiKeyRequest
+	if err := decodeJSON(r, 16<<10, &req); err != nil {
+		return err
+	}
+	req.Name = strings.TrimSpace(req.Name)
+	if req.Name == "" || len(req.Name) > 100 {
+		return fax.Errorf(fax.ECodeInvalid, "name is required (at most 100 characters)")
+	}
+	if len(req.Scopes) == 0 {
+		return fax.Errorf(fax.ECodeInvalid, "scopes is required: some of fax:send, fax:read, webhooks:manage, keys:manage")
+	}
+	var scopes []fax.Scope
+	for _, sc := range req.Scopes {
+		if !fax.Scope(sc).Valid() {
+			return fax.Errorf(fax.ECodeInvalid, "unknown scope %q; want fax:send, fax:read, webhooks:manage or keys:manage", truncate(sc, 64))
+		}
+		if !slices.Contains(scopes, fax.Scope(sc)) {
+			scopes = append(scopes, fax.Scope(sc))
+		}
+	}
+	key, hash, prefix := NewAPIKey()
+	k, err := s.opts.Store.CreateAPIKey(r.Context(), &fax.APIKey{Name: req.Name, Hash: hash, Prefix: prefix, Scopes: scopes})
+	if err != nil {
+		return err
+	}
+	s.log.Info("api key created", "key_id", k.ID, "by", principal(r.Context()).ID)
+	out := wire.FromAPIKey(k)
+	out.Key = key
+	writeJSON(w, http.StatusCreated, out)
+	return nil
+}
+
+func (s *Server) handleAPIKeyList(w http.ResponseWriter, r *http.Request) error {
+	ks, err := s.opts.Store.FindAPIKeys(r.Context())
+	if err != nil {
+		return err
+	}
+	out := wire.List[wire.APIKey]{Data: make([]wire.APIKey, 0, len(ks))}
+	for _, k := range ks {
+		out.Data = append(out.Data, wire.FromAPIKey(k))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) handleAPIKeyDelete(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if !strings.HasPrefix(id, fax.PrefixAPIKey) || len(id) > 64 {
+		return fax.Errorf(fax.ECodeNotFound, "API key %q not found", truncate(id, 64))
+	}
+	if err := s.opts.Store.DeleteAPIKey(r.Context(), id); err != nil {
+		return err
+	}
+	s.log.Info("api key revoked", "key_id", id, "by", principal(r.Context()).ID)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,282 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/wire"
+)
+
+// endpointRequest is the body of create and update; pointers tell an update
+// which fields to change.
+type endpointRequest struct {
+	URL         *string   `json:"url"`
+	Events      *[]string `json:"events"`
+	Inflight    *bool     `json:"inflight"`
+	Format      *string   `json:"format"`
+	Numbers     *[]string `json:"numbers"`
+	Description *string   `json:"description"`
+	APIVersion  *string   `json:"api_version"`
+	Enabled     *bool     `json:"enabled"`
+}
+
+// apply validates req and copies it onto e.
+func (s *Server) applyEndpoint(ctx context.Context, req *endpointRequest, e *fax.Endpoint) error {
+	if req.URL != nil {
+		u := strings.TrimSpace(*req.URL)
+		if u == "" || len(u) > 2048 {
+			return fax.Errorf(fax.ECodeInvalid, "url is required (at most 2048 characters)")
+		}
+		if s.opts.CheckWebhookURL != nil {
+			if err := s.opts.CheckWebhookURL(ctx, u); err != nil {
+				return fax.Errorf(fax.ECodeInvalid, "url: %s", fax.ErrorMessage(err))
+			}
+		}
+		e.URL = u
+	}
+	if req.Events != nil {
+		if len(*req.Events) > 32 {
+			return fax.Errorf(fax.ECodeInvalid, "events: too many")
+		}
+		e.Events = nil
+		for _, t := range *req.Events {
+			et := fax.EventType(t)
+			if !et.Valid() {
+				return fax.Errorf(fax.ECodeInvalid, "events: unknown event type %q", truncate(t, 64))
+			}
+			if !slices.Contains(e.Events, et) {
+				e.Events = append(e.Events, et)
+			}
+		}
+	}
+	if req.Inflight != nil {
+		e.Inflight = *req.Inflight
+	}
+	if req.Format != nil {
+		if !slices.Contains(s.formats(), *req.Format) {
+			return fax.Errorf(fax.ECodeInvalid, "format must be one of %s", strings.Join(s.formats(), ", "))
+		}
+		e.Format = *req.Format
+	}
+	if req.Numbers != nil {
+		if len(*req.Numbers) > 1000 {
+			return fax.Errorf(fax.ECodeInvalid, "numbers: at most 1000")
+		}
+		e.Numbers = nil
+		for _, n := range *req.Numbers {
+			num, err := fax.ParseNumber(n)
+			if err != nil {
+				return fax.Errorf(fax.ECodeInvalid, "numbers: %s", fax.ErrorMessage(err))
+			}
+			if !slices.Contains(e.Numbers, string(num)) {
+				e.Numbers = append(e.Numbers, string(num))
+			}
+		}
+	}
+	if req.Description != nil {
+		if len(*req.Description) > 500 {
+			return fax.Errorf(fax.ECodeInvalid, "description: at most 500 characters")
+		}
+		e.Description = *req.Description
+	}
+	if req.APIVersion != nil {
+		if *req.APIVersion != fax.APIVersion {
+			return fax.Errorf(fax.ECodeInvalid, "api_version must be %s", fax.APIVersion)
+		}
+		e.APIVersion = *req.APIVersion
+	}
+	if req.Enabled != nil {
+		e.Enabled = *req.Enabled
+		if e.Enabled {
+			e.DisabledReason = ""
+		} else if e.DisabledReason == "" {
+			e.DisabledReason = "disabled by a user"
+		}
+	}
+	return nil
+}
+
+func (s *Server) formats() []string {
+	if len(s.opts.Formats) == 0 {
+		return []string{fax.FormatJSON}
+	}
+	return s.opts.Formats
+}
+
+func (s *Server) handleEndpointCreate(w http.ResponseWriter, r *http.Request) error {
+	var req endpointRequest
+	if err := decodeJSON(r, 256<<10, &req); err != nil {
+		return err
+	}
+	if req.URL == nil {
+		return fax.Errorf(fax.ECodeInvalid, "url is required")
+	}
+	if req.Enabled != nil && !*req.Enabled {
+		return fax.Errorf(fax.ECodeInvalid, "a new endpoint is enabled; disable it afterwards with PATCH")
+	}
+	e := &fax.Endpoint{Format: fax.FormatJSON, APIVersion: fax.APIVersion, Enabled: true}
+	if err := s.applyEndpoint(r.Context(), &req, e); err != nil {
+		return err
+	}
+	e.Secret = s.opts.NewSecret()
+	if k := principal(r.Context()); k != nil && !k.Admin {
+		e.OwnerKeyID = k.ID
+	}
+	created, err := s.opts.Store.CreateEndpoint(r.Context(), e)
+	if err != nil {
+		return err
+	}
+	s.log.Info("webhook endpoint created", "endpoint_id", created.ID)
+	out := wire.FromEndpoint(created)
+	out.Secret = created.Secret
+	writeJSON(w, http.StatusCreated, out)
+	return nil
+}
+
+func endpointID(r *http.Request) (string, error) {
+	id := r.PathValue("id")
+	if !strings.HasPrefix(id, fax.PrefixEndpoint) || len(id) > 64 {
+		return "", fax.Errorf(fax.ECodeNotFound, "webhook endpoint %q not found", truncate(id, 64))
+	}
+	return id, nil
+}
+
+func (s *Server) handleEndpointGet(w http.ResponseWriter, r *http.Request) error {
+	id, err := endpointID(r)
+	if err != nil {
+		return err
+	}
+	e, err := s.opts.Store.FindEndpointByID(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, wire.FromEndpoint(e))
+	return nil
+}
+
+func (s *Server) handleEndpointList(w http.ResponseWriter, r *http.Request) error {
+	limit, err := parseLimit(r.URL.Query().Get("limit"))
+	if err != nil {
+		return err
+	}
+	cursor := r.URL.Query().Get("cursor")
+	if cursor != "" && !strings.HasPrefix(cursor, fax.PrefixEndpoint) {
+		return fax.Errorf(fax.ECodeInvalid, "cursor is not one this API returned")
+	}
+	es, next, err := s.opts.Store.FindEndpoints(r.Context(), limit, cursor)
+	if err != nil {
+		return err
+	}
+	out := wire.List[wire.Endpoint]{Data: make([]wire.Endpoint, 0, len(es))}
+	for _, e := range es {
+		out.Data = append(out.Data, wire.FromEndpoint(e))
+	}
+	if next != "" {
+		out.NextCursor = &next
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) handleEndpointUpdate(w http.ResponseWriter, r *http.Request) error {
+	id, err := endpointID(r)
+	if err != nil {
+		return err
+	}
+	var req endpointRequest
+	if err := decodeJSON(r, 256<<10, &req); err != nil {
+		return err
+	}
+	// Validate (and resolve the URL) before taking the write lock.
+	if err := s.applyEndpoint(r.Context(), &req, &fax.Endpoint{}); err != nil {
+		return err
+	}
+	check := req
+	check.URL = nil // already checked
+	e, err := s.opts.Store.UpdateEndpoint(r.Context(), id, func(e *fax.Endpoint) error {
+		if req.URL != nil {
+			e.URL = strings.TrimSpace(*req.URL)
+		}
+		return s.applyEndpoint(context.Background(), &check, e)
+	})
+	if err != nil {
+		return err
+	}
+	s.log.Info("webhook endpoint updated", "endpoint_id", e.ID)
+	writeJSON(w, http.StatusOK, wire.FromEndpoint(e))
+	return nil
+}
+
+func (s *Server) handleEndpointDelete(w http.ResponseWriter, r *http.Request) error {
+	id, err := endpointID(r)
+	if err != nil {
+		return err
+	}
+	if err := s.opts.Store.DeleteEndpoint(r.Context(), id); err != nil {
+		return err
+	}
+	s.log.Info("webhook endpoint deleted", "endpoint_id", id)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type rotateRequest struct {
+	// Overlap is how long the old secret keeps signing, e.g. "24h"; "0s"
+	// stops it at once.
+	Overlap *string `json:"overlap"`
+}
+
+func (s *Server) handleEndpointRotate(w http.ResponseWriter, r *http.Request) error {
+	id, err := endpointID(r)
+	if err != nil {
+		return err
+	}
+	var req rotateRequest
+	if r.ContentLength != 0 {
+		if err := decodeJSON(r, 4<<10, &req); err != nil {
+			return err
+		}
+	}
+	overlap := s.opts.RotationOverlap
+	if req.Overlap != nil {
+		d, err := time.ParseDuration(*req.Overlap)
+		if err != nil || d < 0 || d > 30*24*time.Hour {
+			return fax.Errorf(fax.ECodeInvalid, "overlap must be a duration from 0s to 720h")
+		}
+		overlap = d
+	}
+	secret := s.opts.NewSecret()
+	e, err := s.opts.Store.UpdateEndpoint(r.Context(), id, func(e *fax.Endpoint) error {
+		exp := s.now().UTC().Add(overlap)
+		e.PreviousSecret, e.PreviousSecretExpiresAt = e.Secret, &exp
+		if overlap == 0 {
+			e.PreviousSecret, e.PreviousSecretExpiresAt = "", nil
+		}
+		e.Secret = secret
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.log.Info("webhook endpoint secret rotated", "endpoint_id", e.ID, "overlap", overlap.String())
+	out := wire.FromEndpoint(e)
+	out.Secret = e.Secret
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) handleCallbackSecret(w http.ResponseWriter, r *http.Request) error {
+	if s.opts.CallbackSecret == nil {
+		return fax.Errorf(fax.ECodeNotFound, "callback secret not available")
+	}
+	sec, err := s.opts.CallbackSecret(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"secret": sec})
+	return nil
+}

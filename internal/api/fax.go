@@ -1,0 +1,395 @@
+package api
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/wire"
+)
+
+// sendRequest is POST /v1/faxes in either encoding.
+type sendRequest struct {
+	To            string `json:"to"`
+	From          string `json:"from"`
+	CallbackURL   string `json:"callback_url"`
+	Provider      string `json:"provider"`
+	HeaderText    string `json:"header_text"`
+	ContentBase64 string `json:"content_base64"`
+	Filename      string `json:"filename"`
+	ContentURL    string `json:"content_url"`
+
+	content []byte
+}
+
+const maxField = 2048
+
+func (s *Server) handleFaxCreate(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	var req sendRequest
+	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch mt {
+	case "multipart/form-data":
+		if err := s.readMultipartSend(r, params["boundary"], &req); err != nil {
+			return err
+		}
+	case "application/json", "":
+		if err := decodeJSON(r, s.opts.MaxDocument*4/3+64<<10, &req); err != nil {
+			return err
+		}
+		if err := s.jsonContent(r, &req); err != nil {
+			return err
+		}
+	default:
+		return fax.Errorf(fax.ECodeUnsupportedType, "send multipart/form-data or application/json, not %s", mt)
+	}
+
+	to, err := fax.ParseNumber(req.To)
+	if err != nil {
+		return fax.Errorf(fax.ECodeInvalid, "to: %s", fax.ErrorMessage(err))
+	}
+	var from fax.Number
+	if req.From != "" {
+		if from, err = fax.ParseNumber(req.From); err != nil {
+			return fax.Errorf(fax.ECodeInvalid, "from: %s", fax.ErrorMessage(err))
+		}
+	}
+	if n := utf8.RuneCountInString(req.HeaderText); n > 50 || !utf8.ValidString(req.HeaderText) {
+		return fax.Errorf(fax.ECodeInvalid, "header_text: at most 50 characters of text, got %d", n)
+	}
+	if req.CallbackURL != "" && s.opts.CheckWebhookURL != nil {
+		if err := s.opts.CheckWebhookURL(ctx, req.CallbackURL); err != nil {
+			return fax.Errorf(fax.ECodeInvalid, "callback_url: %s", fax.ErrorMessage(err))
+		}
+	}
+	provider := req.Provider
+	if provider == "" {
+		provider = s.opts.DefaultProvider
+	}
+	if s.opts.ProviderProblem != nil {
+		if p := s.opts.ProviderProblem(provider); p != "" {
+			return fax.Errorf(fax.ECodeUnprocessable, "provider %s cannot send: %s", provider, p)
+		}
+	}
+	if len(req.content) == 0 {
+		return fax.Errorf(fax.ECodeInvalid, "no document: send a file part named file, content_base64 with filename, or content_url")
+	}
+	doc, err := s.opts.PrepareDocument(req.content)
+	if err != nil {
+		return err
+	}
+
+	owner := principal(ctx)
+	ownerID := ""
+	if owner != nil && !owner.Admin {
+		ownerID = owner.ID
+	}
+	idem := r.Header.Get("Idempotency-Key")
+	if len(idem) > 255 {
+		return fax.Errorf(fax.ECodeInvalid, "Idempotency-Key is longer than 255 characters")
+	}
+	docSum := sha256.Sum256(doc.Bytes)
+	h := sha256.New()
+	for _, v := range []string{string(to), string(from), req.CallbackURL, provider, req.HeaderText, hex.EncodeToString(docSum[:])} {
+		h.Write([]byte(strconv.Itoa(len(v)) + ":" + v))
+	}
+	reqHash := hex.EncodeToString(h.Sum(nil))
+
+	now := s.now().UTC()
+	id := s.ids.New(fax.PrefixFax, now)
+	ext := ".pdf"
+	if doc.MIME == "image/tiff" {
+		ext = ".tif"
+	}
+	key := "outbound/" + now.Format("2006/01/02") + "/" + id + ext
+	info, err := s.opts.Blobs.Put(ctx, key, doc.Bytes)
+	if err != nil {
+		return fmt.Errorf("api: store document: %w", err)
+	}
+	f := &fax.Fax{
+		ID: id, To: string(to), From: string(from), Provider: provider, Pages: doc.Pages,
+		CallbackURL: req.CallbackURL, HeaderText: req.HeaderText,
+		DocumentKey: key, DocumentType: doc.MIME, DocumentSize: info.Size, DocumentSHA256: info.SHA256,
+		OwnerKeyID: ownerID, IdempotencyKey: idem, CallbackToken: hex.EncodeToString(fax.RandomToken(24)),
+	}
+	opts := fax.CreateOptions{RequestHash: reqHash}
+	if req.CallbackURL != "" && s.opts.CallbackSecret != nil {
+		if opts.CallbackSecret, err = s.opts.CallbackSecret(ctx); err != nil {
+			return err
+		}
+	}
+	created, existed, err := s.opts.Store.CreateFax(ctx, f, opts)
+	if err != nil {
+		return err
+	}
+	if existed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	s.log.Info("fax accepted", "fax_id", created.ID, "provider", provider, "to", fax.MaskNumber(created.To), "pages", created.Pages, "replayed", existed)
+	writeJSON(w, http.StatusAccepted, wire.FromFax(created))
+	return nil
+}
+
+// readMultipartSend reads a multipart send, refusing a document over the
+// limit with 413 before reading it all.
+func (s *Server) readMultipartSend(r *http.Request, boundary string, req *sendRequest) error {
+	if boundary == "" {
+		return fax.Errorf(fax.ECodeInvalid, "multipart body without a boundary")
+	}
+	body := http.MaxBytesReader(nil, r.Body, s.opts.MaxDocument+1<<20)
+	mr := multipart.NewReader(body, boundary)
+	fields := map[string]*string{
+		"to": &req.To, "from": &req.From, "callback_url": &req.CallbackURL, "provider": &req.Provider,
+		"header_text": &req.HeaderText, "content_url": &req.ContentURL,
+	}
+	for parts := 0; ; parts++ {
+		if parts > 32 {
+			return fax.Errorf(fax.ECodeInvalid, "too many multipart parts")
+		}
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return fax.Errorf(fax.ECodeTooLarge, "document is larger than %d bytes", s.opts.MaxDocument)
+			}
+			return fax.Errorf(fax.ECodeInvalid, "malformed multipart body")
+		}
+		name := p.FormName()
+		switch {
+		case name == "file":
+			if req.content != nil {
+				return fax.Errorf(fax.ECodeInvalid, "send one file part; faxgate sends one document per fax")
+			}
+			b, err := io.ReadAll(io.LimitReader(p, s.opts.MaxDocument+1))
+			if err != nil {
+				var mbe *http.MaxBytesError
+				if errors.As(err, &mbe) {
+					return fax.Errorf(fax.ECodeTooLarge, "document is larger than %d bytes", s.opts.MaxDocument)
+				}
+				return fax.Errorf(fax.ECodeInvalid, "malformed multipart body")
+			}
+			if int64(len(b)) > s.opts.MaxDocument {
+				return fax.Errorf(fax.ECodeTooLarge, "document is larger than %d bytes", s.opts.MaxDocument)
+			}
+			req.content = b
+		case fields[name] != nil:
+			b, err := io.ReadAll(io.LimitReader(p, maxField+1))
+			if err != nil {
+				return fax.Errorf(fax.ECodeInvalid, "malformed multipart body")
+			}
+			if len(b) > maxField {
+				return fax.Errorf(fax.ECodeInvalid, "field %s is longer than %d bytes", name, maxField)
+			}
+			*fields[name] = strings.TrimSpace(string(b))
+		default:
+			return fax.Errorf(fax.ECodeInvalid, "unknown field %q; want to, file, from, callback_url, provider, header_text or content_url", name)
+		}
+	}
+	if req.content == nil && req.ContentURL != "" {
+		return s.fetchContent(r, req)
+	}
+	return nil
+}
+
+func (s *Server) jsonContent(r *http.Request, req *sendRequest) error {
+	switch {
+	case req.ContentBase64 != "" && req.ContentURL != "":
+		return fax.Errorf(fax.ECodeInvalid, "send content_base64 or content_url, not both")
+	case req.ContentBase64 != "":
+		b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(req.ContentBase64))
+		if err != nil {
+			return fax.Errorf(fax.ECodeInvalid, "content_base64 is not valid base64")
+		}
+		if int64(len(b)) > s.opts.MaxDocument {
+			return fax.Errorf(fax.ECodeTooLarge, "document is larger than %d bytes", s.opts.MaxDocument)
+		}
+		req.content = b
+		return nil
+	case req.ContentURL != "":
+		return s.fetchContent(r, req)
+	}
+	return nil
+}
+
+func (s *Server) fetchContent(r *http.Request, req *sendRequest) error {
+	if s.opts.FetchDocument == nil {
+		return fax.Errorf(fax.ECodeUnprocessable, "content_url is not supported by this gateway")
+	}
+	b, err := s.opts.FetchDocument(r.Context(), req.ContentURL, s.opts.MaxDocument)
+	if err != nil {
+		var fe *fax.Error
+		if errors.As(err, &fe) {
+			return fax.Errorf(fe.Code, "content_url: %s", fe.Message)
+		}
+		return fax.Errorf(fax.ECodeUnprocessable, "content_url could not be fetched")
+	}
+	req.content = b
+	return nil
+}
+
+func (s *Server) handleFaxGet(w http.ResponseWriter, r *http.Request) error {
+	f, err := s.findFax(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, wire.FromFax(f))
+	return nil
+}
+
+// findFax loads the fax named in the path.
+func (s *Server) findFax(r *http.Request) (*fax.Fax, error) {
+	id := r.PathValue("id")
+	if !strings.HasPrefix(id, fax.PrefixFax) || len(id) > 64 {
+		return nil, fax.Errorf(fax.ECodeNotFound, "fax %q not found", truncate(id, 64))
+	}
+	f, err := s.opts.Store.FindFaxByID(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+func (s *Server) handleFaxList(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	fl := fax.FaxFilter{Direction: fax.Direction(q.Get("direction")), Status: fax.Status(q.Get("status")), Cursor: q.Get("cursor")}
+	if fl.Direction != "" && !fl.Direction.Valid() {
+		return fax.Errorf(fax.ECodeInvalid, "direction must be outbound or inbound")
+	}
+	if fl.Status != "" && !fl.Status.Valid() {
+		return fax.Errorf(fax.ECodeInvalid, "status must be one of queued, sending, sent, failed, canceled, received, partial")
+	}
+	if fl.Cursor != "" && (!strings.HasPrefix(fl.Cursor, fax.PrefixFax) || len(fl.Cursor) > 64) {
+		return fax.Errorf(fax.ECodeInvalid, "cursor is not one this API returned")
+	}
+	var err error
+	if fl.Limit, err = parseLimit(q.Get("limit")); err != nil {
+		return err
+	}
+	faxes, next, err := s.opts.Store.FindFaxes(r.Context(), fl)
+	if err != nil {
+		return err
+	}
+	out := wire.List[wire.Fax]{Data: make([]wire.Fax, 0, len(faxes))}
+	for _, f := range faxes {
+		out.Data = append(out.Data, wire.FromFax(f))
+	}
+	if next != "" {
+		out.NextCursor = &next
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func parseLimit(v string) (int, error) {
+	if v == "" {
+		return fax.DefaultLimit, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > fax.MaxLimit {
+		return 0, fax.Errorf(fax.ECodeInvalid, "limit must be a number from 1 to %d", fax.MaxLimit)
+	}
+	return n, nil
+}
+
+func (s *Server) handleFaxDocument(w http.ResponseWriter, r *http.Request) error {
+	f, err := s.findFax(r)
+	if err != nil {
+		return err
+	}
+	if f.DocumentPurged {
+		return fax.Errorf(fax.ECodeGone, "the document of fax %s was deleted by the retention policy", f.ID)
+	}
+	if f.DocumentKey == "" {
+		return fax.Errorf(fax.ECodeNotFound, "fax %s has no document yet", f.ID)
+	}
+	rc, size, err := s.opts.Blobs.Open(r.Context(), f.DocumentKey)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	w.Header().Set("Content-Disposition", `attachment; filename="`+f.ID+`.pdf"`)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if f.DocumentType != "" && f.DocumentType != "application/pdf" && s.opts.RenderPDF != nil {
+		b, err := io.ReadAll(io.LimitReader(rc, s.opts.MaxDocument*2))
+		if err != nil {
+			return fmt.Errorf("api: read document: %w", err)
+		}
+		pdf, err := s.opts.RenderPDF(b, f.DocumentType)
+		if err != nil {
+			return fmt.Errorf("api: render document: %w", err)
+		}
+		w.Header().Set("Content-Type", "application/pdf")
+		w.Header().Set("Content-Length", strconv.Itoa(len(pdf)))
+		_, err = io.Copy(w, bytes.NewReader(pdf))
+		return nilOnClientGone(err)
+	}
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+	_, err = io.Copy(w, rc)
+	return nilOnClientGone(err)
+}
+
+// nilOnClientGone drops a write error: once the body started, the status is
+// sent and the client has gone; nothing more can be told.
+func nilOnClientGone(error) error { return nil }
+
+func (s *Server) handleFaxEvents(w http.ResponseWriter, r *http.Request) error {
+	f, err := s.findFax(r)
+	if err != nil {
+		return err
+	}
+	evs, err := s.opts.Store.FindEventsByFax(r.Context(), f.ID)
+	if err != nil {
+		return err
+	}
+	out := wire.List[wire.Event]{Data: make([]wire.Event, 0, len(evs))}
+	for _, e := range evs {
+		out.Data = append(out.Data, wire.FromEvent(e))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) handleFaxCancel(w http.ResponseWriter, r *http.Request) error {
+	f, err := s.findFax(r)
+	if err != nil {
+		return err
+	}
+	if f.Status.Final() {
+		return fax.Errorf(fax.ECodeConflict, "fax %s is already %s", f.ID, f.Status)
+	}
+	if f.ProviderFaxID != "" && s.opts.CancelAtCarrier != nil {
+		if err := s.opts.CancelAtCarrier(r.Context(), f); err != nil {
+			return err
+		}
+	}
+	f, err = s.opts.Store.CancelFax(r.Context(), f.ID)
+	if err != nil {
+		return err
+	}
+	s.log.Info("fax canceled", "fax_id", f.ID)
+	writeJSON(w, http.StatusOK, wire.FromFax(f))
+	return nil
+}

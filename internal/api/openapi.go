@@ -1,0 +1,247 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/faxgate/faxgate/internal/fax"
+)
+
+// op documents what the route table does not say: parameters, bodies and
+// responses of one route.
+type op struct {
+	query    []string
+	body     string // schema name of the JSON body; "SendMultipart" adds the multipart form
+	ok       int
+	response string // schema name; "" means no body; "PDF" means a PDF download
+	errors   []int
+}
+
+func ref(name string) map[string]any { return map[string]any{"$ref": "#/components/schemas/" + name} }
+
+// operations describes each route by "METHOD path".
+func operations() map[string]op {
+	common := []int{400, 401, 403, 404, 429, 500, 503}
+	return map[string]op{
+		"GET /healthz":      {ok: 200, response: "Status"},
+		"GET /readyz":       {ok: 200, response: "Status", errors: []int{503}},
+		"GET /openapi.json": {ok: 200, response: "Object"},
+
+		"POST /v1/faxes":              {body: "SendJSON", ok: 202, response: "Fax", errors: append(common, 409, 413, 415, 422)},
+		"GET /v1/faxes":               {query: []string{"direction", "status", "limit", "cursor"}, ok: 200, response: "FaxList", errors: common},
+		"GET /v1/faxes/{id}":          {ok: 200, response: "Fax", errors: common},
+		"GET /v1/faxes/{id}/document": {ok: 200, response: "PDF", errors: append(common, 410)},
+		"GET /v1/faxes/{id}/events":   {ok: 200, response: "EventList", errors: common},
+		"POST /v1/faxes/{id}/cancel":  {ok: 200, response: "Fax", errors: append(common, 409)},
+
+		"POST /v1/webhook-endpoints":                    {body: "EndpointCreate", ok: 201, response: "Endpoint", errors: common},
+		"GET /v1/webhook-endpoints":                     {query: []string{"limit", "cursor"}, ok: 200, response: "EndpointList", errors: common},
+		"GET /v1/webhook-endpoints/{id}":                {ok: 200, response: "Endpoint", errors: common},
+		"PATCH /v1/webhook-endpoints/{id}":              {body: "EndpointUpdate", ok: 200, response: "Endpoint", errors: common},
+		"DELETE /v1/webhook-endpoints/{id}":             {ok: 204, errors: common},
+		"POST /v1/webhook-endpoints/{id}/rotate-secret": {body: "Rotate", ok: 200, response: "Endpoint", errors: common},
+		"GET /v1/callback-secret":                       {ok: 200, response: "Secret", errors: common},
+
+		"GET /v1/deliveries":             {query: []string{"endpoint_id", "event_id", "fax_id", "status", "since", "until", "limit", "cursor"}, ok: 200, response: "DeliveryList", errors: common},
+		"GET /v1/deliveries/{id}":        {ok: 200, response: "Delivery", errors: common},
+		"POST /v1/deliveries/{id}/retry": {ok: 202, response: "Delivery", errors: append(common, 409)},
+
+		"POST /v1/simulator/inbound": {body: "SimulatorInbound", ok: 201, response: "Fax", errors: common},
+
+		"POST /v1/api-keys":        {body: "APIKeyCreate", ok: 201, response: "APIKey", errors: common},
+		"GET /v1/api-keys":         {ok: 200, response: "APIKeyList", errors: common},
+		"DELETE /v1/api-keys/{id}": {ok: 204, errors: common},
+	}
+}
+
+var queryDocs = map[string]string{
+	"direction": "outbound or inbound", "status": "filter by status", "limit": "page size, 1 to 500 (default 50)",
+	"cursor": "next_cursor of the previous page", "endpoint_id": "filter by endpoint", "event_id": "filter by event",
+	"fax_id": "filter by fax", "since": "created at or after (RFC 3339)", "until": "created before (RFC 3339)",
+}
+
+func str() map[string]any      { return map[string]any{"type": "string"} }
+func nstr() map[string]any     { return map[string]any{"type": []string{"string", "null"}} }
+func integer() map[string]any  { return map[string]any{"type": "integer"} }
+func boolean() map[string]any  { return map[string]any{"type": "boolean"} }
+func arr(v any) map[string]any { return map[string]any{"type": "array", "items": v} }
+func enum(v ...string) map[string]any {
+	return map[string]any{"type": "string", "enum": v}
+}
+func obj(req []string, props map[string]any) map[string]any {
+	o := map[string]any{"type": "object", "properties": props}
+	if len(req) > 0 {
+		o["required"] = req
+	}
+	return o
+}
+func list(item string) map[string]any {
+	return obj([]string{"data", "next_cursor"}, map[string]any{"data": arr(ref(item)), "next_cursor": nstr()})
+}
+
+func schemas() map[string]any {
+	eventTypes := []string{}
+	for _, t := range fax.EventTypes() {
+		eventTypes = append(eventTypes, string(t))
+	}
+	errObj := obj([]string{"code", "message"}, map[string]any{"code": str(), "message": str(), "carrier_type": str(), "carrier_code": str(), "carrier_message": str()})
+	errObj["type"] = []string{"object", "null"}
+	return map[string]any{
+		"Object": map[string]any{"type": "object"},
+		"Status": obj([]string{"status"}, map[string]any{"status": str()}),
+		"Error": obj([]string{"error"}, map[string]any{"error": obj([]string{"code", "message", "request_id"},
+			map[string]any{"code": str(), "message": str(), "request_id": str()})}),
+		"Fax": obj([]string{"id", "direction", "status", "to", "from", "provider", "provider_fax_id", "pages", "error", "callback_url", "created_at", "updated_at", "completed_at"}, map[string]any{
+			"id": str(), "direction": enum("outbound", "inbound"),
+			"status": enum("queued", "sending", "sent", "failed", "canceled", "received", "partial"),
+			"to":     str(), "from": str(), "provider": str(), "provider_fax_id": nstr(), "pages": integer(), "pages_sent": integer(),
+			"error": errObj, "callback_url": nstr(), "header_text": str(), "document_sha256": nstr(), "document_size": integer(),
+			"document_purged": boolean(), "created_at": str(), "updated_at": str(), "completed_at": nstr(),
+		}),
+		"FaxList": list("Fax"),
+		"SendJSON": obj([]string{"to"}, map[string]any{
+			"to": str(), "from": str(), "callback_url": str(), "provider": enum("simulator", "phaxio", "sinch", "gofax", "asterisk"),
+			"header_text": str(), "content_base64": str(), "filename": str(), "content_url": str(),
+		}),
+		"SendMultipart": obj([]string{"to", "file"}, map[string]any{
+			"to": str(), "file": map[string]any{"type": "string", "contentMediaType": "application/octet-stream"},
+			"from": str(), "callback_url": str(), "provider": str(), "header_text": str(), "content_url": str(),
+		}),
+		"Event": obj([]string{"id", "type", "created_at", "data"}, map[string]any{
+			"id": str(), "type": enum(eventTypes...), "created_at": str(), "data": ref("Fax"),
+		}),
+		"EventList": list("Event"),
+		"Endpoint": obj([]string{"id", "url", "events", "inflight", "format", "numbers", "api_version", "enabled"}, map[string]any{
+			"id": str(), "url": str(), "events": arr(enum(eventTypes...)), "inflight": boolean(), "format": str(),
+			"numbers": arr(str()), "description": str(), "api_version": str(), "enabled": boolean(), "disabled_reason": str(),
+			"secret":     map[string]any{"type": "string", "description": "shown only on create and rotate"},
+			"created_at": str(), "updated_at": str(),
+		}),
+		"EndpointList": list("Endpoint"),
+		"EndpointCreate": obj([]string{"url"}, map[string]any{
+			"url": str(), "events": arr(enum(eventTypes...)), "inflight": boolean(), "format": str(), "numbers": arr(str()),
+			"description": str(), "api_version": str(),
+		}),
+		"EndpointUpdate": obj(nil, map[string]any{
+			"url": str(), "events": arr(enum(eventTypes...)), "inflight": boolean(), "format": str(), "numbers": arr(str()),
+			"description": str(), "api_version": str(), "enabled": boolean(),
+		}),
+		"Rotate": obj(nil, map[string]any{"overlap": map[string]any{"type": "string", "description": "how long the old secret keeps signing, e.g. 24h"}}),
+		"Secret": obj([]string{"secret"}, map[string]any{"secret": str()}),
+		"Attempt": obj([]string{"at", "status_code", "latency_ms", "error"}, map[string]any{
+			"at": str(), "status_code": integer(), "latency_ms": integer(), "error": str(), "response_body": str(),
+		}),
+		"Delivery": obj([]string{"id", "endpoint_id", "event_id", "event_type", "status", "attempts", "next_attempt_at"}, map[string]any{
+			"id": str(), "endpoint_id": str(), "event_id": str(), "event_type": str(), "fax_id": str(),
+			"status": enum("pending", "succeeded", "failed"), "attempt_count": integer(), "attempts": arr(ref("Attempt")),
+			"next_attempt_at": nstr(), "created_at": str(), "updated_at": str(),
+		}),
+		"DeliveryList":     list("Delivery"),
+		"SimulatorInbound": obj([]string{"from", "to"}, map[string]any{"from": str(), "to": str(), "pages": integer()}),
+		"APIKeyCreate": obj([]string{"name", "scopes"}, map[string]any{
+			"name": str(), "scopes": arr(enum("fax:send", "fax:read", "webhooks:manage", "keys:manage")),
+		}),
+		"APIKey": obj([]string{"id", "name", "scopes"}, map[string]any{
+			"id": str(), "name": str(), "prefix": str(), "scopes": arr(str()),
+			"key": map[string]any{"type": "string", "description": "shown only on create"}, "created_at": str(), "last_used_at": nstr(),
+		}),
+		"APIKeyList": list("APIKey"),
+	}
+}
+
+// OpenAPI builds the OpenAPI 3.1 document from the route table.
+func (s *Server) OpenAPI() map[string]any {
+	ops := operations()
+	paths := map[string]any{}
+	for _, rt := range s.routes() {
+		o := ops[rt.method+" "+rt.path]
+		item, _ := paths[rt.path].(map[string]any)
+		if item == nil {
+			item = map[string]any{}
+			paths[rt.path] = item
+		}
+		var params []any
+		if strings.Contains(rt.path, "{id}") {
+			params = append(params, map[string]any{"name": "id", "in": "path", "required": true, "schema": str()})
+		}
+		for _, q := range o.query {
+			params = append(params, map[string]any{"name": q, "in": "query", "required": false, "schema": str(), "description": queryDocs[q]})
+		}
+		if rt.method == "POST" && rt.path == "/v1/faxes" {
+			params = append(params, map[string]any{"name": "Idempotency-Key", "in": "header", "required": false, "schema": str(),
+				"description": "repeat a send safely: the same key returns the same fax"})
+		}
+		responses := map[string]any{}
+		okResp := map[string]any{"description": http.StatusText(o.ok)}
+		switch o.response {
+		case "":
+		case "PDF":
+			okResp["content"] = map[string]any{"application/pdf": map[string]any{"schema": map[string]any{"type": "string", "contentMediaType": "application/pdf"}}}
+		default:
+			okResp["content"] = map[string]any{"application/json": map[string]any{"schema": ref(o.response)}}
+		}
+		responses[itoa(o.ok)] = okResp
+		for _, code := range o.errors {
+			responses[itoa(code)] = map[string]any{"description": http.StatusText(code),
+				"content": map[string]any{"application/json": map[string]any{"schema": ref("Error")}}}
+		}
+		operation := map[string]any{
+			"summary":     rt.summary,
+			"operationId": operationID(rt.method, rt.path),
+			"responses":   responses,
+		}
+		if len(params) > 0 {
+			operation["parameters"] = params
+		}
+		if o.body != "" {
+			content := map[string]any{"application/json": map[string]any{"schema": ref(o.body)}}
+			if rt.path == "/v1/faxes" {
+				content["multipart/form-data"] = map[string]any{"schema": ref("SendMultipart")}
+			}
+			operation["requestBody"] = map[string]any{"required": rt.path != "/v1/webhook-endpoints/{id}/rotate-secret", "content": content}
+		}
+		if rt.scope != "" {
+			operation["security"] = []any{map[string]any{"bearer": []string{}}, map[string]any{"apiKey": []string{}}}
+			operation["description"] = "Requires the " + string(rt.scope) + " scope."
+		} else {
+			operation["security"] = []any{}
+		}
+		item[strings.ToLower(rt.method)] = operation
+	}
+	return map[string]any{
+		"openapi": "3.1.0",
+		"info": map[string]any{"title": "faxgate API", "version": fax.APIVersion,
+			"description": "Send and receive faxes through cloud carriers or Asterisk; signed webhooks out."},
+		"paths": paths,
+		"components": map[string]any{
+			"schemas": schemas(),
+			"securitySchemes": map[string]any{
+				"bearer": map[string]any{"type": "http", "scheme": "bearer"},
+				"apiKey": map[string]any{"type": "apiKey", "in": "header", "name": "X-API-Key"},
+			},
+		},
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func operationID(method, path string) string {
+	var b strings.Builder
+	b.WriteString(strings.ToLower(method))
+	for _, part := range strings.Split(path, "/") {
+		part = strings.Trim(part, "{}")
+		for _, w := range strings.FieldsFunc(part, func(r rune) bool { return r == '-' || r == '.' || r == '_' }) {
+			if w == "v1" {
+				continue
+			}
+			b.WriteString(strings.ToUpper(w[:1]) + w[1:])
+		}
+	}
+	return b.String()
+}
+
+func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, s.OpenAPI())
+	return nil
+}

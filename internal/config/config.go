@@ -1,0 +1,518 @@
+// Package config loads faxgate's one Config value from the environment
+// (FAXGATE_* plus the carrier setting names carriers' users know), an
+// optional KEY=VALUE file, and *_FILE variants of every secret. It validates
+// every setting, naming the setting in each problem, and prints the effective
+// settings with secrets redacted.
+//
+// It imports only the standard library.
+package config
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting faxgate reads. Each field's comment gives its
+// setting name and default.
+type Config struct {
+	Addr            string        // FAXGATE_ADDR, default ":8080"
+	DataDir         string        // FAXGATE_DATA_DIR, default "./faxgate-data"
+	DatabaseURL     string        // FAXGATE_DATABASE_URL, default "" (SQLite file in DataDir)
+	PublicURL       string        // FAXGATE_PUBLIC_URL, default "http://localhost:8080"
+	Provider        string        // FAXGATE_PROVIDER, default "simulator"
+	AdminKeys       []string      // FAXGATE_ADMIN_KEY, default none
+	LogFormat       string        // FAXGATE_LOG_FORMAT, "text" (default) or "json"
+	LogLevel        string        // FAXGATE_LOG_LEVEL, default "info"
+	MaxDocument     int64         // FAXGATE_MAX_DOCUMENT_BYTES, default 20 MiB
+	ShutdownTimeout time.Duration // FAXGATE_SHUTDOWN_TIMEOUT, default 30s
+
+	WebhookAllowNetworks []netip.Prefix  // FAXGATE_WEBHOOK_ALLOW_NETWORKS, default none
+	WebhookWorkers       int             // FAXGATE_WEBHOOK_WORKERS, default 16
+	WebhookTimeout       time.Duration   // FAXGATE_WEBHOOK_TIMEOUT, default 15s
+	WebhookRetrySchedule []time.Duration // FAXGATE_WEBHOOK_RETRY_SCHEDULE, default carriers' 16 retries
+	CallbackSecret       string          // FAXGATE_CALLBACK_SECRET, default generated once and stored
+	SMTPURL              string          // FAXGATE_SMTP_URL, default none
+	InsecureWebhooks     bool            // FAXGATE_INSECURE_WEBHOOKS, default false
+
+	DispatchWorkers    int           // FAXGATE_DISPATCH_WORKERS, default 8
+	SimulatorPageDelay time.Duration // FAXGATE_SIMULATOR_PAGE_DELAY, default 0
+
+	Phaxio   Phaxio
+	Sinch    Sinch
+	GoFax    GoFax
+	Asterisk Asterisk
+}
+
+// Phaxio holds Phaxio's settings.
+type Phaxio struct {
+	APIKey        string   // PHAXIO_API_KEY
+	APISecrets    []string // PHAXIO_API_SECRET (rotation list, current first)
+	WebhookTokens []string // PHAXIO_WEBHOOK_TOKEN (rotation list)
+	BaseURL       string   // PHAXIO_BASE_URL, default "https://api.phaxio.com/v2.1"
+}
+
+// Sinch holds Sinch's settings.
+type Sinch struct {
+	ProjectID        string   // SINCH_PROJECT_ID
+	KeyID            string   // SINCH_KEY_ID
+	KeySecret        string   // SINCH_KEY_SECRET
+	BaseURL          string   // SINCH_BASE_URL, default "https://fax.api.sinch.com"
+	InboundBasicUser string   // SINCH_INBOUND_BASIC_USER
+	InboundBasicPass []string // SINCH_INBOUND_BASIC_PASS (rotation list)
+	HMACSecrets      []string // SINCH_INBOUND_HMAC_SECRET (rotation list)
+}
+
+// GoFax holds GoFax's settings.
+type GoFax struct {
+	Tokens      []string // GOFAX_TOKEN (rotation list)
+	WebhookUser string   // GOFAX_WEBHOOK_USER
+	WebhookPass []string // GOFAX_WEBHOOK_PASS (rotation list)
+	BaseURL     string   // GOFAX_BASE_URL, default "https://restful-api.gofax.com.au"
+}
+
+// Asterisk holds the self-hosted Asterisk settings.
+type Asterisk struct {
+	AMIHost        string         // ASTERISK_AMI_HOST
+	AMIPort        int            // ASTERISK_AMI_PORT, default 5038
+	AMIUser        string         // ASTERISK_AMI_USER
+	AMISecret      string         // ASTERISK_AMI_SECRET
+	InboundSecrets []string       // ASTERISK_INBOUND_SECRET (rotation list)
+	InboundAllow   []netip.Prefix // ASTERISK_INBOUND_ALLOW (CIDRs), default any
+	SpoolDir       string         // ASTERISK_SPOOL_DIR
+}
+
+// Providers lists the carrier names FAXGATE_PROVIDER accepts.
+var providerNames = []string{"simulator", "phaxio", "sinch", "gofax", "asterisk"}
+
+// ProviderNames returns the carrier names FAXGATE_PROVIDER accepts.
+func ProviderNames() []string { return append([]string(nil), providerNames...) }
+
+// setting describes one setting: its name, default, whether it is secret,
+// and how it is stored into a Config.
+type setting struct {
+	name   string
+	def    string
+	secret bool
+	doc    string
+	set    func(c *Config, v string) error
+}
+
+func str(p func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *p(c) = v; return nil }
+}
+
+func list(p func(*Config) *[]string) func(*Config, string) error {
+	return func(c *Config, v string) error { *p(c) = splitList(v); return nil }
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func dur(p func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return fmt.Errorf("want a duration such as 500ms, 15s or 5m, got %q", v)
+		}
+		*p(c) = d
+		return nil
+	}
+}
+
+func integer(p func(*Config) *int, min, max int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < min || n > max {
+			return fmt.Errorf("want a whole number from %d to %d, got %q", min, max, v)
+		}
+		*p(c) = n
+		return nil
+	}
+}
+
+func boolean(p func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		switch strings.ToLower(v) {
+		case "1", "true", "yes", "on":
+			*p(c) = true
+		case "0", "false", "no", "off", "":
+			*p(c) = false
+		default:
+			return fmt.Errorf("want 1 or 0, got %q", v)
+		}
+		return nil
+	}
+}
+
+func prefixes(p func(*Config) *[]netip.Prefix) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		var out []netip.Prefix
+		for _, s := range splitList(v) {
+			pf, err := netip.ParsePrefix(s)
+			if err != nil {
+				a, aerr := netip.ParseAddr(s)
+				if aerr != nil {
+					return fmt.Errorf("want CIDRs such as 10.0.0.0/8,::1/128, got %q", s)
+				}
+				pf = netip.PrefixFrom(a, a.BitLen())
+			}
+			out = append(out, pf.Masked())
+		}
+		*p(c) = out
+		return nil
+	}
+}
+
+func settings() []setting {
+	return []setting{
+		{"FAXGATE_ADDR", ":8080", false, "address to listen on", str(func(c *Config) *string { return &c.Addr })},
+		{"FAXGATE_DATA_DIR", "./faxgate-data", false, "SQLite database and documents", str(func(c *Config) *string { return &c.DataDir })},
+		{"FAXGATE_DATABASE_URL", "", true, "empty: SQLite in the data dir; postgres://… for PostgreSQL", str(func(c *Config) *string { return &c.DatabaseURL })},
+		{"FAXGATE_PUBLIC_URL", "http://localhost:8080", false, "the URL carriers call back (no trailing slash)", str(func(c *Config) *string { return &c.PublicURL })},
+		{"FAXGATE_PROVIDER", "simulator", false, "default carrier: simulator, phaxio, sinch, gofax, asterisk", str(func(c *Config) *string { return &c.Provider })},
+		{"FAXGATE_ADMIN_KEY", "", true, "API key with every scope (comma-separated for rotation)", list(func(c *Config) *[]string { return &c.AdminKeys })},
+		{"FAXGATE_LOG_FORMAT", "text", false, "text or json", str(func(c *Config) *string { return &c.LogFormat })},
+		{"FAXGATE_LOG_LEVEL", "info", false, "debug, info, warn or error", str(func(c *Config) *string { return &c.LogLevel })},
+		{"FAXGATE_MAX_DOCUMENT_BYTES", "20971520", false, "largest document accepted (bytes)", func(c *Config, v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 1024 || n > 1<<30 {
+				return fmt.Errorf("want bytes from 1024 to 1073741824, got %q", v)
+			}
+			c.MaxDocument = n
+			return nil
+		}},
+		{"FAXGATE_SHUTDOWN_TIMEOUT", "30s", false, "how long in-flight work may take to finish on SIGTERM", dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+		{"FAXGATE_WEBHOOK_ALLOW_NETWORKS", "", false, "CIDRs webhook endpoints may reach although private or loopback", prefixes(func(c *Config) *[]netip.Prefix { return &c.WebhookAllowNetworks })},
+		{"FAXGATE_WEBHOOK_WORKERS", "16", false, "concurrent webhook deliveries", integer(func(c *Config) *int { return &c.WebhookWorkers }, 1, 1024)},
+		{"FAXGATE_WEBHOOK_TIMEOUT", "15s", false, "timeout of one delivery attempt", dur(func(c *Config) *time.Duration { return &c.WebhookTimeout })},
+		{"FAXGATE_WEBHOOK_RETRY_SCHEDULE", "5m,10m,20m,30m,6h×12", false, "waits before each retry (comma-separated durations; d×n repeats)", func(c *Config, v string) error {
+			s, err := ParseSchedule(v)
+			if err != nil {
+				return err
+			}
+			c.WebhookRetrySchedule = s
+			return nil
+		}},
+		{"FAXGATE_CALLBACK_SECRET", "", true, "whsec_ secret signing deliveries to a fax's callback_url (default: generated once, shown by GET /v1/callback-secret)", str(func(c *Config) *string { return &c.CallbackSecret })},
+		{"FAXGATE_SMTP_URL", "", true, "smtp://user:pass@host:port relay for mailto: endpoints", str(func(c *Config) *string { return &c.SMTPURL })},
+		{"FAXGATE_INSECURE_WEBHOOKS", "0", false, "1 accepts carrier webhooks whose verification secret is not configured", boolean(func(c *Config) *bool { return &c.InsecureWebhooks })},
+		{"FAXGATE_DISPATCH_WORKERS", "8", false, "faxes handed to carriers at once", integer(func(c *Config) *int { return &c.DispatchWorkers }, 1, 1024)},
+		{"FAXGATE_SIMULATOR_PAGE_DELAY", "0", false, "time the simulator takes per page", func(c *Config, v string) error {
+			if v == "0" {
+				c.SimulatorPageDelay = 0
+				return nil
+			}
+			return dur(func(c *Config) *time.Duration { return &c.SimulatorPageDelay })(c, v)
+		}},
+
+		{"PHAXIO_API_KEY", "", false, "Phaxio API key", str(func(c *Config) *string { return &c.Phaxio.APIKey })},
+		{"PHAXIO_API_SECRET", "", true, "Phaxio API secret; also verifies raw-body HMAC-SHA256 webhooks", list(func(c *Config) *[]string { return &c.Phaxio.APISecrets })},
+		{"PHAXIO_WEBHOOK_TOKEN", "", true, "Phaxio webhook token (HMAC-SHA1 signatures)", list(func(c *Config) *[]string { return &c.Phaxio.WebhookTokens })},
+		{"PHAXIO_BASE_URL", "https://api.phaxio.com/v2.1", false, "Phaxio API base URL", str(func(c *Config) *string { return &c.Phaxio.BaseURL })},
+		{"SINCH_PROJECT_ID", "", false, "Sinch project id", str(func(c *Config) *string { return &c.Sinch.ProjectID })},
+		{"SINCH_KEY_ID", "", false, "Sinch access key id", str(func(c *Config) *string { return &c.Sinch.KeyID })},
+		{"SINCH_KEY_SECRET", "", true, "Sinch access key secret", str(func(c *Config) *string { return &c.Sinch.KeySecret })},
+		{"SINCH_BASE_URL", "https://fax.api.sinch.com", false, "Sinch Fax API base URL", str(func(c *Config) *string { return &c.Sinch.BaseURL })},
+		{"SINCH_INBOUND_BASIC_USER", "", false, "Basic auth user Sinch webhooks must carry", str(func(c *Config) *string { return &c.Sinch.InboundBasicUser })},
+		{"SINCH_INBOUND_BASIC_PASS", "", true, "Basic auth password Sinch webhooks must carry", list(func(c *Config) *[]string { return &c.Sinch.InboundBasicPass })},
+		{"SINCH_INBOUND_HMAC_SECRET", "", true, "X-Sinch-Signature HMAC-SHA256 secret", list(func(c *Config) *[]string { return &c.Sinch.HMACSecrets })},
+		{"GOFAX_TOKEN", "", true, "GoFax API token", list(func(c *Config) *[]string { return &c.GoFax.Tokens })},
+		{"GOFAX_WEBHOOK_USER", "", false, "Basic auth user of GoFax portal webhooks", str(func(c *Config) *string { return &c.GoFax.WebhookUser })},
+		{"GOFAX_WEBHOOK_PASS", "", true, "Basic auth password of GoFax portal webhooks", list(func(c *Config) *[]string { return &c.GoFax.WebhookPass })},
+		{"GOFAX_BASE_URL", "https://restful-api.gofax.com.au", false, "GoFax API base URL", str(func(c *Config) *string { return &c.GoFax.BaseURL })},
+		{"ASTERISK_AMI_HOST", "", false, "Asterisk AMI host", str(func(c *Config) *string { return &c.Asterisk.AMIHost })},
+		{"ASTERISK_AMI_PORT", "5038", false, "Asterisk AMI port", integer(func(c *Config) *int { return &c.Asterisk.AMIPort }, 1, 65535)},
+		{"ASTERISK_AMI_USER", "", false, "Asterisk AMI user", str(func(c *Config) *string { return &c.Asterisk.AMIUser })},
+		{"ASTERISK_AMI_SECRET", "", true, "Asterisk AMI secret", str(func(c *Config) *string { return &c.Asterisk.AMISecret })},
+		{"ASTERISK_INBOUND_SECRET", "", true, "X-Internal-Secret of Asterisk's inbound posts", list(func(c *Config) *[]string { return &c.Asterisk.InboundSecrets })},
+		{"ASTERISK_INBOUND_ALLOW", "", false, "CIDRs Asterisk's inbound posts may come from (default any)", prefixes(func(c *Config) *[]netip.Prefix { return &c.Asterisk.InboundAllow })},
+		{"ASTERISK_SPOOL_DIR", "", false, "directory shared with Asterisk for TIFFs", str(func(c *Config) *string { return &c.Asterisk.SpoolDir })},
+	}
+}
+
+// ParseSchedule parses a retry schedule: comma-separated durations, where
+// "d×n" or "d*n" repeats d n times.
+func ParseSchedule(v string) ([]time.Duration, error) {
+	var out []time.Duration
+	for _, part := range splitList(v) {
+		n := 1
+		if i := strings.IndexAny(part, "×*"); i >= 0 {
+			rep := strings.TrimLeft(part[i:], "×*")
+			var err error
+			n, err = strconv.Atoi(rep)
+			if err != nil || n < 1 || n > 100 {
+				return nil, fmt.Errorf("want a repeat count from 1 to 100 in %q", part)
+			}
+			part = part[:i]
+		}
+		d, err := time.ParseDuration(part)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("want durations such as 5m,10m,6h×12, got %q", part)
+		}
+		for range n {
+			out = append(out, d)
+		}
+	}
+	if len(out) > 100 {
+		return nil, fmt.Errorf("at most 100 retries, got %d", len(out))
+	}
+	return out, nil
+}
+
+// Load reads the settings: defaults, then the file (if any), then the
+// environment, and for every secret NAME_FILE naming a file holding it.
+// Every problem is reported, each naming its setting.
+func Load(getenv func(string) string, file string) (Config, error) {
+	var c Config
+	var errs []error
+	values := map[string]string{}
+	specs := settings()
+	known := map[string]setting{}
+	for _, s := range specs {
+		known[s.name] = s
+		values[s.name] = s.def
+	}
+	if file != "" {
+		fv, err := readFile(file)
+		if err != nil {
+			return c, err
+		}
+		keys := make([]string, 0, len(fv))
+		for k := range fv {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			base := strings.TrimSuffix(k, "_FILE")
+			s, ok := known[base]
+			if !ok || (base != k && !s.secret) {
+				errs = append(errs, fmt.Errorf("%s (in %s): unknown setting%s", k, file, suggest(k, specs)))
+				continue
+			}
+			if base != k {
+				v, err := readSecretFile(fv[k])
+				if err != nil {
+					errs = append(errs, fmt.Errorf("%s: %w", k, err))
+					continue
+				}
+				values[base] = v
+				continue
+			}
+			values[k] = fv[k]
+		}
+	}
+	for _, s := range specs {
+		if v := getenv(s.name); v != "" {
+			values[s.name] = v
+		}
+		if s.secret {
+			if p := getenv(s.name + "_FILE"); p != "" {
+				v, err := readSecretFile(p)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("%s_FILE: %w", s.name, err))
+					continue
+				}
+				values[s.name] = v
+			}
+		}
+	}
+	for _, s := range specs {
+		if err := s.set(&c, strings.TrimSpace(values[s.name])); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", s.name, err))
+		}
+	}
+	if len(errs) > 0 {
+		return c, errors.Join(errs...)
+	}
+	return c, c.Validate()
+}
+
+func readSecretFile(p string) (string, error) {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return "", fmt.Errorf("cannot read the secret file: %w", err)
+	}
+	return strings.TrimRight(string(b), "\r\n"), nil
+}
+
+// readFile parses a KEY=VALUE file: blank lines and # comments ignored,
+// optional "export ", values optionally in matching quotes.
+func readFile(path string) (map[string]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: read %s: %w", path, err)
+	}
+	out := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	n := 0
+	for sc.Scan() {
+		n++
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		line = strings.TrimPrefix(line, "export ")
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			return nil, fmt.Errorf("config: %s line %d: want KEY=VALUE", path, n)
+		}
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
+			v = v[1 : len(v)-1]
+		}
+		out[k] = v
+	}
+	return out, sc.Err()
+}
+
+func suggest(name string, specs []setting) string {
+	best, bestD := "", 4
+	for _, s := range specs {
+		if d := distance(name, s.name); d < bestD {
+			best, bestD = s.name, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return "; did you mean " + best + "?"
+}
+
+// distance is the Levenshtein distance, for suggesting a setting's name.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// Validate checks the settings together, naming the setting in each problem.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{name}, args...)...))
+	}
+	known := false
+	for _, p := range providerNames {
+		known = known || p == c.Provider
+	}
+	if !known {
+		bad("FAXGATE_PROVIDER", "unknown carrier %q; want one of %s", c.Provider, strings.Join(providerNames, ", "))
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		bad("FAXGATE_PUBLIC_URL", "want an absolute http(s) URL such as https://fax.example.com")
+	} else {
+		c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("FAXGATE_LOG_FORMAT", "want text or json, got %q", c.LogFormat)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("FAXGATE_LOG_LEVEL", "want debug, info, warn or error, got %q", c.LogLevel)
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		bad("FAXGATE_DATABASE_URL", "want empty (SQLite) or a postgres:// URL")
+	}
+	for _, k := range c.AdminKeys {
+		if len(k) < 16 {
+			bad("FAXGATE_ADMIN_KEY", "too short: use at least 16 random characters")
+			break
+		}
+	}
+	if c.CallbackSecret != "" && !strings.HasPrefix(c.CallbackSecret, "whsec_") {
+		bad("FAXGATE_CALLBACK_SECRET", "want a whsec_ secret (whsec_ then base64)")
+	}
+	if c.SMTPURL != "" {
+		if u, err := url.Parse(c.SMTPURL); err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Host == "" {
+			bad("FAXGATE_SMTP_URL", "want smtp://user:pass@host:port")
+		}
+	}
+	if c.WebhookTimeout <= 0 {
+		bad("FAXGATE_WEBHOOK_TIMEOUT", "must be positive")
+	}
+	for name, v := range map[string]string{"PHAXIO_BASE_URL": c.Phaxio.BaseURL, "SINCH_BASE_URL": c.Sinch.BaseURL, "GOFAX_BASE_URL": c.GoFax.BaseURL} {
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad(name, "want an absolute http(s) URL")
+		}
+	}
+	sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
+	return errors.Join(errs...)
+}
+
+// Redacted returns every setting with its effective value, secrets shown as
+// "(set)" or "(unset)", in a stable order, for `faxgate config check`.
+func (c Config) Redacted(getenv func(string) string, file string) [][2]string {
+	raw := map[string]string{}
+	for _, s := range settings() {
+		raw[s.name] = s.def
+	}
+	if file != "" {
+		if fv, err := readFile(file); err == nil {
+			for k, v := range fv {
+				raw[k] = v
+			}
+		}
+	}
+	var out [][2]string
+	for _, s := range settings() {
+		v := raw[s.name]
+		if e := getenv(s.name); e != "" {
+			v = e
+		}
+		if s.secret {
+			if v != "" || getenv(s.name+"_FILE") != "" || raw[s.name+"_FILE"] != "" {
+				v = "(set)"
+			} else {
+				v = "(unset)"
+			}
+		}
+		out = append(out, [2]string{s.name, v})
+	}
+	return out
+}
+
+// Doc describes one setting for documentation.
+type Doc struct {
+	Name, Default, Description string
+	Secret                     bool
+}
+
+// Docs lists every setting, for the README's table and --help.
+func Docs() []Doc {
+	var out []Doc
+	for _, s := range settings() {
+		out = append(out, Doc{s.name, s.def, s.doc, s.secret})
+	}
+	return out
+}
