@@ -8,6 +8,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -51,14 +52,8 @@ type Store interface {
 
 // Blobs stores documents.
 type Blobs interface {
-	Put(ctx context.Context, key string, b []byte) (BlobInfo, error)
+	Put(ctx context.Context, key string, b []byte) (fax.BlobInfo, error)
 	Open(ctx context.Context, key string) (io.ReadCloser, int64, error)
-}
-
-// BlobInfo describes a stored document.
-type BlobInfo struct {
-	Size   int64
-	SHA256 string
 }
 
 // Document is an accepted document ready to store: Bytes in MIME type
@@ -263,15 +258,17 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		http.Error(w, `{"error":{"code":"internal","message":"encoding failed"}}`, http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
-	w.Write(append(b, '\n'))
+	w.Write(buf.Bytes())
 }
 
 // route is one API route: method, path pattern, required scope ("" for

@@ -35,11 +35,7 @@ func NewDir(root string) (*Dir, error) {
 }
 
 // Info describes a stored blob.
-type Info struct {
-	Key    string
-	Size   int64
-	SHA256 string
-}
+type Info = fax.BlobInfo
 
 func (d *Dir) path(key string) (string, error) {
 	if key == "" || strings.Contains(key, "..") || strings.HasPrefix(key, "/") || strings.ContainsAny(key, "\\\x00") {

@@ -98,3 +98,10 @@ type CreateOptions struct {
 	// CallbackFormat is the payload format for the callback_url (default json).
 	CallbackFormat string
 }
+
+// BlobInfo describes a stored document.
+type BlobInfo struct {
+	Key    string
+	Size   int64
+	SHA256 string
+}

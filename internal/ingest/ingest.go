@@ -30,13 +30,7 @@ type Store interface {
 
 // Blobs stores received documents.
 type Blobs interface {
-	Put(ctx context.Context, key string, b []byte) (BlobInfo, error)
-}
-
-// BlobInfo describes a stored document.
-type BlobInfo struct {
-	Size   int64
-	SHA256 string
+	Put(ctx context.Context, key string, b []byte) (fax.BlobInfo, error)
 }
 
 // Route is one carrier webhook route.

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/ingest"
+	"github.com/faxgate/faxgate/internal/provider/asterisk"
+	"github.com/faxgate/faxgate/internal/provider/gofax"
+	"github.com/faxgate/faxgate/internal/provider/phaxio"
+	"github.com/faxgate/faxgate/internal/provider/sinch"
+)
+
+// carriers holds the carrier packages built from the configuration; a nil
+// field is a carrier whose settings are missing.
+type carriers struct {
+	phaxio   *phaxio.Provider
+	sinch    *sinch.Provider
+	gofax    *gofax.Provider
+	asterisk *asterisk.Provider
+}
+
+// buildCarriers constructs every carrier that has settings, failing fast
+// on broken settings with the setting's name.
+func (m *Main) buildCarriers() (*carriers, error) {
+	cfg := m.Config
+	var c carriers
+	var err error
+	if c.phaxio, err = phaxio.New(phaxio.Config{
+		APIKey: cfg.Phaxio.APIKey, APISecrets: cfg.Phaxio.APISecrets, WebhookTokens: cfg.Phaxio.WebhookTokens,
+		PublicURL: cfg.PublicURL, BaseURL: cfg.Phaxio.BaseURL, Insecure: cfg.InsecureWebhooks,
+	}); err != nil {
+		return nil, err
+	}
+	if c.sinch, err = sinch.New(sinch.Config{
+		ProjectID: cfg.Sinch.ProjectID, KeyID: cfg.Sinch.KeyID, KeySecret: cfg.Sinch.KeySecret, BaseURL: cfg.Sinch.BaseURL,
+		InboundBasicUser: cfg.Sinch.InboundBasicUser, InboundBasicPass: cfg.Sinch.InboundBasicPass,
+		HMACSecrets: cfg.Sinch.HMACSecrets, Insecure: cfg.InsecureWebhooks,
+	}); err != nil {
+		return nil, err
+	}
+	if len(cfg.GoFax.Tokens) > 0 {
+		if c.gofax, err = gofax.New(gofax.Config{
+			Tokens: cfg.GoFax.Tokens, WebhookUser: cfg.GoFax.WebhookUser, WebhookPass: cfg.GoFax.WebhookPass,
+			BaseURL: cfg.GoFax.BaseURL, PublicURL: cfg.PublicURL, Insecure: cfg.InsecureWebhooks,
+			CallbackTokenFunc: m.Store.FindCallbackToken,
+		}); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Asterisk.SpoolDir != "" || len(cfg.Asterisk.InboundSecrets) > 0 || cfg.Asterisk.AMIHost != "" {
+		if c.asterisk, err = asterisk.New(asterisk.Config{
+			InboundSecrets: cfg.Asterisk.InboundSecrets, InboundAllow: cfg.Asterisk.InboundAllow,
+			SpoolDir: cfg.Asterisk.SpoolDir, Insecure: cfg.InsecureWebhooks,
+			AMIHost: cfg.Asterisk.AMIHost, AMIPort: strconv.Itoa(cfg.Asterisk.AMIPort),
+			AMIUser: cfg.Asterisk.AMIUser, AMISecret: cfg.Asterisk.AMISecret,
+		}); err != nil {
+			return nil, err
+		}
+	}
+	return &c, nil
+}
+
+// routes lists the carrier webhook routes (CONTRACT.md). A carrier that is
+// not configured still has its routes, which refuse everything.
+func (c *carriers) routes() []ingest.Route {
+	refuse := func(setting string) func(*http.Request, []byte) error {
+		return func(*http.Request, []byte) error {
+			return fax.Errorf(fax.ECodeUnauthorized, "this carrier is not configured (set %s)", setting)
+		}
+	}
+	noParse := func(*http.Request, []byte) ([]fax.Update, error) {
+		return nil, fax.Errorf(fax.ECodeInvalid, "carrier not configured")
+	}
+	rs := []ingest.Route{
+		{Pattern: "POST /phaxio-callback", Provider: phaxio.Name, Verify: c.phaxio.VerifyWebhook, Parse: c.phaxio.ParseCallback},
+		{Pattern: "POST /phaxio-inbound", Provider: phaxio.Name, Verify: c.phaxio.VerifyWebhook, Parse: c.phaxio.ParseInbound},
+		{Pattern: "POST /sinch-callback", Provider: sinch.Name, Verify: c.sinch.VerifyWebhook, Parse: c.sinch.ParseCallback},
+		{Pattern: "POST /sinch-inbound", Provider: sinch.Name, Verify: c.sinch.VerifyWebhook, Parse: c.sinch.ParseInbound},
+	}
+	if c.gofax != nil {
+		rs = append(rs,
+			ingest.Route{Pattern: "POST /gofax-callback", Provider: gofax.Name, Verify: c.gofax.VerifyCallback, Parse: c.gofax.ParseCallback},
+			ingest.Route{Pattern: "POST /gofax-sms-callback", Provider: gofax.Name, Verify: c.gofax.VerifyCallback, Parse: c.gofax.ParseSMSCallback},
+			ingest.Route{Pattern: "POST /gofax-inbound", Provider: gofax.Name, Verify: c.gofax.VerifyInbound, Parse: c.gofax.ParseInbound},
+		)
+	} else {
+		for _, p := range []string{"POST /gofax-callback", "POST /gofax-sms-callback", "POST /gofax-inbound"} {
+			rs = append(rs, ingest.Route{Pattern: p, Provider: gofax.Name, Verify: refuse("GOFAX_TOKEN"), Parse: noParse})
+		}
+	}
+	if c.asterisk != nil {
+		rs = append(rs, ingest.Route{Pattern: "POST /_internal/asterisk/inbound", Provider: asterisk.Name, Verify: c.asterisk.VerifyInbound, Parse: c.asterisk.ParseInbound})
+	} else {
+		rs = append(rs, ingest.Route{Pattern: "POST /_internal/asterisk/inbound", Provider: asterisk.Name, Verify: refuse("ASTERISK_SPOOL_DIR and ASTERISK_INBOUND_SECRET"), Parse: noParse})
+	}
+	return rs
+}
+
+// resolve fetches a received document that is not in the webhook itself.
+func (c *carriers) resolve(ctx context.Context, client *http.Client, u *fax.Update) error {
+	d := u.Document
+	switch {
+	case d.TIFFPath != "" && c.asterisk != nil:
+		f, err := c.asterisk.OpenSpoolFile(d.TIFFPath)
+		if err != nil {
+			return fax.Errorf(fax.ECodeInvalid, "tiff_path cannot be read inside ASTERISK_SPOOL_DIR")
+		}
+		defer f.Close()
+		b, err := io.ReadAll(io.LimitReader(f, 100<<20))
+		if err != nil {
+			return fax.Errorf(fax.ECodeUnprocessable, "tiff_path could not be read")
+		}
+		d.Bytes = b
+		return nil
+	case d.FetchID != "" && c.gofax != nil:
+		b, err := c.gofax.FetchReceived(ctx, client, d.FetchID)
+		if err != nil {
+			return fax.Errorf(fax.ECodeUnavailable, "the received fax could not be fetched from GoFax yet")
+		}
+		d.Bytes = b
+		return nil
+	}
+	return fax.Errorf(fax.ECodeUnprocessable, "the received document cannot be fetched by this gateway")
+}
+
+func (m *Main) mountCarrierRoutes(c *carriers) {
+	for _, rt := range c.routes() {
+		m.API.Mux().Handle(rt.Pattern, m.Ingest.Handler(rt))
+	}
+}
+

@@ -1,0 +1,347 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	neturl "net/url"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/faxgate/faxgate/internal/api"
+	"github.com/faxgate/faxgate/internal/blob"
+	"github.com/faxgate/faxgate/internal/config"
+	"github.com/faxgate/faxgate/internal/dispatch"
+	"github.com/faxgate/faxgate/internal/document"
+	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/ingest"
+	"github.com/faxgate/faxgate/internal/provider/simulator"
+	"github.com/faxgate/faxgate/internal/sqlite"
+	"github.com/faxgate/faxgate/internal/webhook"
+)
+
+// Main is a whole gateway: configuration, store, carriers, API, workers
+// and the HTTP server. Tests drive it directly.
+type Main struct {
+	Config config.Config
+	Logger *slog.Logger
+	// Now is the clock of every component (default time.Now).
+	Now func() time.Time
+	// WebhookClient overrides the client that delivers webhooks.
+	WebhookClient *http.Client
+
+	Store      *sqlite.Store
+	Blobs      *blob.Dir
+	API        *api.Server
+	Ingest     *ingest.Ingest
+	Dispatcher *dispatch.Dispatcher
+	Webhooks   *webhook.Worker
+	Simulator  *simulator.Simulator
+
+	server   *http.Server
+	listener net.Listener
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	// wake routes the store's new-work signals to the workers.
+	wake struct {
+		sync.Mutex
+		dispatch func()
+		deliver  func()
+	}
+}
+
+// NewMain returns a Main for cfg.
+func NewMain(cfg config.Config, logger *slog.Logger) *Main {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Main{Config: cfg, Logger: logger, Now: time.Now}
+}
+
+// Open builds every component and starts listening, but serves nothing
+// until Run.
+func (m *Main) Open(ctx context.Context) error {
+	cfg := m.Config
+	if cfg.DatabaseURL != "" {
+		return fmt.Errorf("FAXGATE_DATABASE_URL: PostgreSQL is not supported by this version yet; leave it empty for SQLite")
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("FAXGATE_DATA_DIR: %w", err)
+	}
+	var err error
+	m.Store, err = sqlite.Open(ctx, filepath.Join(cfg.DataDir, "faxgate.db"), sqlite.Options{
+		Now: m.Now, Logger: m.Logger, OnWork: m.onWork,
+	})
+	if err != nil {
+		return err
+	}
+	m.Blobs, err = blob.NewDir(filepath.Join(cfg.DataDir, "documents"))
+	if err != nil {
+		return err
+	}
+
+	client := m.WebhookClient
+	if client == nil {
+		client = webhook.NewClient(webhook.ClientOptions{AllowNetworks: cfg.WebhookAllowNetworks, Timeout: cfg.WebhookTimeout})
+	}
+	m.Webhooks = webhook.NewWorker(m.Store, webhook.Options{
+		Workers: cfg.WebhookWorkers, Schedule: cfg.WebhookRetrySchedule, Now: m.Now, Client: client,
+		Logger: m.Logger.With("component", "webhook"),
+	})
+
+	carrierSet, err := m.buildCarriers()
+	if err != nil {
+		return err
+	}
+	carrierClient := &http.Client{Timeout: 2 * time.Minute}
+	m.Ingest = ingest.New(ingest.Options{
+		Resolve: func(ctx context.Context, u *fax.Update) error { return carrierSet.resolve(ctx, carrierClient, u) },
+		Store: m.Store, Blobs: m.Blobs, Logger: m.Logger.With("component", "ingest"), Now: m.Now,
+		ToPDF: func(b []byte) ([]byte, int, error) {
+			pdf, info, err := document.ToPDF(b)
+			return pdf, info.Pages, err
+		},
+		WriteError: func(w http.ResponseWriter, r *http.Request, err error) { api.WriteError(w, r, m.Logger, err) },
+	})
+
+	senders := map[string]dispatch.Sender{}
+	if cfg.Provider == simulator.Name {
+		m.Simulator = simulator.New(simulator.Config{
+			PageDelay: cfg.SimulatorPageDelay, Apply: m.Ingest.Apply, SamplePDF: document.SamplePDF,
+		})
+		senders[simulator.Name] = m.Simulator
+	}
+	m.Dispatcher = dispatch.New(m.Store, dispatch.Options{
+		Senders: senders, Workers: cfg.DispatchWorkers, Now: m.Now, Grace: cfg.ShutdownTimeout,
+		Logger: m.Logger.With("component", "dispatch"),
+		Document: func(ctx context.Context, f *fax.Fax) ([]byte, error) {
+			return m.Blobs.Get(ctx, f.DocumentKey)
+		},
+	})
+	m.wake.Lock()
+	m.wake.dispatch, m.wake.deliver = m.Dispatcher.Notify, m.Webhooks.Notify
+	m.wake.Unlock()
+
+	resolver := func(ctx context.Context, host string) ([]netip.Addr, error) {
+		return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	}
+	apiOpts := api.Options{
+		Store: m.Store, Blobs: m.Blobs, Logger: m.Logger.With("component", "api"), Now: m.Now,
+		AdminKeys: cfg.AdminKeys, MaxDocument: cfg.MaxDocument, DefaultProvider: cfg.Provider,
+		ProviderProblem: func(name string) string {
+			if _, ok := senders[name]; ok {
+				return ""
+			}
+			if name == simulator.Name {
+				return "the simulator runs only when FAXGATE_PROVIDER=simulator"
+			}
+			for _, p := range config.ProviderNames() {
+				if p == name {
+					return "sending through " + name + " is not available in this version"
+				}
+			}
+			return "unknown carrier; want one of simulator, phaxio, sinch, gofax, asterisk"
+		},
+		PrepareDocument: prepareDocument,
+		RenderPDF: func(b []byte, _ string) ([]byte, error) {
+			pdf, _, err := document.ToPDF(b)
+			return pdf, err
+		},
+		FetchDocument: func(ctx context.Context, url string, max int64) ([]byte, error) {
+			return fetchDocument(ctx, client, url, max)
+		},
+		CheckWebhookURL: func(ctx context.Context, raw string) error {
+			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			return webhook.CheckURL(raw, cfg.WebhookAllowNetworks, func(_ context.Context, host string) ([]netip.Addr, error) {
+				return resolver(ctx, host)
+			})
+		},
+		NewSecret:      webhook.NewSecret,
+		CallbackSecret: m.callbackSecret,
+	}
+	if m.Simulator != nil {
+		apiOpts.SimulatorInbound = m.Simulator.Receive
+	}
+	m.API = api.New(apiOpts)
+	m.mountCarrierRoutes(carrierSet)
+
+	m.listener, err = net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("FAXGATE_ADDR: %w", err)
+	}
+	var ids fax.IDGen
+	m.server = &http.Server{
+		Handler:           api.WithRequestID(m.API, &ids, m.Now),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute,
+		WriteTimeout:      5 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+	}
+	if cfg.InsecureWebhooks {
+		m.Logger.Warn("FAXGATE_INSECURE_WEBHOOKS=1: carrier webhooks without configured verification are accepted unverified")
+	}
+	return nil
+}
+
+func (m *Main) onWork(kind string) {
+	m.wake.Lock()
+	var f func()
+	switch kind {
+	case "fax":
+		f = m.wake.dispatch
+	case "delivery":
+		f = m.wake.deliver
+	}
+	m.wake.Unlock()
+	if f != nil {
+		f()
+	}
+}
+
+func (m *Main) callbackSecret(ctx context.Context) (string, error) {
+	if m.Config.CallbackSecret != "" {
+		return m.Config.CallbackSecret, nil
+	}
+	return m.Store.Setting(ctx, "callback_secret", webhook.NewSecret)
+}
+
+// URL is where the gateway listens, for tests and logs.
+func (m *Main) URL() string {
+	return "http://" + m.listener.Addr().String()
+}
+
+// Run serves and works until ctx ends, then shuts down gracefully: the
+// server stops taking requests and finishes those in flight, workers finish
+// or leave their work leased for the next start, and the store closes.
+func (m *Main) Run(ctx context.Context) error {
+	workCtx, cancel := context.WithCancel(context.Background())
+	m.cancel = cancel
+	m.wg.Add(2)
+	go func() { defer m.wg.Done(); m.Dispatcher.Run(workCtx) }()
+	go func() { defer m.wg.Done(); m.Webhooks.Run(workCtx) }()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- m.server.Serve(m.listener) }()
+	m.Logger.Info("faxgate serving", "addr", m.listener.Addr().String(), "provider", m.Config.Provider,
+		"data_dir", m.Config.DataDir, "version", version)
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+	}
+	m.Logger.Info("shutting down")
+	sctx, scancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
+	defer scancel()
+	if serr := m.server.Shutdown(sctx); serr != nil {
+		m.Logger.Warn("http shutdown", "err", serr)
+	}
+	cancel()
+	m.wg.Wait()
+	if cerr := m.Store.Close(); cerr != nil {
+		err = errors.Join(err, cerr)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	m.Logger.Info("stopped")
+	return err
+}
+
+// Close releases what Open built, for a Main that never ran.
+func (m *Main) Close() error {
+	var errs []error
+	if m.listener != nil {
+		errs = append(errs, m.listener.Close())
+	}
+	if m.Store != nil {
+		errs = append(errs, m.Store.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", "faxgate serve [--config FILE]: run the gateway (settings from the environment; see the README)", stderr)
+	file := fs.String("config", "", "a KEY=VALUE settings file (the environment wins)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(getenv, *file)
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	logger := newLogger(cfg, stderr)
+	m := NewMain(cfg, logger)
+	if err := m.Open(ctx); err != nil {
+		m.Close()
+		return err
+	}
+	return m.Run(ctx)
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// prepareDocument sniffs an upload: PDF and TIFF are kept as they are, text
+// becomes a PDF; anything else is refused.
+func prepareDocument(b []byte) (api.Document, error) {
+	info, err := document.Inspect(b)
+	if err != nil {
+		return api.Document{}, err
+	}
+	if info.Type == document.Text {
+		pdf, err := document.TextToPDF(string(b))
+		if err != nil {
+			return api.Document{}, err
+		}
+		return api.Document{Bytes: pdf, MIME: "application/pdf", Pages: info.Pages}, nil
+	}
+	return api.Document{Bytes: b, MIME: info.Type.MIME(), Pages: info.Pages}, nil
+}
+
+// fetchDocument downloads a content_url with the same outbound safety as
+// webhooks: private addresses refused, redirects not followed, size capped.
+func fetchDocument(ctx context.Context, client *http.Client, url string, max int64) ([]byte, error) {
+	u, err := neturl.Parse(url)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fax.Errorf(fax.ECodeInvalid, "want an http(s) URL")
+	}
+	// The client refuses private and loopback addresses at connect time.
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, fax.Errorf(fax.ECodeInvalid, "not a valid URL")
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fax.Errorf(fax.ECodeUnprocessable, "could not be fetched (the address may not be allowed)")
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fax.Errorf(fax.ECodeUnprocessable, "the server answered %d", resp.StatusCode)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	if err != nil {
+		return nil, fax.Errorf(fax.ECodeUnprocessable, "the download failed")
+	}
+	if int64(len(b)) > max {
+		return nil, fax.Errorf(fax.ECodeTooLarge, "document is larger than %d bytes", max)
+	}
+	return b, nil
+}
