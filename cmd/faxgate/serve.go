@@ -45,6 +45,7 @@ type Main struct {
 	Webhooks   *webhook.Worker
 	Simulator  *simulator.Simulator
 
+	lock     *os.File
 	server   *http.Server
 	listener net.Listener
 	cancel   context.CancelFunc
@@ -76,8 +77,11 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("FAXGATE_DATA_DIR: %w", err)
 	}
 	var err error
+	if m.lock, err = lockDataDir(cfg.DataDir); err != nil {
+		return err
+	}
 	m.Store, err = sqlite.Open(ctx, filepath.Join(cfg.DataDir, "faxgate.db"), sqlite.Options{
-		Now: m.Now, Logger: m.Logger, OnWork: m.onWork,
+		Now: m.Now, Logger: m.Logger, OnWork: m.onWork, ReleaseLeases: true,
 	})
 	if err != nil {
 		return err
@@ -249,6 +253,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if cerr := m.Store.Close(); cerr != nil {
 		err = errors.Join(err, cerr)
 	}
+	m.lock.Close()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
@@ -264,6 +269,9 @@ func (m *Main) Close() error {
 	}
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())
+	}
+	if m.lock != nil {
+		errs = append(errs, m.lock.Close())
 	}
 	return errors.Join(errs...)
 }

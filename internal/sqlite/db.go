@@ -40,6 +40,11 @@ type Options struct {
 	// OnWork is called after a commit that created work: "fax" for faxes to
 	// dispatch, "delivery" for webhook deliveries. It must not block.
 	OnWork func(kind string)
+	// ReleaseLeases ends every claim at start-up. Only a process that owns
+	// the database alone may set it (faxgate serve holds a lock on the data
+	// directory): the claims of a crashed predecessor then resume at once
+	// instead of waiting for their leases to run out.
+	ReleaseLeases bool
 }
 
 // Store is the SQLite implementation of faxgate's store.
@@ -113,6 +118,16 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err := s.migrate(ctx); err != nil {
 		s.wdb.Close()
 		return nil, err
+	}
+	if opts.ReleaseLeases {
+		if _, err := s.wdb.ExecContext(ctx, `UPDATE faxes SET lease_until = 0 WHERE dispatch_state = 'inflight'`); err != nil {
+			s.wdb.Close()
+			return nil, fmt.Errorf("sqlite: release leases: %w", err)
+		}
+		if _, err := s.wdb.ExecContext(ctx, `UPDATE deliveries SET lease_until = NULL WHERE status = 'pending' AND lease_until IS NOT NULL`); err != nil {
+			s.wdb.Close()
+			return nil, fmt.Errorf("sqlite: release leases: %w", err)
+		}
 	}
 	s.rdb, err = sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
 	if err != nil {
