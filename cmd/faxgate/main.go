@@ -21,6 +21,7 @@ Usage:
   faxgate serve [--config FILE]          run the gateway
   faxgate send --to NUMBER [flags] FILE  send a document through a running gateway
   faxgate status [--wait] ID             show a fax
+  faxgate listen [--addr ADDR]           receive a gateway's webhooks here, verifying signatures
   faxgate keys create|list|revoke        manage API keys in the database
   faxgate migrate [--config FILE]        apply database migrations and exit
   faxgate config check [--config FILE]   print the effective settings, secrets redacted
@@ -53,6 +54,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = cmdSend(ctx, args[1:], getenv, stdout, stderr)
 	case "status":
 		err = cmdStatus(ctx, args[1:], getenv, stdout, stderr)
+	case "listen":
+		err = cmdListen(ctx, args[1:], getenv, stdout, stderr)
 	case "keys":
 		err = cmdKeys(ctx, args[1:], getenv, stdout, stderr)
 	case "migrate":

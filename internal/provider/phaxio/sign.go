@@ -1,0 +1,170 @@
+package phaxio
+
+import (
+	"crypto/hmac"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"strings"
+
+	"github.com/faxgate/faxgate/internal/fax"
+)
+
+// SignatureHeader carries both of Phaxio's webhook signatures.
+const SignatureHeader = "X-Phaxio-Signature"
+
+// Sign computes Phaxio's documented webhook signature: the lowercase hex
+// HMAC-SHA1, keyed with the webhook token, of the callback URL followed by
+// each form field sorted by name as name+value and then each file part sorted
+// by name as name+hex(SHA-1 of its bytes). Values of one name keep their
+// order. faxgate verifies Phaxio's webhooks with it and signs its own
+// Phaxio-format webhooks to users with it.
+func Sign(token, callbackURL string, fields map[string][]string, files map[string][][]byte) string {
+	f := &form{}
+	for name, vs := range fields {
+		for _, v := range vs {
+			f.parts = append(f.parts, part{name: name, value: []byte(v)})
+		}
+	}
+	for name, bs := range files {
+		for _, b := range bs {
+			f.parts = append(f.parts, part{name: name, value: b, file: true})
+		}
+	}
+	f.sort()
+	m := hmac.New(sha1.New, []byte(token))
+	m.Write(appendSigned([]byte(callbackURL), f))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// appendSigned appends the form part of Phaxio's signed string; f must be
+// sorted.
+func appendSigned(dst []byte, f *form) []byte {
+	for i := range f.parts {
+		p := &f.parts[i]
+		dst = append(dst, p.name...)
+		if p.file {
+			sum := sha1.Sum(p.value)
+			dst = hex.AppendEncode(dst, sum[:])
+		} else {
+			dst = append(dst, p.value...)
+		}
+	}
+	return dst
+}
+
+// VerifyWebhook checks X-Phaxio-Signature and fails closed. A 40-digit value
+// is Phaxio's HMAC-SHA1 scheme keyed with any webhook token, over the public
+// callback URL (FAXGATE_PUBLIC_URL, the request's path and raw query: never
+// the Host header) and the form body. A 64-digit value is the HMAC-SHA256 of
+// the raw body keyed with any API secret. Hex digits may be upper case.
+//
+// A JSON body verifies only by HMAC-SHA256: Phaxio itself always posts
+// forms, and the SHA-1 scheme would cover the URL but none of a JSON body,
+// so accepting it would let one captured signature authorise any body.
+//
+// With no token or secret configured every webhook is refused, unless
+// Config.Insecure accepts them all. Errors are *fax.Error with code
+// unauthorized and never include secrets or expected signatures.
+func (p *Provider) VerifyWebhook(r *http.Request, body []byte) error {
+	if len(p.secrets) == 0 && len(p.tokens) == 0 {
+		if p.insecure {
+			return nil
+		}
+		return fax.Errorf(fax.ECodeUnauthorized, "phaxio webhook verification is not configured")
+	}
+	h := strings.TrimSpace(r.Header.Get(SignatureHeader))
+	if h == "" {
+		return fax.Errorf(fax.ECodeUnauthorized, "missing %s header", SignatureHeader)
+	}
+	var sig [sha256.Size]byte
+	n, ok := decodeHex(sig[:], h)
+	switch {
+	case ok && n == sha256.Size && p.verifyBody(sig[:n], body):
+		return nil
+	case ok && n == sha1.Size && p.verifyForm(r, body, sig[:n]):
+		return nil
+	}
+	return fax.Errorf(fax.ECodeUnauthorized, "%s does not match", SignatureHeader)
+}
+
+func (p *Provider) verifyBody(sig, body []byte) bool {
+	var sum [sha256.Size]byte
+	for _, k := range p.secrets {
+		m := hmac.New(sha256.New, k)
+		m.Write(body)
+		if hmac.Equal(m.Sum(sum[:0]), sig) {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *Provider) verifyForm(r *http.Request, body, sig []byte) bool {
+	if len(p.tokens) == 0 {
+		return false
+	}
+	kind, boundary, err := kindOf(r.Header.Get("Content-Type"), body)
+	if err != nil || kind == kindJSON {
+		return false
+	}
+	f, err := parseForm(kind, boundary, body)
+	if err != nil {
+		return false
+	}
+	path, query := r.URL.EscapedPath(), r.URL.RawQuery
+	size := len(p.publicURL) + len(path) + 1 + len(query)
+	for i := range f.parts {
+		size += len(f.parts[i].name) + 2*sha1.Size
+		if !f.parts[i].file {
+			size += len(f.parts[i].value)
+		}
+	}
+	msg := make([]byte, 0, size)
+	msg = append(msg, p.publicURL...)
+	msg = append(msg, path...)
+	if query != "" {
+		msg = append(msg, '?')
+		msg = append(msg, query...)
+	}
+	msg = appendSigned(msg, f)
+	var sum [sha1.Size]byte
+	for _, k := range p.tokens {
+		m := hmac.New(sha1.New, k)
+		m.Write(msg)
+		if hmac.Equal(m.Sum(sum[:0]), sig) {
+			return true
+		}
+	}
+	return false
+}
+
+// decodeHex decodes s into dst without allocating, reporting the length and
+// whether s was whole hex that fits.
+func decodeHex(dst []byte, s string) (int, bool) {
+	if len(s)%2 != 0 || len(s)/2 > len(dst) {
+		return 0, false
+	}
+	for i := 0; i < len(s); i += 2 {
+		hi, ok1 := fromHex(s[i])
+		lo, ok2 := fromHex(s[i+1])
+		if !ok1 || !ok2 {
+			return 0, false
+		}
+		dst[i/2] = hi<<4 | lo
+	}
+	return len(s) / 2, true
+}
+
+func fromHex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}

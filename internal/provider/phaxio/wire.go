@@ -1,0 +1,202 @@
+package phaxio
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"reflect"
+	"strings"
+
+	"github.com/faxgate/faxgate/internal/fax"
+)
+
+// text is a JSON scalar kept as its text: Phaxio and the relays in front of
+// it send ids and counts as numbers or as strings, and null for absent.
+type text string
+
+// UnmarshalJSON accepts a string, number, boolean or null.
+func (t *text) UnmarshalJSON(b []byte) error {
+	switch {
+	case len(b) == 0 || string(b) == "null":
+		*t = ""
+	case b[0] == '"' && bytes.IndexByte(b, '\\') < 0:
+		// The decoder has validated the literal; without escapes its text
+		// is what lies between the quotes.
+		*t = text(b[1 : len(b)-1])
+	case b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*t = text(s)
+	case b[0] == '{' || b[0] == '[':
+		return &json.UnmarshalTypeError{Value: "object", Type: reflect.TypeFor[string]()}
+	default:
+		*t = text(b)
+	}
+	return nil
+}
+
+// String returns t trimmed, with invalid UTF-8 replaced: the values end up
+// in the store and in users' webhooks.
+func (t text) String() string { return strings.TrimSpace(strings.ToValidUTF8(string(t), "\uFFFD")) }
+
+// wireRecipient is one entry of a fax object's recipients.
+type wireRecipient struct {
+	PhoneNumber  text `json:"phone_number"`
+	Status       text `json:"status"`
+	RetryCount   text `json:"retry_count"`
+	ErrorType    text `json:"error_type"`
+	ErrorID      text `json:"error_id"`
+	ErrorMessage text `json:"error_message"`
+}
+
+// wireFax is the fields of Phaxio's fax object that faxgate reads, plus the
+// from/to/file_url spellings of Faxbot-style relays.
+type wireFax struct {
+	ID           text            `json:"id"`
+	Direction    text            `json:"direction"`
+	Status       text            `json:"status"`
+	NumPages     text            `json:"num_pages"`
+	CompletedAt  text            `json:"completed_at"`
+	CallerID     text            `json:"caller_id"`
+	FromNumber   text            `json:"from_number"`
+	ToNumber     text            `json:"to_number"`
+	From         text            `json:"from"`
+	To           text            `json:"to"`
+	FileURL      text            `json:"file_url"`
+	ErrorType    text            `json:"error_type"`
+	ErrorID      text            `json:"error_id"`
+	ErrorMessage text            `json:"error_message"`
+	Recipients   []wireRecipient `json:"recipients"`
+}
+
+// formAttrs maps form field names to the scalar fields of w, for bodies that
+// send the fax as fax[name] or name fields instead of a JSON "fax" field.
+func (w *wireFax) formAttrs() []attr {
+	return []attr{
+		{"id", &w.ID}, {"direction", &w.Direction}, {"status", &w.Status},
+		{"num_pages", &w.NumPages}, {"completed_at", &w.CompletedAt},
+		{"caller_id", &w.CallerID}, {"from_number", &w.FromNumber},
+		{"to_number", &w.ToNumber}, {"from", &w.From}, {"to", &w.To},
+		{"file_url", &w.FileURL}, {"error_type", &w.ErrorType},
+		{"error_id", &w.ErrorID}, {"error_message", &w.ErrorMessage},
+	}
+}
+
+// wireEvent is one webhook: the event fields around the fax object.
+type wireEvent struct {
+	EventType  text            `json:"event_type"`
+	Page       text            `json:"page"`
+	RetryCount text            `json:"retry_count"`
+	Success    text            `json:"success"`   // legacy webhooks
+	Message    text            `json:"message"`   // legacy webhooks
+	Direction  text            `json:"direction"` // legacy webhooks
+	FileURL    text            `json:"file_url"`
+	RawFax     json.RawMessage `json:"fax"`
+
+	Fax  wireFax `json:"-"`
+	File []byte  `json:"-"` // the file part named "file", if any
+}
+
+func (e *wireEvent) formAttrs() []attr {
+	return []attr{
+		{"event_type", &e.EventType}, {"page", &e.Page}, {"retry_count", &e.RetryCount},
+		{"success", &e.Success}, {"message", &e.Message}, {"direction", &e.Direction},
+		{"file_url", &e.FileURL},
+	}
+}
+
+type attr struct {
+	name string
+	p    *text
+}
+
+// readEvent reads a webhook body of any shape into a wireEvent. Errors are
+// *fax.Error with code invalid naming what is wrong.
+func readEvent(r *http.Request, body []byte) (*wireEvent, error) {
+	kind, boundary, err := kindOf(r.Header.Get("Content-Type"), body)
+	if err != nil {
+		return nil, err
+	}
+	if kind == kindJSON {
+		return readJSON(body)
+	}
+	f, err := parseForm(kind, boundary, body)
+	if err != nil {
+		return nil, err
+	}
+	return readForm(f)
+}
+
+func readJSON(body []byte) (*wireEvent, error) {
+	ev := &wireEvent{}
+	if err := json.Unmarshal(body, ev); err != nil {
+		return nil, jsonError("", err)
+	}
+	raw := bytes.TrimSpace(ev.RawFax)
+	if len(raw) == 0 || string(raw) == "null" {
+		// A flat body is the fax object itself.
+		if err := json.Unmarshal(body, &ev.Fax); err != nil {
+			return nil, jsonError("", err)
+		}
+		return ev, nil
+	}
+	if raw[0] == '"' {
+		// The fax object as a JSON string, as in the multipart field.
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, jsonError("fax", err)
+		}
+		raw = []byte(s)
+	}
+	if err := json.Unmarshal(raw, &ev.Fax); err != nil {
+		return nil, jsonError("fax", err)
+	}
+	return ev, nil
+}
+
+func readForm(f *form) (*wireEvent, error) {
+	ev := &wireEvent{}
+	for _, a := range ev.formAttrs() {
+		if v, ok := f.field(a.name); ok {
+			*a.p = text(v)
+		}
+	}
+	if raw, ok := f.field("fax"); ok {
+		if err := json.Unmarshal(raw, &ev.Fax); err != nil {
+			return nil, jsonError("fax", err)
+		}
+	} else {
+		for _, a := range ev.Fax.formAttrs() {
+			if v, ok := f.field("fax[" + a.name + "]"); ok {
+				*a.p = text(v)
+			} else if v, ok := f.field(a.name); ok {
+				*a.p = text(v)
+			}
+		}
+	}
+	ev.File, _ = f.file("file")
+	return ev, nil
+}
+
+// jsonError turns a decoding error of the value at field into a user-safe
+// *fax.Error ("" is the whole body).
+func jsonError(field string, err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		name := field
+		if te.Field != "" {
+			name = strings.TrimPrefix(field+"."+te.Field, ".")
+		}
+		if name == "" {
+			return fax.Errorf(fax.ECodeInvalid, "body is not a JSON object")
+		}
+		return fax.Errorf(fax.ECodeInvalid, "field %s has the wrong JSON type", name)
+	}
+	if field == "" {
+		return fax.Errorf(fax.ECodeInvalid, "body is not valid JSON")
+	}
+	return fax.Errorf(fax.ECodeInvalid, "field %s is not valid JSON", field)
+}

@@ -1,0 +1,205 @@
+package sinch
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/faxgate/faxgate/internal/fax"
+)
+
+// Name is the provider name faxgate stores on faxes and updates.
+const Name = "sinch"
+
+// DefaultBaseURL is Sinch's global Fax API host.
+const DefaultBaseURL = "https://fax.api.sinch.com"
+
+// SignatureHeader carries the hex HMAC-SHA256 of the raw body.
+const SignatureHeader = "X-Sinch-Signature"
+
+// Config is the Sinch settings, read from the environment by the config
+// package. Lists hold several comma-separated values, current first, so that
+// a secret can be rotated without dropping webhooks.
+type Config struct {
+	// ProjectID is SINCH_PROJECT_ID. Default "".
+	ProjectID string
+	// KeyID is SINCH_KEY_ID, the access key id for API calls. Default "".
+	KeyID string
+	// KeySecret is SINCH_KEY_SECRET, the access key secret. Default "".
+	KeySecret string
+	// BaseURL is SINCH_BASE_URL (a regional host such as
+	// https://use1.fax.api.sinch.com also works). Default DefaultBaseURL.
+	BaseURL string
+	// InboundBasicUser is SINCH_INBOUND_BASIC_USER: when set, webhooks must
+	// carry Basic credentials with this user and one of InboundBasicPass.
+	// Default "" (no Basic auth).
+	InboundBasicUser string
+	// InboundBasicPass is SINCH_INBOUND_BASIC_PASS, the accepted passwords.
+	// Default none; required with InboundBasicUser.
+	InboundBasicPass []string
+	// HMACSecrets is SINCH_INBOUND_HMAC_SECRET: when set, webhooks must carry
+	// X-Sinch-Signature keyed with one of them. Default none.
+	HMACSecrets []string
+	// Insecure is FAXGATE_INSECURE_WEBHOOKS: accept unverified webhooks when
+	// neither Basic auth nor an HMAC secret is configured. Default false.
+	// Configured checks are always enforced.
+	Insecure bool
+}
+
+// Provider is the Sinch carrier. It holds only values fixed at construction
+// and is safe for concurrent use.
+type Provider struct {
+	projectID, keyID, keySecret string
+	baseURL                     string
+	// userSum and passSums are SHA-256 digests, compared in constant time
+	// whatever the length of what a caller sends.
+	userSum  *[sha256.Size]byte
+	passSums [][sha256.Size]byte
+	secrets  [][]byte
+	insecure bool
+}
+
+// New validates cfg and returns a Provider. Errors name the environment
+// variable to fix, so that a bad configuration fails at start-up.
+func New(cfg Config) (*Provider, error) {
+	p := &Provider{
+		projectID: cfg.ProjectID,
+		keyID:     cfg.KeyID,
+		keySecret: cfg.KeySecret,
+		baseURL:   cfg.BaseURL,
+		secrets:   keys(cfg.HMACSecrets),
+		insecure:  cfg.Insecure,
+	}
+	for _, pw := range keys(cfg.InboundBasicPass) {
+		p.passSums = append(p.passSums, sha256.Sum256(pw))
+	}
+	user := strings.TrimSpace(cfg.InboundBasicUser)
+	switch {
+	case user != "" && len(p.passSums) == 0:
+		return nil, fmt.Errorf("sinch: SINCH_INBOUND_BASIC_PASS is required with SINCH_INBOUND_BASIC_USER")
+	case user == "" && len(p.passSums) > 0:
+		return nil, fmt.Errorf("sinch: SINCH_INBOUND_BASIC_USER is required with SINCH_INBOUND_BASIC_PASS")
+	case strings.Contains(user, ":"):
+		return nil, fmt.Errorf("sinch: SINCH_INBOUND_BASIC_USER must not contain a colon")
+	case user != "":
+		sum := sha256.Sum256([]byte(user))
+		p.userSum = &sum
+	}
+	if p.baseURL == "" {
+		p.baseURL = DefaultBaseURL
+	}
+	if u, err := url.Parse(p.baseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return nil, fmt.Errorf("sinch: SINCH_BASE_URL must be an absolute http(s) URL without credentials")
+	}
+	p.baseURL = strings.TrimRight(p.baseURL, "/")
+	return p, nil
+}
+
+// Name returns "sinch".
+func (p *Provider) Name() string { return Name }
+
+// VerifyWebhook checks a webhook and fails closed. Basic credentials are
+// required when a user is configured, X-Sinch-Signature (lowercase or upper
+// case hex HMAC-SHA256 of the raw body, keyed with any HMAC secret) when a
+// secret is, and both when both are. With neither configured every webhook
+// is refused, unless Config.Insecure accepts them all. Errors are *fax.Error
+// with code unauthorized and never include secrets or expected signatures.
+func (p *Provider) VerifyWebhook(r *http.Request, body []byte) error {
+	basic, signed := p.userSum != nil, len(p.secrets) > 0
+	if !basic && !signed {
+		if p.insecure {
+			return nil
+		}
+		return fax.Errorf(fax.ECodeUnauthorized, "sinch webhook verification is not configured")
+	}
+	if basic {
+		user, pass, ok := r.BasicAuth()
+		if !ok {
+			return fax.Errorf(fax.ECodeUnauthorized, "missing Basic credentials")
+		}
+		if !p.checkBasic(user, pass) {
+			return fax.Errorf(fax.ECodeUnauthorized, "Basic credentials do not match")
+		}
+	}
+	if signed {
+		h := strings.TrimSpace(r.Header.Get(SignatureHeader))
+		if h == "" {
+			return fax.Errorf(fax.ECodeUnauthorized, "missing %s header", SignatureHeader)
+		}
+		if !p.checkSignature(h, body) {
+			return fax.Errorf(fax.ECodeUnauthorized, "%s does not match", SignatureHeader)
+		}
+	}
+	return nil
+}
+
+func (p *Provider) checkBasic(user, pass string) bool {
+	us, ps := sha256.Sum256([]byte(user)), sha256.Sum256([]byte(pass))
+	userOK := subtle.ConstantTimeCompare(us[:], p.userSum[:])
+	passOK := 0
+	for i := range p.passSums {
+		passOK |= subtle.ConstantTimeCompare(ps[:], p.passSums[i][:])
+	}
+	return userOK&passOK == 1
+}
+
+func (p *Provider) checkSignature(h string, body []byte) bool {
+	var sig [sha256.Size]byte
+	if len(h) != 2*sha256.Size || !decodeHex(sig[:], h) {
+		return false
+	}
+	var sum [sha256.Size]byte
+	for _, k := range p.secrets {
+		m := hmac.New(sha256.New, k)
+		m.Write(body)
+		if hmac.Equal(m.Sum(sum[:0]), sig[:]) {
+			return true
+		}
+	}
+	return false
+}
+
+// keys drops blank entries of a rotation list: a stray comma must not turn
+// into an empty key or password that anyone can present.
+func keys(list []string) [][]byte {
+	var out [][]byte
+	for _, s := range list {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, []byte(s))
+		}
+	}
+	return out
+}
+
+// decodeHex decodes s, of exactly twice len(dst) hex digits in either case,
+// into dst without allocating.
+func decodeHex(dst []byte, s string) bool {
+	if len(s) != 2*len(dst) {
+		return false
+	}
+	for i := range dst {
+		hi, ok1 := fromHex(s[2*i])
+		lo, ok2 := fromHex(s[2*i+1])
+		if !ok1 || !ok2 {
+			return false
+		}
+		dst[i] = hi<<4 | lo
+	}
+	return true
+}
+
+func fromHex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
