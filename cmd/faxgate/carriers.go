@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"io"
 	"net/http"
 	"strconv"
 
@@ -21,13 +19,15 @@ type carriers struct {
 	sinch    *sinch.Provider
 	gofax    *gofax.Provider
 	asterisk *asterisk.Provider
+
+	phaxioFileHosts, sinchFileHosts []string
 }
 
 // buildCarriers constructs every carrier that has settings, failing fast
 // on broken settings with the setting's name.
 func (m *Main) buildCarriers() (*carriers, error) {
 	cfg := m.Config
-	var c carriers
+	c := carriers{phaxioFileHosts: cfg.Phaxio.FileHosts, sinchFileHosts: cfg.Sinch.FileHosts}
 	var err error
 	if c.phaxio, err = phaxio.New(phaxio.Config{
 		APIKey: cfg.Phaxio.APIKey, APISecrets: cfg.Phaxio.APISecrets, WebhookTokens: cfg.Phaxio.WebhookTokens,
@@ -100,36 +100,8 @@ func (c *carriers) routes() []ingest.Route {
 	return rs
 }
 
-// resolve fetches a received document that is not in the webhook itself.
-func (c *carriers) resolve(ctx context.Context, client *http.Client, u *fax.Update) error {
-	d := u.Document
-	switch {
-	case d.TIFFPath != "" && c.asterisk != nil:
-		f, err := c.asterisk.OpenSpoolFile(d.TIFFPath)
-		if err != nil {
-			return fax.Errorf(fax.ECodeInvalid, "tiff_path cannot be read inside ASTERISK_SPOOL_DIR")
-		}
-		defer f.Close()
-		b, err := io.ReadAll(io.LimitReader(f, 100<<20))
-		if err != nil {
-			return fax.Errorf(fax.ECodeUnprocessable, "tiff_path could not be read")
-		}
-		d.Bytes = b
-		return nil
-	case d.FetchID != "" && c.gofax != nil:
-		b, err := c.gofax.FetchReceived(ctx, client, d.FetchID)
-		if err != nil {
-			return fax.Errorf(fax.ECodeUnavailable, "the received fax could not be fetched from GoFax yet")
-		}
-		d.Bytes = b
-		return nil
-	}
-	return fax.Errorf(fax.ECodeUnprocessable, "the received document cannot be fetched by this gateway")
-}
-
 func (m *Main) mountCarrierRoutes(c *carriers) {
 	for _, rt := range c.routes() {
 		m.API.Mux().Handle(rt.Pattern, m.Ingest.Handler(rt))
 	}
 }
-

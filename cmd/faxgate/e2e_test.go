@@ -118,8 +118,8 @@ func TestWebhookRetries(t *testing.T) {
 	g.waitFax(f.ID)
 
 	type delivery struct {
-		ID            string `json:"id"`
-		Status        string `json:"status"`
+		ID            string  `json:"id"`
+		Status        string  `json:"status"`
 		NextAttemptAt *string `json:"next_attempt_at"`
 		Attempts      []struct {
 			StatusCode int `json:"status_code"`

@@ -93,7 +93,10 @@ func startGatewayIn(t *testing.T, dir string, opts ...gatewayOption) *gateway {
 
 type testWriter struct{ t *testing.T }
 
-func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimRight(string(p), "\n")); return len(p), nil }
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
 
 // testClock is a settable clock.
 type testClock struct {

@@ -8,8 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	neturl "net/url"
 	"net/netip"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -55,6 +55,7 @@ type Main struct {
 		sync.Mutex
 		dispatch func()
 		deliver  func()
+		inbound  func()
 	}
 }
 
@@ -104,15 +105,24 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	carrierClient := &http.Client{Timeout: 2 * time.Minute}
+	// Received documents are fetched with the same outbound safety as
+	// webhooks: private addresses refused unless allowed, no redirects.
+	carrierClient := webhook.NewClient(webhook.ClientOptions{AllowNetworks: cfg.WebhookAllowNetworks, Timeout: 2 * time.Minute})
 	m.Ingest = ingest.New(ingest.Options{
 		Resolve: func(ctx context.Context, u *fax.Update) error { return carrierSet.resolve(ctx, carrierClient, u) },
-		Store: m.Store, Blobs: m.Blobs, Logger: m.Logger.With("component", "ingest"), Now: m.Now,
+		Store:   m.Store, Blobs: m.Blobs, Logger: m.Logger.With("component", "ingest"), Now: m.Now,
 		ToPDF: func(b []byte) ([]byte, int, error) {
 			pdf, info, err := document.ToPDF(b)
 			return pdf, info.Pages, err
 		},
 		WriteError: func(w http.ResponseWriter, r *http.Request, err error) { api.WriteError(w, r, m.Logger, err) },
+		OnRejected: func(ctx context.Context, provider, route, remoteAddr, reason string) {
+			e := &fax.AuditEntry{Actor: "carrier:" + provider, Action: "webhook.rejected", TargetType: "route", TargetID: route,
+				Outcome: "unauthorized", RemoteAddr: remoteAddr, Detail: reason}
+			if err := m.Store.RecordAudit(context.WithoutCancel(ctx), e); err != nil {
+				m.Logger.Error("audit", "err", err)
+			}
+		},
 	})
 
 	senders := map[string]dispatch.Sender{}
@@ -130,7 +140,7 @@ func (m *Main) Open(ctx context.Context) error {
 		},
 	})
 	m.wake.Lock()
-	m.wake.dispatch, m.wake.deliver = m.Dispatcher.Notify, m.Webhooks.Notify
+	m.wake.dispatch, m.wake.deliver, m.wake.inbound = m.Dispatcher.Notify, m.Webhooks.Notify, m.Ingest.Notify
 	m.wake.Unlock()
 
 	resolver := func(ctx context.Context, host string) ([]netip.Addr, error) {
@@ -205,6 +215,8 @@ func (m *Main) onWork(kind string) {
 		f = m.wake.dispatch
 	case "delivery":
 		f = m.wake.deliver
+	case "inbound":
+		f = m.wake.inbound
 	}
 	m.wake.Unlock()
 	if f != nil {
@@ -230,8 +242,9 @@ func (m *Main) URL() string {
 func (m *Main) Run(ctx context.Context) error {
 	workCtx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
-	m.wg.Add(2)
+	m.wg.Add(3)
 	go func() { defer m.wg.Done(); m.Dispatcher.Run(workCtx) }()
+	go func() { defer m.wg.Done(); m.Ingest.RunFetcher(workCtx) }()
 	go func() { defer m.wg.Done(); m.Webhooks.Run(workCtx) }()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- m.server.Serve(m.listener) }()

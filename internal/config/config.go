@@ -58,6 +58,7 @@ type Phaxio struct {
 	APISecrets    []string // PHAXIO_API_SECRET (rotation list, current first)
 	WebhookTokens []string // PHAXIO_WEBHOOK_TOKEN (rotation list)
 	BaseURL       string   // PHAXIO_BASE_URL, default "https://api.phaxio.com/v2.1"
+	FileHosts     []string // PHAXIO_FILE_HOSTS, default "*.phaxio.com"
 }
 
 // Sinch holds Sinch's settings.
@@ -69,6 +70,7 @@ type Sinch struct {
 	InboundBasicUser string   // SINCH_INBOUND_BASIC_USER
 	InboundBasicPass []string // SINCH_INBOUND_BASIC_PASS (rotation list)
 	HMACSecrets      []string // SINCH_INBOUND_HMAC_SECRET (rotation list)
+	FileHosts        []string // SINCH_FILE_HOSTS, default "*.sinch.com"
 }
 
 // GoFax holds GoFax's settings.
@@ -225,6 +227,7 @@ func settings() []setting {
 		{"PHAXIO_API_SECRET", "", true, "Phaxio API secret; also verifies raw-body HMAC-SHA256 webhooks", list(func(c *Config) *[]string { return &c.Phaxio.APISecrets })},
 		{"PHAXIO_WEBHOOK_TOKEN", "", true, "Phaxio webhook token (HMAC-SHA1 signatures)", list(func(c *Config) *[]string { return &c.Phaxio.WebhookTokens })},
 		{"PHAXIO_BASE_URL", "https://api.phaxio.com/v2.1", false, "Phaxio API base URL", str(func(c *Config) *string { return &c.Phaxio.BaseURL })},
+		{"PHAXIO_FILE_HOSTS", "*.phaxio.com", false, "hosts a received fax's file_url may point at (fetched with Phaxio's credentials)", list(func(c *Config) *[]string { return &c.Phaxio.FileHosts })},
 		{"SINCH_PROJECT_ID", "", false, "Sinch project id", str(func(c *Config) *string { return &c.Sinch.ProjectID })},
 		{"SINCH_KEY_ID", "", false, "Sinch access key id", str(func(c *Config) *string { return &c.Sinch.KeyID })},
 		{"SINCH_KEY_SECRET", "", true, "Sinch access key secret", str(func(c *Config) *string { return &c.Sinch.KeySecret })},
@@ -232,6 +235,7 @@ func settings() []setting {
 		{"SINCH_INBOUND_BASIC_USER", "", false, "Basic auth user Sinch webhooks must carry", str(func(c *Config) *string { return &c.Sinch.InboundBasicUser })},
 		{"SINCH_INBOUND_BASIC_PASS", "", true, "Basic auth password Sinch webhooks must carry", list(func(c *Config) *[]string { return &c.Sinch.InboundBasicPass })},
 		{"SINCH_INBOUND_HMAC_SECRET", "", true, "X-Sinch-Signature HMAC-SHA256 secret", list(func(c *Config) *[]string { return &c.Sinch.HMACSecrets })},
+		{"SINCH_FILE_HOSTS", "*.sinch.com", false, "hosts a received fax's file_url may point at (fetched with Sinch's credentials)", list(func(c *Config) *[]string { return &c.Sinch.FileHosts })},
 		{"GOFAX_TOKEN", "", true, "GoFax API token", list(func(c *Config) *[]string { return &c.GoFax.Tokens })},
 		{"GOFAX_WEBHOOK_USER", "", false, "Basic auth user of GoFax portal webhooks", str(func(c *Config) *string { return &c.GoFax.WebhookUser })},
 		{"GOFAX_WEBHOOK_PASS", "", true, "Basic auth password of GoFax portal webhooks", list(func(c *Config) *[]string { return &c.GoFax.WebhookPass })},

@@ -75,3 +75,35 @@ type ApplyResult struct {
 	Unknown   bool // no fax matched; recorded for audit and acknowledged
 	Events    []string
 }
+
+// InboundJob is a received fax waiting for its document to be fetched.
+type InboundJob struct {
+	ID       string
+	Update   Update
+	Attempts int // fetch attempts made before this one
+}
+
+// AuditEntry records an action, with metadata only: never document bytes,
+// secrets or whole phone numbers.
+type AuditEntry struct {
+	ID         string
+	At         time.Time
+	Actor      string // "key_…", "admin", "carrier:phaxio", "system"
+	Action     string // e.g. "fax.send", "webhook.rejected"
+	TargetType string
+	TargetID   string
+	Outcome    string
+	RemoteAddr string
+	Detail     string
+}
+
+// AuditFilter selects audit entries, newest first.
+type AuditFilter struct {
+	Action   string
+	Actor    string
+	TargetID string
+	Since    *time.Time
+	Until    *time.Time
+	Limit    int
+	Cursor   string
+}

@@ -23,9 +23,13 @@ import (
 	"github.com/faxgate/faxgate/internal/fax"
 )
 
-// Store applies updates.
+// Store applies updates and keeps the jobs that fetch received documents.
 type Store interface {
 	ApplyUpdate(ctx context.Context, u *fax.Update) (fax.ApplyResult, error)
+	EnqueueInbound(ctx context.Context, u *fax.Update) (fax.ApplyResult, error)
+	ClaimInboundJobs(ctx context.Context, leaseFor time.Duration, limit int) ([]*fax.InboundJob, error)
+	CompleteInbound(ctx context.Context, jobID string, u *fax.Update) (fax.ApplyResult, error)
+	RetryInbound(ctx context.Context, jobID, errText string, at time.Time) error
 }
 
 // Blobs stores received documents.
@@ -52,8 +56,13 @@ type Options struct {
 	// received faxes arrive inside webhooks).
 	MaxBody int64
 	// Resolve fills Document.Bytes of an inbound update whose document is
-	// elsewhere (a file URL, a carrier API, a spool file).
+	// elsewhere (a file URL, a carrier API, a spool file). It runs in the
+	// background, after the carrier was answered. An error with code
+	// unavailable is retried; any other ends the job.
 	Resolve func(ctx context.Context, u *fax.Update) error
+	// FetchSchedule is the wait before each retry of a failed fetch
+	// (default 1m, 5m, 15m, 1h, 3h, 6h, 12h, 24h).
+	FetchSchedule []time.Duration
 	// ToPDF converts a received document to PDF and counts its pages; it
 	// returns PDFs unchanged.
 	ToPDF func(b []byte) (pdf []byte, pages int, err error)
@@ -68,6 +77,7 @@ type Options struct {
 type Ingest struct {
 	opts Options
 	log  *slog.Logger
+	wake chan struct{}
 }
 
 // New returns an Ingest.
@@ -81,7 +91,7 @@ func New(opts Options) *Ingest {
 	if opts.MaxBody <= 0 {
 		opts.MaxBody = 40 << 20
 	}
-	return &Ingest{opts: opts, log: opts.Logger}
+	return &Ingest{opts: opts, log: opts.Logger, wake: make(chan struct{}, 1)}
 }
 
 // Handler serves one carrier route.
@@ -174,9 +184,17 @@ func (in *Ingest) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	http.Error(w, fax.ErrorMessage(err), http.StatusBadRequest)
 }
 
-// Apply applies one update: for an inbound fax it first stores the
-// document as PDF, then commits the update in one transaction.
+// Apply applies one update in one transaction. A received fax whose
+// document came with it is stored as PDF first; one whose document is
+// elsewhere is recorded with a job that fetches it in the background.
 func (in *Ingest) Apply(ctx context.Context, u *fax.Update) (fax.ApplyResult, error) {
+	if u.Kind == fax.UpdateInbound && u.Document != nil && u.Document.Key == "" && u.Document.Bytes == nil {
+		res, err := in.opts.Store.EnqueueInbound(ctx, u)
+		if err == nil {
+			in.log.Info("received fax queued for document fetch", "provider", u.Provider, "duplicate", res.Duplicate)
+		}
+		return res, err
+	}
 	if u.Kind == fax.UpdateInbound {
 		if err := in.storeInbound(ctx, u); err != nil {
 			return fax.ApplyResult{}, err
@@ -198,14 +216,6 @@ func (in *Ingest) storeInbound(ctx context.Context, u *fax.Update) error {
 	d := u.Document
 	if d.Key != "" {
 		return nil
-	}
-	if d.Bytes == nil {
-		if in.opts.Resolve == nil {
-			return fax.Errorf(fax.ECodeUnprocessable, "this gateway cannot fetch the received document")
-		}
-		if err := in.opts.Resolve(ctx, u); err != nil {
-			return err
-		}
 	}
 	pdf, pages := d.Bytes, u.Pages
 	if in.opts.ToPDF != nil {

@@ -123,8 +123,12 @@ func (s *Store) matchFax(tx *wtx, u *fax.Update) (*fax.Fax, error) {
 // already stored, with its fax.received event.
 func (s *Store) receiveTx(tx *wtx, u *fax.Update, now time.Time) (fax.ApplyResult, error) {
 	var res fax.ApplyResult
-	if u.Document == nil || u.Document.Key == "" {
-		return res, fmt.Errorf("sqlite: receive: inbound update without a stored document")
+	doc := u.Document
+	if doc == nil {
+		doc = &fax.InboundDocument{}
+	}
+	if doc.Key == "" && u.Failure == nil {
+		return res, fmt.Errorf("sqlite: receive: inbound update without a stored document or a failure")
 	}
 	t := now
 	st := u.Status
@@ -134,8 +138,10 @@ func (s *Store) receiveTx(tx *wtx, u *fax.Update, now time.Time) (fax.ApplyResul
 	f := &fax.Fax{
 		ID: s.ids.New(fax.PrefixFax, t), Direction: fax.Inbound, Status: st, To: u.To, From: u.From,
 		Provider: u.Provider, ProviderFaxID: u.ProviderFaxID, Pages: u.Pages, PagesSent: u.Pages, Failure: u.Failure,
-		DocumentKey: u.Document.Key, DocumentType: "application/pdf", DocumentSize: u.Document.Size,
-		DocumentSHA256: u.Document.SHA256, CreatedAt: t, UpdatedAt: t, CompletedAt: &t,
+		DocumentKey: doc.Key, DocumentSize: doc.Size, DocumentSHA256: doc.SHA256, CreatedAt: t, UpdatedAt: t, CompletedAt: &t,
+	}
+	if doc.Key != "" {
+		f.DocumentType = "application/pdf"
 	}
 	_, err := tx.Exec(`INSERT INTO faxes (id, direction, status, to_number, from_number, provider, provider_fax_id, pages, pages_sent,
 		failure, document_key, document_type, document_size, document_sha256, created_at, updated_at, completed_at)

@@ -38,7 +38,8 @@ type Options struct {
 	// Readers is the size of the read pool (default 4).
 	Readers int
 	// OnWork is called after a commit that created work: "fax" for faxes to
-	// dispatch, "delivery" for webhook deliveries. It must not block.
+	// dispatch, "delivery" for webhook deliveries, "inbound" for received
+	// documents to fetch. It must not block.
 	OnWork func(kind string)
 	// ReleaseLeases ends every claim at start-up. Only a process that owns
 	// the database alone may set it (faxgate serve holds a lock on the data
@@ -69,6 +70,7 @@ type Store struct {
 const (
 	wakeFax = 1 << iota
 	wakeDelivery
+	wakeInbound
 )
 
 // wtx is a write transaction shared by a batch of operations.
@@ -121,6 +123,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	if opts.ReleaseLeases {
 		if _, err := s.wdb.ExecContext(ctx, `UPDATE faxes SET lease_until = 0 WHERE dispatch_state = 'inflight'`); err != nil {
+			s.wdb.Close()
+			return nil, fmt.Errorf("sqlite: release leases: %w", err)
+		}
+		if _, err := s.wdb.ExecContext(ctx, `UPDATE inbound_jobs SET lease_until = NULL WHERE status = 'pending' AND lease_until IS NOT NULL`); err != nil {
 			s.wdb.Close()
 			return nil, fmt.Errorf("sqlite: release leases: %w", err)
 		}
@@ -279,6 +285,9 @@ func (s *Store) commit(batch []*op) {
 		}
 		if w.wake&wakeDelivery != 0 {
 			s.onWork("delivery")
+		}
+		if w.wake&wakeInbound != 0 {
+			s.onWork("inbound")
 		}
 	}
 }

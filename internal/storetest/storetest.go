@@ -48,6 +48,13 @@ type Store interface {
 	FindAPIKeys(ctx context.Context) ([]*fax.APIKey, error)
 	DeleteAPIKey(ctx context.Context, id string) error
 
+	EnqueueInbound(ctx context.Context, u *fax.Update) (fax.ApplyResult, error)
+	ClaimInboundJobs(ctx context.Context, leaseFor time.Duration, limit int) ([]*fax.InboundJob, error)
+	CompleteInbound(ctx context.Context, jobID string, u *fax.Update) (fax.ApplyResult, error)
+	RetryInbound(ctx context.Context, jobID, errText string, at time.Time) error
+	RecordAudit(ctx context.Context, e *fax.AuditEntry) error
+	FindAudit(ctx context.Context, fl fax.AuditFilter) ([]*fax.AuditEntry, string, error)
+
 	Setting(ctx context.Context, name string, gen func() string) (string, error)
 	Ping(ctx context.Context) error
 }
@@ -92,6 +99,8 @@ func Run(t *testing.T, open Factory) {
 		{"APIKeys", testAPIKeys},
 		{"Setting", testSetting},
 		{"ConcurrentApply", testConcurrentApply},
+		{"InboundJobs", testInboundJobs},
+		{"Audit", testAudit},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -680,5 +689,97 @@ func testConcurrentApply(t *testing.T, s Store, c *Clock) {
 		if got.Status != fax.StatusSent {
 			t.Errorf("%s: got %s, want sent", f.ID, got.Status)
 		}
+	}
+}
+
+func testInboundJobs(t *testing.T, s Store, c *Clock) {
+	ctx := context.Background()
+	ep := mustEndpoint(t, s, &fax.Endpoint{URL: "https://a.example/hook"})
+	u := fax.Update{Provider: "phaxio", Kind: fax.UpdateInbound, ProviderFaxID: "777", Status: fax.StatusReceived,
+		From: "+15551230000", To: "+15559870000", Pages: 2, Document: &fax.InboundDocument{URL: "https://files.phaxio.com/x"}}
+	r, err := s.EnqueueInbound(ctx, &u)
+	if err != nil || !r.Applied {
+		t.Fatalf("enqueue: %+v %v", r, err)
+	}
+	if r, _ := s.EnqueueInbound(ctx, &u); !r.Duplicate {
+		t.Errorf("repeat enqueue: got %+v, want duplicate", r)
+	}
+	if r, _ := s.ApplyUpdate(ctx, &u); !r.Duplicate {
+		t.Errorf("apply after enqueue: got %+v, want duplicate", r)
+	}
+	jobs, err := s.ClaimInboundJobs(ctx, time.Minute, 10)
+	if err != nil || len(jobs) != 1 || jobs[0].Update.Document.URL != u.Document.URL || jobs[0].Update.To != u.To {
+		t.Fatalf("claim: %+v %v", jobs, err)
+	}
+	if again, _ := s.ClaimInboundJobs(ctx, time.Minute, 10); len(again) != 0 {
+		t.Fatal("leased job claimed twice")
+	}
+	if err := s.RetryInbound(ctx, jobs[0].ID, "503", c.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(2 * time.Minute)
+	jobs, _ = s.ClaimInboundJobs(ctx, time.Minute, 10)
+	if len(jobs) != 1 || jobs[0].Attempts != 1 {
+		t.Fatalf("after retry: %+v", jobs)
+	}
+	done := jobs[0].Update
+	done.Document = &fax.InboundDocument{Key: "inbound/x.pdf", SHA256: "abc", Size: 3}
+	r, err = s.CompleteInbound(ctx, jobs[0].ID, &done)
+	if err != nil || !r.Applied || r.FaxID == "" {
+		t.Fatalf("complete: %+v %v", r, err)
+	}
+	f, _ := s.FindFaxByID(ctx, r.FaxID)
+	if f.Status != fax.StatusReceived || f.DocumentKey != "inbound/x.pdf" || f.Pages != 2 {
+		t.Errorf("got %+v", f)
+	}
+	ds, _, _ := s.FindDeliveries(ctx, fax.DeliveryFilter{EndpointID: ep.ID})
+	if len(ds) != 1 || ds[0].EventType != fax.EventFaxReceived {
+		t.Errorf("got deliveries %+v, want one fax.received", ds)
+	}
+	if r2, _ := s.CompleteInbound(ctx, jobs[0].ID, &done); !r2.Duplicate || r2.FaxID != r.FaxID {
+		t.Errorf("complete twice: got %+v", r2)
+	}
+	if r3, _ := s.EnqueueInbound(ctx, &u); !r3.Duplicate || r3.FaxID != r.FaxID {
+		t.Errorf("carrier repeats after completion: got %+v, want duplicate of %s", r3, r.FaxID)
+	}
+	if again, _ := s.ClaimInboundJobs(ctx, time.Minute, 10); len(again) != 0 {
+		t.Error("completed job claimed again")
+	}
+	// A job given up on still records the fax, as partial without document.
+	u2 := u
+	u2.ProviderFaxID = "778"
+	s.EnqueueInbound(ctx, &u2)
+	jobs, _ = s.ClaimInboundJobs(ctx, time.Minute, 10)
+	gone := jobs[0].Update
+	gone.Status, gone.Document = fax.StatusPartial, nil
+	gone.Failure = &fax.Failure{Code: "document_unavailable", Message: "could not be fetched"}
+	r, err = s.CompleteInbound(ctx, jobs[0].ID, &gone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ = s.FindFaxByID(ctx, r.FaxID)
+	if f.Status != fax.StatusPartial || f.DocumentKey != "" || f.Failure == nil {
+		t.Errorf("got %+v", f)
+	}
+}
+
+func testAudit(t *testing.T, s Store, c *Clock) {
+	ctx := context.Background()
+	for i, a := range []string{"fax.send", "webhook.rejected", "fax.send"} {
+		if err := s.RecordAudit(ctx, &fax.AuditEntry{Actor: "key_1", Action: a, TargetType: "fax", TargetID: fmt.Sprint("fax_", i), Outcome: "ok"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _, err := s.FindAudit(ctx, fax.AuditFilter{Action: "fax.send"})
+	if err != nil || len(got) != 2 || got[0].TargetID != "fax_2" || got[0].At.IsZero() {
+		t.Fatalf("got %+v %v", got, err)
+	}
+	page, next, _ := s.FindAudit(ctx, fax.AuditFilter{Limit: 2})
+	if len(page) != 2 || next == "" {
+		t.Fatalf("page: %d %q", len(page), next)
+	}
+	rest, _, _ := s.FindAudit(ctx, fax.AuditFilter{Limit: 2, Cursor: next})
+	if len(rest) != 1 {
+		t.Errorf("second page: got %d, want 1", len(rest))
 	}
 }

@@ -1,0 +1,27 @@
+package phaxio
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+)
+
+// FileRequest builds the API request for a fax's PDF (GET /faxes/{id}/file),
+// authenticated with the API key and current secret. The caller runs it
+// with its own outbound-safe client and limits.
+func (p *Provider) FileRequest(ctx context.Context, faxID string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.baseURL+"/faxes/"+url.PathEscape(faxID)+"/file", nil)
+	if err != nil {
+		return nil, err
+	}
+	p.Authorize(req)
+	return req, nil
+}
+
+// Authorize adds Phaxio's API credentials to req. Call it only for URLs on
+// Phaxio's own hosts.
+func (p *Provider) Authorize(req *http.Request) {
+	if p.apiKey != "" && len(p.secrets) > 0 {
+		req.SetBasicAuth(p.apiKey, string(p.secrets[0]))
+	}
+}
