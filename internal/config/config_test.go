@@ -96,3 +96,32 @@ func TestParseSchedule(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseSchedule(f *testing.F) {
+	for _, s := range []string{"5m,10m,20m,30m,6h×12", "1s*3", "", "x", "1h*100,1s"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := ParseSchedule(s)
+		if err == nil && len(d) > 100 {
+			t.Fatalf("ParseSchedule(%q): %d retries, want at most 100", s, len(d))
+		}
+		for _, x := range d {
+			if x <= 0 {
+				t.Fatalf("ParseSchedule(%q): non-positive wait %v", s, x)
+			}
+		}
+	})
+}
+
+func FuzzLoadFile(f *testing.F) {
+	f.Add("FAXGATE_ADDR=:9090\n# c\nexport PHAXIO_API_SECRET=\"a,b\"\n")
+	f.Add("=\n\n\"")
+	f.Fuzz(func(t *testing.T, content string) {
+		p := filepath.Join(t.TempDir(), "f.env")
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		Load(func(string) string { return "" }, p)
+	})
+}

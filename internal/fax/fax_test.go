@@ -164,3 +164,27 @@ func TestRoute(t *testing.T) {
 		t.Errorf("got %v, want [g2]", got)
 	}
 }
+
+func FuzzParseNumber(f *testing.F) {
+	for _, s := range []string{"+15551234567", " +1 (555) 123-4567 ", "0015551234567", "", "+", "++1", "+0123456789", "61712344321"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := ParseNumber(s)
+		if err != nil {
+			if ErrorCode(err) != ECodeInvalid {
+				t.Fatalf("ParseNumber(%q): error code %q, want invalid", s, ErrorCode(err))
+			}
+			return
+		}
+		again, err := ParseNumber(string(n))
+		if err != nil || again != n {
+			t.Fatalf("ParseNumber(%q) = %q is not a fixed point: %q %v", s, n, again, err)
+		}
+		if len(n) < 9 || len(n) > 16 || n[0] != '+' || n[1] == '0' {
+			t.Fatalf("ParseNumber(%q) = %q is not E.164", s, n)
+		}
+		ParseLooseNumber(s)
+		MaskNumber(s)
+	})
+}
