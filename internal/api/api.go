@@ -208,6 +208,9 @@ func RequestID(ctx context.Context) string {
 // WithRequestID gives every request an id (X-Request-Id when the client
 // sent a sane one), echoed in the response and in every error.
 func WithRequestID(next http.Handler, ids *fax.IDGen, now func() time.Time) http.Handler {
+	if now == nil {
+		now = time.Now
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-Id")
 		if !saneID(id) {
