@@ -82,7 +82,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.Store, err = sqlite.Open(ctx, filepath.Join(cfg.DataDir, "faxgate.db"), sqlite.Options{
-		Now: m.Now, Logger: m.Logger, OnWork: m.onWork, ReleaseLeases: true,
+		Now: m.Now, Logger: m.Logger, OnWork: m.onWork, ReleaseLeases: true, DisableAfter: disableAfter(cfg.WebhookDisableAfter),
 	})
 	if err != nil {
 		return err
@@ -365,4 +365,12 @@ func fetchDocument(ctx context.Context, client *http.Client, url string, max int
 		return nil, fax.Errorf(fax.ECodeTooLarge, "document is larger than %d bytes", max)
 	}
 	return b, nil
+}
+
+// disableAfter maps the setting's 0 ("never") to the store's negative.
+func disableAfter(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

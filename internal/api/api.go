@@ -41,6 +41,8 @@ type Store interface {
 	FindDeliveryByID(ctx context.Context, id string) (*fax.Delivery, error)
 	FindDeliveries(ctx context.Context, fl fax.DeliveryFilter) ([]*fax.Delivery, string, error)
 	RetryDelivery(ctx context.Context, id string) (*fax.Delivery, error)
+	CreateTestEvent(ctx context.Context, endpointID string) (*fax.Delivery, error)
+	RetryFailedDeliveries(ctx context.Context, endpointID string, since time.Time) (int, error)
 
 	CreateAPIKey(ctx context.Context, k *fax.APIKey) (*fax.APIKey, error)
 	FindAPIKeyByHash(ctx context.Context, hash string) (*fax.APIKey, error)
@@ -96,6 +98,8 @@ type Options struct {
 	CallbackSecret func(ctx context.Context) (string, error)
 	// Formats lists the endpoint formats deliveries support.
 	Formats []string
+	// EmailEnabled allows mailto: endpoints (FAXGATE_SMTP_URL is set).
+	EmailEnabled bool
 	// SimulatorInbound receives a simulated fax; nil when the simulator is
 	// not in use.
 	SimulatorInbound func(ctx context.Context, from, to string, pages int) (string, error)

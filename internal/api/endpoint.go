@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"net/mail"
 	"slices"
 	"strings"
 	"time"
@@ -31,7 +32,14 @@ func (s *Server) applyEndpoint(ctx context.Context, req *endpointRequest, e *fax
 		if u == "" || len(u) > 2048 {
 			return fax.Errorf(fax.ECodeInvalid, "url is required (at most 2048 characters)")
 		}
-		if s.opts.CheckWebhookURL != nil {
+		if strings.HasPrefix(strings.ToLower(u), "mailto:") {
+			if !s.opts.EmailEnabled {
+				return fax.Errorf(fax.ECodeUnprocessable, "mailto: endpoints need an SMTP relay: set FAXGATE_SMTP_URL")
+			}
+			if err := checkMailto(u); err != nil {
+				return err
+			}
+		} else if s.opts.CheckWebhookURL != nil {
 			if err := s.opts.CheckWebhookURL(ctx, u); err != nil {
 				return fax.Errorf(fax.ECodeInvalid, "url: %s", fax.ErrorMessage(err))
 			}
@@ -88,6 +96,9 @@ func (s *Server) applyEndpoint(ctx context.Context, req *endpointRequest, e *fax
 			return fax.Errorf(fax.ECodeInvalid, "api_version must be %s", fax.APIVersion)
 		}
 		e.APIVersion = *req.APIVersion
+	}
+	if e.Format == fax.FormatGoFax && e.Inflight {
+		return fax.Errorf(fax.ECodeInvalid, "the gofax format has no inflight events; set inflight to false")
 	}
 	if req.Enabled != nil {
 		e.Enabled = *req.Enabled
@@ -278,5 +289,63 @@ func (s *Server) handleCallbackSecret(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"secret": sec})
+	return nil
+}
+
+// checkMailto accepts mailto:a@b.example[,c@d.example] with plain addresses.
+func checkMailto(u string) error {
+	rest := u[len("mailto:"):]
+	if i := strings.IndexByte(rest, '?'); i >= 0 {
+		return fax.Errorf(fax.ECodeInvalid, "url: mailto: takes addresses only, no ?headers")
+	}
+	addrs := strings.Split(rest, ",")
+	if len(addrs) == 0 || len(addrs) > 10 {
+		return fax.Errorf(fax.ECodeInvalid, "url: mailto: needs 1 to 10 addresses")
+	}
+	for _, a := range addrs {
+		parsed, err := mail.ParseAddress(a)
+		if err != nil || parsed.Address != a || strings.ContainsAny(a, "\r\n") {
+			return fax.Errorf(fax.ECodeInvalid, "url: %q is not a plain email address", truncate(a, 64))
+		}
+	}
+	return nil
+}
+
+func (s *Server) handleEndpointTest(w http.ResponseWriter, r *http.Request) error {
+	id, err := endpointID(r)
+	if err != nil {
+		return err
+	}
+	d, err := s.opts.Store.CreateTestEvent(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, wire.FromDelivery(d))
+	return nil
+}
+
+type retryFailedRequest struct {
+	Since string `json:"since"`
+}
+
+func (s *Server) handleEndpointRetryFailed(w http.ResponseWriter, r *http.Request) error {
+	id, err := endpointID(r)
+	if err != nil {
+		return err
+	}
+	var req retryFailedRequest
+	if err := decodeJSON(r, 4<<10, &req); err != nil {
+		return err
+	}
+	since, err := time.Parse(time.RFC3339, req.Since)
+	if err != nil {
+		return fax.Errorf(fax.ECodeInvalid, "since must be an RFC 3339 time such as 2026-11-23T09:00:00Z")
+	}
+	n, err := s.opts.Store.RetryFailedDeliveries(r.Context(), id, since)
+	if err != nil {
+		return err
+	}
+	s.log.Info("failed deliveries retried by hand", "endpoint_id", id, "count", n)
+	writeJSON(w, http.StatusAccepted, map[string]int{"retried": n})
 	return nil
 }

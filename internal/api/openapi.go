@@ -42,6 +42,8 @@ func operations() map[string]op {
 		"DELETE /v1/webhook-endpoints/{id}":             {ok: 204, errors: common},
 		"POST /v1/webhook-endpoints/{id}/rotate-secret": {body: "Rotate", ok: 200, response: "Endpoint", errors: common},
 		"GET /v1/callback-secret":                       {ok: 200, response: "Secret", errors: common},
+		"POST /v1/webhook-endpoints/{id}/test":          {ok: 202, response: "Delivery", errors: append(common, 409)},
+		"POST /v1/webhook-endpoints/{id}/retry-failed":  {body: "RetryFailed", ok: 202, response: "Retried", errors: append(common, 409)},
 
 		"GET /v1/deliveries":             {query: []string{"endpoint_id", "event_id", "fax_id", "status", "since", "until", "limit", "cursor"}, ok: 200, response: "DeliveryList", errors: common},
 		"GET /v1/deliveries/{id}":        {ok: 200, response: "Delivery", errors: common},
@@ -127,8 +129,10 @@ func schemas() map[string]any {
 			"url": str(), "events": arr(enum(eventTypes...)), "inflight": boolean(), "format": str(), "numbers": arr(str()),
 			"description": str(), "api_version": str(), "enabled": boolean(),
 		}),
-		"Rotate": obj(nil, map[string]any{"overlap": map[string]any{"type": "string", "description": "how long the old secret keeps signing, e.g. 24h"}}),
-		"Secret": obj([]string{"secret"}, map[string]any{"secret": str()}),
+		"Rotate":      obj(nil, map[string]any{"overlap": map[string]any{"type": "string", "description": "how long the old secret keeps signing, e.g. 24h"}}),
+		"Secret":      obj([]string{"secret"}, map[string]any{"secret": str()}),
+		"RetryFailed": obj([]string{"since"}, map[string]any{"since": map[string]any{"type": "string", "description": "RFC 3339 time; failed deliveries created since then are retried"}}),
+		"Retried":     obj([]string{"retried"}, map[string]any{"retried": integer()}),
 		"Attempt": obj([]string{"at", "status_code", "latency_ms", "error"}, map[string]any{
 			"at": str(), "status_code": integer(), "latency_ms": integer(), "error": str(), "response_body": str(),
 		}),

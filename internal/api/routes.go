@@ -27,6 +27,8 @@ func (s *Server) routes() []route {
 		{"PATCH", "/v1/webhook-endpoints/{id}", fax.ScopeWebhooksManage, "Change a webhook endpoint", s.handleEndpointUpdate},
 		{"DELETE", "/v1/webhook-endpoints/{id}", fax.ScopeWebhooksManage, "Delete a webhook endpoint", s.handleEndpointDelete},
 		{"POST", "/v1/webhook-endpoints/{id}/rotate-secret", fax.ScopeWebhooksManage, "Rotate an endpoint's secret; the old one keeps signing for the overlap", s.handleEndpointRotate},
+		{"POST", "/v1/webhook-endpoints/{id}/test", fax.ScopeWebhooksManage, "Send a webhook.test event to this endpoint", s.handleEndpointTest},
+		{"POST", "/v1/webhook-endpoints/{id}/retry-failed", fax.ScopeWebhooksManage, "Deliver again every failed delivery to this endpoint since a time", s.handleEndpointRetryFailed},
 		{"GET", "/v1/callback-secret", fax.ScopeWebhooksManage, "The secret signing deliveries to faxes' callback_url", s.handleCallbackSecret},
 
 		{"GET", "/v1/deliveries", fax.ScopeWebhooksManage, "List webhook deliveries with their attempts", s.handleDeliveryList},

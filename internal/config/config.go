@@ -39,6 +39,7 @@ type Config struct {
 	WebhookWorkers       int             // FAXGATE_WEBHOOK_WORKERS, default 16
 	WebhookTimeout       time.Duration   // FAXGATE_WEBHOOK_TIMEOUT, default 15s
 	WebhookRetrySchedule []time.Duration // FAXGATE_WEBHOOK_RETRY_SCHEDULE, default carriers' 16 retries
+	WebhookDisableAfter  time.Duration   // FAXGATE_WEBHOOK_DISABLE_AFTER, default 120h (5 days); 0 never
 	CallbackSecret       string          // FAXGATE_CALLBACK_SECRET, default generated once and stored
 	SMTPURL              string          // FAXGATE_SMTP_URL, default none
 	InsecureWebhooks     bool            // FAXGATE_INSECURE_WEBHOOKS, default false
@@ -211,6 +212,7 @@ func settings() []setting {
 			c.WebhookRetrySchedule = s
 			return nil
 		}},
+		{"FAXGATE_WEBHOOK_DISABLE_AFTER", "120h", false, "disable an endpoint failing this long without a success (0 never)", dur(func(c *Config) *time.Duration { return &c.WebhookDisableAfter })},
 		{"FAXGATE_CALLBACK_SECRET", "", true, "whsec_ secret signing deliveries to a fax's callback_url (default: generated once, shown by GET /v1/callback-secret)", str(func(c *Config) *string { return &c.CallbackSecret })},
 		{"FAXGATE_SMTP_URL", "", true, "smtp://user:pass@host:port relay for mailto: endpoints", str(func(c *Config) *string { return &c.SMTPURL })},
 		{"FAXGATE_INSECURE_WEBHOOKS", "0", false, "1 accepts carrier webhooks whose verification secret is not configured", boolean(func(c *Config) *bool { return &c.InsecureWebhooks })},

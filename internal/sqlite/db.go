@@ -41,6 +41,9 @@ type Options struct {
 	// dispatch, "delivery" for webhook deliveries, "inbound" for received
 	// documents to fetch. It must not block.
 	OnWork func(kind string)
+	// DisableAfter disables an endpoint whose deliveries have failed for
+	// this long without a success (default 5 days; negative never).
+	DisableAfter time.Duration
 	// ReleaseLeases ends every claim at start-up. Only a process that owns
 	// the database alone may set it (faxgate serve holds a lock on the data
 	// directory): the claims of a crashed predecessor then resume at once
@@ -57,6 +60,8 @@ type Store struct {
 	log    *slog.Logger
 	onWork func(string)
 	ids    fax.IDGen
+
+	disableAfter time.Duration
 
 	ops      chan *op
 	maxBatch int
@@ -98,6 +103,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	if s.maxBatch <= 0 {
 		s.maxBatch = 256
+	}
+	s.disableAfter = opts.DisableAfter
+	if s.disableAfter == 0 {
+		s.disableAfter = 5 * 24 * time.Hour
 	}
 	readers := opts.Readers
 	if readers <= 0 {

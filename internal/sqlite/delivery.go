@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -113,12 +114,28 @@ func (s *Store) RecordAttempt(ctx context.Context, deliveryID string, a fax.Atte
 			status, n+1, msPtr(next), ms(now), deliveryID); err != nil {
 			return fmt.Errorf("sqlite: record attempt: %w", err)
 		}
-		if a.StatusCode == 410 {
-			if _, err := tx.Exec(`UPDATE endpoints SET enabled = 0, disabled_reason = 'the receiver answered 410 Gone', updated_at = ? WHERE id = ?`,
-				ms(now), endpointID); err != nil {
-				return fmt.Errorf("sqlite: disable endpoint: %w", err)
+		if status == fax.DeliverySucceeded {
+			if _, err := tx.Exec(`UPDATE endpoints SET failing_since = NULL, last_success_at = ? WHERE id = ?`, ms(now), endpointID); err != nil {
+				return fmt.Errorf("sqlite: record attempt: %w", err)
 			}
-			return failPendingDeliveries(tx, endpointID, now)
+			return nil
+		}
+		if a.StatusCode == 410 {
+			return s.disableEndpoint(tx, endpointID, "the receiver answered 410 Gone", now)
+		}
+		var failingSince sql.NullInt64
+		if err := tx.QueryRow(`SELECT failing_since FROM endpoints WHERE id = ?`, endpointID).Scan(&failingSince); err != nil {
+			return fmt.Errorf("sqlite: record attempt: %w", err)
+		}
+		if !failingSince.Valid {
+			_, err := tx.Exec(`UPDATE endpoints SET failing_since = ? WHERE id = ?`, ms(a.At), endpointID)
+			if err != nil {
+				return fmt.Errorf("sqlite: record attempt: %w", err)
+			}
+			return nil
+		}
+		if s.disableAfter > 0 && a.At.Sub(fromMS(failingSince.Int64)) >= s.disableAfter {
+			return s.disableEndpoint(tx, endpointID, fmt.Sprintf("no successful delivery for %s", s.disableAfter), now)
 		}
 		return nil
 	})
@@ -261,4 +278,101 @@ func (s *Store) RetryDelivery(ctx context.Context, id string) (*fax.Delivery, er
 		return nil, err
 	}
 	return s.FindDeliveryByID(ctx, id)
+}
+
+// disableEndpoint turns an endpoint off, fails its pending deliveries and
+// announces it with a webhook.endpoint_disabled event to the other global
+// endpoints and an audit entry.
+func (s *Store) disableEndpoint(tx *wtx, endpointID, reason string, now time.Time) error {
+	res, err := tx.Exec(`UPDATE endpoints SET enabled = 0, disabled_reason = ?, updated_at = ? WHERE id = ? AND enabled = 1`, reason, ms(now), endpointID)
+	if err != nil {
+		return fmt.Errorf("sqlite: disable endpoint: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil
+	}
+	if err := failPendingDeliveries(tx, endpointID, now); err != nil {
+		return err
+	}
+	data, _ := json.Marshal(map[string]string{"endpoint_id": endpointID, "reason": reason})
+	ev := fax.Event{ID: s.ids.New(fax.PrefixEvent, now), Type: fax.EventEndpointDisabled, CreatedAt: now, Data: data}
+	if _, err := tx.Exec(`INSERT INTO events (id, fax_id, type, created_at, data) VALUES (?, '', ?, ?, ?)`, ev.ID, ev.Type, ms(now), data); err != nil {
+		return fmt.Errorf("sqlite: disable endpoint: %w", err)
+	}
+	eps, err := s.routableEndpoints(tx, "")
+	if err != nil {
+		return err
+	}
+	for _, e := range eps {
+		if e.ID != endpointID && e.FaxID == "" && len(e.Numbers) == 0 && e.Wants(ev.Type) {
+			if err := s.insertDelivery(tx, e.ID, &ev, now); err != nil {
+				return err
+			}
+		}
+	}
+	return s.recordAuditTx(tx, &fax.AuditEntry{At: now, Actor: "system", Action: "webhook_endpoint.disable", TargetType: "webhook_endpoint",
+		TargetID: endpointID, Outcome: "disabled", Detail: reason})
+}
+
+// CreateTestEvent makes a webhook.test event delivered only to endpointID.
+func (s *Store) CreateTestEvent(ctx context.Context, endpointID string) (*fax.Delivery, error) {
+	var id string
+	err := s.write(ctx, func(tx *wtx) error {
+		var enabled int
+		err := tx.QueryRow(`SELECT enabled FROM endpoints WHERE id = ? AND deleted = 0 AND fax_id = ''`, endpointID).Scan(&enabled)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fax.Errorf(fax.ECodeNotFound, "webhook endpoint %s not found", endpointID)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite: test event: %w", err)
+		}
+		if enabled == 0 {
+			return fax.Errorf(fax.ECodeConflict, "the webhook endpoint is disabled; enable it first")
+		}
+		now := s.now().UTC()
+		data, _ := json.Marshal(map[string]string{"endpoint_id": endpointID, "message": "a test event from faxgate"})
+		ev := fax.Event{ID: s.ids.New(fax.PrefixEvent, now), Type: fax.EventEndpointTest, CreatedAt: now, Data: data}
+		if _, err := tx.Exec(`INSERT INTO events (id, fax_id, type, created_at, data) VALUES (?, '', ?, ?, ?)`, ev.ID, ev.Type, ms(now), data); err != nil {
+			return fmt.Errorf("sqlite: test event: %w", err)
+		}
+		if err := s.insertDelivery(tx, endpointID, &ev, now); err != nil {
+			return err
+		}
+		return tx.QueryRow(`SELECT id FROM deliveries WHERE endpoint_id = ? AND event_id = ?`, endpointID, ev.ID).Scan(&id)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.FindDeliveryByID(ctx, id)
+}
+
+// RetryFailedDeliveries makes every failed delivery of an endpoint created
+// at or after since pending again, due now, and says how many.
+func (s *Store) RetryFailedDeliveries(ctx context.Context, endpointID string, since time.Time) (int, error) {
+	var n int64
+	err := s.write(ctx, func(tx *wtx) error {
+		var enabled int
+		err := tx.QueryRow(`SELECT enabled FROM endpoints WHERE id = ? AND deleted = 0 AND fax_id = ''`, endpointID).Scan(&enabled)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fax.Errorf(fax.ECodeNotFound, "webhook endpoint %s not found", endpointID)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite: retry failed: %w", err)
+		}
+		if enabled == 0 {
+			return fax.Errorf(fax.ECodeConflict, "the webhook endpoint is disabled; enable it first")
+		}
+		now := s.now().UTC()
+		res, err := tx.Exec(`UPDATE deliveries SET status = 'pending', next_attempt_at = ?, lease_until = NULL, updated_at = ?
+			WHERE endpoint_id = ? AND status = 'failed' AND created_at >= ?`, ms(now), ms(now), endpointID, ms(since))
+		if err != nil {
+			return fmt.Errorf("sqlite: retry failed: %w", err)
+		}
+		n, _ = res.RowsAffected()
+		if n > 0 {
+			tx.wake |= wakeDelivery
+		}
+		return nil
+	})
+	return int(n), err
 }

@@ -42,6 +42,8 @@ type Store interface {
 	FindDeliveryByID(ctx context.Context, id string) (*fax.Delivery, error)
 	FindDeliveries(ctx context.Context, fl fax.DeliveryFilter) ([]*fax.Delivery, string, error)
 	RetryDelivery(ctx context.Context, id string) (*fax.Delivery, error)
+	CreateTestEvent(ctx context.Context, endpointID string) (*fax.Delivery, error)
+	RetryFailedDeliveries(ctx context.Context, endpointID string, since time.Time) (int, error)
 
 	CreateAPIKey(ctx context.Context, k *fax.APIKey) (*fax.APIKey, error)
 	FindAPIKeyByHash(ctx context.Context, hash string) (*fax.APIKey, error)
@@ -100,6 +102,8 @@ func Run(t *testing.T, open Factory) {
 		{"Setting", testSetting},
 		{"ConcurrentApply", testConcurrentApply},
 		{"InboundJobs", testInboundJobs},
+		{"EndpointDisabledAfterFailing", testEndpointDisabledAfterFailing},
+		{"TestEventAndRetryFailed", testTestEventAndRetryFailed},
 		{"Audit", testAudit},
 	}
 	for _, tt := range tests {
@@ -781,5 +785,73 @@ func testAudit(t *testing.T, s Store, c *Clock) {
 	rest, _, _ := s.FindAudit(ctx, fax.AuditFilter{Limit: 2, Cursor: next})
 	if len(rest) != 1 {
 		t.Errorf("second page: got %d, want 1", len(rest))
+	}
+}
+
+// testEndpointDisabledAfterFailing: an endpoint failing for five days
+// without a success is disabled and announced to the other endpoints; a
+// success in between resets the count.
+func testEndpointDisabledAfterFailing(t *testing.T, s Store, c *Clock) {
+	ctx := context.Background()
+	bad := mustEndpoint(t, s, &fax.Endpoint{URL: "https://bad.example/hook"})
+	other := mustEndpoint(t, s, &fax.Endpoint{URL: "https://ok.example/hook"})
+	fail := func() {
+		t.Helper()
+		f := mustCreate(t, s, "+15551230000")
+		s.ApplyUpdate(ctx, &fax.Update{Provider: "simulator", FaxID: f.ID, Kind: fax.UpdateStatus, Status: fax.StatusSent})
+		ds, _, _ := s.FindDeliveries(ctx, fax.DeliveryFilter{EndpointID: bad.ID, FaxID: f.ID})
+		next := c.Now().Add(time.Hour)
+		if err := s.RecordAttempt(ctx, ds[0].ID, fax.Attempt{At: c.Now(), StatusCode: 500}, fax.DeliveryPending, &next); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fail()
+	c.Advance(3 * 24 * time.Hour)
+	fail()
+	if e, _ := s.FindEndpointByID(ctx, bad.ID); !e.Enabled {
+		t.Fatal("disabled after 3 days of failures, want 5")
+	}
+	c.Advance(2*24*time.Hour + time.Minute)
+	fail()
+	e, _ := s.FindEndpointByID(ctx, bad.ID)
+	if e.Enabled || e.DisabledReason == "" {
+		t.Fatalf("got %+v, want disabled after 5 days of failures", e)
+	}
+	ds, _, _ := s.FindDeliveries(ctx, fax.DeliveryFilter{EndpointID: other.ID})
+	found := false
+	for _, d := range ds {
+		found = found || d.EventType == fax.EventEndpointDisabled
+	}
+	if !found {
+		t.Error("the other endpoint was not told of the disabling")
+	}
+	if ds, _, _ := s.FindDeliveries(ctx, fax.DeliveryFilter{EndpointID: bad.ID, Status: fax.DeliveryPending}); len(ds) != 0 {
+		t.Errorf("disabled endpoint still has %d pending deliveries", len(ds))
+	}
+}
+
+func testTestEventAndRetryFailed(t *testing.T, s Store, c *Clock) {
+	ctx := context.Background()
+	ep := mustEndpoint(t, s, &fax.Endpoint{URL: "https://a.example/hook"})
+	d, err := s.CreateTestEvent(ctx, ep.ID)
+	if err != nil || d.EventType != fax.EventEndpointTest || d.Status != fax.DeliveryPending || d.EndpointID != ep.ID {
+		t.Fatalf("got %+v %v", d, err)
+	}
+	jobs, _ := s.ClaimDeliveries(ctx, c.Now(), time.Minute, 10)
+	if len(jobs) != 1 || jobs[0].Event.Type != fax.EventEndpointTest {
+		t.Fatalf("claim: %+v", jobs)
+	}
+	s.RecordAttempt(ctx, d.ID, fax.Attempt{At: c.Now(), StatusCode: 500}, fax.DeliveryFailed, nil)
+	_, err = s.CreateTestEvent(ctx, "we_nope")
+	wantCode(t, err, fax.ECodeNotFound)
+	n, err := s.RetryFailedDeliveries(ctx, ep.ID, c.Now().Add(-time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("retry failed: %d %v", n, err)
+	}
+	if n, _ := s.RetryFailedDeliveries(ctx, ep.ID, c.Now().Add(-time.Hour)); n != 0 {
+		t.Errorf("second retry: got %d, want 0 (already pending)", n)
+	}
+	if jobs, _ := s.ClaimDeliveries(ctx, c.Now(), time.Minute, 10); len(jobs) != 1 {
+		t.Errorf("retried delivery not claimable: %d", len(jobs))
 	}
 }
