@@ -2,8 +2,10 @@ package phaxio
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // Name is the provider name faxgate stores on faxes and updates.
@@ -34,7 +36,18 @@ type Config struct {
 	// neither APISecrets nor WebhookTokens is configured. Default false.
 	// Configured secrets are always enforced.
 	Insecure bool
+	// HTTPClient makes the API calls (send, find, cancel). Default a client
+	// with DefaultTimeout. Redirects are never followed, whichever client:
+	// a redirected POST would lose its body or the credentials' host.
+	HTTPClient *http.Client
+	// Now is the clock, read for Retry-After dates and list windows.
+	// Default time.Now.
+	Now func() time.Time
 }
+
+// DefaultTimeout bounds one API call of the default HTTP client, the upload
+// of the document included.
+const DefaultTimeout = 60 * time.Second
 
 // Provider is the Phaxio carrier. It holds only values fixed at construction
 // and is safe for concurrent use.
@@ -45,6 +58,8 @@ type Provider struct {
 	publicURL string
 	baseURL   string
 	insecure  bool
+	client    *http.Client
+	now       func() time.Time
 }
 
 // New validates cfg and returns a Provider. Errors name the environment
@@ -56,6 +71,11 @@ func New(cfg Config) (*Provider, error) {
 		tokens:   keys(cfg.WebhookTokens),
 		baseURL:  cfg.BaseURL,
 		insecure: cfg.Insecure,
+		client:   noRedirects(cfg.HTTPClient),
+		now:      cfg.Now,
+	}
+	if p.now == nil {
+		p.now = time.Now
 	}
 	if cfg.PublicURL != "" {
 		u, err := absoluteURL(cfg.PublicURL)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
 )
@@ -20,6 +21,19 @@ const DefaultBaseURL = "https://fax.api.sinch.com"
 
 // SignatureHeader carries the hex HMAC-SHA256 of the raw body.
 const SignatureHeader = "X-Sinch-Signature"
+
+// DefaultAuthURL is Sinch's OAuth2 token endpoint.
+const DefaultAuthURL = "https://auth.sinch.com/oauth2/token"
+
+// DefaultTimeout bounds one API call of the default HTTP client, the upload
+// of the document included.
+const DefaultTimeout = 60 * time.Second
+
+// Callback content types Sinch can post FAX_COMPLETED in.
+const (
+	CallbackMultipart = "multipart/form-data"
+	CallbackJSON      = "application/json"
+)
 
 // Config is the Sinch settings, read from the environment by the config
 // package. Lists hold several comma-separated values, current first, so that
@@ -48,10 +62,32 @@ type Config struct {
 	// neither Basic auth nor an HMAC secret is configured. Default false.
 	// Configured checks are always enforced.
 	Insecure bool
+	// PublicURL is FAXGATE_PUBLIC_URL, the absolute http(s) URL Sinch calls
+	// back, such as "https://fax.example.com". Default "" (a trailing slash
+	// is dropped); sending needs it.
+	PublicURL string
+	// CallbackContentType is SINCH_CALLBACK_CONTENT_TYPE, how Sinch posts a
+	// sent fax's FAX_COMPLETED: CallbackMultipart or CallbackJSON. Default
+	// CallbackMultipart.
+	CallbackContentType string
+	// OAuth is SINCH_OAUTH: authenticate API calls with OAuth2 bearer tokens
+	// fetched from AuthURL with the access key, instead of Basic auth with
+	// the access key itself. Default false.
+	OAuth bool
+	// AuthURL is SINCH_AUTH_URL, the OAuth2 token endpoint. Default
+	// DefaultAuthURL.
+	AuthURL string
+	// HTTPClient makes the API and token calls. Default a client with
+	// DefaultTimeout. Redirects are never followed, whichever client: a
+	// redirected POST would lose its body or the credentials' host.
+	HTTPClient *http.Client
+	// Now is the clock, read for token expiry and Retry-After dates.
+	// Default time.Now.
+	Now func() time.Time
 }
 
-// Provider is the Sinch carrier. It holds only values fixed at construction
-// and is safe for concurrent use.
+// Provider is the Sinch carrier. Apart from its cached OAuth token it holds
+// only values fixed at construction, and it is safe for concurrent use.
 type Provider struct {
 	projectID, keyID, keySecret string
 	baseURL                     string
@@ -61,6 +97,17 @@ type Provider struct {
 	passSums [][sha256.Size]byte
 	secrets  [][]byte
 	insecure bool
+
+	// callbackUser and callbackPass are the Basic credentials put in the
+	// callback URL, the only way Sinch authenticates its webhooks.
+	callbackUser, callbackPass string
+	publicURL                  string
+	callbackType               string
+	oauth                      bool
+	authURL                    string
+	client                     *http.Client
+	now                        func() time.Time
+	token                      *tokenCache
 }
 
 // New validates cfg and returns a Provider. Errors name the environment
@@ -73,9 +120,20 @@ func New(cfg Config) (*Provider, error) {
 		baseURL:   cfg.BaseURL,
 		secrets:   keys(cfg.HMACSecrets),
 		insecure:  cfg.Insecure,
+		oauth:     cfg.OAuth,
+		authURL:   cfg.AuthURL,
+		client:    noRedirects(cfg.HTTPClient),
+		now:       cfg.Now,
+		token:     newTokenCache(),
 	}
-	for _, pw := range keys(cfg.InboundBasicPass) {
+	if p.now == nil {
+		p.now = time.Now
+	}
+	for i, pw := range keys(cfg.InboundBasicPass) {
 		p.passSums = append(p.passSums, sha256.Sum256(pw))
+		if i == 0 {
+			p.callbackPass = string(pw)
+		}
 	}
 	user := strings.TrimSpace(cfg.InboundBasicUser)
 	switch {
@@ -88,6 +146,7 @@ func New(cfg Config) (*Provider, error) {
 	case user != "":
 		sum := sha256.Sum256([]byte(user))
 		p.userSum = &sum
+		p.callbackUser = user
 	}
 	if p.baseURL == "" {
 		p.baseURL = DefaultBaseURL
@@ -96,6 +155,27 @@ func New(cfg Config) (*Provider, error) {
 		return nil, fmt.Errorf("sinch: SINCH_BASE_URL must be an absolute http(s) URL without credentials")
 	}
 	p.baseURL = strings.TrimRight(p.baseURL, "/")
+	if cfg.PublicURL != "" {
+		u, err := url.Parse(cfg.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+			return nil, fmt.Errorf("sinch: FAXGATE_PUBLIC_URL must be an absolute http(s) URL without credentials, query or fragment, such as https://fax.example.com")
+		}
+		p.publicURL = strings.TrimRight(cfg.PublicURL, "/")
+	}
+	switch cfg.CallbackContentType {
+	case "":
+		p.callbackType = CallbackMultipart
+	case CallbackMultipart, CallbackJSON:
+		p.callbackType = cfg.CallbackContentType
+	default:
+		return nil, fmt.Errorf("sinch: SINCH_CALLBACK_CONTENT_TYPE must be %s or %s", CallbackMultipart, CallbackJSON)
+	}
+	if p.authURL == "" {
+		p.authURL = DefaultAuthURL
+	}
+	if u, err := url.Parse(p.authURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return nil, fmt.Errorf("sinch: SINCH_AUTH_URL must be an absolute http(s) URL without credentials")
+	}
 	return p, nil
 }
 

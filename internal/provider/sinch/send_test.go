@@ -1,0 +1,418 @@
+package sinch
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/faxgate/faxgate/internal/fax"
+)
+
+const faxesPath = "/v3/projects/" + testProject + "/faxes"
+
+// sender is the method set the dispatcher and the API use, as they
+// declare it; the provider must keep matching it.
+type sender interface {
+	Send(ctx context.Context, job *fax.DispatchJob, doc []byte) (providerFaxID string, err error)
+	Find(ctx context.Context, f *fax.Fax) (providerFaxID string, found bool, err error)
+	Cancel(ctx context.Context, f *fax.Fax) error
+	SendProblem() string
+}
+
+var _ sender = (*Provider)(nil)
+
+// TestSendGolden sends through a fake Sinch and compares each request with
+// testdata/requests/<name>.golden, then checks the fields that matter one
+// by one.
+func TestSendGolden(t *testing.T) {
+	minimal := testJob()
+	minimal.Fax.From, minimal.Fax.HeaderText, minimal.Fax.DocumentType = "", "", ""
+	tests := []struct {
+		name         string
+		job          *fax.DispatchJob
+		doc          string
+		cfg          func(*Config)
+		answer       string
+		wantID       string
+		wantCallback string
+	}{
+		{
+			name: "send-full", job: testJob(), doc: testPDF, answer: "send-ok.json", wantID: "01JPA3Z9Q3T7B5V1X8M2N6K4RD",
+			wantCallback: "https://sinch-hook:pw-4b7e19c0d2@fax.example.com/sinch-callback?job_id=" + testJobID,
+		},
+		{
+			name: "send-minimal-tiff-json-callback", job: minimal, doc: testTIFF, answer: "send-ok-minimal.json", wantID: "01JPA3ZC2E4G6J8K0M2P4R6T8V",
+			cfg: func(c *Config) {
+				c.CallbackContentType = CallbackJSON
+				c.InboundBasicUser, c.InboundBasicPass = "", nil
+			},
+			wantCallback: "https://fax.example.com/sinch-callback?job_id=" + testJobID,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fc := newFake(t, answerJSON(t, http.StatusOK, tt.answer))
+			cfg := sendConfig(fc.baseURL(), nil)
+			if tt.cfg != nil {
+				tt.cfg(&cfg)
+			}
+			p := mustNew(t, cfg)
+			id, err := p.Send(context.Background(), tt.job, []byte(tt.doc))
+			if err != nil {
+				t.Fatalf("Send: got %v, want nil", err)
+			}
+			if id != tt.wantID {
+				t.Errorf("got id %q, want %q", id, tt.wantID)
+			}
+			reqs := fc.requests()
+			if len(reqs) != 1 {
+				t.Fatalf("got %d requests, want 1", len(reqs))
+			}
+			r := reqs[0]
+			checkGolden(t, tt.name, renderRequest(t, r))
+
+			if r.method != http.MethodPost || r.path != faxesPath {
+				t.Errorf("got %s %s, want POST %s", r.method, r.path, faxesPath)
+			}
+			hr := &http.Request{Header: r.header}
+			if user, pass, ok := hr.BasicAuth(); !ok || user != testKeyID || pass != testKeySecret {
+				t.Errorf("got Basic auth %q/%q (%v), want the access key", user, pass, ok)
+			}
+			if got := field(t, r, "callbackUrl"); got != tt.wantCallback {
+				t.Errorf("got callbackUrl %q, want %q", got, tt.wantCallback)
+			}
+			if got, want := field(t, r, "callbackUrlContentType"), p.callbackType; got != want {
+				t.Errorf("got callbackUrlContentType %q, want %q", got, want)
+			}
+			if got := field(t, r, "labels[faxgate_id]"); got != testJobID {
+				t.Errorf("got labels[faxgate_id] %q, want %q", got, testJobID)
+			}
+			f := tt.job.Fax
+			if got := field(t, r, "to"); got != f.To {
+				t.Errorf("got to %q, want %q", got, f.To)
+			}
+			if f.HeaderText != "" {
+				if got := field(t, r, "headerText"); got != f.HeaderText {
+					t.Errorf("got headerText %q, want %q", got, f.HeaderText)
+				}
+			}
+			if f.From != "" {
+				if got := field(t, r, "from"); got != f.From {
+					t.Errorf("got from %q, want %q", got, f.From)
+				}
+			} else if strings.Contains(string(r.body), `name="from"`) {
+				t.Error("got a from field for a fax without From")
+			}
+		})
+	}
+}
+
+func TestSendDocumentChecks(t *testing.T) {
+	for _, tt := range []struct{ docType, doc string }{
+		{"text/plain", "hello"},
+		{"", "hello"},
+		{"application/pdf", ""},
+	} {
+		fc := newFake(t, answerJSON(t, http.StatusOK, "send-ok.json"))
+		p := sendProvider(t, fc.baseURL(), nil)
+		job := testJob()
+		job.Fax.DocumentType = tt.docType
+		_, err := p.Send(context.Background(), job, []byte(tt.doc))
+		se := sendError(t, err)
+		if se.Outcome != fax.SendPermanent || se.Failure == nil || se.Failure.Code != fax.FailDocument {
+			t.Errorf("%q %q: got %+v, want a permanent document failure", tt.docType, tt.doc, se)
+		}
+		if n := len(fc.requests()); n != 0 {
+			t.Errorf("got %d requests, want none", n)
+		}
+	}
+}
+
+func TestSendProblem(t *testing.T) {
+	tests := []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{ProjectID: "p", KeyID: "k", KeySecret: "s", PublicURL: testPublicURL}, ""},
+		{Config{}, "set SINCH_PROJECT_ID, SINCH_KEY_ID, SINCH_KEY_SECRET and FAXGATE_PUBLIC_URL"},
+		{Config{ProjectID: "p", PublicURL: testPublicURL}, "set SINCH_KEY_ID and SINCH_KEY_SECRET"},
+		{Config{ProjectID: "p", KeyID: "k", KeySecret: "s"}, "set FAXGATE_PUBLIC_URL"},
+	}
+	for _, tt := range tests {
+		if got := mustNew(t, tt.cfg).SendProblem(); got != tt.want {
+			t.Errorf("SendProblem with %+v: got %q, want %q", tt.cfg, got, tt.want)
+		}
+	}
+	fc := newFake(t, answerJSON(t, http.StatusOK, "send-ok.json"))
+	p := mustNew(t, Config{KeyID: "k", KeySecret: "s", BaseURL: fc.baseURL(), PublicURL: testPublicURL})
+	_, err := p.Send(context.Background(), testJob(), []byte(testPDF))
+	if se := sendError(t, err); se.Outcome != fax.SendPermanent || !strings.Contains(se.Failure.Message, "SINCH_PROJECT_ID") {
+		t.Errorf("Send unconfigured: got %+v, want a permanent failure naming SINCH_PROJECT_ID", se)
+	}
+	if n := len(fc.requests()); n != 0 {
+		t.Errorf("got %d requests from an unconfigured provider, want none", n)
+	}
+}
+
+func TestNewSendSettings(t *testing.T) {
+	bad := []Config{
+		{CallbackContentType: "text/xml"},
+		{PublicURL: "fax.example.com"},
+		{PublicURL: "https://user:pw@fax.example.com"},
+		{PublicURL: "https://fax.example.com/?a=b"},
+		{AuthURL: "ftp://auth.example.com"},
+	}
+	for _, cfg := range bad {
+		if _, err := New(cfg); err == nil {
+			t.Errorf("New(%+v): got nil error", cfg)
+		}
+	}
+	p := mustNew(t, Config{})
+	if p.callbackType != CallbackMultipart || p.authURL != DefaultAuthURL || p.client.Timeout != DefaultTimeout {
+		t.Errorf("got defaults %q %q %v, want %q %q %v", p.callbackType, p.authURL, p.client.Timeout, CallbackMultipart, DefaultAuthURL, DefaultTimeout)
+	}
+}
+
+// TestSendFailures runs every way a send can fail and checks its class.
+func TestSendFailures(t *testing.T) {
+	blocked := make(chan struct{})
+	t.Cleanup(func() { close(blocked) })
+	leakSecret := `{"code":400,"status":"INVALID_ARGUMENT","message":"bad key ` + testKeySecret + `"}`
+	tests := []struct {
+		name       string
+		answer     http.HandlerFunc
+		base       func(t *testing.T) (string, *http.Client) // instead of a fake Sinch
+		client     *http.Client
+		ctx        func() context.Context
+		outcome    fax.SendOutcome
+		retryAfter time.Duration
+		code       string // failure code of a permanent error
+		message    string // part of the failure message
+		status     string // CarrierCode
+	}{
+		{name: "500", answer: answerJSON(t, 500, `{"code":500,"status":"INTERNAL","message":"Internal error"}`), outcome: fax.SendRetryable},
+		{name: "502 html", answer: answerText(502, "text/html", "<html>Bad Gateway</html>"), outcome: fax.SendRetryable},
+		{name: "503 retry-after", answer: withHeader("Retry-After", "120", answerJSON(t, 503, `{"code":503,"status":"UNAVAILABLE"}`)), outcome: fax.SendRetryable, retryAfter: 2 * time.Minute},
+		{name: "504", answer: answerText(504, "text/plain", "timeout"), outcome: fax.SendRetryable},
+		{name: "429 seconds", answer: withHeader("Retry-After", "30", answerJSON(t, 429, `{"code":429,"status":"RESOURCE_EXHAUSTED","message":"Too many requests"}`)), outcome: fax.SendRetryable, retryAfter: 30 * time.Second},
+		{name: "429 date", answer: withHeader("Retry-After", testNow().Add(90*time.Second).Format(http.TimeFormat), answerJSON(t, 429, `{}`)), outcome: fax.SendRetryable, retryAfter: 90 * time.Second},
+		{name: "400 carrier message", answer: answerJSON(t, 400, "error-invalid.json"), outcome: fax.SendPermanent, code: fax.FailCarrier, message: "Sinch refused the fax (HTTP 400): to: must be a valid E.164 phone number.", status: "400"},
+		{name: "401", answer: answerJSON(t, 401, "error-unauthenticated.json"), outcome: fax.SendPermanent, code: fax.FailCarrier, message: "check SINCH_KEY_ID and SINCH_KEY_SECRET", status: "401"},
+		{name: "402", answer: answerJSON(t, 402, `{"code":402,"status":"PAYMENT_REQUIRED","message":"Insufficient balance"}`), outcome: fax.SendPermanent, code: fax.FailCarrier, message: "Insufficient balance", status: "402"},
+		{name: "404", answer: answerText(404, "text/html", "<h1>Not Found</h1>"), outcome: fax.SendPermanent, code: fax.FailCarrier, message: "Sinch refused the fax (HTTP 404).", status: "404"},
+		{name: "422 conversion", answer: answerJSON(t, 422, "error-conversion.json"), outcome: fax.SendPermanent, code: fax.FailDocument, message: "Unable to convert the file", status: "422"},
+		{name: "secret echoed", answer: answerJSON(t, 400, leakSecret), outcome: fax.SendPermanent, code: fax.FailCarrier, message: "bad key [redacted]", status: "400"},
+		{name: "redirect not followed", answer: redirect("/elsewhere", http.StatusTemporaryRedirect), outcome: fax.SendPermanent, code: fax.FailCarrier, message: "SINCH_BASE_URL", status: "307"},
+		{name: "failed on arrival", answer: answerJSON(t, 200, "send-failure-conversion.json"), outcome: fax.SendPermanent, code: fax.FailDocument, message: "The document could not be prepared for faxing.", status: "47"},
+		{name: "unparseable 2xx", answer: answerText(200, "text/html", "<html>Welcome to the captive portal</html>"), outcome: fax.SendAmbiguous},
+		{name: "2xx without id", answer: answerJSON(t, 200, `{"status":"QUEUED"}`), outcome: fax.SendAmbiguous},
+		{name: "2xx truncated", answer: truncated, outcome: fax.SendAmbiguous},
+		{name: "closed after reading the request", answer: closeAfterRead, outcome: fax.SendAmbiguous},
+		{name: "timeout after sending", answer: block(blocked), client: &http.Client{Timeout: 250 * time.Millisecond}, outcome: fax.SendAmbiguous},
+		{name: "timeout after sending over HTTP/2", base: h2Blocking(blocked), outcome: fax.SendAmbiguous},
+		{name: "nothing listening", base: nothingListening, outcome: fax.SendRetryable},
+		{name: "dns failure", base: dnsFailure, outcome: fax.SendRetryable},
+		{name: "tls handshake failure", base: untrustedTLS, outcome: fax.SendRetryable},
+		{name: "canceled before sending", answer: answerJSON(t, 200, "send-ok.json"), ctx: canceled, outcome: fax.SendRetryable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var fc *fakeCarrier
+			base, client := "", tt.client
+			if tt.base != nil {
+				base, client = tt.base(t)
+			} else {
+				fc = newFake(t, tt.answer)
+				base = fc.baseURL()
+			}
+			ctx := context.Background()
+			if tt.ctx != nil {
+				ctx = tt.ctx()
+			}
+			p := sendProvider(t, base, client)
+			id, err := p.Send(ctx, testJob(), []byte(testPDF))
+			if id != "" {
+				t.Errorf("got id %q with an error, want none", id)
+			}
+			se := sendError(t, err)
+			if se.Outcome != tt.outcome {
+				t.Fatalf("got outcome %d (%v), want %d", se.Outcome, err, tt.outcome)
+			}
+			if se.RetryAfter != tt.retryAfter {
+				t.Errorf("got RetryAfter %v, want %v", se.RetryAfter, tt.retryAfter)
+			}
+			if tt.outcome == fax.SendPermanent {
+				fl := se.Failure
+				if fl == nil {
+					t.Fatal("got no Failure for a permanent error")
+				}
+				if fl.Code != tt.code || !strings.Contains(fl.Message, tt.message) || fl.CarrierCode != tt.status {
+					t.Errorf("got failure %+v, want code %s, message containing %q, carrier code %s", fl, tt.code, tt.message, tt.status)
+				}
+			} else if se.Failure != nil {
+				t.Errorf("got Failure %+v for a %d outcome, want none", se.Failure, se.Outcome)
+			}
+			checkNoSecrets(t, err)
+			if fc != nil && tt.ctx == nil {
+				if n := len(fc.requests()); n != 1 {
+					t.Errorf("got %d requests, want exactly 1 (never resent)", n)
+				}
+			}
+			if tt.ctx != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("got %v, want it to wrap context.Canceled", err)
+			}
+		})
+	}
+}
+
+// checkNoSecrets fails if err or its Failure reveals a credential.
+func checkNoSecrets(tb testing.TB, err error) {
+	tb.Helper()
+	all := err.Error()
+	var se *fax.SendError
+	if errors.As(err, &se) && se.Failure != nil {
+		all += se.Failure.Message + se.Failure.CarrierMessage + se.Failure.CarrierType
+	}
+	for _, s := range []string{testKeySecret, testPass, testSecret, "tok-1", "tok-2"} {
+		if strings.Contains(all, s) {
+			tb.Errorf("error %q reveals a secret", all)
+		}
+	}
+}
+
+func answerText(status int, contentType, body string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", contentType)
+		w.WriteHeader(status)
+		w.Write([]byte(body))
+	}
+}
+
+func withHeader(name, value string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(name, value)
+		h(w, r)
+	}
+}
+
+// redirect sends the client elsewhere, which a send must not follow.
+func redirect(to string, code int) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, to, code) }
+}
+
+// truncated promises more body than it sends, so the answer is cut off.
+func truncated(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", "200")
+	w.WriteHeader(http.StatusOK)
+	w.Write([]byte(`{"id":"01JPA3Z9Q3T7`))
+}
+
+// closeAfterRead drops the connection once the request was read whole, as
+// a carrier that crashed while taking the fax would.
+func closeAfterRead(w http.ResponseWriter, r *http.Request) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(err)
+	}
+	conn.Close()
+}
+
+// block answers only once the client gave up or the test ended.
+func block(release <-chan struct{}) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}
+}
+
+// h2Blocking is a trusted HTTP/2 server that reads the request whole and
+// never answers, with a client that gives up after a short timeout.
+func h2Blocking(release <-chan struct{}) func(t *testing.T) (string, *http.Client) {
+	return func(t *testing.T) (string, *http.Client) {
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.ProtoMajor != 2 {
+				t.Errorf("got %s, want HTTP/2", r.Proto)
+			}
+			io.Copy(io.Discard, r.Body)
+			block(release)(w, r)
+		}))
+		srv.EnableHTTP2 = true
+		srv.StartTLS()
+		t.Cleanup(srv.Close)
+		client := srv.Client()
+		client.Timeout = 250 * time.Millisecond
+		return srv.URL + "", client
+	}
+}
+
+func canceled() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}
+
+func nothingListening(t *testing.T) (string, *http.Client) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return "http://" + addr, nil
+}
+
+func dnsFailure(t *testing.T) (string, *http.Client) {
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return nil, &net.OpError{Op: "dial", Net: network, Err: &net.DNSError{Err: "no such host", Name: "fax.api.sinch.invalid", IsNotFound: true}}
+	}}
+	t.Cleanup(tr.CloseIdleConnections)
+	return "http://fax.api.sinch.invalid", &http.Client{Transport: tr}
+}
+
+// untrustedTLS is a TLS server whose certificate the client does not trust:
+// the handshake fails before anything is sent.
+func untrustedTLS(t *testing.T) (string, *http.Client) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Error("the TLS server got a request")
+	}))
+	srv.Config.ErrorLog = discardLog()
+	t.Cleanup(srv.Close)
+	return srv.URL, &http.Client{Transport: &http.Transport{}}
+}
+
+func TestRetryAfter(t *testing.T) {
+	now := testNow()
+	tests := []struct {
+		value string
+		want  time.Duration
+	}{
+		{"", 0},
+		{"0", 0},
+		{"7", 7 * time.Second},
+		{" 45 ", 45 * time.Second},
+		{"-5", 0},
+		{"86401", maxRetryAfter},
+		{"9223372036854775807", maxRetryAfter},
+		{now.Add(time.Hour).Format(http.TimeFormat), time.Hour},
+		{now.Add(-time.Hour).Format(http.TimeFormat), 0},
+		{now.Add(72 * time.Hour).Format(http.TimeFormat), maxRetryAfter},
+		{"soon", 0},
+		{"1.5", 0},
+	}
+	for _, tt := range tests {
+		h := http.Header{}
+		h.Set("Retry-After", tt.value)
+		if got := retryAfter(h, now); got != tt.want {
+			t.Errorf("retryAfter(%q): got %v, want %v", tt.value, got, tt.want)
+		}
+	}
+}
