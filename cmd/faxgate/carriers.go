@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
+	"github.com/faxgate/faxgate/internal/dispatch"
 	"github.com/faxgate/faxgate/internal/fax"
 	"github.com/faxgate/faxgate/internal/ingest"
 	"github.com/faxgate/faxgate/internal/provider/asterisk"
@@ -39,6 +41,7 @@ func (m *Main) buildCarriers() (*carriers, error) {
 		ProjectID: cfg.Sinch.ProjectID, KeyID: cfg.Sinch.KeyID, KeySecret: cfg.Sinch.KeySecret, BaseURL: cfg.Sinch.BaseURL,
 		InboundBasicUser: cfg.Sinch.InboundBasicUser, InboundBasicPass: cfg.Sinch.InboundBasicPass,
 		HMACSecrets: cfg.Sinch.HMACSecrets, Insecure: cfg.InsecureWebhooks,
+		PublicURL: cfg.PublicURL, CallbackContentType: cfg.Sinch.CallbackType, OAuth: cfg.Sinch.OAuth, AuthURL: cfg.Sinch.AuthURL,
 	}); err != nil {
 		return nil, err
 	}
@@ -98,6 +101,45 @@ func (c *carriers) routes() []ingest.Route {
 		rs = append(rs, ingest.Route{Pattern: "POST /_internal/asterisk/inbound", Provider: asterisk.Name, Verify: refuse("ASTERISK_SPOOL_DIR and ASTERISK_INBOUND_SECRET"), Parse: noParse})
 	}
 	return rs
+}
+
+// sendingCarrier is a carrier that can send faxes.
+type sendingCarrier interface {
+	dispatch.Sender
+	// SendProblem says why it cannot send ("" when it can), naming the
+	// missing settings.
+	SendProblem() string
+}
+
+// canceler is a carrier that can stop a fax it already has.
+type canceler interface {
+	Cancel(ctx context.Context, f *fax.Fax) error
+}
+
+// senders returns the configured carriers by name, each with the problem
+// that keeps it from sending ("" when it can send).
+func (c *carriers) senders() map[string]sendingCarrier {
+	out := map[string]sendingCarrier{}
+	add := func(name string, p any, present bool) {
+		if s, ok := p.(sendingCarrier); ok && present {
+			out[name] = s
+		}
+	}
+	add(phaxio.Name, c.phaxio, c.phaxio != nil)
+	add(sinch.Name, c.sinch, c.sinch != nil)
+	add(gofax.Name, c.gofax, c.gofax != nil)
+	add(asterisk.Name, c.asterisk, c.asterisk != nil)
+	return out
+}
+
+// cancel asks the fax's carrier to stop it, when the carrier can.
+func (c *carriers) cancel(ctx context.Context, f *fax.Fax) error {
+	if s, ok := c.senders()[f.Provider]; ok {
+		if cc, ok := s.(canceler); ok {
+			return cc.Cancel(ctx, f)
+		}
+	}
+	return nil
 }
 
 func (m *Main) mountCarrierRoutes(c *carriers) {

@@ -126,11 +126,25 @@ func (m *Main) Open(ctx context.Context) error {
 	})
 
 	senders := map[string]dispatch.Sender{}
+	problems := map[string]string{}
+	for name, c := range carrierSet.senders() {
+		if p := c.SendProblem(); p != "" {
+			problems[name] = p
+			continue
+		}
+		senders[name] = c
+	}
 	if cfg.Provider == simulator.Name {
 		m.Simulator = simulator.New(simulator.Config{
 			PageDelay: cfg.SimulatorPageDelay, Apply: m.Ingest.Apply, SamplePDF: document.SamplePDF,
 		})
 		senders[simulator.Name] = m.Simulator
+	} else if _, ok := senders[cfg.Provider]; !ok {
+		p := problems[cfg.Provider]
+		if p == "" {
+			p = "it cannot send in this version"
+		}
+		return fmt.Errorf("FAXGATE_PROVIDER=%s: %s", cfg.Provider, p)
 	}
 	m.Dispatcher = dispatch.New(m.Store, dispatch.Options{
 		Senders: senders, Workers: cfg.DispatchWorkers, Now: m.Now, Grace: cfg.ShutdownTimeout,
@@ -153,16 +167,20 @@ func (m *Main) Open(ctx context.Context) error {
 			if _, ok := senders[name]; ok {
 				return ""
 			}
+			if p, ok := problems[name]; ok {
+				return p
+			}
 			if name == simulator.Name {
 				return "the simulator runs only when FAXGATE_PROVIDER=simulator"
 			}
 			for _, p := range config.ProviderNames() {
 				if p == name {
-					return "sending through " + name + " is not available in this version"
+					return "not configured on this gateway"
 				}
 			}
 			return "unknown carrier; want one of simulator, phaxio, sinch, gofax, asterisk"
 		},
+		CancelAtCarrier: carrierSet.cancel,
 		PrepareDocument: prepareDocument,
 		RenderPDF: func(b []byte, _ string) ([]byte, error) {
 			pdf, _, err := document.ToPDF(b)

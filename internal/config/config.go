@@ -72,6 +72,9 @@ type Sinch struct {
 	InboundBasicPass []string // SINCH_INBOUND_BASIC_PASS (rotation list)
 	HMACSecrets      []string // SINCH_INBOUND_HMAC_SECRET (rotation list)
 	FileHosts        []string // SINCH_FILE_HOSTS, default "*.sinch.com"
+	OAuth            bool     // SINCH_OAUTH, default false (Basic auth with the access key)
+	AuthURL          string   // SINCH_AUTH_URL, default "https://auth.sinch.com/oauth2/token"
+	CallbackType     string   // SINCH_CALLBACK_CONTENT_TYPE, default "multipart/form-data"
 }
 
 // GoFax holds GoFax's settings.
@@ -238,6 +241,9 @@ func settings() []setting {
 		{"SINCH_INBOUND_BASIC_PASS", "", true, "Basic auth password Sinch webhooks must carry", list(func(c *Config) *[]string { return &c.Sinch.InboundBasicPass })},
 		{"SINCH_INBOUND_HMAC_SECRET", "", true, "X-Sinch-Signature HMAC-SHA256 secret", list(func(c *Config) *[]string { return &c.Sinch.HMACSecrets })},
 		{"SINCH_FILE_HOSTS", "*.sinch.com", false, "hosts a received fax's file_url may point at (fetched with Sinch's credentials)", list(func(c *Config) *[]string { return &c.Sinch.FileHosts })},
+		{"SINCH_OAUTH", "0", false, "1 authenticates API calls with OAuth2 client-credential tokens instead of Basic auth", boolean(func(c *Config) *bool { return &c.Sinch.OAuth })},
+		{"SINCH_AUTH_URL", "https://auth.sinch.com/oauth2/token", false, "Sinch OAuth2 token endpoint", str(func(c *Config) *string { return &c.Sinch.AuthURL })},
+		{"SINCH_CALLBACK_CONTENT_TYPE", "multipart/form-data", false, "how Sinch posts send callbacks: multipart/form-data or application/json", str(func(c *Config) *string { return &c.Sinch.CallbackType })},
 		{"GOFAX_TOKEN", "", true, "GoFax API token", list(func(c *Config) *[]string { return &c.GoFax.Tokens })},
 		{"GOFAX_WEBHOOK_USER", "", false, "Basic auth user of GoFax portal webhooks", str(func(c *Config) *string { return &c.GoFax.WebhookUser })},
 		{"GOFAX_WEBHOOK_PASS", "", true, "Basic auth password of GoFax portal webhooks", list(func(c *Config) *[]string { return &c.GoFax.WebhookPass })},
