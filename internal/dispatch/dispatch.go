@@ -180,6 +180,12 @@ func (d *Dispatcher) handle(ctx context.Context, j *fax.DispatchJob) {
 		if r, ok := sender.(Resumer); ok {
 			id, found, err := r.Find(ctx, f)
 			if err != nil {
+				if j.Attempt > d.opts.MaxAttempts {
+					// Never resend blindly: end the fax and say why.
+					d.fail(ctx, log, f.ID, &fax.Failure{Code: fax.FailCarrier,
+						Message: "the carrier could not confirm whether it took this fax; check with the carrier before sending it again"})
+					return
+				}
 				log.Warn("could not ask the carrier about a resumed fax; will ask again", "err", err)
 				return // the lease runs out and the fax is resumed again
 			}

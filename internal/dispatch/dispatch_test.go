@@ -199,3 +199,25 @@ func TestUnknownProviderFails(t *testing.T) {
 		t.Errorf("got %s, want failed", got.Status)
 	}
 }
+
+type unsureSender struct{ *fakeSender }
+
+func (s unsureSender) Find(ctx context.Context, f *fax.Fax) (string, bool, error) {
+	return "", false, errors.New("the carrier cannot be asked")
+}
+
+// TestUnconfirmableEnds: a carrier that can never confirm a resumed fax
+// ends it failed after MaxAttempts claims, without ever resending.
+func TestUnconfirmableEnds(t *testing.T) {
+	s := &fakeSender{results: []error{&fax.SendError{Outcome: fax.SendAmbiguous, Err: context.DeadlineExceeded}}}
+	e := setup(t, unsureSender{s})
+	id := e.create(t)
+	for i := 0; i < 6; i++ {
+		e.once(t)
+		e.clock.Advance(2 * time.Minute)
+	}
+	f := e.fax(t, id)
+	if s.sends != 1 || f.Status != fax.StatusFailed {
+		t.Errorf("got %s after %d sends, want failed after one send", f.Status, s.sends)
+	}
+}
