@@ -23,6 +23,7 @@ Usage:
   faxgate status [--wait] ID             show a fax
   faxgate listen [--addr ADDR]           receive a gateway's webhooks here, verifying signatures
   faxgate keys create|list|revoke        manage API keys in the database
+  faxgate bench [flags]                  measure ingest, delivery and end-to-end throughput on this machine
   faxgate migrate [--config FILE]        apply database migrations and exit
   faxgate config check [--config FILE]   print the effective settings, secrets redacted
   faxgate version                        print the version and build information
@@ -56,6 +57,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = cmdStatus(ctx, args[1:], getenv, stdout, stderr)
 	case "listen":
 		err = cmdListen(ctx, args[1:], getenv, stdout, stderr)
+	case "bench":
+		err = cmdBench(ctx, args[1:], getenv, stdout, stderr)
 	case "keys":
 		err = cmdKeys(ctx, args[1:], getenv, stdout, stderr)
 	case "migrate":
