@@ -37,9 +37,18 @@ func NewDir(root string) (*Dir, error) {
 // Info describes a stored blob.
 type Info = fax.BlobInfo
 
-func (d *Dir) path(key string) (string, error) {
+// checkKey refuses keys that could escape a store's root or prefix: every
+// store applies the same rules, so a key valid in one is valid in all.
+func checkKey(key string) error {
 	if key == "" || strings.Contains(key, "..") || strings.HasPrefix(key, "/") || strings.ContainsAny(key, "\\\x00") {
-		return "", fmt.Errorf("blob: invalid key %q", key)
+		return fmt.Errorf("blob: invalid key %q", key)
+	}
+	return nil
+}
+
+func (d *Dir) path(key string) (string, error) {
+	if err := checkKey(key); err != nil {
+		return "", err
 	}
 	return filepath.Join(d.root, filepath.FromSlash(key)), nil
 }

@@ -1,12 +1,18 @@
 package asterisk
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
+
+	"github.com/faxgate/faxgate/internal/fax"
 )
 
 // Name is the provider name faxgate uses in config, updates and the API.
@@ -45,9 +51,68 @@ type Config struct {
 	// AMISecret is the manager password (ASTERISK_AMI_SECRET). Required when
 	// AMIUser is set.
 	AMISecret string
+
+	// Sending. Every setting below has a default; sending needs AMIHost,
+	// AMIUser, AMISecret, Apply and Ghostscript (see SendProblem).
+
+	// Channel is the Originate dial string; {number} stands for the
+	// destination's E.164 digits without "+", {e164} for them with it
+	// (ASTERISK_CHANNEL). Default DefaultChannel.
+	Channel string
+	// Context, Exten and Priority are where the answered call runs the
+	// dialplan that calls SendFAX (ASTERISK_CONTEXT, ASTERISK_EXTEN).
+	// Defaults "faxgate-out", "s" and 1, as deploy/asterisk/extensions.conf
+	// has them.
+	Context  string
+	Exten    string
+	Priority int
+	// DialTimeout is how long the call may ring before it counts as not
+	// answered (Originate's Timeout). Default 60 s.
+	DialTimeout time.Duration
+	// FaxTimeout is how long after Originate was queued a fax may go
+	// without a final result before it fails with code timeout
+	// (ASTERISK_FAX_TIMEOUT). Default 10 min.
+	FaxTimeout time.Duration
+	// GhostscriptPath is the gs binary that renders PDFs into fax TIFFs
+	// (ASTERISK_GHOSTSCRIPT). Default "gs", looked up in PATH.
+	GhostscriptPath string
+	// ConvertTimeout bounds one Ghostscript run. Default 2 min.
+	ConvertTimeout time.Duration
+	// PaperSize is the page Ghostscript fits documents to: letter, a4 or
+	// legal (ASTERISK_PAPER_SIZE). Default "letter".
+	PaperSize string
+	// Apply records what Asterisk reports about a sent fax (the gateway's
+	// ingest path, as carrier webhooks use). Required for sending.
+	Apply func(ctx context.Context, u *fax.Update) (fax.ApplyResult, error)
+	// Logger receives connection and result logs. Default: discarded.
+	Logger *slog.Logger
+	// ReconnectMin and ReconnectMax bound the jittered, doubling wait
+	// before redialling AMI. Defaults 1 s and 30 s.
+	ReconnectMin time.Duration
+	ReconnectMax time.Duration
+	// PingInterval is how often an idle AMI session is checked with Ping.
+	// Default 30 s.
+	PingInterval time.Duration
+	// ActionTimeout bounds the AMI login and each action's response.
+	// Default 10 s.
+	ActionTimeout time.Duration
+	// ConnectWait is how long Send waits for AMI to be connected before
+	// giving the fax back to be retried. Default 5 s.
+	ConnectWait time.Duration
 }
 
-// Provider verifies and parses the dialplan's inbound posts. It is safe for
+// Sending defaults (Config).
+const (
+	DefaultChannel        = "PJSIP/{number}@faxtrunk"
+	DefaultContext        = "faxgate-out"
+	DefaultExten          = "s"
+	DefaultDialTimeout    = 60 * time.Second
+	DefaultFaxTimeout     = 10 * time.Minute
+	DefaultConvertTimeout = 2 * time.Minute
+)
+
+// Provider verifies and parses the dialplan's inbound posts and sends faxes
+// over AMI (Send, after Start; Close ends the AMI session). It is safe for
 // concurrent use.
 type Provider struct {
 	secrets  []string
@@ -56,6 +121,11 @@ type Provider struct {
 	insecure bool
 
 	amiHost, amiPort, amiUser, amiSecret string
+
+	out       sendConfig
+	startOnce sync.Once
+	ami       *amiClient // nil until Start
+	tracker   *tracker
 }
 
 // New validates cfg and returns a Provider. Errors name the setting to fix so
@@ -119,6 +189,9 @@ func New(cfg Config) (*Provider, error) {
 		return nil, fmt.Errorf("asterisk: ASTERISK_AMI_USER is set but ASTERISK_AMI_SECRET is not")
 	case p.amiUser == "" && p.amiSecret != "":
 		return nil, fmt.Errorf("asterisk: ASTERISK_AMI_SECRET is set but ASTERISK_AMI_USER is not")
+	}
+	if err := p.configureSending(cfg); err != nil {
+		return nil, err
 	}
 	return p, nil
 }

@@ -1,10 +1,21 @@
 // Package asterisk is faxgate's adapter for a self-hosted Asterisk (SIP/T.38)
-// server. This part covers what Asterisk tells faxgate: the dialplan posts
-// each received fax to /_internal/asterisk/inbound as JSON after ReceiveFAX,
-// and this package verifies that request (shared secret, optional source
-// networks), parses it into a fax.Update and confines the TIFF it names to the
-// spool directory shared with Asterisk. Sending over AMI comes later and will
-// use the AMI settings already in Config.
+// server, both ways.
+//
+// Receiving: the dialplan posts each received fax to
+// /_internal/asterisk/inbound as JSON after ReceiveFAX; this package verifies
+// that request (shared secret, optional source networks), parses it into a
+// fax.Update and confines the TIFF it names to the spool directory shared
+// with Asterisk.
+//
+// Sending: Send renders the document into a fax TIFF in the spool with
+// Ghostscript (ToTIFF), then asks Asterisk over its manager interface (AMI)
+// to originate a call whose dialplan runs SendFAX. The AMI client (ami.go)
+// keeps one logged-in session with a single reader goroutine, reconnects
+// with jittered backoff and pings to find dead connections. The results
+// Asterisk reports later as events (OriginateResponse, and the dialplan's
+// UserEvent FaxResult) become fax.Updates applied through Config.Apply; a
+// fax with no final result within Config.FaxTimeout fails with code
+// timeout. deploy/asterisk holds a matching dialplan.
 //
 // The package depends only on the standard library and internal/fax. It must
 // not import the store, ingest, api or any other adapter.

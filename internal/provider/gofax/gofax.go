@@ -3,8 +3,10 @@ package gofax
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // Name is the provider name faxgate uses in config, updates and the API.
@@ -45,7 +47,16 @@ type Config struct {
 	// fax id, or a *fax.Error with code not_found. Default nil: callbacks can
 	// only be verified with Basic auth.
 	CallbackTokenFunc func(ctx context.Context, faxID string) (string, error)
+	// HTTPClient makes Send and SendSMS calls to GoFax's API. Default: a
+	// client with a 60 s timeout. Redirects are never followed, whatever
+	// the client says: a redirected PUT would lose its body or leak the
+	// token to another host.
+	HTTPClient *http.Client
 }
+
+// DefaultHTTPTimeout bounds one Send or SendSMS call when Config.HTTPClient
+// is nil: a fax of a few MB uploads well within it.
+const DefaultHTTPTimeout = 60 * time.Second
 
 // Provider verifies and parses GoFax webhooks and talks to GoFax's API. It is
 // safe for concurrent use.
@@ -57,6 +68,7 @@ type Provider struct {
 	publicURL   *url.URL
 	insecure    bool
 	callbackTok func(ctx context.Context, faxID string) (string, error)
+	client      *http.Client // for Send and SendSMS; never follows redirects
 }
 
 // New validates cfg and returns a Provider. Errors name the setting to fix so
@@ -67,6 +79,12 @@ func New(cfg Config) (*Provider, error) {
 		insecure:    cfg.Insecure,
 		callbackTok: cfg.CallbackTokenFunc,
 	}
+	p.client = &http.Client{Timeout: DefaultHTTPTimeout}
+	if cfg.HTTPClient != nil {
+		c := *cfg.HTTPClient
+		p.client = &c
+	}
+	p.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	if len(cfg.Tokens) == 0 {
 		return nil, fmt.Errorf("gofax: GOFAX_TOKEN is required")
 	}
