@@ -60,6 +60,11 @@ func (m *Main) buildCarriers() (*carriers, error) {
 			SpoolDir: cfg.Asterisk.SpoolDir, Insecure: cfg.InsecureWebhooks,
 			AMIHost: cfg.Asterisk.AMIHost, AMIPort: strconv.Itoa(cfg.Asterisk.AMIPort),
 			AMIUser: cfg.Asterisk.AMIUser, AMISecret: cfg.Asterisk.AMISecret,
+			Channel: cfg.Asterisk.Channel, Context: cfg.Asterisk.Context, Exten: cfg.Asterisk.Exten,
+			FaxTimeout: cfg.Asterisk.FaxTimeout, GhostscriptPath: cfg.Asterisk.Ghostscript, PaperSize: cfg.Asterisk.PaperSize,
+			Logger: m.Logger.With("component", "asterisk"),
+			// The ingest path exists only after the carriers are built.
+			Apply: func(ctx context.Context, u *fax.Update) (fax.ApplyResult, error) { return m.Ingest.Apply(ctx, u) },
 		}); err != nil {
 			return nil, err
 		}
@@ -145,5 +150,39 @@ func (c *carriers) cancel(ctx context.Context, f *fax.Fax) error {
 func (m *Main) mountCarrierRoutes(c *carriers) {
 	for _, rt := range c.routes() {
 		m.API.Mux().Handle(rt.Pattern, m.Ingest.Handler(rt))
+	}
+}
+
+// start starts carriers that hold connections (Asterisk's AMI) and has them
+// watch the faxes they were sending when the gateway last stopped.
+func (c *carriers) start(ctx context.Context, st interface {
+	FindFaxes(ctx context.Context, fl fax.FaxFilter) ([]*fax.Fax, string, error)
+}) error {
+	if c.asterisk == nil || c.asterisk.SendProblem() != "" {
+		return nil
+	}
+	c.asterisk.Start()
+	cursor := ""
+	for {
+		faxes, next, err := st.FindFaxes(ctx, fax.FaxFilter{Direction: fax.Outbound, Status: fax.StatusSending, Limit: fax.MaxLimit, Cursor: cursor})
+		if err != nil {
+			return err
+		}
+		for _, f := range faxes {
+			if f.Provider == asterisk.Name {
+				c.asterisk.Watch(f.ID, f.UpdatedAt)
+			}
+		}
+		if next == "" {
+			return nil
+		}
+		cursor = next
+	}
+}
+
+// close closes carriers that hold connections.
+func (c *carriers) close() {
+	if c.asterisk != nil {
+		c.asterisk.Close()
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/faxgate/faxgate/internal/fax"
 	"github.com/faxgate/faxgate/internal/ingest"
 	"github.com/faxgate/faxgate/internal/provider/simulator"
+	"github.com/faxgate/faxgate/internal/retention"
 	"github.com/faxgate/faxgate/internal/sqlite"
 	"github.com/faxgate/faxgate/internal/webhook"
 )
@@ -38,14 +39,16 @@ type Main struct {
 	WebhookClient *http.Client
 
 	Store      *sqlite.Store
-	Blobs      *blob.Dir
+	Blobs      blob.Store
 	API        *api.Server
 	Ingest     *ingest.Ingest
 	Dispatcher *dispatch.Dispatcher
 	Webhooks   *webhook.Worker
 	Simulator  *simulator.Simulator
+	Retention  *retention.Retention
 
 	lock     *os.File
+	carriers *carriers
 	server   *http.Server
 	listener net.Listener
 	cancel   context.CancelFunc
@@ -87,10 +90,14 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.Blobs, err = blob.NewDir(filepath.Join(cfg.DataDir, "documents"))
+	m.Blobs, err = blob.Open(ctx, cfg.BlobURL, filepath.Join(cfg.DataDir, "documents"))
 	if err != nil {
 		return err
 	}
+	m.Retention = retention.New(m.Store, m.Blobs, retention.Options{
+		Inbound: cfg.RetentionInbound, Outbound: cfg.RetentionOutbound, Now: m.Now,
+		Logger: m.Logger.With("component", "retention"),
+	})
 
 	client := m.WebhookClient
 	if client == nil {
@@ -204,6 +211,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.API = api.New(apiOpts)
 	m.mountCarrierRoutes(carrierSet)
+	m.carriers = carrierSet
 
 	m.listener, err = net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -211,7 +219,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	var ids fax.IDGen
 	m.server = &http.Server{
-		Handler:           api.WithRequestID(m.API, &ids, m.Now),
+		Handler:           api.WithTrustedProxies(api.WithRequestID(m.API, &ids, m.Now), cfg.TrustedProxies),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       5 * time.Minute,
 		WriteTimeout:      5 * time.Minute,
@@ -251,6 +259,9 @@ func (m *Main) callbackSecret(ctx context.Context) (string, error) {
 
 // URL is where the gateway listens, for tests and logs.
 func (m *Main) URL() string {
+	if m.Config.TLSCert != "" {
+		return "https://" + m.listener.Addr().String()
+	}
 	return "http://" + m.listener.Addr().String()
 }
 
@@ -260,12 +271,22 @@ func (m *Main) URL() string {
 func (m *Main) Run(ctx context.Context) error {
 	workCtx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
-	m.wg.Add(3)
+	if err := m.carriers.start(workCtx, m.Store); err != nil {
+		m.Logger.Error("start carriers", "err", err)
+	}
+	m.wg.Add(4)
+	go func() { defer m.wg.Done(); m.Retention.Run(workCtx) }()
 	go func() { defer m.wg.Done(); m.Dispatcher.Run(workCtx) }()
 	go func() { defer m.wg.Done(); m.Ingest.RunFetcher(workCtx) }()
 	go func() { defer m.wg.Done(); m.Webhooks.Run(workCtx) }()
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- m.server.Serve(m.listener) }()
+	go func() {
+		if m.Config.TLSCert != "" {
+			serveErr <- m.server.ServeTLS(m.listener, m.Config.TLSCert, m.Config.TLSKey)
+			return
+		}
+		serveErr <- m.server.Serve(m.listener)
+	}()
 	m.Logger.Info("faxgate serving", "addr", m.listener.Addr().String(), "provider", m.Config.Provider,
 		"data_dir", m.Config.DataDir, "version", version)
 	var err error
@@ -281,6 +302,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	cancel()
 	m.wg.Wait()
+	m.carriers.close()
 	if cerr := m.Store.Close(); cerr != nil {
 		err = errors.Join(err, cerr)
 	}

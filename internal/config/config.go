@@ -44,6 +44,14 @@ type Config struct {
 	SMTPURL              string          // FAXGATE_SMTP_URL, default none
 	InsecureWebhooks     bool            // FAXGATE_INSECURE_WEBHOOKS, default false
 
+	BlobURL           string         // FAXGATE_BLOB_URL, default "" (documents under DataDir); s3://… for object storage
+	RetentionInbound  time.Duration  // FAXGATE_RETENTION_DAYS(_INBOUND), default 0: keep forever
+	RetentionOutbound time.Duration  // FAXGATE_RETENTION_DAYS(_OUTBOUND), default 0: keep forever
+	TLSCert           string         // FAXGATE_TLS_CERT, default "" (plain HTTP)
+	TLSKey            string         // FAXGATE_TLS_KEY
+	TrustedProxies    []netip.Prefix // FAXGATE_TRUSTED_PROXIES, default none
+	RequireHTTPS      bool           // FAXGATE_REQUIRE_HTTPS, default false
+
 	DispatchWorkers    int           // FAXGATE_DISPATCH_WORKERS, default 8
 	SimulatorPageDelay time.Duration // FAXGATE_SIMULATOR_PAGE_DELAY, default 0
 
@@ -94,6 +102,12 @@ type Asterisk struct {
 	InboundSecrets []string       // ASTERISK_INBOUND_SECRET (rotation list)
 	InboundAllow   []netip.Prefix // ASTERISK_INBOUND_ALLOW (CIDRs), default any
 	SpoolDir       string         // ASTERISK_SPOOL_DIR
+	Channel        string         // ASTERISK_CHANNEL, default "PJSIP/{number}@faxtrunk"
+	Context        string         // ASTERISK_CONTEXT, default "faxgate-out"
+	Exten          string         // ASTERISK_EXTEN, default "s"
+	FaxTimeout     time.Duration  // ASTERISK_FAX_TIMEOUT, default 10m
+	Ghostscript    string         // ASTERISK_GHOSTSCRIPT, default "gs"
+	PaperSize      string         // ASTERISK_PAPER_SIZE, default "letter"
 }
 
 // Providers lists the carrier names FAXGATE_PROVIDER accepts.
@@ -166,6 +180,24 @@ func boolean(p func(*Config) *bool) func(*Config, string) error {
 	}
 }
 
+// days sets durations from a whole number of days; "" leaves them as they
+// are (the per-direction settings inherit FAXGATE_RETENTION_DAYS).
+func days(p func(*Config) []*time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 36500 {
+			return fmt.Errorf("want a whole number of days from 0 (keep forever) to 36500, got %q", v)
+		}
+		for _, d := range p(c) {
+			*d = time.Duration(n) * 24 * time.Hour
+		}
+		return nil
+	}
+}
+
 func prefixes(p func(*Config) *[]netip.Prefix) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		var out []netip.Prefix
@@ -219,6 +251,14 @@ func settings() []setting {
 		{"FAXGATE_CALLBACK_SECRET", "", true, "whsec_ secret signing deliveries to a fax's callback_url (default: generated once, shown by GET /v1/callback-secret)", str(func(c *Config) *string { return &c.CallbackSecret })},
 		{"FAXGATE_SMTP_URL", "", true, "smtp://user:pass@host:port relay for mailto: endpoints", str(func(c *Config) *string { return &c.SMTPURL })},
 		{"FAXGATE_INSECURE_WEBHOOKS", "0", false, "1 accepts carrier webhooks whose verification secret is not configured", boolean(func(c *Config) *bool { return &c.InsecureWebhooks })},
+		{"FAXGATE_BLOB_URL", "", true, "empty: documents under the data dir; s3://ACCESS:SECRET@host:port/bucket/prefix?region=…&sse=AES256 for object storage", str(func(c *Config) *string { return &c.BlobURL })},
+		{"FAXGATE_RETENTION_DAYS", "0", false, "delete documents this many days after a fax completed (0 keeps forever); metadata stays", days(func(c *Config) []*time.Duration { return []*time.Duration{&c.RetentionInbound, &c.RetentionOutbound} })},
+		{"FAXGATE_RETENTION_DAYS_INBOUND", "", false, "overrides FAXGATE_RETENTION_DAYS for received faxes", days(func(c *Config) []*time.Duration { return []*time.Duration{&c.RetentionInbound} })},
+		{"FAXGATE_RETENTION_DAYS_OUTBOUND", "", false, "overrides FAXGATE_RETENTION_DAYS for sent faxes", days(func(c *Config) []*time.Duration { return []*time.Duration{&c.RetentionOutbound} })},
+		{"FAXGATE_TLS_CERT", "", false, "PEM certificate (chain) to serve HTTPS directly", str(func(c *Config) *string { return &c.TLSCert })},
+		{"FAXGATE_TLS_KEY", "", false, "PEM private key for FAXGATE_TLS_CERT", str(func(c *Config) *string { return &c.TLSKey })},
+		{"FAXGATE_TRUSTED_PROXIES", "", false, "CIDRs of reverse proxies whose X-Forwarded-For gives the client address", prefixes(func(c *Config) *[]netip.Prefix { return &c.TrustedProxies })},
+		{"FAXGATE_REQUIRE_HTTPS", "0", false, "1 refuses a FAXGATE_PUBLIC_URL that is not https://", boolean(func(c *Config) *bool { return &c.RequireHTTPS })},
 		{"FAXGATE_DISPATCH_WORKERS", "8", false, "faxes handed to carriers at once", integer(func(c *Config) *int { return &c.DispatchWorkers }, 1, 1024)},
 		{"FAXGATE_SIMULATOR_PAGE_DELAY", "0", false, "time the simulator takes per page", func(c *Config, v string) error {
 			if v == "0" {
@@ -255,6 +295,12 @@ func settings() []setting {
 		{"ASTERISK_INBOUND_SECRET", "", true, "X-Internal-Secret of Asterisk's inbound posts", list(func(c *Config) *[]string { return &c.Asterisk.InboundSecrets })},
 		{"ASTERISK_INBOUND_ALLOW", "", false, "CIDRs Asterisk's inbound posts may come from (default any)", prefixes(func(c *Config) *[]netip.Prefix { return &c.Asterisk.InboundAllow })},
 		{"ASTERISK_SPOOL_DIR", "", false, "directory shared with Asterisk for TIFFs", str(func(c *Config) *string { return &c.Asterisk.SpoolDir })},
+		{"ASTERISK_CHANNEL", "PJSIP/{number}@faxtrunk", false, "channel to originate; {number} is the destination without +, {e164} with it", str(func(c *Config) *string { return &c.Asterisk.Channel })},
+		{"ASTERISK_CONTEXT", "faxgate-out", false, "dialplan context that runs SendFAX", str(func(c *Config) *string { return &c.Asterisk.Context })},
+		{"ASTERISK_EXTEN", "s", false, "extension in that context", str(func(c *Config) *string { return &c.Asterisk.Exten })},
+		{"ASTERISK_FAX_TIMEOUT", "10m", false, "a fax with no result after this long fails as timed out", dur(func(c *Config) *time.Duration { return &c.Asterisk.FaxTimeout })},
+		{"ASTERISK_GHOSTSCRIPT", "gs", false, "Ghostscript binary that converts PDFs to fax TIFFs", str(func(c *Config) *string { return &c.Asterisk.Ghostscript })},
+		{"ASTERISK_PAPER_SIZE", "letter", false, "paper size for converted faxes: letter or a4", str(func(c *Config) *string { return &c.Asterisk.PaperSize })},
 	}
 }
 
@@ -444,6 +490,12 @@ func (c *Config) Validate() error {
 		bad("FAXGATE_PUBLIC_URL", "want an absolute http(s) URL such as https://fax.example.com")
 	} else {
 		c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	}
+	if c.RequireHTTPS && !strings.HasPrefix(c.PublicURL, "https://") {
+		bad("FAXGATE_PUBLIC_URL", "must be https:// because FAXGATE_REQUIRE_HTTPS=1")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		bad("FAXGATE_TLS_CERT", "set both FAXGATE_TLS_CERT and FAXGATE_TLS_KEY, or neither")
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		bad("FAXGATE_LOG_FORMAT", "want text or json, got %q", c.LogFormat)

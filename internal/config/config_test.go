@@ -125,3 +125,24 @@ func FuzzLoadFile(f *testing.F) {
 		Load(func(string) string { return "" }, p)
 	})
 }
+
+func TestRetentionAndHTTPS(t *testing.T) {
+	c, err := Load(env(map[string]string{"FAXGATE_RETENTION_DAYS": "30", "FAXGATE_RETENTION_DAYS_OUTBOUND": "7"}), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RetentionInbound != 30*24*time.Hour || c.RetentionOutbound != 7*24*time.Hour {
+		t.Errorf("got %v / %v, want 30d inbound, 7d outbound", c.RetentionInbound, c.RetentionOutbound)
+	}
+	_, err = Load(env(map[string]string{"FAXGATE_REQUIRE_HTTPS": "1", "FAXGATE_PUBLIC_URL": "http://fax.example.com"}), "")
+	if err == nil || !strings.Contains(err.Error(), "FAXGATE_PUBLIC_URL") {
+		t.Errorf("got %v, want a FAXGATE_PUBLIC_URL problem", err)
+	}
+	_, err = Load(env(map[string]string{"FAXGATE_TLS_CERT": "/x.pem"}), "")
+	if err == nil || !strings.Contains(err.Error(), "FAXGATE_TLS_CERT") {
+		t.Errorf("got %v, want a FAXGATE_TLS_CERT problem", err)
+	}
+	if _, err := Load(env(map[string]string{"FAXGATE_RETENTION_DAYS": "-1"}), ""); err == nil {
+		t.Error("negative retention accepted")
+	}
+}

@@ -1,0 +1,46 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/faxgate/faxgate/internal/fax"
+)
+
+// FindExpiredDocuments returns up to limit final faxes of direction whose
+// document is still stored and that completed before before.
+func (s *Store) FindExpiredDocuments(ctx context.Context, direction fax.Direction, before time.Time, limit int) ([]*fax.Fax, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+faxColumns+` FROM faxes
+		WHERE direction = ? AND document_key <> '' AND document_purged = 0 AND completed_at IS NOT NULL AND completed_at < ?
+		ORDER BY completed_at LIMIT ?`, direction, ms(before), limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: find expired documents: %w", err)
+	}
+	defer rows.Close()
+	var out []*fax.Fax
+	for rows.Next() {
+		f, err := scanFax(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: find expired documents: %w", err)
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// MarkDocumentPurged records that a fax's document was deleted by the
+// retention policy, with an audit entry; the fax's metadata stays.
+func (s *Store) MarkDocumentPurged(ctx context.Context, id string) error {
+	return s.write(ctx, func(tx *wtx) error {
+		now := s.now().UTC()
+		res, err := tx.Exec(`UPDATE faxes SET document_purged = 1, updated_at = ? WHERE id = ? AND document_purged = 0`, ms(now), id)
+		if err != nil {
+			return fmt.Errorf("sqlite: mark purged: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		return s.recordAuditTx(tx, &fax.AuditEntry{At: now, Actor: "system", Action: "document.purge", TargetType: "fax", TargetID: id, Outcome: "deleted"})
+	})
+}
