@@ -209,6 +209,9 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.Simulator != nil {
 		apiOpts.SimulatorInbound = m.Simulator.Receive
 	}
+	if carrierSet.gofax != nil {
+		apiOpts.SMS = &smsService{store: m.Store, gofax: carrierSet.gofax, apply: m.Ingest.Apply}
+	}
 	m.API = api.New(apiOpts)
 	m.mountCarrierRoutes(carrierSet)
 	m.carriers = carrierSet

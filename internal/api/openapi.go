@@ -49,6 +49,8 @@ func operations() map[string]op {
 		"GET /v1/deliveries/{id}":        {ok: 200, response: "Delivery", errors: common},
 		"POST /v1/deliveries/{id}/retry": {ok: 202, response: "Delivery", errors: append(common, 409)},
 
+		"POST /v1/sms":               {body: "SMSCreate", ok: 202, response: "SMS", errors: append(common, 422)},
+		"GET /v1/sms/{id}":           {ok: 200, response: "SMS", errors: common},
 		"POST /v1/simulator/inbound": {body: "SimulatorInbound", ok: 201, response: "Fax", errors: common},
 
 		"POST /v1/api-keys":        {body: "APIKeyCreate", ok: 201, response: "APIKey", errors: common},
@@ -141,7 +143,12 @@ func schemas() map[string]any {
 			"status": enum("pending", "succeeded", "failed"), "attempt_count": integer(), "attempts": arr(ref("Attempt")),
 			"next_attempt_at": nstr(), "created_at": str(), "updated_at": str(),
 		}),
-		"DeliveryList":     list("Delivery"),
+		"DeliveryList": list("Delivery"),
+		"SMSCreate":    obj([]string{"to", "text"}, map[string]any{"to": str(), "text": str(), "provider": enum("gofax")}),
+		"SMS": obj([]string{"id", "to", "status"}, map[string]any{
+			"id": str(), "to": str(), "text_length": integer(), "provider": str(), "provider_sms_id": nstr(),
+			"status": enum("queued", "sent", "failed"), "error": errObj, "created_at": str(), "updated_at": str(), "completed_at": nstr(),
+		}),
 		"SimulatorInbound": obj([]string{"from", "to"}, map[string]any{"from": str(), "to": str(), "pages": integer()}),
 		"APIKeyCreate": obj([]string{"name", "scopes"}, map[string]any{
 			"name": str(), "scopes": arr(enum("fax:send", "fax:read", "webhooks:manage", "keys:manage")),

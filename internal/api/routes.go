@@ -35,6 +35,9 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/deliveries/{id}", fax.ScopeWebhooksManage, "Get a delivery with its attempts", s.handleDeliveryGet},
 		{"POST", "/v1/deliveries/{id}/retry", fax.ScopeWebhooksManage, "Deliver again now", s.handleDeliveryRetry},
 
+		{"POST", "/v1/sms", fax.ScopeFaxSend, "Send an SMS (through GoFax)", s.handleSMSCreate},
+		{"GET", "/v1/sms/{id}", fax.ScopeFaxRead, "Get one SMS", s.handleSMSGet},
+
 		{"POST", "/v1/simulator/inbound", fax.ScopeFaxSend, "The simulator receives a fax", s.handleSimulatorInbound},
 
 		{"POST", "/v1/api-keys", fax.ScopeKeysManage, "Create an API key (the key is shown once)", s.handleAPIKeyCreate},

@@ -44,6 +44,9 @@ func (e *Endpoint) Wants(t EventType) bool {
 	if t.Inflight() && !e.Inflight {
 		return false
 	}
+	if !e.Represents(t) {
+		return false
+	}
 	if len(e.Events) == 0 {
 		return true
 	}
@@ -93,4 +96,20 @@ func Route(t EventType, f *Fax, endpoints []*Endpoint) []*Endpoint {
 		return out
 	}
 	return nil
+}
+
+// Represents reports whether e's format has a shape for events of type t:
+// Phaxio's webhooks have no queued, sending or SMS events, GoFax's no
+// inflight ones. Such events are not routed to the endpoint at all.
+func (e *Endpoint) Represents(t EventType) bool {
+	switch e.Format {
+	case FormatPhaxio:
+		switch t {
+		case EventFaxQueued, EventFaxSending, EventSMSSent, EventSMSFailed:
+			return false
+		}
+	case FormatGoFax:
+		return !t.Inflight()
+	}
+	return true
 }

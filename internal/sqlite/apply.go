@@ -44,7 +44,18 @@ func (s *Store) applyTx(tx *wtx, u *fax.Update) (fax.ApplyResult, error) {
 		return res, nil
 	}
 	outcome := "applied"
-	if u.Kind == fax.UpdateInbound {
+	if u.Kind == fax.UpdateSMS {
+		res, err = s.applySMSTx(tx, u, now)
+		if err != nil {
+			return res, err
+		}
+		switch {
+		case res.Unknown:
+			outcome = "unknown"
+		case res.Stale:
+			outcome = "stale"
+		}
+	} else if u.Kind == fax.UpdateInbound {
 		res, err = s.receiveTx(tx, u, now)
 		if err != nil {
 			return res, err

@@ -23,9 +23,16 @@ import (
 // outcome is what one attempt produced, before the retry policy is applied.
 type outcome struct {
 	attempt fax.Attempt
+	// delivered: the attempt succeeded without an HTTP status (an email the
+	// relay accepted). Any 2xx status succeeds too.
+	delivered bool
 	// permanent: no later attempt can succeed (unknown format, bad secret,
-	// unusable URL), so the delivery fails now.
+	// unusable URL, an email address the relay refused), so the delivery
+	// fails now.
 	permanent bool
+	// logError, when set, is logged instead of attempt.Error, whose text
+	// may name what logs must not (an email relay's reply quotes addresses).
+	logError string
 	// retryAfter is the receiver's Retry-After on a 429 or 503, if any.
 	retryAfter    time.Duration
 	hasRetryAfter bool
@@ -57,7 +64,9 @@ func (w *Worker) deliver(ctx context.Context, job *fax.DeliveryJob) error {
 		slog.Int64("latency_ms", out.attempt.LatencyMS),
 		slog.String("status", string(status)),
 	}
-	if out.attempt.Error != "" {
+	if out.logError != "" {
+		attrs = append(attrs, slog.String("error", out.logError))
+	} else if out.attempt.Error != "" {
 		attrs = append(attrs, slog.String("error", out.attempt.Error))
 	}
 	if next != nil {
@@ -74,14 +83,15 @@ func (w *Worker) deliver(ctx context.Context, job *fax.DeliveryJob) error {
 }
 
 // decide applies the retry policy to an attempt that followed prior ones.
-// Any 2xx succeeds. A permanent error or 410 Gone fails the delivery at once;
-// whether to disable the endpoint too is the store's decision. Anything else
+// Any 2xx, or an accepted email, succeeds. A permanent error or 410 Gone
+// fails the delivery at once; whether to disable the endpoint too is the
+// store's decision. Anything else
 // is retried after Schedule[prior], or later if the receiver's Retry-After
 // (capped at MaxRetryAfter) says so, until the schedule is used up.
 func (w *Worker) decide(prior int, out outcome, now time.Time) (fax.DeliveryStatus, *time.Time) {
 	code := out.attempt.StatusCode
 	switch {
-	case code >= 200 && code <= 299:
+	case out.delivered, code >= 200 && code <= 299:
 		return fax.DeliverySucceeded, nil
 	case out.permanent, code == http.StatusGone:
 		return fax.DeliveryFailed, nil
@@ -134,8 +144,12 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	return 0, false
 }
 
-// send makes the attempt's request and reads what came back.
+// send makes the attempt's request and reads what came back. mailto:
+// endpoints get an email instead, whatever their format.
 func (w *Worker) send(ctx context.Context, job *fax.DeliveryJob, now time.Time) outcome {
+	if isMailto(job.Endpoint.URL) {
+		return w.sendEmail(ctx, job, now)
+	}
 	out := outcome{attempt: fax.Attempt{At: now}}
 	build, ok := w.builders[job.Endpoint.Format]
 	if !ok {

@@ -12,6 +12,14 @@
 // What to do about an endpoint whose deliveries keep failing, or that answered
 // 410 Gone, is the store's decision: the worker only records the outcome.
 //
-// It imports the domain (internal/fax) and the standard library, never the
-// store, the API or the providers.
+// Formats: "json" (the default, Payload), "phaxio" (Phaxio's v2.1 multipart
+// webhooks with X-Phaxio-Signature, buildPhaxio) and "gofax" (GoFax's form
+// fields, buildGoFax); every one also carries the Standard Webhooks headers.
+// mailto: endpoints get one email per event through a Mailer instead. At most
+// Options.PerEndpoint attempts run at once per endpoint.
+//
+// It imports the domain (internal/fax), the wire shapes it reads event data
+// with (internal/wire), internal/email for its Attachment type,
+// internal/provider/phaxio for Phaxio's signature only, and the standard
+// library; never the store or the API.
 package webhook

@@ -18,17 +18,18 @@ const UserAgent = "faxgate-webhooks/1"
 // format shares: User-Agent and Basic auth. A *fax.Error from a buildFunc is
 // permanent: the attempt is recorded and the delivery fails without retries.
 //
-// The Phaxio format (multipart with X-Phaxio-Signature over the URL and
-// fields) and the GoFax one (form fields appended to the URL's own query) fit
-// this shape: they need the target URL, the event and the secret.
+// mailto: endpoints are not built here: the worker sends them as email
+// whatever their format (see sendEmail).
 type buildFunc func(ctx context.Context, job *fax.DeliveryJob, target *url.URL, now time.Time) (*http.Request, error)
 
 // builders maps Endpoint.Format to its request builder; "" is the default
 // format. A format not listed here fails its deliveries permanently.
 func builders() map[string]buildFunc {
 	return map[string]buildFunc{
-		"":             buildJSON,
-		fax.FormatJSON: buildJSON,
+		"":               buildJSON,
+		fax.FormatJSON:   buildJSON,
+		fax.FormatPhaxio: buildPhaxio,
+		fax.FormatGoFax:  buildGoFax,
 	}
 }
 

@@ -56,6 +56,22 @@ type Options struct {
 	Client *http.Client
 	// Logger receives one record per attempt. Default: discard.
 	Logger *slog.Logger
+	// PerEndpoint caps the attempts to one endpoint running at once, so one
+	// slow receiver cannot take every worker from the others. Deliveries to
+	// an endpoint at its cap wait without holding a worker (see Run).
+	// Default: DefaultPerEndpoint (4).
+	PerEndpoint int
+	// Email sends the deliveries of mailto: endpoints, one email per event.
+	// Default nil: they fail with "email is not configured: set
+	// FAXGATE_SMTP_URL".
+	Email Mailer
+	// EmailAttachPDF attaches a received fax's PDF to its fax.received email,
+	// read through Document. Default (nil): true.
+	EmailAttachPDF *bool
+	// Document returns the stored PDF of a fax, for email attachments. An
+	// *fax.Error with code not_found or gone sends the email without it; any
+	// other error retries the attempt. Default nil: no attachments.
+	Document func(ctx context.Context, faxID string) ([]byte, error)
 }
 
 // Worker defaults.
@@ -124,6 +140,9 @@ func NewWorker(store Store, opts Options) *Worker {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.PerEndpoint <= 0 {
+		opts.PerEndpoint = DefaultPerEndpoint
+	}
 	w := &Worker{
 		store:    store,
 		opts:     opts,
@@ -135,6 +154,10 @@ func NewWorker(store Store, opts Options) *Worker {
 	if t := w.attemptTimeout(); t >= opts.LeaseFor {
 		w.log.Warn("webhook: attempt timeout is not shorter than the lease; a slow attempt may be made twice",
 			slog.Duration("timeout", t), slog.Duration("lease_for", opts.LeaseFor))
+	}
+	if opts.Email != nil && DefaultEmailTimeout >= opts.LeaseFor {
+		w.log.Warn("webhook: email timeout is not shorter than the lease; a slow email may be sent twice",
+			slog.Duration("timeout", DefaultEmailTimeout), slog.Duration("lease_for", opts.LeaseFor))
 	}
 	return w
 }
@@ -170,6 +193,15 @@ func (w *Worker) Notify() {
 // pool can start within one attempt's time (two per goroutine, counting the
 // ones in flight), so no claimed delivery waits in memory long enough for its
 // lease to lapse and be delivered twice.
+//
+// At most PerEndpoint attempts to one endpoint run at once. A delivery to an
+// endpoint at its cap is held, without a worker and without counting against
+// the claims, until one of that endpoint's attempts finishes, so the claims
+// go on feeding the workers with other endpoints' deliveries. A held delivery
+// whose lease could lapse before its attempt ends is dropped instead of
+// started, and so is one beyond what may be held (two claims' worth per
+// endpoint, eight in all): its lease lapses and it is claimed again after
+// LeaseFor.
 func (w *Worker) Run(ctx context.Context) error {
 	if !w.running.CompareAndSwap(false, true) {
 		return errors.New("webhook: worker is already running")
@@ -178,9 +210,9 @@ func (w *Worker) Run(ctx context.Context) error {
 
 	window := 2 * w.opts.Workers
 	jobs := make(chan *fax.DeliveryJob, window)
-	// done receives one value per job taken off jobs; at most window are
-	// ever outstanding, so sends never block.
-	done := make(chan struct{}, window)
+	// done receives the endpoint of each job taken off jobs; at most window
+	// are ever outstanding, so sends never block.
+	done := make(chan string, window)
 	var wg sync.WaitGroup
 	for range w.opts.Workers {
 		wg.Go(func() {
@@ -190,7 +222,7 @@ func (w *Worker) Run(ctx context.Context) error {
 						w.log.Error("webhook: delivery not recorded", slog.String("delivery_id", job.Delivery.ID), slog.Any("error", err))
 					}
 				}
-				done <- struct{}{}
+				done <- endpointKey(job)
 			}
 		})
 	}
@@ -201,21 +233,41 @@ func (w *Worker) Run(ctx context.Context) error {
 
 	ticker := time.NewTicker(w.opts.PollInterval)
 	defer ticker.Stop()
+	g := newGate(w.opts.PerEndpoint, window, 4*window, w.maxHold())
+	dropped := func(job *fax.DeliveryJob, why string) {
+		w.log.Debug("webhook: delivery left for a later claim: "+why,
+			slog.String("endpoint_id", endpointKey(job)), slog.String("delivery_id", job.Delivery.ID))
+	}
+	// outstanding counts jobs sent on jobs and not finished: queued or
+	// running. A held job starts only in place of a finished one of its
+	// endpoint, so outstanding never exceeds window and sends never block.
 	outstanding := 0
+	finish := func(key string) {
+		outstanding--
+		next, expired := g.done(key, w.opts.Now().UTC())
+		for _, job := range expired {
+			dropped(job, "held too long for its lease")
+		}
+		if next != nil {
+			outstanding++
+			jobs <- next
+		}
+	}
 	more := true // claim as soon as Run starts
 	for {
 		// Count finished jobs without waiting.
 	drain:
 		for {
 			select {
-			case <-done:
-				outstanding--
+			case key := <-done:
+				finish(key)
 			default:
 				break drain
 			}
 		}
 		if more && outstanding <= w.opts.Workers {
 			limit := min(w.opts.BatchSize, window-outstanding)
+			now := w.opts.Now().UTC()
 			claimed, err := w.claim(ctx, limit)
 			if ctx.Err() != nil {
 				return nil
@@ -224,19 +276,21 @@ func (w *Worker) Run(ctx context.Context) error {
 				w.log.Error("webhook: claim failed", slog.Any("error", err))
 			}
 			for _, job := range claimed {
-				outstanding++
-				jobs <- job
+				switch g.admit(job, now) {
+				case admitStart:
+					outstanding++
+					jobs <- job
+				case admitDrop:
+					dropped(job, "endpoint at its concurrency cap")
+				}
 			}
 			more = err == nil && len(claimed) == limit
 			if more {
 				continue
 			}
 		}
-		// While more work is waiting, a finished job is the signal to claim.
-		var room <-chan struct{}
-		if more {
-			room = done
-		}
+		// A finished job may start a held one, and while more work is
+		// waiting it is the signal to claim.
 		select {
 		case <-ctx.Done():
 			return nil
@@ -244,24 +298,38 @@ func (w *Worker) Run(ctx context.Context) error {
 			more = true
 		case <-ticker.C:
 			more = true
-		case <-room:
-			outstanding--
+		case key := <-done:
+			finish(key)
 		}
 	}
 }
 
+// maxHold is how long a claimed delivery may be held for its endpoint and
+// still have its whole attempt inside its lease.
+func (w *Worker) maxHold() time.Duration {
+	t := w.attemptTimeout()
+	if w.opts.Email != nil {
+		t = max(t, DefaultEmailTimeout)
+	}
+	// Not zero, which would mean no limit: hold nothing rather.
+	return max(w.opts.LeaseFor-t, time.Nanosecond)
+}
+
 // DeliverOnce claims one batch of up to BatchSize deliveries, attempts them
-// all on up to Workers goroutines, records each, and returns how many it
-// claimed. It serves tests and benchmarks, and a one-shot "deliver now"
-// command; it must not run alongside Run on the same worker. Errors recording
-// attempts are joined into the returned error.
+// all on up to Workers goroutines, at most PerEndpoint at once to one
+// endpoint, records each, and returns how many it claimed. It serves tests
+// and benchmarks, and a one-shot "deliver now" command; it must not run
+// alongside Run on the same worker. Errors recording attempts are joined
+// into the returned error.
 func (w *Worker) DeliverOnce(ctx context.Context) (int, error) {
 	claimed, err := w.claim(ctx, w.opts.BatchSize)
 	if err != nil {
 		return 0, err
 	}
 	errs := make([]error, len(claimed))
+	index := make(map[*fax.DeliveryJob]int, len(claimed))
 	next := make(chan int)
+	done := make(chan int, len(claimed))
 	var wg sync.WaitGroup
 	for range min(w.opts.Workers, len(claimed)) {
 		wg.Go(func() {
@@ -269,11 +337,27 @@ func (w *Worker) DeliverOnce(ctx context.Context) (int, error) {
 				if ctx.Err() == nil {
 					errs[i] = w.deliver(ctx, claimed[i])
 				}
+				done <- i
 			}
 		})
 	}
-	for i := range claimed {
+	// Every claimed job is held until its endpoint has room: none is dropped.
+	g := newGate(w.opts.PerEndpoint, -1, -1, 0)
+	var ready []int
+	for i, job := range claimed {
+		index[job] = i
+		if g.admit(job, time.Time{}) == admitStart {
+			ready = append(ready, i)
+		}
+	}
+	for _, i := range ready {
 		next <- i
+	}
+	for range claimed {
+		i := <-done
+		if job, _ := g.done(endpointKey(claimed[i]), time.Time{}); job != nil {
+			next <- index[job]
+		}
 	}
 	close(next)
 	wg.Wait()

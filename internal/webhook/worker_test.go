@@ -325,7 +325,10 @@ func TestWorkerPermanentErrors(t *testing.T) {
 		name string
 		edit func(*fax.DeliveryJob)
 	}{
-		{"format not supported yet", func(j *fax.DeliveryJob) { j.Endpoint.Format = fax.FormatPhaxio }},
+		{"phaxio has no fax.queued", func(j *fax.DeliveryJob) { j.Endpoint.Format, j.Event.Type = fax.FormatPhaxio, fax.EventFaxQueued }},
+		{"gofax has no inflight events", func(j *fax.DeliveryJob) { j.Endpoint.Format, j.Event.Type = fax.FormatGoFax, fax.EventFaxPageSent }},
+		{"gofax has no secret", func(j *fax.DeliveryJob) { j.Endpoint.Format, j.Endpoint.Secret = fax.FormatGoFax, "" }},
+		{"phaxio has no secret", func(j *fax.DeliveryJob) { j.Endpoint.Format, j.Endpoint.Secret = fax.FormatPhaxio, "" }},
 		{"unknown format", func(j *fax.DeliveryJob) { j.Endpoint.Format = "xml" }},
 		{"no secret", func(j *fax.DeliveryJob) { j.Endpoint.Secret = "" }},
 		{"bad secret", func(j *fax.DeliveryJob) { j.Endpoint.Secret = "whsec_!!" }},
@@ -493,7 +496,8 @@ func TestNewWorkerDefaults(t *testing.T) {
 	got := w.opts
 	if got.Workers != 16 || got.MaxRetryAfter != time.Hour || got.LeaseFor != time.Minute ||
 		got.PollInterval != time.Second || got.BatchSize != 256 || got.ResponseCap != 1024 ||
-		got.Now == nil || got.Client == nil || got.Logger == nil || len(got.Schedule) != 16 {
+		got.Now == nil || got.Client == nil || got.Logger == nil || len(got.Schedule) != 16 ||
+		got.PerEndpoint != 4 || got.Email != nil || got.EmailAttachPDF != nil || got.Document != nil {
 		t.Errorf("defaults = %+v", got)
 	}
 	if got.Client.Timeout != DefaultClientTimeout {

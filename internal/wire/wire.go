@@ -223,3 +223,27 @@ type List[T any] struct {
 	Data       []T     `json:"data"`
 	NextCursor *string `json:"next_cursor"`
 }
+
+// SMS is a text message as users see it.
+type SMS struct {
+	ID            string  `json:"id"`
+	To            string  `json:"to"`
+	TextLength    int     `json:"text_length"`
+	Provider      string  `json:"provider"`
+	ProviderSMSID *string `json:"provider_sms_id"`
+	Status        string  `json:"status"`
+	Error         *Error  `json:"error"`
+	CreatedAt     string  `json:"created_at"`
+	UpdatedAt     string  `json:"updated_at"`
+	CompletedAt   *string `json:"completed_at"`
+}
+
+// FromSMS converts a domain SMS.
+func FromSMS(m *fax.SMS) SMS {
+	w := SMS{ID: m.ID, To: m.To, TextLength: m.TextLength, Provider: m.Provider, ProviderSMSID: strPtr(m.ProviderSMSID),
+		Status: string(m.Status), CreatedAt: Time(m.CreatedAt), UpdatedAt: Time(m.UpdatedAt), CompletedAt: timePtr(m.CompletedAt)}
+	if m.Failure != nil {
+		w.Error = &Error{Code: m.Failure.Code, Message: m.Failure.Message, CarrierMessage: m.Failure.CarrierMessage}
+	}
+	return w
+}

@@ -1,0 +1,11 @@
+package email
+
+import (
+	"bytes"
+	"io"
+	"mime/quotedprintable"
+)
+
+func quotedPrintableReader(b []byte) io.Reader {
+	return quotedprintable.NewReader(bytes.NewReader(b))
+}
