@@ -103,11 +103,28 @@ type Options struct {
 	// SimulatorInbound receives a simulated fax; nil when the simulator is
 	// not in use.
 	SimulatorInbound func(ctx context.Context, from, to string, pages int) (string, error)
+	// SMS sends text messages; nil when no carrier offers SMS.
+	SMS SMSService
 	// CancelAtCarrier asks the fax's carrier to stop a fax it already has.
 	CancelAtCarrier func(ctx context.Context, f *fax.Fax) error
 	// RotationOverlap is how long a rotated endpoint secret keeps signing
 	// (default 24h).
 	RotationOverlap time.Duration
+
+	// RateLimit is the sustained requests a second each API key may make
+	// (the admin key counts as one key, "admin"); beyond it requests get
+	// 429 with Retry-After. Default 0: no limit.
+	RateLimit float64
+	// RateBurst is how many requests a key may make at once before
+	// RateLimit applies. Default max(1, ceil(RateLimit)).
+	RateBurst int
+	// RateLimitKeys caps the keys whose buckets are kept in memory.
+	// Default DefaultRateLimitKeys.
+	RateLimitKeys int
+	// MaxInflightSends caps the POST /v1/faxes requests handled at once,
+	// across all keys; beyond it requests get 503 with Retry-After at once
+	// instead of waiting. Default 0: no cap.
+	MaxInflightSends int
 }
 
 // Server serves API v1.
@@ -118,6 +135,9 @@ type Server struct {
 	ids   fax.IDGen
 	mux   *http.ServeMux
 	admin [][32]byte
+
+	limiter *limiter
+	sends   *gate
 }
 
 // New builds a Server and its routes.
@@ -138,6 +158,8 @@ func New(opts Options) *Server {
 	for _, k := range opts.AdminKeys {
 		s.admin = append(s.admin, sha256.Sum256([]byte(k)))
 	}
+	s.limiter = newLimiter(opts.RateLimit, opts.RateBurst, opts.RateLimitKeys)
+	s.sends = newGate(opts.MaxInflightSends)
 	s.mux = http.NewServeMux()
 	paths := map[string][]string{}
 	for _, rt := range s.routes() {
@@ -254,7 +276,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		log.Error("internal error", "request_id", rid, "method", r.Method, "path", r.URL.Path, "err", err)
 		msg = "internal error; quote request id " + rid + " when reporting it"
 	}
-	if code == fax.ECodeUnavailable {
+	if code == fax.ECodeUnavailable && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "5")
 	}
 	writeJSON(w, status(code), map[string]any{"error": map[string]string{"code": code, "message": msg, "request_id": rid}})
@@ -297,11 +319,22 @@ func (s *Server) wrap(rt route) http.Handler {
 				s.writeError(w, r, err)
 				return
 			}
+			if !s.limit(w, r, k) {
+				return
+			}
 			if !k.Has(rt.scope) {
 				s.writeError(w, r, fax.Errorf(fax.ECodeForbidden, "this API key lacks the %s scope", rt.scope))
 				return
 			}
 			r = r.WithContext(context.WithValue(r.Context(), keyPrincipal, k))
+		}
+		if s.sends != nil && inflightRoutes[rt.method+" "+rt.path] {
+			if !s.sends.enter() {
+				w.Header().Set("Retry-After", "1")
+				s.writeError(w, r, fax.Errorf(fax.ECodeUnavailable, "too many sends in progress on this gateway; retry shortly"))
+				return
+			}
+			defer s.sends.leave()
 		}
 		if err := rt.h(w, r); err != nil {
 			s.writeError(w, r, err)
