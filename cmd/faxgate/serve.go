@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ import (
 	"github.com/faxgate/faxgate/internal/config"
 	"github.com/faxgate/faxgate/internal/dispatch"
 	"github.com/faxgate/faxgate/internal/document"
+	"github.com/faxgate/faxgate/internal/email"
 	"github.com/faxgate/faxgate/internal/fax"
 	"github.com/faxgate/faxgate/internal/ingest"
 	"github.com/faxgate/faxgate/internal/provider/simulator"
@@ -37,6 +39,8 @@ type Main struct {
 	Now func() time.Time
 	// WebhookClient overrides the client that delivers webhooks.
 	WebhookClient *http.Client
+	// EmailTLS overrides the TLS settings for the SMTP relay (tests).
+	EmailTLS *tls.Config
 
 	Store      *sqlite.Store
 	Blobs      blob.Store
@@ -103,10 +107,28 @@ func (m *Main) Open(ctx context.Context) error {
 	if client == nil {
 		client = webhook.NewClient(webhook.ClientOptions{AllowNetworks: cfg.WebhookAllowNetworks, Timeout: cfg.WebhookTimeout})
 	}
-	m.Webhooks = webhook.NewWorker(m.Store, webhook.Options{
+	whOpts := webhook.Options{
 		Workers: cfg.WebhookWorkers, Schedule: cfg.WebhookRetrySchedule, Now: m.Now, Client: client,
-		Logger: m.Logger.With("component", "webhook"),
-	})
+		Logger: m.Logger.With("component", "webhook"), EmailAttachPDF: &cfg.EmailAttachPDF,
+		Document: func(ctx context.Context, faxID string) ([]byte, error) {
+			f, err := m.Store.FindFaxByID(ctx, faxID)
+			if err != nil {
+				return nil, err
+			}
+			if f.DocumentPurged || f.DocumentKey == "" {
+				return nil, fax.Errorf(fax.ECodeNotFound, "no document")
+			}
+			return m.Blobs.Get(ctx, f.DocumentKey)
+		},
+	}
+	if cfg.SMTPURL != "" {
+		mailer, err := email.New(email.Config{URL: cfg.SMTPURL, From: cfg.SMTPFrom, AllowNetworks: cfg.WebhookAllowNetworks, TLSConfig: m.EmailTLS})
+		if err != nil {
+			return err
+		}
+		whOpts.Email = mailer
+	}
+	m.Webhooks = webhook.NewWorker(m.Store, whOpts)
 
 	carrierSet, err := m.buildCarriers()
 	if err != nil {
@@ -204,6 +226,8 @@ func (m *Main) Open(ctx context.Context) error {
 			})
 		},
 		NewSecret:      webhook.NewSecret,
+		Formats:        []string{fax.FormatJSON, fax.FormatPhaxio, fax.FormatGoFax},
+		EmailEnabled:   cfg.SMTPURL != "",
 		CallbackSecret: m.callbackSecret,
 	}
 	if m.Simulator != nil {

@@ -42,6 +42,8 @@ type Config struct {
 	WebhookDisableAfter  time.Duration   // FAXGATE_WEBHOOK_DISABLE_AFTER, default 120h (5 days); 0 never
 	CallbackSecret       string          // FAXGATE_CALLBACK_SECRET, default generated once and stored
 	SMTPURL              string          // FAXGATE_SMTP_URL, default none
+	SMTPFrom             string          // FAXGATE_SMTP_FROM, default faxgate@<hostname>
+	EmailAttachPDF       bool            // FAXGATE_EMAIL_ATTACH_PDF, default true
 	InsecureWebhooks     bool            // FAXGATE_INSECURE_WEBHOOKS, default false
 
 	BlobURL           string         // FAXGATE_BLOB_URL, default "" (documents under DataDir); s3://… for object storage
@@ -250,6 +252,8 @@ func settings() []setting {
 		{"FAXGATE_WEBHOOK_DISABLE_AFTER", "120h", false, "disable an endpoint failing this long without a success (0 never)", dur(func(c *Config) *time.Duration { return &c.WebhookDisableAfter })},
 		{"FAXGATE_CALLBACK_SECRET", "", true, "whsec_ secret signing deliveries to a fax's callback_url (default: generated once, shown by GET /v1/callback-secret)", str(func(c *Config) *string { return &c.CallbackSecret })},
 		{"FAXGATE_SMTP_URL", "", true, "smtp://user:pass@host:port relay for mailto: endpoints", str(func(c *Config) *string { return &c.SMTPURL })},
+		{"FAXGATE_SMTP_FROM", "", false, "sender address of webhook emails (default faxgate@<hostname>)", str(func(c *Config) *string { return &c.SMTPFrom })},
+		{"FAXGATE_EMAIL_ATTACH_PDF", "1", false, "attach received faxes' PDFs to mailto: webhook emails", boolean(func(c *Config) *bool { return &c.EmailAttachPDF })},
 		{"FAXGATE_INSECURE_WEBHOOKS", "0", false, "1 accepts carrier webhooks whose verification secret is not configured", boolean(func(c *Config) *bool { return &c.InsecureWebhooks })},
 		{"FAXGATE_BLOB_URL", "", true, "empty: documents under the data dir; s3://ACCESS:SECRET@host:port/bucket/prefix?region=…&sse=AES256 for object storage", str(func(c *Config) *string { return &c.BlobURL })},
 		{"FAXGATE_RETENTION_DAYS", "0", false, "delete documents this many days after a fax completed (0 keeps forever); metadata stays", days(func(c *Config) []*time.Duration { return []*time.Duration{&c.RetentionInbound, &c.RetentionOutbound} })},
