@@ -24,6 +24,7 @@ import (
 	"github.com/faxgate/faxgate/internal/email"
 	"github.com/faxgate/faxgate/internal/fax"
 	"github.com/faxgate/faxgate/internal/ingest"
+	"github.com/faxgate/faxgate/internal/metrics"
 	"github.com/faxgate/faxgate/internal/provider/simulator"
 	"github.com/faxgate/faxgate/internal/retention"
 	"github.com/faxgate/faxgate/internal/sqlite"
@@ -50,6 +51,7 @@ type Main struct {
 	Webhooks   *webhook.Worker
 	Simulator  *simulator.Simulator
 	Retention  *retention.Retention
+	Metrics    *metrics.Metrics
 
 	lock     *os.File
 	carriers *carriers
@@ -239,6 +241,16 @@ func (m *Main) Open(ctx context.Context) error {
 	m.API = api.New(apiOpts)
 	m.mountCarrierRoutes(carrierSet)
 	m.carriers = carrierSet
+	carrierRoutes := map[string]string{}
+	for _, rt := range carrierSet.routes() {
+		carrierRoutes[rt.Pattern] = rt.Provider
+	}
+	m.Metrics = metrics.New(m.Store, carrierRoutes, m.Logger.With("component", "metrics"))
+	m.API.Mux().Handle("GET /metrics", m.Metrics.Handler())
+	route := func(r *http.Request) string {
+		_, pattern := m.API.Mux().Handler(r)
+		return pattern
+	}
 
 	m.listener, err = net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -246,7 +258,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	var ids fax.IDGen
 	m.server = &http.Server{
-		Handler:           api.WithTrustedProxies(api.WithRequestID(m.API, &ids, m.Now), cfg.TrustedProxies),
+		Handler:           api.WithTrustedProxies(m.Metrics.Middleware(api.WithRequestID(m.API, &ids, m.Now), route), cfg.TrustedProxies),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       5 * time.Minute,
 		WriteTimeout:      5 * time.Minute,

@@ -105,3 +105,30 @@ type BlobInfo struct {
 	Size   int64
 	SHA256 string
 }
+
+// Stats are counts over the store, read when metrics are scraped.
+type Stats struct {
+	// Faxes counts faxes by provider, direction and status.
+	Faxes []StatsCount
+	// Deliveries counts deliveries by status.
+	Deliveries []StatsCount
+	// Queues are work waiting: "dispatch" (faxes to hand to carriers),
+	// "delivery" (webhook deliveries due or waiting for a retry) and
+	// "inbound" (received documents to fetch), with the age of the oldest.
+	Queues []QueueStats
+}
+
+// StatsCount is one group of a count.
+type StatsCount struct {
+	Provider  string
+	Direction Direction
+	Status    string
+	Count     int64
+}
+
+// QueueStats is the depth of a work queue and the age of its oldest item.
+type QueueStats struct {
+	Name      string
+	Depth     int64
+	OldestAge time.Duration
+}
