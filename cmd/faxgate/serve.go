@@ -392,9 +392,9 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	level.UnmarshalText([]byte(cfg.LogLevel))
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(api.LogHandler{Handler: slog.NewJSONHandler(w, opts)})
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(api.LogHandler{Handler: slog.NewTextHandler(w, opts)})
 }
 
 // prepareDocument sniffs an upload: PDF and TIFF are kept as they are, text

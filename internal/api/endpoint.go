@@ -141,7 +141,7 @@ func (s *Server) handleEndpointCreate(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	s.log.Info("webhook endpoint created", "endpoint_id", created.ID)
+	s.log.InfoContext(r.Context(), "webhook endpoint created", "endpoint_id", created.ID)
 	out := wire.FromEndpoint(created)
 	out.Secret = created.Secret
 	writeJSON(w, http.StatusCreated, out)
@@ -217,7 +217,7 @@ func (s *Server) handleEndpointUpdate(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	s.log.Info("webhook endpoint updated", "endpoint_id", e.ID)
+	s.log.InfoContext(r.Context(), "webhook endpoint updated", "endpoint_id", e.ID)
 	writeJSON(w, http.StatusOK, wire.FromEndpoint(e))
 	return nil
 }
@@ -230,7 +230,7 @@ func (s *Server) handleEndpointDelete(w http.ResponseWriter, r *http.Request) er
 	if err := s.opts.Store.DeleteEndpoint(r.Context(), id); err != nil {
 		return err
 	}
-	s.log.Info("webhook endpoint deleted", "endpoint_id", id)
+	s.log.InfoContext(r.Context(), "webhook endpoint deleted", "endpoint_id", id)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -273,7 +273,7 @@ func (s *Server) handleEndpointRotate(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	s.log.Info("webhook endpoint secret rotated", "endpoint_id", e.ID, "overlap", overlap.String())
+	s.log.InfoContext(r.Context(), "webhook endpoint secret rotated", "endpoint_id", e.ID, "overlap", overlap.String())
 	out := wire.FromEndpoint(e)
 	out.Secret = e.Secret
 	writeJSON(w, http.StatusOK, out)
@@ -345,7 +345,7 @@ func (s *Server) handleEndpointRetryFailed(w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return err
 	}
-	s.log.Info("failed deliveries retried by hand", "endpoint_id", id, "count", n)
+	s.log.InfoContext(r.Context(), "failed deliveries retried by hand", "endpoint_id", id, "count", n)
 	writeJSON(w, http.StatusAccepted, map[string]int{"retried": n})
 	return nil
 }

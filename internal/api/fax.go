@@ -136,7 +136,7 @@ func (s *Server) handleFaxCreate(w http.ResponseWriter, r *http.Request) error {
 	if existed {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
-	s.log.Info("fax accepted", "fax_id", created.ID, "provider", provider, "to", fax.MaskNumber(created.To), "pages", created.Pages, "replayed", existed)
+	s.log.InfoContext(r.Context(), "fax accepted", "fax_id", created.ID, "provider", provider, "to", fax.MaskNumber(created.To), "pages", created.Pages, "replayed", existed)
 	writeJSON(w, http.StatusAccepted, wire.FromFax(created))
 	return nil
 }
@@ -389,7 +389,7 @@ func (s *Server) handleFaxCancel(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.log.Info("fax canceled", "fax_id", f.ID)
+	s.log.InfoContext(r.Context(), "fax canceled", "fax_id", f.ID)
 	writeJSON(w, http.StatusOK, wire.FromFax(f))
 	return nil
 }
