@@ -40,3 +40,51 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditTrail: the audit API shows each action with its actor and id,
+// and refused carrier webhooks, metadata only.
+func TestAuditTrail(t *testing.T) {
+	g := startGateway(t, withEnv("PHAXIO_WEBHOOK_TOKEN", "tok"), withEnv("FAXGATE_PUBLIC_URL", "https://fax.example.com"))
+	var k struct{ ID, Key string }
+	g.do("POST", "/v1/api-keys", map[string]any{"name": "sender", "scopes": []string{"fax:send", "fax:read"}}, &k)
+	var f faxObj
+	body := multipartSend(map[string]string{"to": "+15551234567"}, textDoc)
+	g.doKey(k.Key, "POST", "/v1/faxes", body, &f)
+	g.waitFax(f.ID)
+	g.doKey(k.Key, "GET", "/v1/faxes/"+f.ID+"/document", nil, new([]byte))
+	g.post("/phaxio-inbound", "application/json", []byte(`{}`), map[string]string{"X-Phaxio-Signature": "bad"})
+	var list struct {
+		Data []struct {
+			Actor, Action, TargetID, Detail string `json:"-"`
+			A                               string `json:"actor"`
+			Ac                              string `json:"action"`
+			T                               string `json:"target_id"`
+			D                               string `json:"detail"`
+		}
+	}
+	if code := g.do("GET", "/v1/audit?limit=100", nil, &list); code != 200 {
+		t.Fatalf("GET /v1/audit: %d", code)
+	}
+	seen := map[string]string{}
+	for _, e := range list.Data {
+		seen[e.Ac] = e.A + " " + e.T
+		if strings.Contains(e.D, "+1555") || strings.Contains(e.D, "tok") {
+			t.Errorf("audit detail leaks data: %q", e.D)
+		}
+	}
+	for action, want := range map[string]string{
+		"api_key.create":    "admin " + k.ID,
+		"fax.send":          k.ID + " " + f.ID,
+		"document.download": k.ID + " " + f.ID,
+	} {
+		if seen[action] != want {
+			t.Errorf("%s: got %q, want %q", action, seen[action], want)
+		}
+	}
+	if !strings.HasPrefix(seen["webhook.rejected"], "carrier:phaxio") {
+		t.Errorf("refused webhook: got %q", seen["webhook.rejected"])
+	}
+	if code := g.doKey(k.Key, "GET", "/v1/audit", nil, nil); code != 403 {
+		t.Errorf("audit without keys:manage: got %d, want 403", code)
+	}
+}

@@ -101,7 +101,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.Retention = retention.New(m.Store, m.Blobs, retention.Options{
-		Inbound: cfg.RetentionInbound, Outbound: cfg.RetentionOutbound, Now: m.Now,
+		Inbound: cfg.RetentionInbound, Outbound: cfg.RetentionOutbound, Audit: cfg.AuditRetention, Now: m.Now,
 		Logger: m.Logger.With("component", "retention"),
 	})
 
@@ -212,6 +212,7 @@ func (m *Main) Open(ctx context.Context) error {
 			return "unknown carrier; want one of simulator, phaxio, sinch, gofax, asterisk"
 		},
 		CancelAtCarrier: carrierSet.cancel,
+		Audit:           m.Store,
 		PrepareDocument: prepareDocument,
 		RenderPDF: func(b []byte, _ string) ([]byte, error) {
 			pdf, _, err := document.ToPDF(b)

@@ -103,6 +103,8 @@ type Options struct {
 	// SimulatorInbound receives a simulated fax; nil when the simulator is
 	// not in use.
 	SimulatorInbound func(ctx context.Context, from, to string, pages int) (string, error)
+	// Audit keeps the audit trail; nil disables it.
+	Audit AuditStore
 	// SMS sends text messages; nil when no carrier offers SMS.
 	SMS SMSService
 	// CancelAtCarrier asks the fax's carrier to stop a fax it already has.

@@ -51,6 +51,7 @@ func (s *Server) handleAPIKeyCreate(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
+	s.audit(r, "api_key.create", "api_key", k.ID)
 	s.log.InfoContext(r.Context(), "api key created", "key_id", k.ID, "by", principal(r.Context()).ID)
 	out := wire.FromAPIKey(k)
 	out.Key = key
@@ -79,6 +80,7 @@ func (s *Server) handleAPIKeyDelete(w http.ResponseWriter, r *http.Request) erro
 	if err := s.opts.Store.DeleteAPIKey(r.Context(), id); err != nil {
 		return err
 	}
+	s.audit(r, "api_key.revoke", "api_key", id)
 	s.log.InfoContext(r.Context(), "api key revoked", "key_id", id, "by", principal(r.Context()).ID)
 	w.WriteHeader(http.StatusNoContent)
 	return nil

@@ -79,6 +79,7 @@ func (s *Server) handleDeliveryRetry(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
+	s.audit(r, "delivery.retry", "delivery", d.ID)
 	s.log.InfoContext(r.Context(), "delivery retried by hand", "delivery_id", d.ID, "endpoint_id", d.EndpointID)
 	writeJSON(w, http.StatusAccepted, wire.FromDelivery(d))
 	return nil

@@ -141,6 +141,7 @@ func (s *Server) handleEndpointCreate(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
+	s.audit(r, "webhook_endpoint.create", "webhook_endpoint", created.ID)
 	s.log.InfoContext(r.Context(), "webhook endpoint created", "endpoint_id", created.ID)
 	out := wire.FromEndpoint(created)
 	out.Secret = created.Secret
@@ -217,6 +218,7 @@ func (s *Server) handleEndpointUpdate(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
+	s.audit(r, "webhook_endpoint.update", "webhook_endpoint", e.ID)
 	s.log.InfoContext(r.Context(), "webhook endpoint updated", "endpoint_id", e.ID)
 	writeJSON(w, http.StatusOK, wire.FromEndpoint(e))
 	return nil
@@ -230,6 +232,7 @@ func (s *Server) handleEndpointDelete(w http.ResponseWriter, r *http.Request) er
 	if err := s.opts.Store.DeleteEndpoint(r.Context(), id); err != nil {
 		return err
 	}
+	s.audit(r, "webhook_endpoint.delete", "webhook_endpoint", id)
 	s.log.InfoContext(r.Context(), "webhook endpoint deleted", "endpoint_id", id)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -273,6 +276,7 @@ func (s *Server) handleEndpointRotate(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
+	s.audit(r, "webhook_endpoint.rotate_secret", "webhook_endpoint", e.ID)
 	s.log.InfoContext(r.Context(), "webhook endpoint secret rotated", "endpoint_id", e.ID, "overlap", overlap.String())
 	out := wire.FromEndpoint(e)
 	out.Secret = e.Secret
@@ -345,6 +349,7 @@ func (s *Server) handleEndpointRetryFailed(w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return err
 	}
+	s.audit(r, "webhook_endpoint.retry_failed", "webhook_endpoint", id)
 	s.log.InfoContext(r.Context(), "failed deliveries retried by hand", "endpoint_id", id, "count", n)
 	writeJSON(w, http.StatusAccepted, map[string]int{"retried": n})
 	return nil

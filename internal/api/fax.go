@@ -136,6 +136,9 @@ func (s *Server) handleFaxCreate(w http.ResponseWriter, r *http.Request) error {
 	if existed {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
+	if !existed {
+		s.audit(r, "fax.send", "fax", created.ID)
+	}
 	s.log.InfoContext(r.Context(), "fax accepted", "fax_id", created.ID, "provider", provider, "to", fax.MaskNumber(created.To), "pages", created.Pages, "replayed", existed)
 	writeJSON(w, http.StatusAccepted, wire.FromFax(created))
 	return nil
@@ -328,6 +331,7 @@ func (s *Server) handleFaxDocument(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	defer rc.Close()
+	s.audit(r, "document.download", "fax", f.ID)
 	w.Header().Set("Content-Disposition", `attachment; filename="`+f.ID+`.pdf"`)
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
@@ -389,6 +393,7 @@ func (s *Server) handleFaxCancel(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.audit(r, "fax.cancel", "fax", f.ID)
 	s.log.InfoContext(r.Context(), "fax canceled", "fax_id", f.ID)
 	writeJSON(w, http.StatusOK, wire.FromFax(f))
 	return nil

@@ -53,6 +53,7 @@ func operations() map[string]op {
 		"GET /v1/sms/{id}":           {ok: 200, response: "SMS", errors: common},
 		"POST /v1/simulator/inbound": {body: "SimulatorInbound", ok: 201, response: "Fax", errors: common},
 
+		"GET /v1/audit":            {query: []string{"action", "actor", "target_id", "since", "until", "limit", "cursor"}, ok: 200, response: "AuditList", errors: common},
 		"POST /v1/api-keys":        {body: "APIKeyCreate", ok: 201, response: "APIKey", errors: common},
 		"GET /v1/api-keys":         {ok: 200, response: "APIKeyList", errors: common},
 		"DELETE /v1/api-keys/{id}": {ok: 204, errors: common},
@@ -61,7 +62,8 @@ func operations() map[string]op {
 
 var queryDocs = map[string]string{
 	"direction": "outbound or inbound", "status": "filter by status", "limit": "page size, 1 to 500 (default 50)",
-	"cursor": "next_cursor of the previous page", "endpoint_id": "filter by endpoint", "event_id": "filter by event",
+	"cursor": "next_cursor of the previous page", "action": "filter by action, e.g. fax.send", "actor": "filter by API key id",
+	"target_id": "filter by the id acted on", "endpoint_id": "filter by endpoint", "event_id": "filter by event",
 	"fax_id": "filter by fax", "since": "created at or after (RFC 3339)", "until": "created before (RFC 3339)",
 }
 
@@ -158,6 +160,11 @@ func schemas() map[string]any {
 			"key": map[string]any{"type": "string", "description": "shown only on create"}, "created_at": str(), "last_used_at": nstr(),
 		}),
 		"APIKeyList": list("APIKey"),
+		"AuditEntry": obj([]string{"id", "at", "actor", "action"}, map[string]any{
+			"id": str(), "at": str(), "actor": str(), "action": str(), "target_type": str(), "target_id": str(),
+			"outcome": str(), "remote_addr": str(), "detail": str(),
+		}),
+		"AuditList": list("AuditEntry"),
 	}
 }
 

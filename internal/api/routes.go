@@ -40,6 +40,8 @@ func (s *Server) routes() []route {
 
 		{"POST", "/v1/simulator/inbound", fax.ScopeFaxSend, "The simulator receives a fax", s.handleSimulatorInbound},
 
+		{"GET", "/v1/audit", fax.ScopeKeysManage, "The audit trail: who did what to which ids", s.handleAuditList},
+
 		{"POST", "/v1/api-keys", fax.ScopeKeysManage, "Create an API key (the key is shown once)", s.handleAPIKeyCreate},
 		{"GET", "/v1/api-keys", fax.ScopeKeysManage, "List API keys", s.handleAPIKeyList},
 		{"DELETE", "/v1/api-keys/{id}", fax.ScopeKeysManage, "Revoke an API key", s.handleAPIKeyDelete},

@@ -58,6 +58,7 @@ func (s *Server) handleSMSCreate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.audit(r, "sms.send", "sms", out.ID)
 	s.log.InfoContext(r.Context(), "sms accepted", "sms_id", out.ID, "provider", provider, "to", fax.MaskNumber(out.To), "status", string(out.Status))
 	writeJSON(w, http.StatusAccepted, wire.FromSMS(out))
 	return nil

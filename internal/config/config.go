@@ -49,6 +49,7 @@ type Config struct {
 	BlobURL           string         // FAXGATE_BLOB_URL, default "" (documents under DataDir); s3://… for object storage
 	RetentionInbound  time.Duration  // FAXGATE_RETENTION_DAYS(_INBOUND), default 0: keep forever
 	RetentionOutbound time.Duration  // FAXGATE_RETENTION_DAYS(_OUTBOUND), default 0: keep forever
+	AuditRetention    time.Duration  // FAXGATE_AUDIT_RETENTION_DAYS, default 365
 	TLSCert           string         // FAXGATE_TLS_CERT, default "" (plain HTTP)
 	TLSKey            string         // FAXGATE_TLS_KEY
 	TrustedProxies    []netip.Prefix // FAXGATE_TRUSTED_PROXIES, default none
@@ -259,6 +260,7 @@ func settings() []setting {
 		{"FAXGATE_RETENTION_DAYS", "0", false, "delete documents this many days after a fax completed (0 keeps forever); metadata stays", days(func(c *Config) []*time.Duration { return []*time.Duration{&c.RetentionInbound, &c.RetentionOutbound} })},
 		{"FAXGATE_RETENTION_DAYS_INBOUND", "", false, "overrides FAXGATE_RETENTION_DAYS for received faxes", days(func(c *Config) []*time.Duration { return []*time.Duration{&c.RetentionInbound} })},
 		{"FAXGATE_RETENTION_DAYS_OUTBOUND", "", false, "overrides FAXGATE_RETENTION_DAYS for sent faxes", days(func(c *Config) []*time.Duration { return []*time.Duration{&c.RetentionOutbound} })},
+		{"FAXGATE_AUDIT_RETENTION_DAYS", "365", false, "delete audit entries older than this many days (0 keeps them)", days(func(c *Config) []*time.Duration { return []*time.Duration{&c.AuditRetention} })},
 		{"FAXGATE_TLS_CERT", "", false, "PEM certificate (chain) to serve HTTPS directly", str(func(c *Config) *string { return &c.TLSCert })},
 		{"FAXGATE_TLS_KEY", "", false, "PEM private key for FAXGATE_TLS_CERT", str(func(c *Config) *string { return &c.TLSKey })},
 		{"FAXGATE_TRUSTED_PROXIES", "", false, "CIDRs of reverse proxies whose X-Forwarded-For gives the client address", prefixes(func(c *Config) *[]netip.Prefix { return &c.TrustedProxies })},

@@ -18,6 +18,7 @@ import (
 type Store interface {
 	FindExpiredDocuments(ctx context.Context, direction fax.Direction, before time.Time, limit int) ([]*fax.Fax, error)
 	MarkDocumentPurged(ctx context.Context, id string) error
+	PurgeAudit(ctx context.Context, before time.Time) (int, error)
 }
 
 // Blobs deletes documents.
@@ -29,6 +30,7 @@ type Blobs interface {
 type Options struct {
 	Inbound  time.Duration // age after completion at which received documents go
 	Outbound time.Duration // the same for sent documents
+	Audit    time.Duration // age at which audit entries go (0 keeps them)
 	Interval time.Duration // how often to look (default 1h)
 	Now      func() time.Time
 	Logger   *slog.Logger
@@ -59,7 +61,9 @@ func New(store Store, blobs Blobs, opts Options) *Retention {
 }
 
 // Enabled reports whether any direction has a retention period.
-func (r *Retention) Enabled() bool { return r.opts.Inbound > 0 || r.opts.Outbound > 0 }
+func (r *Retention) Enabled() bool {
+	return r.opts.Inbound > 0 || r.opts.Outbound > 0 || r.opts.Audit > 0
+}
 
 // Run runs a pass at once and then every Interval until ctx ends.
 func (r *Retention) Run(ctx context.Context) {
@@ -118,6 +122,15 @@ func (r *Retention) RunOnce(ctx context.Context) (int, error) {
 	}
 	if total > 0 {
 		r.opts.Logger.Info("retention deleted documents", "count", total)
+	}
+	if r.opts.Audit > 0 {
+		n, err := r.store.PurgeAudit(ctx, r.opts.Now().Add(-r.opts.Audit))
+		if err != nil {
+			return total, err
+		}
+		if n > 0 {
+			r.opts.Logger.Info("retention deleted audit entries", "count", n)
+		}
 	}
 	return total, nil
 }

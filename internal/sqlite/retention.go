@@ -44,3 +44,17 @@ func (s *Store) MarkDocumentPurged(ctx context.Context, id string) error {
 		return s.recordAuditTx(tx, &fax.AuditEntry{At: now, Actor: "system", Action: "document.purge", TargetType: "fax", TargetID: id, Outcome: "deleted"})
 	})
 }
+
+// PurgeAudit deletes audit entries older than before and says how many.
+func (s *Store) PurgeAudit(ctx context.Context, before time.Time) (int, error) {
+	var n int64
+	err := s.write(ctx, func(tx *wtx) error {
+		res, err := tx.Exec(`DELETE FROM audit WHERE at < ?`, ms(before))
+		if err != nil {
+			return fmt.Errorf("sqlite: purge audit: %w", err)
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
+	return int(n), err
+}

@@ -247,3 +247,22 @@ func FromSMS(m *fax.SMS) SMS {
 	}
 	return w
 }
+
+// AuditEntry is one record of the audit trail.
+type AuditEntry struct {
+	ID         string `json:"id"`
+	At         string `json:"at"`
+	Actor      string `json:"actor"`
+	Action     string `json:"action"`
+	TargetType string `json:"target_type"`
+	TargetID   string `json:"target_id"`
+	Outcome    string `json:"outcome"`
+	RemoteAddr string `json:"remote_addr"`
+	Detail     string `json:"detail"`
+}
+
+// FromAudit converts a domain audit entry.
+func FromAudit(e *fax.AuditEntry) AuditEntry {
+	return AuditEntry{ID: e.ID, At: Time(e.At), Actor: e.Actor, Action: e.Action, TargetType: e.TargetType,
+		TargetID: e.TargetID, Outcome: e.Outcome, RemoteAddr: e.RemoteAddr, Detail: e.Detail}
+}
