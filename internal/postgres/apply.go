@@ -1,0 +1,230 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/jackc/pgx/v5"
+)
+
+// ApplyUpdate applies a carrier update in one transaction: it records the
+// carrier event for deduplication, finds and locks the fax, applies the
+// domain's transition rules, saves the fax and records the events and
+// deliveries the change causes. A repeated carrier event, a stale update and
+// an update for an unknown fax are all acknowledged without error, and say
+// so in the result.
+//
+// Between instances: the same carrier event applied twice at once collides
+// on carrier_events' primary key (the second waits for the first and then
+// does nothing); updates to one fax serialise on its row lock.
+func (s *Store) ApplyUpdate(ctx context.Context, u *fax.Update) (fax.ApplyResult, error) {
+	var res fax.ApplyResult
+	err := s.write(ctx, func(tx *wtx) error {
+		r, err := s.applyTx(tx, u)
+		res = r
+		return err
+	})
+	return res, err
+}
+
+// Matching queries: by faxgate's id when the carrier echoed it, else by the
+// carrier's id. The routable endpoints query matches the same fax, so that
+// both go in one round trip with the carrier event.
+const (
+	matchByIDSQL          = `SELECT ` + faxColumns + ` FROM faxes WHERE id = $1 FOR UPDATE`
+	matchByProviderSQL    = `SELECT ` + faxColumns + ` FROM faxes WHERE provider = $1 AND provider_fax_id = $2 AND direction = 'outbound' ORDER BY id LIMIT 1 FOR UPDATE`
+	routableByProviderSQL = `SELECT ` + endpointColumns + ` FROM endpoints WHERE enabled AND NOT deleted AND (fax_id = '' OR fax_id =
+		(SELECT id FROM faxes WHERE provider = $1 AND provider_fax_id = $2 AND direction = 'outbound' ORDER BY id LIMIT 1)) ORDER BY id`
+)
+
+func (s *Store) applyTx(tx *wtx, u *fax.Update) (fax.ApplyResult, error) {
+	var res fax.ApplyResult
+	now := s.now().UTC()
+	key := u.DedupeKey()
+	var fresh bool
+	var dupFaxID string
+	tx.queue(`INSERT INTO carrier_events (provider, event_key, outcome, received_at) VALUES ($1, $2, 'pending', $3)
+		ON CONFLICT (provider, event_key) DO NOTHING RETURNING true`, u.Provider, key, ms(now)).QueryRow(func(row pgx.Row) error {
+		return noRowsOK(row.Scan(&fresh))
+	})
+	tx.queue(`SELECT fax_id FROM carrier_events WHERE provider = $1 AND event_key = $2`, u.Provider, key).QueryRow(func(row pgx.Row) error {
+		return noRowsOK(row.Scan(&dupFaxID))
+	})
+	var f *fax.Fax
+	var sms *fax.SMS
+	var endpoints []*fax.Endpoint
+	scanMatch := func(row pgx.Row) (err error) {
+		f, err = scanFax(row)
+		return noRowsOK(err)
+	}
+	switch {
+	case u.Kind == fax.UpdateSMS:
+		queueMatchSMS(tx, u, &sms)
+		queueRoutable(tx, nil, &endpoints)
+	case u.Kind == fax.UpdateInbound:
+		queueRoutable(tx, nil, &endpoints)
+	case u.FaxID != "":
+		tx.queue(matchByIDSQL, u.FaxID).QueryRow(scanMatch)
+		queueRoutable(tx, []string{u.FaxID}, &endpoints)
+	case u.ProviderFaxID != "":
+		tx.queue(matchByProviderSQL, u.Provider, u.ProviderFaxID).QueryRow(scanMatch)
+		tx.queue(routableByProviderSQL, u.Provider, u.ProviderFaxID).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				e, err := scanEndpoint(rows)
+				if err != nil {
+					return err
+				}
+				endpoints = append(endpoints, e)
+			}
+			return rows.Err()
+		})
+	}
+	if err := tx.flush(); err != nil {
+		return res, fmt.Errorf("postgres: apply: %w", err)
+	}
+	if !fresh {
+		res.Duplicate, res.FaxID = true, dupFaxID
+		return res, nil
+	}
+	outcome := "applied"
+	if u.Kind == fax.UpdateSMS {
+		r, err := s.applySMSTx(tx, u, sms, endpoints, now)
+		if err != nil {
+			return res, err
+		}
+		res = r
+		switch {
+		case res.Unknown:
+			outcome = "unknown"
+		case res.Stale:
+			outcome = "stale"
+		}
+	} else if u.Kind == fax.UpdateInbound {
+		r, err := s.receiveTx(tx, u, endpoints, now)
+		if err != nil {
+			return res, err
+		}
+		res = r
+	} else {
+		if f != nil && !matches(f, u) {
+			f = nil
+		}
+		if f == nil {
+			res.Unknown = true
+			outcome = "unknown"
+		} else {
+			res.FaxID = f.ID
+			specs := fax.Apply(f, u, now)
+			if len(specs) == 0 {
+				res.Stale = true
+				outcome = "stale"
+			} else {
+				saveFax(tx, f)
+				if f.Status.Final() {
+					tx.queue(`UPDATE faxes SET dispatch_state = 'done', lease_until = NULL WHERE id = $1`, f.ID)
+				}
+				ids, err := s.recordEvents(tx, f, specs, endpoints, now)
+				if err != nil {
+					return res, err
+				}
+				res.Applied, res.Events = true, ids
+			}
+		}
+	}
+	tx.queue(`UPDATE carrier_events SET outcome = $1, fax_id = $2 WHERE provider = $3 AND event_key = $4`,
+		outcome, res.FaxID, u.Provider, key)
+	return res, nil
+}
+
+// noRowsOK turns pgx.ErrNoRows into nil, for queries whose absent row is an
+// answer.
+func noRowsOK(err error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	return err
+}
+
+// matches reports whether the fax found for an update is one the update
+// may touch: a fax of another carrier never matches, so one carrier's
+// credentials cannot touch another's faxes.
+func matches(f *fax.Fax, u *fax.Update) bool {
+	if f.Provider != u.Provider || f.Direction != fax.Outbound {
+		return false
+	}
+	if u.FaxID != "" && u.ProviderFaxID != "" && f.ProviderFaxID != "" && f.ProviderFaxID != u.ProviderFaxID {
+		return false
+	}
+	return true
+}
+
+// receiveTx queues a received fax made from an inbound update whose
+// document is already stored, with its fax.received event routed among
+// endpoints (the global and number-bound ones).
+func (s *Store) receiveTx(tx *wtx, u *fax.Update, endpoints []*fax.Endpoint, now time.Time) (fax.ApplyResult, error) {
+	var res fax.ApplyResult
+	doc := u.Document
+	if doc == nil {
+		doc = &fax.InboundDocument{}
+	}
+	if doc.Key == "" && u.Failure == nil {
+		return res, fmt.Errorf("postgres: receive: inbound update without a stored document or a failure")
+	}
+	t := now
+	st := u.Status
+	if st != fax.StatusPartial {
+		st = fax.StatusReceived
+	}
+	f := &fax.Fax{
+		ID: s.ids.New(fax.PrefixFax, t), Direction: fax.Inbound, Status: st, To: u.To, From: u.From,
+		Provider: u.Provider, ProviderFaxID: u.ProviderFaxID, Pages: u.Pages, PagesSent: u.Pages, Failure: u.Failure,
+		DocumentKey: doc.Key, DocumentSize: doc.Size, DocumentSHA256: doc.SHA256, CreatedAt: t, UpdatedAt: t, CompletedAt: &t,
+	}
+	if doc.Key != "" {
+		f.DocumentType = "application/pdf"
+	}
+	tx.queue(`INSERT INTO faxes (id, direction, status, to_number, from_number, provider, provider_fax_id, pages, pages_sent,
+		failure, document_key, document_type, document_size, document_sha256, created_at, updated_at, completed_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $15)`,
+		f.ID, f.Direction, f.Status, f.To, f.From, f.Provider, f.ProviderFaxID, f.Pages, f.PagesSent, failureJSON(f.Failure),
+		f.DocumentKey, f.DocumentType, f.DocumentSize, f.DocumentSHA256, ms(t))
+	ids, err := s.recordEvents(tx, f, []fax.EventSpec{{Type: fax.EventFaxReceived}}, endpoints, t)
+	if err != nil {
+		return res, err
+	}
+	res.FaxID, res.Applied, res.Events = f.ID, true, ids
+	return res, nil
+}
+
+// CancelFax cancels a fax that is not final yet. A final fax is a conflict.
+func (s *Store) CancelFax(ctx context.Context, id string) (*fax.Fax, error) {
+	var out *fax.Fax
+	err := s.write(ctx, func(tx *wtx) error {
+		out = nil
+		var endpoints []*fax.Endpoint
+		queueRoutable(tx, []string{id}, &endpoints)
+		f, err := lockFax(tx, id)
+		if err != nil {
+			return err
+		}
+		if f.Direction != fax.Outbound {
+			return fax.Errorf(fax.ECodeConflict, "only outbound faxes can be canceled")
+		}
+		if f.Status.Final() {
+			return fax.Errorf(fax.ECodeConflict, "fax %s is already %s", f.ID, f.Status)
+		}
+		now := s.now().UTC()
+		specs := fax.Apply(f, &fax.Update{Kind: fax.UpdateStatus, Status: fax.StatusCanceled}, now)
+		saveFax(tx, f)
+		tx.queue(`UPDATE faxes SET dispatch_state = 'done', lease_until = NULL WHERE id = $1`, f.ID)
+		if _, err := s.recordEvents(tx, f, specs, endpoints, now); err != nil {
+			return err
+		}
+		out = f
+		return nil
+	})
+	return out, err
+}

@@ -1,0 +1,373 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/jackc/pgx/v5"
+)
+
+const deliveryColumns = `d.id, d.endpoint_id, d.event_id, d.event_type, d.fax_id, d.status, d.attempt_count, d.next_attempt_at, d.created_at, d.updated_at`
+
+func scanDelivery(row scanner, extra ...any) (*fax.Delivery, error) {
+	var d fax.Delivery
+	var next *int64
+	var created, updated int64
+	if err := row.Scan(append([]any{&d.ID, &d.EndpointID, &d.EventID, &d.EventType, &d.FaxID, &d.Status, &d.AttemptCount,
+		&next, &created, &updated}, extra...)...); err != nil {
+		return nil, err
+	}
+	d.NextAttemptAt = fromNullMS(next)
+	d.CreatedAt, d.UpdatedAt = fromMS(created), fromMS(updated)
+	return &d, nil
+}
+
+// ClaimDeliveries claims up to limit pending deliveries due at now, leasing
+// them until now+leaseFor, with their endpoints and events.
+//
+// Rows are taken with FOR UPDATE SKIP LOCKED, so instances claiming at once
+// get disjoint deliveries. A pending delivery whose endpoint was disabled
+// meanwhile (possible between instances: an event routed while another
+// transaction disabled the endpoint) is failed here instead of sent.
+func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, leaseFor time.Duration, limit int) ([]*fax.DeliveryJob, error) {
+	var jobs []*fax.DeliveryJob
+	err := s.write(ctx, func(tx *wtx) error {
+		jobs = nil
+		var stale []string
+		err := tx.query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var evAt int64
+				var data []byte
+				var er endpointRow
+				d, err := scanDelivery(rows, append(er.targets(), &evAt, &data)...)
+				if err != nil {
+					return err
+				}
+				e, err := er.finish()
+				if err != nil {
+					return err
+				}
+				if !e.Enabled {
+					stale = append(stale, d.ID)
+					continue
+				}
+				j := &fax.DeliveryJob{Delivery: *d, Endpoint: *e}
+				j.Event = fax.Event{ID: d.EventID, Type: d.EventType, FaxID: d.FaxID, CreatedAt: fromMS(evAt), Data: data}
+				jobs = append(jobs, j)
+			}
+			return rows.Err()
+		}, `SELECT `+deliveryColumns+`, `+prefixed("e.", endpointColumns)+`, ev.created_at, ev.data
+			FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id JOIN events ev ON ev.id = d.event_id
+			WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR d.lease_until < $1)
+			ORDER BY d.next_attempt_at, d.id LIMIT $2 FOR UPDATE OF d SKIP LOCKED`, ms(now), limit)
+		if err != nil {
+			return fmt.Errorf("postgres: claim deliveries: %w", err)
+		}
+		if len(jobs) > 0 {
+			ids := make([]string, len(jobs))
+			for i, j := range jobs {
+				ids[i] = j.Delivery.ID
+			}
+			tx.queue(`UPDATE deliveries SET lease_until = $1 WHERE id = ANY($2)`, ms(now.Add(leaseFor)), ids)
+		}
+		if len(stale) > 0 {
+			tx.queue(`UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, lease_until = NULL, updated_at = $1
+				WHERE id = ANY($2)`, ms(s.now()), stale)
+		}
+		return nil
+	})
+	return jobs, err
+}
+
+func prefixed(p, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, c := range parts {
+		parts[i] = p + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// maxResponseBody bounds the stored response body of an attempt.
+const maxResponseBody = 1024
+
+// RecordAttempt logs one attempt and moves the delivery to status, with its
+// next attempt at next (nil unless pending). A 410 Gone answer disables the
+// endpoint, failing its other pending deliveries too.
+//
+// It locks the endpoint's row, then the delivery's (the order every change
+// to both follows), so that attempts recorded by several instances for one
+// endpoint count its failures one after the other.
+func (s *Store) RecordAttempt(ctx context.Context, deliveryID string, a fax.Attempt, status fax.DeliveryStatus, next *time.Time) error {
+	return s.write(ctx, func(tx *wtx) error {
+		var n int
+		var endpointID string
+		var failingSince *int64
+		var foundEndpoint, foundDelivery bool
+		tx.queueRow(&foundEndpoint, func(row pgx.Row) error { return row.Scan(&endpointID, &failingSince) },
+			`SELECT id, failing_since FROM endpoints WHERE id = (SELECT endpoint_id FROM deliveries WHERE id = $1) FOR UPDATE`, deliveryID)
+		tx.queueRow(&foundDelivery, func(row pgx.Row) error { return row.Scan(&n) },
+			`SELECT attempt_count FROM deliveries WHERE id = $1 FOR UPDATE`, deliveryID)
+		if err := tx.flush(); err != nil {
+			return fmt.Errorf("postgres: record attempt: %w", err)
+		}
+		if !foundEndpoint || !foundDelivery {
+			return fax.Errorf(fax.ECodeNotFound, "delivery %s not found", deliveryID)
+		}
+		body := truncateUTF8(a.ResponseBody, maxResponseBody)
+		errText := truncateUTF8(a.Error, 512)
+		tx.queue(`INSERT INTO attempts (delivery_id, n, at, status_code, latency_ms, error, response_body) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			deliveryID, n+1, ms(a.At), a.StatusCode, a.LatencyMS, errText, body)
+		if status != fax.DeliveryPending {
+			next = nil
+		}
+		now := s.now().UTC()
+		tx.queue(`UPDATE deliveries SET status = $1, attempt_count = $2, next_attempt_at = $3, lease_until = NULL, updated_at = $4 WHERE id = $5`,
+			status, n+1, msPtr(next), ms(now), deliveryID)
+		if status == fax.DeliverySucceeded {
+			tx.queue(`UPDATE endpoints SET failing_since = NULL, last_success_at = $1 WHERE id = $2`, ms(now), endpointID)
+			return nil
+		}
+		if a.StatusCode == 410 {
+			return s.disableEndpoint(tx, endpointID, "the receiver answered 410 Gone", now)
+		}
+		if failingSince == nil {
+			tx.queue(`UPDATE endpoints SET failing_since = $1 WHERE id = $2`, ms(a.At), endpointID)
+			return nil
+		}
+		if s.disableAfter > 0 && a.At.Sub(fromMS(*failingSince)) >= s.disableAfter {
+			return s.disableEndpoint(tx, endpointID, fmt.Sprintf("no successful delivery for %s", s.disableAfter), now)
+		}
+		return nil
+	})
+}
+
+// truncateUTF8 cuts s to at most n bytes of valid UTF-8 (PostgreSQL text
+// refuses invalid UTF-8 and NUL bytes, which are dropped).
+func truncateUTF8(s string, n int) string {
+	s = strings.ReplaceAll(s, "\x00", "")
+	if len(s) <= n {
+		return strings.ToValidUTF8(s, "\uFFFD")
+	}
+	s = s[:n]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// FindDeliveryByID returns one delivery with its attempts.
+func (s *Store) FindDeliveryByID(ctx context.Context, id string) (*fax.Delivery, error) {
+	d, err := scanDelivery(s.pool.QueryRow(ctx, `SELECT `+deliveryColumns+` FROM deliveries d WHERE d.id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fax.Errorf(fax.ECodeNotFound, "delivery %s not found", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: find delivery: %w", err)
+	}
+	if err := s.loadAttempts(ctx, []*fax.Delivery{d}); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// FindDeliveries lists deliveries newest first, each with its attempts.
+func (s *Store) FindDeliveries(ctx context.Context, fl fax.DeliveryFilter) ([]*fax.Delivery, string, error) {
+	q := `SELECT ` + deliveryColumns + ` FROM deliveries d WHERE true`
+	var a args
+	if fl.EndpointID != "" {
+		q += ` AND d.endpoint_id = ` + a.add(fl.EndpointID)
+	}
+	if fl.EventID != "" {
+		q += ` AND d.event_id = ` + a.add(fl.EventID)
+	}
+	if fl.FaxID != "" {
+		q += ` AND d.fax_id = ` + a.add(fl.FaxID)
+	}
+	if fl.Status != "" {
+		q += ` AND d.status = ` + a.add(fl.Status)
+	}
+	if fl.Since != nil {
+		q += ` AND d.created_at >= ` + a.add(ms(*fl.Since))
+	}
+	if fl.Until != nil {
+		q += ` AND d.created_at < ` + a.add(ms(*fl.Until))
+	}
+	if fl.Cursor != "" {
+		q += ` AND d.id < ` + a.add(fl.Cursor)
+	}
+	limit := clampLimit(fl.Limit)
+	q += ` ORDER BY d.id DESC LIMIT ` + a.add(limit+1)
+	rows, err := s.pool.Query(ctx, q, a...)
+	if err != nil {
+		return nil, "", fmt.Errorf("postgres: find deliveries: %w", err)
+	}
+	out, err := collect(rows, func(r pgx.Rows) (*fax.Delivery, error) { return scanDelivery(r) })
+	if err != nil {
+		return nil, "", fmt.Errorf("postgres: find deliveries: %w", err)
+	}
+	out, next := page(out, limit, func(d *fax.Delivery) string { return d.ID })
+	if err := s.loadAttempts(ctx, out); err != nil {
+		return nil, "", err
+	}
+	return out, next, nil
+}
+
+// loadAttempts fills the attempts of ds with one query.
+func (s *Store) loadAttempts(ctx context.Context, ds []*fax.Delivery) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	byID := make(map[string]*fax.Delivery, len(ds))
+	ids := make([]string, len(ds))
+	for i, d := range ds {
+		d.Attempts = []fax.Attempt{}
+		byID[d.ID] = d
+		ids[i] = d.ID
+	}
+	rows, err := s.pool.Query(ctx, `SELECT delivery_id, at, status_code, latency_ms, error, response_body FROM attempts
+		WHERE delivery_id = ANY($1) ORDER BY delivery_id, n`, ids)
+	if err != nil {
+		return fmt.Errorf("postgres: load attempts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var a fax.Attempt
+		var at int64
+		if err := rows.Scan(&id, &at, &a.StatusCode, &a.LatencyMS, &a.Error, &a.ResponseBody); err != nil {
+			return fmt.Errorf("postgres: load attempts: %w", err)
+		}
+		a.At = fromMS(at)
+		d := byID[id]
+		d.Attempts = append(d.Attempts, a)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("postgres: load attempts: %w", err)
+	}
+	return nil
+}
+
+// RetryDelivery makes a delivery pending again, due now, whatever its
+// status; a delivery to a disabled or deleted endpoint is a conflict.
+func (s *Store) RetryDelivery(ctx context.Context, id string) (*fax.Delivery, error) {
+	err := s.write(ctx, func(tx *wtx) error {
+		var enabled bool
+		// FOR SHARE: the endpoint cannot be disabled until this commits.
+		err := tx.row(`SELECT e.enabled FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id WHERE d.id = $1 FOR SHARE OF e`, id).Scan(&enabled)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fax.Errorf(fax.ECodeNotFound, "delivery %s not found", id)
+		}
+		if err != nil {
+			return fmt.Errorf("postgres: retry delivery: %w", err)
+		}
+		if !enabled {
+			return fax.Errorf(fax.ECodeConflict, "the delivery's webhook endpoint is disabled; enable it first")
+		}
+		now := s.now().UTC()
+		tx.queue(`UPDATE deliveries SET status = 'pending', next_attempt_at = $1, lease_until = NULL, updated_at = $1 WHERE id = $2`,
+			ms(now), id)
+		tx.wake |= wakeDelivery
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.FindDeliveryByID(ctx, id)
+}
+
+// disableEndpoint turns an endpoint off, fails its pending deliveries and
+// announces it with a webhook.endpoint_disabled event to the other global
+// endpoints and an audit entry. The caller holds the endpoint's row lock.
+func (s *Store) disableEndpoint(tx *wtx, endpointID, reason string, now time.Time) error {
+	n, err := tx.exec(`UPDATE endpoints SET enabled = false, disabled_reason = $1, updated_at = $2 WHERE id = $3 AND enabled`,
+		reason, ms(now), endpointID)
+	if err != nil {
+		return fmt.Errorf("postgres: disable endpoint: %w", err)
+	}
+	if n == 0 {
+		return nil
+	}
+	failPendingDeliveries(tx, endpointID, now)
+	data, _ := json.Marshal(map[string]string{"endpoint_id": endpointID, "reason": reason})
+	ev := fax.Event{ID: s.ids.New(fax.PrefixEvent, now), Type: fax.EventEndpointDisabled, CreatedAt: now, Data: data}
+	insertEvent(tx, &ev)
+	eps, err := s.routableEndpoints(tx, nil)
+	if err != nil {
+		return err
+	}
+	for _, e := range eps {
+		if e.ID != endpointID && e.FaxID == "" && len(e.Numbers) == 0 && e.Wants(ev.Type) {
+			s.insertDelivery(tx, e.ID, &ev, now)
+		}
+	}
+	s.recordAuditTx(tx, &fax.AuditEntry{At: now, Actor: "system", Action: "webhook_endpoint.disable", TargetType: "webhook_endpoint",
+		TargetID: endpointID, Outcome: "disabled", Detail: reason})
+	return nil
+}
+
+// lockUserEndpoint checks that a user's endpoint exists and is enabled,
+// and keeps it so (FOR SHARE) until the transaction ends.
+func lockUserEndpoint(tx *wtx, endpointID, action string) error {
+	var enabled bool
+	err := tx.row(`SELECT enabled FROM endpoints WHERE id = $1 AND NOT deleted AND fax_id = '' FOR SHARE`, endpointID).Scan(&enabled)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fax.Errorf(fax.ECodeNotFound, "webhook endpoint %s not found", endpointID)
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: %s: %w", action, err)
+	}
+	if !enabled {
+		return fax.Errorf(fax.ECodeConflict, "the webhook endpoint is disabled; enable it first")
+	}
+	return nil
+}
+
+// CreateTestEvent makes a webhook.test event delivered only to endpointID.
+func (s *Store) CreateTestEvent(ctx context.Context, endpointID string) (*fax.Delivery, error) {
+	var id string
+	err := s.write(ctx, func(tx *wtx) error {
+		if err := lockUserEndpoint(tx, endpointID, "test event"); err != nil {
+			return err
+		}
+		now := s.now().UTC()
+		data, _ := json.Marshal(map[string]string{"endpoint_id": endpointID, "message": "a test event from faxgate"})
+		ev := fax.Event{ID: s.ids.New(fax.PrefixEvent, now), Type: fax.EventEndpointTest, CreatedAt: now, Data: data}
+		insertEvent(tx, &ev)
+		id = s.insertDelivery(tx, endpointID, &ev, now)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.FindDeliveryByID(ctx, id)
+}
+
+// RetryFailedDeliveries makes every failed delivery of an endpoint created
+// at or after since pending again, due now, and says how many.
+func (s *Store) RetryFailedDeliveries(ctx context.Context, endpointID string, since time.Time) (int, error) {
+	var n int64
+	err := s.write(ctx, func(tx *wtx) error {
+		n = 0
+		if err := lockUserEndpoint(tx, endpointID, "retry failed"); err != nil {
+			return err
+		}
+		now := s.now().UTC()
+		var err error
+		n, err = tx.exec(`UPDATE deliveries SET status = 'pending', next_attempt_at = $1, lease_until = NULL, updated_at = $1
+			WHERE endpoint_id = $2 AND status = 'failed' AND created_at >= $3`, ms(now), endpointID, ms(since))
+		if err != nil {
+			return fmt.Errorf("postgres: retry failed: %w", err)
+		}
+		if n > 0 {
+			tx.wake |= wakeDelivery
+		}
+		return nil
+	})
+	return int(n), err
+}

@@ -1,0 +1,201 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/jackc/pgx/v5"
+)
+
+// EnqueueInbound records a received fax whose document is elsewhere: the
+// carrier event (for deduplication) and a job to fetch the document, in one
+// transaction, so that the carrier can be answered at once.
+func (s *Store) EnqueueInbound(ctx context.Context, u *fax.Update) (fax.ApplyResult, error) {
+	var res fax.ApplyResult
+	b, err := json.Marshal(u)
+	if err != nil {
+		return res, fmt.Errorf("postgres: enqueue inbound: %w", err)
+	}
+	err = s.write(ctx, func(tx *wtx) error {
+		res = fax.ApplyResult{}
+		now := s.now().UTC()
+		key := u.DedupeKey()
+		// The job is inserted only when the carrier event is new.
+		var fresh bool
+		tx.queue(`WITH ce AS (
+				INSERT INTO carrier_events (provider, event_key, outcome, received_at) VALUES ($1, $2, 'fetching', $3)
+				ON CONFLICT (provider, event_key) DO NOTHING RETURNING true AS fresh
+			), job AS (
+				INSERT INTO inbound_jobs (id, provider, event_key, update_json, status, next_at, created_at, updated_at)
+				SELECT $4, $1, $2, $5::json, 'pending', $3, $3, $3 FROM ce
+			)
+			SELECT fresh FROM ce`, u.Provider, key, ms(now), s.ids.New("inj_", now), string(b)).
+			QueryRow(func(row pgx.Row) error { return noRowsOK(row.Scan(&fresh)) })
+		tx.queue(`SELECT fax_id FROM carrier_events WHERE provider = $1 AND event_key = $2`, u.Provider, key).
+			QueryRow(func(row pgx.Row) error { return noRowsOK(row.Scan(&res.FaxID)) })
+		if err := tx.flush(); err != nil {
+			return fmt.Errorf("postgres: enqueue inbound: %w", err)
+		}
+		if !fresh {
+			res.Duplicate = true
+			return nil
+		}
+		res.FaxID = ""
+		tx.wake |= wakeInbound
+		res.Applied = true
+		return nil
+	})
+	return res, err
+}
+
+// ClaimInboundJobs claims due fetch jobs, leasing them until now+leaseFor.
+// Rows are taken with FOR UPDATE SKIP LOCKED, so instances claiming at once
+// get disjoint jobs.
+func (s *Store) ClaimInboundJobs(ctx context.Context, leaseFor time.Duration, limit int) ([]*fax.InboundJob, error) {
+	var jobs []*fax.InboundJob
+	err := s.write(ctx, func(tx *wtx) error {
+		jobs = nil
+		now := s.now().UTC()
+		err := tx.query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var j fax.InboundJob
+				var raw []byte
+				if err := rows.Scan(&j.ID, &raw, &j.Attempts); err != nil {
+					return err
+				}
+				if err := json.Unmarshal(raw, &j.Update); err != nil {
+					return fmt.Errorf("inbound job %s: %w", j.ID, err)
+				}
+				jobs = append(jobs, &j)
+			}
+			return rows.Err()
+		}, `SELECT id, update_json, attempts FROM inbound_jobs
+			WHERE status = 'pending' AND next_at <= $1 AND (lease_until IS NULL OR lease_until < $1)
+			ORDER BY next_at, id LIMIT $2 FOR UPDATE SKIP LOCKED`, ms(now), limit)
+		if err != nil {
+			return fmt.Errorf("postgres: claim inbound jobs: %w", err)
+		}
+		if len(jobs) > 0 {
+			ids := make([]string, len(jobs))
+			for i, j := range jobs {
+				ids[i] = j.ID
+			}
+			tx.queue(`UPDATE inbound_jobs SET lease_until = $1 WHERE id = ANY($2)`, ms(now.Add(leaseFor)), ids)
+		}
+		return nil
+	})
+	return jobs, err
+}
+
+// CompleteInbound creates the received fax of a fetch job whose document is
+// now stored (u.Document.Key set), with its fax.received event, and closes
+// the job, in one transaction. The job's row is locked, so two instances
+// completing one job make one fax.
+func (s *Store) CompleteInbound(ctx context.Context, jobID string, u *fax.Update) (fax.ApplyResult, error) {
+	var res fax.ApplyResult
+	err := s.write(ctx, func(tx *wtx) error {
+		res = fax.ApplyResult{}
+		var status, faxID string
+		var endpoints []*fax.Endpoint
+		var found bool
+		tx.queueRow(&found, func(row pgx.Row) error { return row.Scan(&status, &faxID) },
+			`SELECT status, fax_id FROM inbound_jobs WHERE id = $1 FOR UPDATE`, jobID)
+		queueRoutable(tx, nil, &endpoints)
+		if err := tx.flush(); err != nil {
+			return fmt.Errorf("postgres: complete inbound: %w", err)
+		}
+		if !found {
+			return fax.Errorf(fax.ECodeNotFound, "inbound job %s not found", jobID)
+		}
+		if status != "pending" {
+			res = fax.ApplyResult{FaxID: faxID, Duplicate: true}
+			return nil
+		}
+		now := s.now().UTC()
+		r, err := s.receiveTx(tx, u, endpoints, now)
+		if err != nil {
+			return err
+		}
+		res = r
+		tx.queue(`UPDATE inbound_jobs SET status = 'done', fax_id = $1, lease_until = NULL, updated_at = $2 WHERE id = $3`,
+			r.FaxID, ms(now), jobID)
+		tx.queue(`UPDATE carrier_events SET outcome = 'applied', fax_id = $1 WHERE provider = $2 AND event_key = $3`,
+			r.FaxID, u.Provider, u.DedupeKey())
+		return nil
+	})
+	return res, err
+}
+
+// RetryInbound records a failed fetch and schedules the next at at.
+func (s *Store) RetryInbound(ctx context.Context, jobID, errText string, at time.Time) error {
+	return s.write(ctx, func(tx *wtx) error {
+		tx.queue(`UPDATE inbound_jobs SET attempts = attempts + 1, next_at = $1, lease_until = NULL, last_error = $2, updated_at = $3
+			WHERE id = $4 AND status = 'pending'`, ms(at), truncateUTF8(errText, 512), ms(s.now()), jobID)
+		return nil
+	})
+}
+
+// RecordAudit appends an audit entry.
+func (s *Store) RecordAudit(ctx context.Context, e *fax.AuditEntry) error {
+	return s.write(ctx, func(tx *wtx) error {
+		s.recordAuditTx(tx, e)
+		return nil
+	})
+}
+
+func (s *Store) recordAuditTx(tx *wtx, e *fax.AuditEntry) {
+	at := e.At
+	if at.IsZero() {
+		at = s.now().UTC()
+	}
+	tx.queue(`INSERT INTO audit (id, at, actor, action, target_type, target_id, outcome, remote_addr, detail)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, s.ids.New(fax.PrefixAudit, at), ms(at), e.Actor, e.Action, e.TargetType, e.TargetID,
+		e.Outcome, e.RemoteAddr, truncateUTF8(e.Detail, 1024))
+}
+
+// FindAudit lists audit entries newest first.
+func (s *Store) FindAudit(ctx context.Context, fl fax.AuditFilter) ([]*fax.AuditEntry, string, error) {
+	q := `SELECT id, at, actor, action, target_type, target_id, outcome, remote_addr, detail FROM audit WHERE true`
+	var a args
+	if fl.Action != "" {
+		q += ` AND action = ` + a.add(fl.Action)
+	}
+	if fl.Actor != "" {
+		q += ` AND actor = ` + a.add(fl.Actor)
+	}
+	if fl.TargetID != "" {
+		q += ` AND target_id = ` + a.add(fl.TargetID)
+	}
+	if fl.Since != nil {
+		q += ` AND at >= ` + a.add(ms(*fl.Since))
+	}
+	if fl.Until != nil {
+		q += ` AND at < ` + a.add(ms(*fl.Until))
+	}
+	if fl.Cursor != "" {
+		q += ` AND id < ` + a.add(fl.Cursor)
+	}
+	limit := clampLimit(fl.Limit)
+	q += ` ORDER BY id DESC LIMIT ` + a.add(limit+1)
+	rows, err := s.pool.Query(ctx, q, a...)
+	if err != nil {
+		return nil, "", fmt.Errorf("postgres: find audit: %w", err)
+	}
+	out, err := collect(rows, func(r pgx.Rows) (*fax.AuditEntry, error) {
+		var e fax.AuditEntry
+		var at int64
+		if err := r.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.TargetType, &e.TargetID, &e.Outcome, &e.RemoteAddr, &e.Detail); err != nil {
+			return nil, err
+		}
+		e.At = fromMS(at)
+		return &e, nil
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("postgres: find audit: %w", err)
+	}
+	out, next := page(out, limit, func(e *fax.AuditEntry) string { return e.ID })
+	return out, next, nil
+}

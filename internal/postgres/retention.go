@@ -1,0 +1,44 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/jackc/pgx/v5"
+)
+
+// FindExpiredDocuments returns up to limit final faxes of direction whose
+// document is still stored and that completed before before.
+func (s *Store) FindExpiredDocuments(ctx context.Context, direction fax.Direction, before time.Time, limit int) ([]*fax.Fax, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+faxColumns+` FROM faxes
+		WHERE direction = $1 AND document_key <> '' AND NOT document_purged AND completed_at IS NOT NULL AND completed_at < $2
+		ORDER BY completed_at, id LIMIT $3`, direction, ms(before), limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: find expired documents: %w", err)
+	}
+	out, err := collect(rows, func(r pgx.Rows) (*fax.Fax, error) { return scanFax(r) })
+	if err != nil {
+		return nil, fmt.Errorf("postgres: find expired documents: %w", err)
+	}
+	return out, nil
+}
+
+// MarkDocumentPurged records that a fax's document was deleted by the
+// retention policy, with an audit entry; the fax's metadata stays. Marking
+// a fax twice (two instances purging at once) records one audit entry.
+func (s *Store) MarkDocumentPurged(ctx context.Context, id string) error {
+	return s.write(ctx, func(tx *wtx) error {
+		now := s.now().UTC()
+		n, err := tx.exec(`UPDATE faxes SET document_purged = true, updated_at = $1 WHERE id = $2 AND NOT document_purged`, ms(now), id)
+		if err != nil {
+			return fmt.Errorf("postgres: mark purged: %w", err)
+		}
+		if n == 0 {
+			return nil
+		}
+		s.recordAuditTx(tx, &fax.AuditEntry{At: now, Actor: "system", Action: "document.purge", TargetType: "fax", TargetID: id, Outcome: "deleted"})
+		return nil
+	})
+}

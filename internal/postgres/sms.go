@@ -1,0 +1,135 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/wire"
+	"github.com/jackc/pgx/v5"
+)
+
+const smsColumns = `id, to_number, text_length, provider, provider_sms_id, status, failure, owner_key_id, created_at, updated_at, completed_at`
+
+func scanSMS(row scanner) (*fax.SMS, error) {
+	var m fax.SMS
+	var failure *string
+	var created, updated int64
+	var completed *int64
+	if err := row.Scan(&m.ID, &m.To, &m.TextLength, &m.Provider, &m.ProviderSMSID, &m.Status, &failure, &m.OwnerKeyID,
+		&created, &updated, &completed); err != nil {
+		return nil, err
+	}
+	if failure != nil && *failure != "" {
+		var fl fax.Failure
+		if err := json.Unmarshal([]byte(*failure), &fl); err != nil {
+			return nil, fmt.Errorf("postgres: sms %s failure: %w", m.ID, err)
+		}
+		m.Failure = &fl
+	}
+	m.CreatedAt, m.UpdatedAt, m.CompletedAt = fromMS(created), fromMS(updated), fromNullMS(completed)
+	return &m, nil
+}
+
+// CreateSMS records an SMS about to be handed to its carrier, as queued.
+func (s *Store) CreateSMS(ctx context.Context, m *fax.SMS) (*fax.SMS, error) {
+	c := *m
+	err := s.write(ctx, func(tx *wtx) error {
+		now := s.now().UTC()
+		c.ID = s.ids.New(fax.PrefixSMS, now)
+		c.Status, c.CreatedAt, c.UpdatedAt = fax.StatusQueued, now, now
+		tx.queue(`INSERT INTO sms (`+smsColumns+`) VALUES ($1, $2, $3, $4, '', $5, NULL, $6, $7, $7, NULL)`,
+			c.ID, c.To, c.TextLength, c.Provider, c.Status, c.OwnerKeyID, ms(now))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// FindSMSByID returns one SMS or not_found.
+func (s *Store) FindSMSByID(ctx context.Context, id string) (*fax.SMS, error) {
+	m, err := scanSMS(s.pool.QueryRow(ctx, `SELECT `+smsColumns+` FROM sms WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fax.Errorf(fax.ECodeNotFound, "SMS %s not found", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: find sms: %w", err)
+	}
+	return m, nil
+}
+
+// MarkSMSHanded records the carrier's id for an SMS it accepted.
+func (s *Store) MarkSMSHanded(ctx context.Context, id, providerSMSID string) error {
+	return s.write(ctx, func(tx *wtx) error {
+		tx.queue(`UPDATE sms SET provider_sms_id = $1, updated_at = $2 WHERE id = $3 AND provider_sms_id = ''`, providerSMSID, ms(s.now()), id)
+		return nil
+	})
+}
+
+// queueMatchSMS queues the query that finds and locks the SMS an update
+// is about, by faxgate's id or the carrier's; *m stays nil when none
+// matches, as for an update naming neither.
+func queueMatchSMS(tx *wtx, u *fax.Update, m **fax.SMS) {
+	var found bool
+	scan := func(row pgx.Row) (err error) {
+		*m, err = scanSMS(row)
+		return err
+	}
+	switch {
+	case u.FaxID != "":
+		tx.queueRow(&found, scan, `SELECT `+smsColumns+` FROM sms WHERE id = $1 AND provider = $2 FOR UPDATE`, u.FaxID, u.Provider)
+	case u.ProviderFaxID != "":
+		tx.queueRow(&found, scan, `SELECT `+smsColumns+` FROM sms WHERE provider = $1 AND provider_sms_id = $2 ORDER BY id LIMIT 1 FOR UPDATE`,
+			u.Provider, u.ProviderFaxID)
+	}
+}
+
+// applySMSTx moves the SMS m (locked, nil when none matched) to its final
+// status, with its sms.sent or sms.failed event to the global endpoints
+// among endpoints. A final SMS never changes.
+func (s *Store) applySMSTx(tx *wtx, u *fax.Update, m *fax.SMS, endpoints []*fax.Endpoint, now time.Time) (fax.ApplyResult, error) {
+	var res fax.ApplyResult
+	if m == nil {
+		res.Unknown = true
+		return res, nil
+	}
+	res.FaxID = m.ID
+	if m.Status.Final() || (u.Status != fax.StatusSent && u.Status != fax.StatusFailed) {
+		res.Stale = true
+		return res, nil
+	}
+	m.Status, m.UpdatedAt, m.CompletedAt = u.Status, now, &now
+	if m.ProviderSMSID == "" {
+		m.ProviderSMSID = u.ProviderFaxID
+	}
+	evType := fax.EventSMSSent
+	if u.Status == fax.StatusFailed {
+		evType = fax.EventSMSFailed
+		m.Failure = failureOrDefaultSMS(u.Failure)
+	}
+	tx.queue(`UPDATE sms SET status = $1, provider_sms_id = $2, failure = $3, updated_at = $4, completed_at = $4 WHERE id = $5`,
+		m.Status, m.ProviderSMSID, failureJSON(m.Failure), ms(now), m.ID)
+	data, err := json.Marshal(wire.FromSMS(m))
+	if err != nil {
+		return res, fmt.Errorf("postgres: sms event: %w", err)
+	}
+	ev := fax.Event{ID: s.ids.New(fax.PrefixEvent, now), Type: evType, FaxID: m.ID, CreatedAt: now, Data: data}
+	insertEvent(tx, &ev)
+	for _, e := range fax.Route(evType, nil, endpoints) {
+		s.insertDelivery(tx, e.ID, &ev, now)
+	}
+	res.Applied, res.Events = true, []string{ev.ID}
+	return res, nil
+}
+
+func failureOrDefaultSMS(fl *fax.Failure) *fax.Failure {
+	if fl == nil {
+		return &fax.Failure{Code: fax.FailCarrier, Message: "the carrier reported the SMS as not delivered"}
+	}
+	return fl
+}
