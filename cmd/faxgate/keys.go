@@ -5,13 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/faxgate/faxgate/internal/api"
 	"github.com/faxgate/faxgate/internal/config"
 	"github.com/faxgate/faxgate/internal/fax"
-	"github.com/faxgate/faxgate/internal/sqlite"
 	"github.com/faxgate/faxgate/internal/wire"
 )
 
@@ -23,15 +22,12 @@ const keysHelp = `faxgate keys: manage API keys directly in the database (run wh
 
 The key is printed once by create; only its hash is stored.`
 
-func openStore(ctx context.Context, getenv func(string) string, file string) (*sqlite.Store, error) {
+func openStore(ctx context.Context, getenv func(string) string, file string) (store, error) {
 	cfg, err := config.Load(getenv, file)
 	if err != nil {
 		return nil, fmt.Errorf("configuration:\n%w", err)
 	}
-	if cfg.DatabaseURL != "" {
-		return nil, fmt.Errorf("FAXGATE_DATABASE_URL: only SQLite is supported by this version")
-	}
-	return sqlite.Open(ctx, filepath.Join(cfg.DataDir, "faxgate.db"), sqlite.Options{})
+	return openStoreFor(ctx, cfg, time.Now, storeOptions{})
 }
 
 func cmdKeys(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

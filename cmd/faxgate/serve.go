@@ -27,7 +27,6 @@ import (
 	"github.com/faxgate/faxgate/internal/metrics"
 	"github.com/faxgate/faxgate/internal/provider/simulator"
 	"github.com/faxgate/faxgate/internal/retention"
-	"github.com/faxgate/faxgate/internal/sqlite"
 	"github.com/faxgate/faxgate/internal/webhook"
 )
 
@@ -43,7 +42,7 @@ type Main struct {
 	// EmailTLS overrides the TLS settings for the SMTP relay (tests).
 	EmailTLS *tls.Config
 
-	Store      *sqlite.Store
+	Store      store
 	Blobs      blob.Store
 	API        *api.Server
 	Ingest     *ingest.Ingest
@@ -80,9 +79,6 @@ func NewMain(cfg config.Config, logger *slog.Logger) *Main {
 // until Run.
 func (m *Main) Open(ctx context.Context) error {
 	cfg := m.Config
-	if cfg.DatabaseURL != "" {
-		return fmt.Errorf("FAXGATE_DATABASE_URL: PostgreSQL is not supported by this version yet; leave it empty for SQLite")
-	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("FAXGATE_DATA_DIR: %w", err)
 	}
@@ -90,8 +86,8 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.lock, err = lockDataDir(cfg.DataDir); err != nil {
 		return err
 	}
-	m.Store, err = sqlite.Open(ctx, filepath.Join(cfg.DataDir, "faxgate.db"), sqlite.Options{
-		Now: m.Now, Logger: m.Logger, OnWork: m.onWork, ReleaseLeases: true, DisableAfter: disableAfter(cfg.WebhookDisableAfter),
+	m.Store, err = openStoreFor(ctx, cfg, m.Now, storeOptions{
+		logger: m.Logger, onWork: m.onWork, owner: true, disableAfter: disableAfter(cfg.WebhookDisableAfter),
 	})
 	if err != nil {
 		return err
@@ -102,7 +98,8 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.Retention = retention.New(m.Store, m.Blobs, retention.Options{
 		Inbound: cfg.RetentionInbound, Outbound: cfg.RetentionOutbound, Audit: cfg.AuditRetention, Now: m.Now,
-		Logger: m.Logger.With("component", "retention"),
+		LeadFunc: leadFunc(m.Store),
+		Logger:   m.Logger.With("component", "retention"),
 	})
 
 	client := m.WebhookClient
@@ -111,7 +108,10 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	whOpts := webhook.Options{
 		Workers: cfg.WebhookWorkers, Schedule: cfg.WebhookRetrySchedule, Now: m.Now, Client: client,
-		Logger: m.Logger.With("component", "webhook"), EmailAttachPDF: &cfg.EmailAttachPDF,
+		// A claim must outlive an attempt's timeout, or a slow attempt's
+		// delivery would be claimed twice.
+		LeaseFor: max(cfg.ClaimLease, 2*cfg.WebhookTimeout),
+		Logger:   m.Logger.With("component", "webhook"), EmailAttachPDF: &cfg.EmailAttachPDF,
 		Document: func(ctx context.Context, faxID string) ([]byte, error) {
 			f, err := m.Store.FindFaxByID(ctx, faxID)
 			if err != nil {
@@ -178,7 +178,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("FAXGATE_PROVIDER=%s: %s", cfg.Provider, p)
 	}
 	m.Dispatcher = dispatch.New(m.Store, dispatch.Options{
-		Senders: senders, Workers: cfg.DispatchWorkers, Now: m.Now, Grace: cfg.ShutdownTimeout,
+		Senders: senders, Workers: cfg.DispatchWorkers, Now: m.Now, Grace: cfg.ShutdownTimeout, LeaseFor: cfg.ClaimLease,
 		Logger: m.Logger.With("component", "dispatch"),
 		Document: func(ctx context.Context, f *fax.Fax) ([]byte, error) {
 			return m.Blobs.Get(ctx, f.DocumentKey)
@@ -453,4 +453,13 @@ func disableAfter(d time.Duration) time.Duration {
 		return -1
 	}
 	return d
+}
+
+// leadFunc lets one instance at a time run periodic jobs on a shared
+// database; a store for one process needs none.
+func leadFunc(st store) func(ctx context.Context, name string) (func(), bool, error) {
+	if l, ok := st.(leader); ok {
+		return l.TryLead
+	}
+	return nil
 }

@@ -5,12 +5,11 @@ import (
 
 	"github.com/faxgate/faxgate/internal/fax"
 	"github.com/faxgate/faxgate/internal/provider/gofax"
-	"github.com/faxgate/faxgate/internal/sqlite"
 )
 
 // smsService sends SMS through GoFax, the one carrier here that offers it.
 type smsService struct {
-	store *sqlite.Store
+	store store
 	gofax *gofax.Provider
 	apply func(ctx context.Context, u *fax.Update) (fax.ApplyResult, error)
 }

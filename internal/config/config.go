@@ -55,6 +55,7 @@ type Config struct {
 	TrustedProxies    []netip.Prefix // FAXGATE_TRUSTED_PROXIES, default none
 	RequireHTTPS      bool           // FAXGATE_REQUIRE_HTTPS, default false
 
+	ClaimLease         time.Duration // FAXGATE_CLAIM_LEASE, default 30s
 	DispatchWorkers    int           // FAXGATE_DISPATCH_WORKERS, default 8
 	SimulatorPageDelay time.Duration // FAXGATE_SIMULATOR_PAGE_DELAY, default 0
 
@@ -265,6 +266,7 @@ func settings() []setting {
 		{"FAXGATE_TLS_KEY", "", false, "PEM private key for FAXGATE_TLS_CERT", str(func(c *Config) *string { return &c.TLSKey })},
 		{"FAXGATE_TRUSTED_PROXIES", "", false, "CIDRs of reverse proxies whose X-Forwarded-For gives the client address", prefixes(func(c *Config) *[]netip.Prefix { return &c.TrustedProxies })},
 		{"FAXGATE_REQUIRE_HTTPS", "0", false, "1 refuses a FAXGATE_PUBLIC_URL that is not https://", boolean(func(c *Config) *bool { return &c.RequireHTTPS })},
+		{"FAXGATE_CLAIM_LEASE", "30s", false, "how long a claimed send or delivery stays claimed without renewal; a crashed instance's work resumes after it (deliveries: at least twice FAXGATE_WEBHOOK_TIMEOUT)", dur(func(c *Config) *time.Duration { return &c.ClaimLease })},
 		{"FAXGATE_DISPATCH_WORKERS", "8", false, "faxes handed to carriers at once", integer(func(c *Config) *int { return &c.DispatchWorkers }, 1, 1024)},
 		{"FAXGATE_SIMULATOR_PAGE_DELAY", "0", false, "time the simulator takes per page", func(c *Config, v string) error {
 			if v == "0" {

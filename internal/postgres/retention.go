@@ -42,3 +42,17 @@ func (s *Store) MarkDocumentPurged(ctx context.Context, id string) error {
 		return nil
 	})
 }
+
+// PurgeAudit deletes audit entries older than before and says how many.
+func (s *Store) PurgeAudit(ctx context.Context, before time.Time) (int, error) {
+	var n int64
+	err := s.write(ctx, func(tx *wtx) error {
+		var err error
+		n, err = tx.exec(`DELETE FROM audit WHERE at < $1`, ms(before))
+		if err != nil {
+			return fmt.Errorf("postgres: purge audit: %w", err)
+		}
+		return nil
+	})
+	return int(n), err
+}
