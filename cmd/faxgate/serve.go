@@ -146,7 +146,9 @@ func (m *Main) Open(ctx context.Context) error {
 			pdf, info, err := document.ToPDF(b)
 			return pdf, info.Pages, err
 		},
-		WriteError: func(w http.ResponseWriter, r *http.Request, err error) { api.WriteError(w, r, m.Logger, err) },
+		WriteError: func(w http.ResponseWriter, r *http.Request, err error) {
+			api.WriteError(w, r, m.Logger, api.UnavailableIfDown(r.Context(), m.Store, err))
+		},
 		OnRejected: func(ctx context.Context, provider, route, remoteAddr, reason string) {
 			e := &fax.AuditEntry{Actor: "carrier:" + provider, Action: "webhook.rejected", TargetType: "route", TargetID: route,
 				Outcome: "unauthorized", RemoteAddr: remoteAddr, Detail: reason}

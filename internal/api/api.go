@@ -285,7 +285,32 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 }
 
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	WriteError(w, r, s.log, err)
+	WriteError(w, r, s.log, UnavailableIfDown(r.Context(), s.opts.Store, err))
+}
+
+// UnavailableIfDown turns an internal error into 503 "unavailable" when the
+// database does not answer: clients and carriers then retry later, and
+// nothing was acknowledged that was not stored.
+func UnavailableIfDown(ctx context.Context, db interface{ Ping(context.Context) error }, err error) error {
+	if err == nil || db == nil || fax.ErrorCode(err) != fax.ECodeInternal {
+		return err
+	}
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if db.Ping(pctx) != nil {
+		return &unavailable{err}
+	}
+	return err
+}
+
+// unavailable is an internal error shown as 503 while keeping its cause
+// for the log.
+type unavailable struct{ cause error }
+
+func (u *unavailable) Error() string { return "database unavailable: " + u.cause.Error() }
+
+func (u *unavailable) Unwrap() []error {
+	return []error{fax.Errorf(fax.ECodeUnavailable, "the database is unavailable; try again shortly"), u.cause}
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

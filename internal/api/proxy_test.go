@@ -1,10 +1,14 @@
 package api
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"testing"
+
+	"github.com/faxgate/faxgate/internal/fax"
 )
 
 func TestWithTrustedProxies(t *testing.T) {
@@ -29,5 +33,23 @@ func TestWithTrustedProxies(t *testing.T) {
 		if got != tt.want {
 			t.Errorf("remote %s, XFF %q: got %s, want %s", tt.remote, tt.xff, got, tt.want)
 		}
+	}
+}
+
+type fakePinger struct{ err error }
+
+func (f fakePinger) Ping(context.Context) error { return f.err }
+
+func TestUnavailableIfDown(t *testing.T) {
+	internal := errors.New("sqlite: commit: disk I/O error")
+	if got := fax.ErrorCode(UnavailableIfDown(context.Background(), fakePinger{errors.New("down")}, internal)); got != fax.ECodeUnavailable {
+		t.Errorf("database down: got %s, want unavailable", got)
+	}
+	if got := fax.ErrorCode(UnavailableIfDown(context.Background(), fakePinger{}, internal)); got != fax.ECodeInternal {
+		t.Errorf("database up: got %s, want internal", got)
+	}
+	bad := fax.Errorf(fax.ECodeInvalid, "x")
+	if got := UnavailableIfDown(context.Background(), fakePinger{errors.New("down")}, bad); got != bad {
+		t.Errorf("user errors pass through: got %v", got)
 	}
 }
