@@ -48,7 +48,7 @@ type process struct {
 func startProcess(t *testing.T, bin, dir, addr string, env ...string) *process {
 	t.Helper()
 	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(), "FAXGATE_ADDR="+addr, "FAXGATE_DATA_DIR="+dir, "FAXGATE_ADMIN_KEY="+adminKey)
+	cmd.Env = append(os.Environ(), "FAXGATE_ADDR="+addr, "FAXGATE_DATA_DIR="+dir, "FAXGATE_ADMIN_KEY="+adminKey, "FAXGATE_RATE_LIMIT=0")
 	cmd.Env = append(cmd.Env, env...)
 	logs := &bytes.Buffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs

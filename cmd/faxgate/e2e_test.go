@@ -253,3 +253,33 @@ func TestCancel(t *testing.T) {
 		t.Errorf("cancel again: got %d, want 409", code)
 	}
 }
+
+// TestRateLimit: a key over its rate gets 429 with Retry-After; another key
+// is unaffected.
+func TestRateLimit(t *testing.T) {
+	g := startGateway(t, withEnv("FAXGATE_RATE_LIMIT", "5"), withEnv("FAXGATE_RATE_BURST", "5"))
+	var k struct{ Key string }
+	g.do("POST", "/v1/api-keys", map[string]any{"name": "busy", "scopes": []string{"fax:read"}}, &k)
+	limited := 0
+	for i := 0; i < 20; i++ {
+		req, _ := http.NewRequest("GET", g.url+"/v1/faxes", nil)
+		req.Header.Set("Authorization", "Bearer "+k.Key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusTooManyRequests {
+			limited++
+			if resp.Header.Get("Retry-After") == "" {
+				t.Error("429 without Retry-After")
+			}
+		}
+	}
+	if limited == 0 {
+		t.Error("20 requests at once with a burst of 5: none limited")
+	}
+	if code := g.do("GET", "/v1/faxes", nil, nil); code != 200 {
+		t.Errorf("another key: got %d, want 200", code)
+	}
+}

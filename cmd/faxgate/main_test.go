@@ -55,6 +55,8 @@ func startGatewayIn(t *testing.T, dir string, opts ...gatewayOption) *gateway {
 		"FAXGATE_DATA_DIR":               dir,
 		"FAXGATE_ADMIN_KEY":              adminKey,
 		"FAXGATE_WEBHOOK_ALLOW_NETWORKS": "127.0.0.0/8",
+		// Tests poll hard; the rate limit has tests of its own.
+		"FAXGATE_RATE_LIMIT": "0",
 	}
 	m := &Main{Now: time.Now}
 	for _, o := range opts {

@@ -196,6 +196,7 @@ func (m *Main) Open(ctx context.Context) error {
 	apiOpts := api.Options{
 		Store: m.Store, Blobs: m.Blobs, Logger: m.Logger.With("component", "api"), Now: m.Now,
 		AdminKeys: cfg.AdminKeys, MaxDocument: cfg.MaxDocument, DefaultProvider: cfg.Provider,
+		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, MaxInflightSends: cfg.MaxInflightSends,
 		ProviderProblem: func(name string) string {
 			if _, ok := senders[name]; ok {
 				return ""

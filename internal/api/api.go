@@ -56,6 +56,7 @@ type Store interface {
 type Blobs interface {
 	Put(ctx context.Context, key string, b []byte) (fax.BlobInfo, error)
 	Open(ctx context.Context, key string) (io.ReadCloser, int64, error)
+	Delete(ctx context.Context, key string) error
 }
 
 // Document is an accepted document ready to store: Bytes in MIME type

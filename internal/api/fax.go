@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -130,6 +131,13 @@ func (s *Server) handleFaxCreate(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	created, existed, err := s.opts.Store.CreateFax(ctx, f, opts)
+	if err != nil || existed {
+		// The document stored for this request belongs to no fax: a repeat
+		// returns the earlier fax with its own document.
+		if derr := s.opts.Blobs.Delete(context.WithoutCancel(ctx), key); derr != nil {
+			s.log.WarnContext(ctx, "remove an unused document", "err", derr)
+		}
+	}
 	if err != nil {
 		return err
 	}

@@ -56,6 +56,9 @@ type Config struct {
 	RequireHTTPS      bool           // FAXGATE_REQUIRE_HTTPS, default false
 
 	ClaimLease         time.Duration // FAXGATE_CLAIM_LEASE, default 30s
+	RateLimit          float64       // FAXGATE_RATE_LIMIT, default 100 requests/s per API key; 0 off
+	RateBurst          int           // FAXGATE_RATE_BURST, default 200
+	MaxInflightSends   int           // FAXGATE_MAX_INFLIGHT_SENDS, default 64; 0 off
 	DispatchWorkers    int           // FAXGATE_DISPATCH_WORKERS, default 8
 	SimulatorPageDelay time.Duration // FAXGATE_SIMULATOR_PAGE_DELAY, default 0
 
@@ -267,6 +270,16 @@ func settings() []setting {
 		{"FAXGATE_TRUSTED_PROXIES", "", false, "CIDRs of reverse proxies whose X-Forwarded-For gives the client address", prefixes(func(c *Config) *[]netip.Prefix { return &c.TrustedProxies })},
 		{"FAXGATE_REQUIRE_HTTPS", "0", false, "1 refuses a FAXGATE_PUBLIC_URL that is not https://", boolean(func(c *Config) *bool { return &c.RequireHTTPS })},
 		{"FAXGATE_CLAIM_LEASE", "30s", false, "how long a claimed send or delivery stays claimed without renewal; a crashed instance's work resumes after it (deliveries: at least twice FAXGATE_WEBHOOK_TIMEOUT)", dur(func(c *Config) *time.Duration { return &c.ClaimLease })},
+		{"FAXGATE_RATE_LIMIT", "100", false, "requests a second each API key may make (429 with Retry-After beyond; 0 off)", func(c *Config, v string) error {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f < 0 || f > 1e6 {
+				return fmt.Errorf("want requests a second from 0 (off) to 1000000, got %q", v)
+			}
+			c.RateLimit = f
+			return nil
+		}},
+		{"FAXGATE_RATE_BURST", "200", false, "requests an API key may make at once before FAXGATE_RATE_LIMIT applies", integer(func(c *Config) *int { return &c.RateBurst }, 1, 1000000)},
+		{"FAXGATE_MAX_INFLIGHT_SENDS", "64", false, "sends (POST /v1/faxes) handled at once; beyond, 503 with Retry-After (0 off)", integer(func(c *Config) *int { return &c.MaxInflightSends }, 0, 100000)},
 		{"FAXGATE_DISPATCH_WORKERS", "8", false, "faxes handed to carriers at once", integer(func(c *Config) *int { return &c.DispatchWorkers }, 1, 1024)},
 		{"FAXGATE_SIMULATOR_PAGE_DELAY", "0", false, "time the simulator takes per page", func(c *Config, v string) error {
 			if v == "0" {
