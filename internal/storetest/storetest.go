@@ -57,6 +57,15 @@ type Store interface {
 	RecordAudit(ctx context.Context, e *fax.AuditEntry) error
 	FindAudit(ctx context.Context, fl fax.AuditFilter) ([]*fax.AuditEntry, string, error)
 
+	CreateSMS(ctx context.Context, m *fax.SMS) (*fax.SMS, error)
+	FindSMSByID(ctx context.Context, id string) (*fax.SMS, error)
+	MarkSMSHanded(ctx context.Context, id, providerSMSID string) error
+
+	FindExpiredDocuments(ctx context.Context, direction fax.Direction, before time.Time, limit int) ([]*fax.Fax, error)
+	MarkDocumentPurged(ctx context.Context, id string) error
+	PurgeAudit(ctx context.Context, before time.Time) (int, error)
+	Stats(ctx context.Context) (fax.Stats, error)
+
 	Setting(ctx context.Context, name string, gen func() string) (string, error)
 	Ping(ctx context.Context) error
 }
@@ -105,6 +114,8 @@ func Run(t *testing.T, open Factory) {
 		{"EndpointDisabledAfterFailing", testEndpointDisabledAfterFailing},
 		{"TestEventAndRetryFailed", testTestEventAndRetryFailed},
 		{"Audit", testAudit},
+		{"SMS", testSMS},
+		{"RetentionAndStats", testRetentionAndStats},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -853,5 +864,100 @@ func testTestEventAndRetryFailed(t *testing.T, s Store, c *Clock) {
 	}
 	if jobs, _ := s.ClaimDeliveries(ctx, c.Now(), time.Minute, 10); len(jobs) != 1 {
 		t.Errorf("retried delivery not claimable: %d", len(jobs))
+	}
+}
+
+func testSMS(t *testing.T, s Store, c *Clock) {
+	ctx := context.Background()
+	ep := mustEndpoint(t, s, &fax.Endpoint{URL: "https://a.example/hook"})
+	m, err := s.CreateSMS(ctx, &fax.SMS{To: "+61412121212", TextLength: 12, Provider: "gofax"})
+	if err != nil || m.Status != fax.StatusQueued || m.ID == "" {
+		t.Fatalf("create: %+v %v", m, err)
+	}
+	if err := s.MarkSMSHanded(ctx, m.ID, "52410901"); err != nil {
+		t.Fatal(err)
+	}
+	u := fax.Update{Provider: "gofax", Kind: fax.UpdateSMS, ProviderFaxID: "52410901", Status: fax.StatusSent, EventKey: "gofax:sms:52410901:true"}
+	r, err := s.ApplyUpdate(ctx, &u)
+	if err != nil || !r.Applied || r.FaxID != m.ID {
+		t.Fatalf("apply: %+v %v", r, err)
+	}
+	if r, _ := s.ApplyUpdate(ctx, &u); !r.Duplicate {
+		t.Errorf("repeat: got %+v, want duplicate", r)
+	}
+	late := fax.Update{Provider: "gofax", Kind: fax.UpdateSMS, FaxID: m.ID, Status: fax.StatusFailed, EventKey: "late"}
+	if r, _ := s.ApplyUpdate(ctx, &late); !r.Stale {
+		t.Errorf("late failure: got %+v, want stale", r)
+	}
+	got, _ := s.FindSMSByID(ctx, m.ID)
+	if got.Status != fax.StatusSent || got.ProviderSMSID != "52410901" || got.CompletedAt == nil {
+		t.Errorf("got %+v", got)
+	}
+	ds, _, _ := s.FindDeliveries(ctx, fax.DeliveryFilter{EndpointID: ep.ID})
+	if len(ds) != 1 || ds[0].EventType != fax.EventSMSSent {
+		t.Errorf("deliveries: %+v, want one sms.sent", ds)
+	}
+	if r, _ := s.ApplyUpdate(ctx, &fax.Update{Provider: "gofax", Kind: fax.UpdateSMS, ProviderFaxID: "nobody", Status: fax.StatusSent}); !r.Unknown {
+		t.Errorf("unknown sms: got %+v", r)
+	}
+	_, err = s.FindSMSByID(ctx, "sms_nope")
+	wantCode(t, err, fax.ECodeNotFound)
+}
+
+func testRetentionAndStats(t *testing.T, s Store, c *Clock) {
+	ctx := context.Background()
+	r, err := s.ApplyUpdate(ctx, &fax.Update{Provider: "simulator", Kind: fax.UpdateInbound, ProviderFaxID: "in-1",
+		Status: fax.StatusReceived, To: "+15550001111", Pages: 1, Document: &fax.InboundDocument{Key: "inbound/in-1.pdf", Size: 3, SHA256: "x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := mustCreate(t, s, "+15551234567")
+	c.Advance(48 * time.Hour)
+	old, err := s.FindExpiredDocuments(ctx, fax.Inbound, c.Now().Add(-24*time.Hour), 10)
+	if err != nil || len(old) != 1 || old[0].ID != r.FaxID {
+		t.Fatalf("expired inbound: %+v %v", old, err)
+	}
+	if none, _ := s.FindExpiredDocuments(ctx, fax.Outbound, c.Now().Add(-24*time.Hour), 10); len(none) != 0 {
+		t.Errorf("a queued outbound fax is not final, yet its document expired: %+v", none)
+	}
+	if err := s.MarkDocumentPurged(ctx, r.FaxID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkDocumentPurged(ctx, r.FaxID); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := s.FindFaxByID(ctx, r.FaxID)
+	if !f.DocumentPurged {
+		t.Error("not marked purged")
+	}
+	if again, _ := s.FindExpiredDocuments(ctx, fax.Inbound, c.Now(), 10); len(again) != 0 {
+		t.Error("a purged document is listed again")
+	}
+	es, _, _ := s.FindAudit(ctx, fax.AuditFilter{Action: "document.purge"})
+	if len(es) != 1 {
+		t.Errorf("got %d purge audit entries, want 1", len(es))
+	}
+	c.Advance(time.Hour)
+	n, err := s.PurgeAudit(ctx, c.Now())
+	if err != nil || n < 1 {
+		t.Errorf("purge audit: %d %v", n, err)
+	}
+	st, err := s.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int64{}
+	for _, x := range st.Faxes {
+		counts[string(x.Direction)+"/"+x.Status] += x.Count
+	}
+	if counts["inbound/received"] != 1 || counts["outbound/queued"] != 1 {
+		t.Errorf("stats: %v", counts)
+	}
+	queues := map[string]fax.QueueStats{}
+	for _, q := range st.Queues {
+		queues[q.Name] = q
+	}
+	if q := queues["dispatch"]; q.Depth != 1 || q.OldestAge < 48*time.Hour {
+		t.Errorf("dispatch queue: %+v (fax %s waits since creation)", q, out.ID)
 	}
 }
