@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/provider/asterisk/amitest"
 )
 
 // needGhostscript returns gs's path. Without it the test is skipped, except
@@ -214,14 +215,14 @@ func TestToTIFFMissingGhostscript(t *testing.T) {
 // into <fax id>.tif in the spool, which the Originate names.
 func TestSendPDF(t *testing.T) {
 	gs := needGhostscript(t)
-	fake := newFakeAMI(t)
+	fake := amitest.NewServer(t, nil)
 	rec := newRecorder()
 	cfg := senderConfig(t, fake, rec)
 	cfg.GhostscriptPath = gs
 	p := newSender(t, cfg)
 	mustSend(t, p, outboundJob(jobA, "+15559870000"), samplePDF(2))
 	want := filepath.Join(cfg.SpoolDir, jobA+".tif")
-	if got := variable(fake.received("Originate")[0], "FAXFILE"); got != want {
+	if got := fake.Received("Originate")[0].Variable("FAXFILE"); got != want {
 		t.Errorf("got FAXFILE %q, want %q", got, want)
 	}
 	if n, err := tiffPages(want); err != nil || n != 2 {
@@ -233,7 +234,7 @@ func TestSendPDF(t *testing.T) {
 	if err == nil || se.Outcome != fax.SendPermanent || se.Failure == nil || se.Failure.Code != fax.FailDocument {
 		t.Fatalf("got %v, want a permanent document_error", err)
 	}
-	if n := len(fake.received("Originate")); n != 1 {
+	if n := len(fake.Received("Originate")); n != 1 {
 		t.Errorf("got %d Originates, want only the first fax's", n)
 	}
 }

@@ -1,268 +1,25 @@
 package asterisk
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
-	"io"
-	"net"
-	"net/textproto"
 	"os/exec"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/provider/asterisk/amitest"
 )
 
-// AMI credentials the fake accepts.
+// AMI credentials the fake manager interface (amitest) accepts.
 const (
-	amiUser   = "faxgate"
-	amiSecret = "ami-S3cr3t-9Kq2Xw"
+	amiUser   = amitest.User
+	amiSecret = amitest.Secret
 )
-
-// fakeAMI is a loopback Asterisk manager interface speaking AMI's wire
-// protocol: the banner, Login (accepted or refused), Ping, Hangup and
-// Originate, whose answer each test scripts. It parses what the client
-// sends with net/textproto, not with the package's own parser.
-type fakeAMI struct {
-	t  *testing.T
-	ln net.Listener
-
-	rejectLogin atomic.Bool
-	ignorePing  atomic.Bool
-	pings       atomic.Int32
-
-	mu          sync.Mutex
-	live        []fakeChannel // channels Status lists
-	conns       []*fakeConn
-	logins      int
-	actions     []fakeAction
-	onOriginate func(c *fakeConn, a fakeAction)
-	wg          sync.WaitGroup
-}
-
-// fakeChannel is a call the fake has up.
-type fakeChannel struct{ name, uniqueid, job string }
-
-func (f *fakeAMI) setLive(chs ...fakeChannel) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.live = chs
-}
-
-// fakeAction is one action as the fake received it.
-type fakeAction struct {
-	raw string
-	h   textproto.MIMEHeader
-}
-
-func (a fakeAction) get(k string) string { return a.h.Get(k) }
-
-type fakeConn struct {
-	conn net.Conn
-	wmu  sync.Mutex
-}
-
-// send writes one message from key, value pairs.
-func (c *fakeConn) send(kv ...string) {
-	var b strings.Builder
-	for i := 0; i+1 < len(kv); i += 2 {
-		b.WriteString(kv[i] + ": " + kv[i+1] + "\r\n")
-	}
-	b.WriteString("\r\n")
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	c.conn.Write([]byte(b.String()))
-}
-
-func newFakeAMI(t *testing.T) *fakeAMI {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fakeAMI{t: t, ln: ln}
-	f.onOriginate = func(c *fakeConn, a fakeAction) { queued(c, a) }
-	f.wg.Add(1)
-	go f.accept()
-	t.Cleanup(f.close)
-	return f
-}
-
-func (f *fakeAMI) port() string {
-	_, p, _ := net.SplitHostPort(f.ln.Addr().String())
-	return p
-}
-
-func (f *fakeAMI) close() {
-	f.ln.Close()
-	f.dropAll()
-	f.wg.Wait()
-}
-
-// dropAll closes every connection, as an Asterisk restart would.
-func (f *fakeAMI) dropAll() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, c := range f.conns {
-		c.conn.Close()
-	}
-	f.conns = nil
-}
-
-func (f *fakeAMI) setOriginate(fn func(c *fakeConn, a fakeAction)) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.onOriginate = fn
-}
-
-func (f *fakeAMI) loginCount() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.logins
-}
-
-// received returns the actions named name, in order.
-func (f *fakeAMI) received(name string) []fakeAction {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var out []fakeAction
-	for _, a := range f.actions {
-		if strings.EqualFold(a.get("Action"), name) {
-			out = append(out, a)
-		}
-	}
-	return out
-}
-
-func (f *fakeAMI) accept() {
-	defer f.wg.Done()
-	for {
-		conn, err := f.ln.Accept()
-		if err != nil {
-			return
-		}
-		c := &fakeConn{conn: conn}
-		f.mu.Lock()
-		f.conns = append(f.conns, c)
-		f.mu.Unlock()
-		f.wg.Add(1)
-		go func() {
-			defer f.wg.Done()
-			defer conn.Close()
-			f.serve(c)
-		}()
-	}
-}
-
-func (f *fakeAMI) serve(c *fakeConn) {
-	c.wmu.Lock()
-	io.WriteString(c.conn, "Asterisk Call Manager/9.0.0\r\n")
-	c.wmu.Unlock()
-	r := bufio.NewReader(c.conn)
-	loggedIn := false
-	for {
-		var raw strings.Builder
-		for {
-			line, err := r.ReadString('\n')
-			if err != nil {
-				return
-			}
-			if line == "\r\n" {
-				break
-			}
-			if !strings.HasSuffix(line, "\r\n") {
-				f.t.Errorf("fake AMI: line %q does not end in CRLF", line)
-			}
-			raw.WriteString(line)
-		}
-		h, err := textproto.NewReader(bufio.NewReader(strings.NewReader(raw.String() + "\r\n"))).ReadMIMEHeader()
-		if err != nil {
-			f.t.Errorf("fake AMI: bad message %q: %v", raw.String(), err)
-			return
-		}
-		a := fakeAction{raw: raw.String(), h: h}
-		f.mu.Lock()
-		f.actions = append(f.actions, a)
-		onOriginate := f.onOriginate
-		f.mu.Unlock()
-		id := a.get("ActionID")
-		switch action := strings.ToLower(a.get("Action")); {
-		case action == "login":
-			if f.rejectLogin.Load() || a.get("Username") != amiUser || a.get("Secret") != amiSecret {
-				c.send("Response", "Error", "ActionID", id, "Message", "Authentication failed")
-				return // Asterisk ends the session after a refused login
-			}
-			f.mu.Lock()
-			f.logins++
-			f.mu.Unlock()
-			loggedIn = true
-			c.send("Response", "Success", "ActionID", id, "Message", "Authentication accepted")
-			c.send("Event", "FullyBooted", "Privilege", "system,all", "Uptime", "12", "Status", "Fully Booted")
-		case !loggedIn:
-			c.send("Response", "Error", "ActionID", id, "Message", "Permission denied")
-		case action == "ping":
-			f.pings.Add(1)
-			if !f.ignorePing.Load() {
-				c.send("Response", "Success", "ActionID", id, "Ping", "Pong", "Timestamp", "1700000000.000000")
-			}
-		case action == "hangup":
-			c.send("Response", "Success", "ActionID", id, "Message", "Channel Hungup")
-		case action == "originate":
-			onOriginate(c, a)
-		case action == "status":
-			f.mu.Lock()
-			live := append([]fakeChannel(nil), f.live...)
-			f.mu.Unlock()
-			c.send("Response", "Success", "ActionID", id, "EventList", "start", "Message", "Channel status will follow")
-			for _, ch := range live {
-				kv := []string{"Event", "Status", "Privilege", "Call", "ActionID", id, "Channel", ch.name,
-					"ChannelState", "6", "ChannelStateDesc", "Up", "Uniqueid", ch.uniqueid, "Linkedid", ch.uniqueid}
-				if a.get("Variables") != "" {
-					kv = append(kv, "Variable", "FAXGATE_JOB="+ch.job)
-				}
-				c.send(kv...)
-			}
-			c.send("Event", "StatusComplete", "ActionID", id, "EventList", "Complete", "ListItems", fmt.Sprint(len(live)), "Items", fmt.Sprint(len(live)))
-		default:
-			c.send("Response", "Error", "ActionID", id, "Message", "Invalid/unknown command")
-		}
-	}
-}
-
-// queued answers an Originate as Asterisk does when it queued the call.
-func queued(c *fakeConn, a fakeAction) {
-	c.send("Response", "Success", "ActionID", a.get("ActionID"), "Message", "Originate successfully queued")
-}
-
-// originateResponse sends the OriginateResponse event for a.
-func originateResponse(c *fakeConn, a fakeAction, response, reason, uid string) {
-	c.send("Event", "OriginateResponse", "Privilege", "call,all", "ActionID", a.get("ActionID"),
-		"Response", response, "Channel", "PJSIP/faxtrunk-0000002a", "Context", a.get("Context"), "Exten", a.get("Exten"),
-		"Application", "", "Data", "", "Reason", reason, "Uniqueid", uid, "CallerIDNum", "<unknown>", "CallerIDName", "<unknown>")
-}
-
-// faxResultEvent sends the dialplan's UserEvent(FaxResult,…) for a's job.
-func faxResultEvent(c *fakeConn, job, status, errText, pages, uid string) {
-	c.send("Event", "UserEvent", "Privilege", "user,all", "Channel", "PJSIP/faxtrunk-0000002a",
-		"ChannelState", "6", "ChannelStateDesc", "Up", "Uniqueid", uid, "Linkedid", uid,
-		"UserEvent", "FaxResult", "Job", job, "Status", status, "Error", errText, "Pages", pages)
-}
-
-// variable returns the value of the Originate's Variable name.
-func variable(a fakeAction, name string) string {
-	for _, v := range a.h.Values("Variable") {
-		if k, val, ok := strings.Cut(v, "="); ok && k == name {
-			return val
-		}
-	}
-	return ""
-}
 
 // recorder plays Config.Apply, keeping every update.
 type recorder struct {
@@ -316,11 +73,11 @@ func gsOrStandIn() string {
 }
 
 // senderConfig is a sending configuration against fake, with short waits.
-func senderConfig(t *testing.T, fake *fakeAMI, rec *recorder) Config {
+func senderConfig(t *testing.T, fake *amitest.Server, rec *recorder) Config {
 	t.Helper()
 	return Config{
 		SpoolDir: t.TempDir(),
-		AMIHost:  "127.0.0.1", AMIPort: fake.port(), AMIUser: amiUser, AMISecret: amiSecret,
+		AMIHost:  "127.0.0.1", AMIPort: fake.Port(), AMIUser: amiUser, AMISecret: amiSecret,
 		Apply:           rec.apply,
 		GhostscriptPath: gsOrStandIn(),
 		ReconnectMin:    20 * time.Millisecond,

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/provider/asterisk/amitest"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
@@ -35,11 +36,11 @@ func mustSend(t *testing.T, p *Provider, job *fax.DispatchJob, doc []byte) {
 }
 
 func TestSendSuccess(t *testing.T) {
-	fake := newFakeAMI(t)
-	fake.setOriginate(func(c *fakeConn, a fakeAction) {
-		queued(c, a)
-		originateResponse(c, a, "Success", "4", uidA)
-		faxResultEvent(c, variable(a, "FAXGATE_JOB"), "SUCCESS", "OK", "2", uidA)
+	fake := amitest.NewServer(t, nil)
+	fake.SetOriginate(func(c *amitest.Conn, a amitest.Action) {
+		amitest.Queued(c, a)
+		amitest.OriginateResponse(c, a, "Success", "4", uidA)
+		amitest.FaxResult(c, a.Variable("FAXGATE_JOB"), "SUCCESS", "OK", "2", uidA)
 	})
 	rec := newRecorder()
 	cfg := senderConfig(t, fake, rec)
@@ -60,24 +61,24 @@ func TestSendSuccess(t *testing.T) {
 	}
 
 	// The Originate as Asterisk received it.
-	orig := fake.received("Originate")
+	orig := fake.Received("Originate")
 	if len(orig) != 1 {
 		t.Fatalf("got %d Originate actions, want 1", len(orig))
 	}
-	checkGoldenText(t, "testdata/ami/originate.golden.txt", strings.ReplaceAll(orig[0].raw, cfg.SpoolDir, spoolMark))
+	checkGoldenText(t, "testdata/ami/originate.golden.txt", strings.ReplaceAll(orig[0].Raw, cfg.SpoolDir, spoolMark))
 }
 
 func TestSendFailures(t *testing.T) {
 	tests := []struct {
 		name   string
-		script func(c *fakeConn, a fakeAction)
+		script func(c *amitest.Conn, a amitest.Action)
 		want   []fax.Update
 	}{
 		{
 			name: "busy",
-			script: func(c *fakeConn, a fakeAction) {
-				queued(c, a)
-				originateResponse(c, a, "Failure", "5", "<null>")
+			script: func(c *amitest.Conn, a amitest.Action) {
+				amitest.Queued(c, a)
+				amitest.OriginateResponse(c, a, "Failure", "5", "<null>")
 			},
 			want: []fax.Update{{Provider: Name, Kind: fax.UpdateStatus, EventKey: "asterisk:" + jobA + ":originate", FaxID: jobA,
 				Status: fax.StatusFailed, Failure: &fax.Failure{Code: fax.FailBusy, Message: "The receiving line was busy.",
@@ -85,9 +86,9 @@ func TestSendFailures(t *testing.T) {
 		},
 		{
 			name: "no answer",
-			script: func(c *fakeConn, a fakeAction) {
-				queued(c, a)
-				originateResponse(c, a, "Failure", "3", "")
+			script: func(c *amitest.Conn, a amitest.Action) {
+				amitest.Queued(c, a)
+				amitest.OriginateResponse(c, a, "Failure", "3", "")
 			},
 			want: []fax.Update{{Provider: Name, Kind: fax.UpdateStatus, EventKey: "asterisk:" + jobA + ":originate", FaxID: jobA,
 				Status: fax.StatusFailed, Failure: &fax.Failure{Code: fax.FailNoAnswer, Message: "The receiving number did not answer.",
@@ -95,9 +96,9 @@ func TestSendFailures(t *testing.T) {
 		},
 		{
 			name: "congestion",
-			script: func(c *fakeConn, a fakeAction) {
-				queued(c, a)
-				originateResponse(c, a, "Failure", "8", "")
+			script: func(c *amitest.Conn, a amitest.Action) {
+				amitest.Queued(c, a)
+				amitest.OriginateResponse(c, a, "Failure", "8", "")
 			},
 			want: []fax.Update{{Provider: Name, Kind: fax.UpdateStatus, EventKey: "asterisk:" + jobA + ":originate", FaxID: jobA,
 				Status: fax.StatusFailed, Failure: &fax.Failure{Code: fax.FailCongestion, Message: "The telephone network was congested.",
@@ -105,9 +106,9 @@ func TestSendFailures(t *testing.T) {
 		},
 		{
 			name: "channel failure",
-			script: func(c *fakeConn, a fakeAction) {
-				queued(c, a)
-				originateResponse(c, a, "Failure", "0", "")
+			script: func(c *amitest.Conn, a amitest.Action) {
+				amitest.Queued(c, a)
+				amitest.OriginateResponse(c, a, "Failure", "0", "")
 			},
 			want: []fax.Update{{Provider: Name, Kind: fax.UpdateStatus, EventKey: "asterisk:" + jobA + ":originate", FaxID: jobA,
 				Status: fax.StatusFailed, Failure: &fax.Failure{Code: fax.FailLine, Message: "The call could not be placed.",
@@ -115,10 +116,10 @@ func TestSendFailures(t *testing.T) {
 		},
 		{
 			name: "fax failure",
-			script: func(c *fakeConn, a fakeAction) {
-				queued(c, a)
-				originateResponse(c, a, "Success", "4", uidA)
-				faxResultEvent(c, jobA, "FAILED", "The call dropped prematurely", "1", uidA)
+			script: func(c *amitest.Conn, a amitest.Action) {
+				amitest.Queued(c, a)
+				amitest.OriginateResponse(c, a, "Success", "4", uidA)
+				amitest.FaxResult(c, jobA, "FAILED", "The call dropped prematurely", "1", uidA)
 			},
 			want: []fax.Update{
 				{Provider: Name, Kind: fax.UpdateStatus, EventKey: "asterisk:" + jobA + ":originate", FaxID: jobA, ProviderFaxID: uidA, Status: fax.StatusSending},
@@ -131,8 +132,8 @@ func TestSendFailures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			fake := newFakeAMI(t)
-			fake.setOriginate(tt.script)
+			fake := amitest.NewServer(t, nil)
+			fake.SetOriginate(tt.script)
 			rec := newRecorder()
 			cfg := senderConfig(t, fake, rec)
 			cfg.FaxTimeout = 300 * time.Millisecond
@@ -158,10 +159,10 @@ func TestSendFailures(t *testing.T) {
 }
 
 func TestSendTimeout(t *testing.T) {
-	fake := newFakeAMI(t)
-	fake.setOriginate(func(c *fakeConn, a fakeAction) {
-		queued(c, a)
-		originateResponse(c, a, "Success", "4", uidA)
+	fake := amitest.NewServer(t, nil)
+	fake.SetOriginate(func(c *amitest.Conn, a amitest.Action) {
+		amitest.Queued(c, a)
+		amitest.OriginateResponse(c, a, "Success", "4", uidA)
 		// …and the dialplan never reports.
 	})
 	rec := newRecorder()
@@ -180,8 +181,8 @@ func TestSendTimeout(t *testing.T) {
 		t.Errorf("timeout update (-want +got):\n%s", diff)
 	}
 	// The call Asterisk still had is hung up.
-	waitFor(t, "a Hangup", func() bool { return len(fake.received("Hangup")) == 1 })
-	if ch := fake.received("Hangup")[0].get("Channel"); ch != "PJSIP/faxtrunk-0000002a" {
+	waitFor(t, "a Hangup", func() bool { return len(fake.Received("Hangup")) == 1 })
+	if ch := fake.Received("Hangup")[0].Get("Channel"); ch != "PJSIP/faxtrunk-0000002a" {
 		t.Errorf("got Hangup of %q, want the fax's channel", ch)
 	}
 	if n := p.tracker.pending(); n != 0 {
@@ -190,8 +191,8 @@ func TestSendTimeout(t *testing.T) {
 }
 
 func TestSendLoginRejected(t *testing.T) {
-	fake := newFakeAMI(t)
-	fake.rejectLogin.Store(true)
+	fake := amitest.NewServer(t, nil)
+	fake.RejectLogin(true)
 	rec := newRecorder()
 	p := newSender(t, senderConfig(t, fake, rec))
 	_, err := p.Send(context.Background(), outboundJob(jobA, "+15559870000"), faxTIFF(1, 1728, 64, compressionG4))
@@ -211,16 +212,16 @@ func TestSendLoginRejected(t *testing.T) {
 	if strings.Contains(err.Error(), amiSecret) {
 		t.Errorf("error %q holds the AMI secret", err)
 	}
-	if n := len(fake.received("Originate")); n != 0 {
+	if n := len(fake.Received("Originate")); n != 0 {
 		t.Errorf("got %d Originate actions, want none", n)
 	}
 }
 
 func TestSendNothingListening(t *testing.T) {
-	fake := newFakeAMI(t)
+	fake := amitest.NewServer(t, nil)
 	rec := newRecorder()
 	cfg := senderConfig(t, fake, rec)
-	fake.close()
+	fake.Close()
 	p := newSender(t, cfg)
 	_, err := p.Send(context.Background(), outboundJob(jobA, "+15559870000"), faxTIFF(1, 1728, 64, compressionG4))
 	if se := fax.AsSendError(err); err == nil || se.Outcome != fax.SendRetryable {
@@ -232,18 +233,18 @@ func TestSendNothingListening(t *testing.T) {
 }
 
 func TestSendReconnects(t *testing.T) {
-	fake := newFakeAMI(t)
-	fake.setOriginate(func(c *fakeConn, a fakeAction) {
-		queued(c, a)
-		originateResponse(c, a, "Failure", "5", "")
+	fake := amitest.NewServer(t, nil)
+	fake.SetOriginate(func(c *amitest.Conn, a amitest.Action) {
+		amitest.Queued(c, a)
+		amitest.OriginateResponse(c, a, "Failure", "5", "")
 	})
 	rec := newRecorder()
 	p := newSender(t, senderConfig(t, fake, rec))
 	mustSend(t, p, outboundJob(jobA, "+15559870000"), faxTIFF(1, 1728, 64, compressionG4))
 	rec.next(t)
 
-	fake.dropAll()
-	waitFor(t, "a second login", func() bool { return fake.loginCount() >= 2 })
+	fake.DropAll()
+	waitFor(t, "a second login", func() bool { return fake.Logins() >= 2 })
 	mustSend(t, p, outboundJob(jobB, "+15559870000"), faxTIFF(1, 1728, 64, compressionG4))
 	if u := rec.next(t); u.FaxID != jobB || u.Status != fax.StatusFailed {
 		t.Errorf("got %+v, want job B failed busy after the reconnect", u)
@@ -251,8 +252,8 @@ func TestSendReconnects(t *testing.T) {
 }
 
 func TestSendDropDuringOriginate(t *testing.T) {
-	fake := newFakeAMI(t)
-	fake.setOriginate(func(c *fakeConn, a fakeAction) { c.conn.Close() })
+	fake := amitest.NewServer(t, nil)
+	fake.SetOriginate(func(c *amitest.Conn, a amitest.Action) { c.Close() })
 	rec := newRecorder()
 	p := newSender(t, senderConfig(t, fake, rec))
 	_, err := p.Send(context.Background(), outboundJob(jobA, "+15559870000"), faxTIFF(1, 1728, 64, compressionG4))
@@ -280,9 +281,9 @@ func TestSendOriginateError(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.message, func(t *testing.T) {
-			fake := newFakeAMI(t)
-			fake.setOriginate(func(c *fakeConn, a fakeAction) {
-				c.send("Response", "Error", "ActionID", a.get("ActionID"), "Message", tt.message)
+			fake := amitest.NewServer(t, nil)
+			fake.SetOriginate(func(c *amitest.Conn, a amitest.Action) {
+				c.Send("Response", "Error", "ActionID", a.Get("ActionID"), "Message", tt.message)
 			})
 			rec := newRecorder()
 			cfg := senderConfig(t, fake, rec)
@@ -311,24 +312,24 @@ func TestSendOriginateError(t *testing.T) {
 // TestSendHeaderInjection sends header text built to break out of the AMI
 // message and of the Variable header: it must stay one value.
 func TestSendHeaderInjection(t *testing.T) {
-	fake := newFakeAMI(t)
+	fake := amitest.NewServer(t, nil)
 	rec := newRecorder()
 	cfg := senderConfig(t, fake, rec)
 	p := newSender(t, cfg)
 	job := outboundJob(jobA, "+15559870000")
 	job.Fax.HeaderText = "x\r\nAction: Command\r\n\r\n,FAXFILE=/etc/passwd"
 	mustSend(t, p, job, faxTIFF(1, 1728, 64, compressionG4))
-	if n := len(fake.received("Command")); n != 0 {
+	if n := len(fake.Received("Command")); n != 0 {
 		t.Fatalf("header text injected %d actions", n)
 	}
-	a := fake.received("Originate")[0]
-	if got, want := variable(a, "FAXFILE"), filepath.Join(cfg.SpoolDir, jobA+".tif"); got != want {
+	a := fake.Received("Originate")[0]
+	if got, want := a.Variable("FAXFILE"), filepath.Join(cfg.SpoolDir, jobA+".tif"); got != want {
 		t.Errorf("got FAXFILE %q, want %q", got, want)
 	}
-	if got := variable(a, "FAXGATE_HEADER"); strings.ContainsAny(got, "\r\n") || !strings.Contains(got, `\,FAXFILE`) {
+	if got := a.Variable("FAXGATE_HEADER"); strings.ContainsAny(got, "\r\n") || !strings.Contains(got, `\,FAXFILE`) {
 		t.Errorf("got FAXGATE_HEADER %q, want one line with its comma escaped", got)
 	}
-	if n := len(a.h.Values("Variable")); n != 4 {
+	if n := len(a.Header.Values("Variable")); n != 4 {
 		t.Errorf("got %d Variable headers, want 4", n)
 	}
 }
@@ -336,20 +337,18 @@ func TestSendHeaderInjection(t *testing.T) {
 // TestUnknownJobEvents is a restart: the provider knows nothing of the
 // fax, yet its result is applied, matched by the fax id.
 func TestUnknownJobEvents(t *testing.T) {
-	fake := newFakeAMI(t)
+	fake := amitest.NewServer(t, nil)
 	rec := newRecorder()
 	p := newSender(t, senderConfig(t, fake, rec))
 	p.Start()
-	waitFor(t, "the login", func() bool { return fake.loginCount() == 1 })
+	waitFor(t, "the login", func() bool { return fake.Logins() == 1 })
 	waitFor(t, "the session", func() bool { return p.ami.current() != nil })
-	fake.mu.Lock()
-	c := fake.conns[0]
-	fake.mu.Unlock()
+	c := fake.Conns()[0]
 	// Events faxgate ignores, and one of another AMI client's originates.
-	c.send("Event", "Newchannel", "Privilege", "call,all", "Channel", "PJSIP/x-1", "Uniqueid", "1.1")
-	c.send("Event", "OriginateResponse", "ActionID", "crm-42", "Response", "Failure", "Reason", "5")
-	c.send("Event", "UserEvent", "UserEvent", "SomethingElse", "Job", jobB)
-	faxResultEvent(c, jobB, "SUCCESS", "", "3", "1700000100.7")
+	c.Send("Event", "Newchannel", "Privilege", "call,all", "Channel", "PJSIP/x-1", "Uniqueid", "1.1")
+	c.Send("Event", "OriginateResponse", "ActionID", "crm-42", "Response", "Failure", "Reason", "5")
+	c.Send("Event", "UserEvent", "UserEvent", "SomethingElse", "Job", jobB)
+	amitest.FaxResult(c, jobB, "SUCCESS", "", "3", "1700000100.7")
 	want := fax.Update{Provider: Name, Kind: fax.UpdateStatus, EventKey: "asterisk:" + jobB + ":faxresult", FaxID: jobB,
 		ProviderFaxID: "1700000100.7", Status: fax.StatusSent, Pages: 3}
 	if diff := cmp.Diff(want, rec.next(t), ignoreTime()); diff != "" {
@@ -359,20 +358,20 @@ func TestUnknownJobEvents(t *testing.T) {
 }
 
 func TestKeepalive(t *testing.T) {
-	fake := newFakeAMI(t)
+	fake := amitest.NewServer(t, nil)
 	rec := newRecorder()
 	cfg := senderConfig(t, fake, rec)
 	cfg.PingInterval = 30 * time.Millisecond
 	cfg.ActionTimeout = 200 * time.Millisecond
 	p := newSender(t, cfg)
 	p.Start()
-	waitFor(t, "pings", func() bool { return fake.pings.Load() >= 2 })
-	if n := fake.loginCount(); n != 1 {
+	waitFor(t, "pings", func() bool { return fake.Pings() >= 2 })
+	if n := fake.Logins(); n != 1 {
 		t.Fatalf("got %d logins while pings were answered, want 1", n)
 	}
 	// A manager that stops answering is dropped and dialled again.
-	fake.ignorePing.Store(true)
-	waitFor(t, "a new login after unanswered pings", func() bool { return fake.loginCount() >= 2 })
+	fake.IgnorePing(true)
+	waitFor(t, "a new login after unanswered pings", func() bool { return fake.Logins() >= 2 })
 }
 
 func TestSendProblem(t *testing.T) {
@@ -450,7 +449,7 @@ func TestNewSendingSettings(t *testing.T) {
 }
 
 func TestWatch(t *testing.T) {
-	fake := newFakeAMI(t)
+	fake := amitest.NewServer(t, nil)
 	rec := newRecorder()
 	cfg := senderConfig(t, fake, rec)
 	cfg.FaxTimeout = time.Minute
@@ -514,8 +513,8 @@ func checkGoldenText(t *testing.T, path, got string) {
 }
 
 func TestClose(t *testing.T) {
-	fake := newFakeAMI(t)
-	fake.setOriginate(func(c *fakeConn, a fakeAction) { queued(c, a) })
+	fake := amitest.NewServer(t, nil)
+	fake.SetOriginate(func(c *amitest.Conn, a amitest.Action) { amitest.Queued(c, a) })
 	rec := newRecorder()
 	p := newSender(t, senderConfig(t, fake, rec))
 	mustSend(t, p, outboundJob(jobA, "+15559870000"), faxTIFF(1, 1728, 64, compressionG4))
@@ -540,10 +539,10 @@ func TestClose(t *testing.T) {
 // TestApplyRetried: a store failing for a moment must not lose a result
 // Asterisk will not send again.
 func TestApplyRetried(t *testing.T) {
-	fake := newFakeAMI(t)
-	fake.setOriginate(func(c *fakeConn, a fakeAction) {
-		queued(c, a)
-		originateResponse(c, a, "Failure", "5", "")
+	fake := amitest.NewServer(t, nil)
+	fake.SetOriginate(func(c *amitest.Conn, a amitest.Action) {
+		amitest.Queued(c, a)
+		amitest.OriginateResponse(c, a, "Failure", "5", "")
 	})
 	rec := newRecorder()
 	cfg := senderConfig(t, fake, rec)
@@ -566,8 +565,8 @@ func TestApplyRetried(t *testing.T) {
 // TestFindAfterRestart: a provider that remembers nothing asks Asterisk
 // which calls carry which fax, and tracks the one it finds.
 func TestFindAfterRestart(t *testing.T) {
-	fake := newFakeAMI(t)
-	fake.setLive(fakeChannel{"PJSIP/faxtrunk-00000007", "1700000300.9", jobA}, fakeChannel{"PJSIP/phone-00000008", "1700000300.10", ""})
+	fake := amitest.NewServer(t, nil)
+	fake.SetLive(amitest.Channel{Name: "PJSIP/faxtrunk-00000007", Uniqueid: "1700000300.9", Job: jobA}, amitest.Channel{Name: "PJSIP/phone-00000008", Uniqueid: "1700000300.10", Job: ""})
 	rec := newRecorder()
 	cfg := senderConfig(t, fake, rec)
 	cfg.FaxTimeout = 300 * time.Millisecond
@@ -579,7 +578,7 @@ func TestFindAfterRestart(t *testing.T) {
 	if _, found, err := p.Find(context.Background(), outboundJob(jobB, "").Fax); err != nil || found {
 		t.Fatalf("Find(job B): got found %v, %v; want not found", found, err)
 	}
-	if a := fake.received("Status"); len(a) != 2 || a[0].get("Variables") != "FAXGATE_JOB" {
+	if a := fake.Received("Status"); len(a) != 2 || a[0].Get("Variables") != "FAXGATE_JOB" {
 		t.Errorf("got Status actions %+v, want two asking for FAXGATE_JOB", a)
 	}
 	// The found fax is tracked: without a result it times out, and its
@@ -587,14 +586,14 @@ func TestFindAfterRestart(t *testing.T) {
 	if u := rec.next(t); u.FaxID != jobA || u.Failure == nil || u.Failure.Code != fax.FailTimeout || u.ProviderFaxID != "1700000300.9" {
 		t.Errorf("got %+v, want job A failed with timeout", u)
 	}
-	waitFor(t, "a Hangup", func() bool { return len(fake.received("Hangup")) == 1 })
+	waitFor(t, "a Hangup", func() bool { return len(fake.Received("Hangup")) == 1 })
 }
 
 func TestFindUnreachable(t *testing.T) {
-	fake := newFakeAMI(t)
+	fake := amitest.NewServer(t, nil)
 	rec := newRecorder()
 	cfg := senderConfig(t, fake, rec)
-	fake.close()
+	fake.Close()
 	p := newSender(t, cfg)
 	if _, found, err := p.Find(context.Background(), outboundJob(jobA, "").Fax); err == nil || found {
 		t.Fatalf("got found %v, error %v; want an error: nothing is known", found, err)
@@ -602,10 +601,10 @@ func TestFindUnreachable(t *testing.T) {
 }
 
 func TestCancel(t *testing.T) {
-	fake := newFakeAMI(t)
-	fake.setOriginate(func(c *fakeConn, a fakeAction) {
-		queued(c, a)
-		originateResponse(c, a, "Success", "4", uidA)
+	fake := amitest.NewServer(t, nil)
+	fake.SetOriginate(func(c *amitest.Conn, a amitest.Action) {
+		amitest.Queued(c, a)
+		amitest.OriginateResponse(c, a, "Success", "4", uidA)
 	})
 	rec := newRecorder()
 	cfg := senderConfig(t, fake, rec)
@@ -615,8 +614,8 @@ func TestCancel(t *testing.T) {
 	if err := p.Cancel(context.Background(), outboundJob(jobA, "").Fax); err != nil {
 		t.Fatalf("Cancel: %v", err)
 	}
-	hangups := fake.received("Hangup")
-	if len(hangups) != 1 || hangups[0].get("Channel") != "PJSIP/faxtrunk-0000002a" {
+	hangups := fake.Received("Hangup")
+	if len(hangups) != 1 || hangups[0].Get("Channel") != "PJSIP/faxtrunk-0000002a" {
 		t.Fatalf("got Hangups %+v, want one of the fax's channel", hangups)
 	}
 	if _, err := os.Stat(filepath.Join(cfg.SpoolDir, jobA+".tif")); !os.IsNotExist(err) {
@@ -627,19 +626,19 @@ func TestCancel(t *testing.T) {
 	}
 
 	// A fax this process does not track: its call is found through Status.
-	fake.setLive(fakeChannel{"PJSIP/faxtrunk-00000009", "1700000400.1", jobB})
+	fake.SetLive(amitest.Channel{Name: "PJSIP/faxtrunk-00000009", Uniqueid: "1700000400.1", Job: jobB})
 	if err := p.Cancel(context.Background(), outboundJob(jobB, "").Fax); err != nil {
 		t.Fatalf("Cancel(job B): %v", err)
 	}
-	if h := fake.received("Hangup"); len(h) != 2 || h[1].get("Channel") != "PJSIP/faxtrunk-00000009" {
+	if h := fake.Received("Hangup"); len(h) != 2 || h[1].Get("Channel") != "PJSIP/faxtrunk-00000009" {
 		t.Errorf("got Hangups %+v, want the second of job B's channel", h)
 	}
 	// No call at all: nothing to hang up, and that is no error.
-	fake.setLive()
+	fake.SetLive()
 	if err := p.Cancel(context.Background(), outboundJob("fax_none", "").Fax); err != nil {
 		t.Errorf("Cancel without a call: %v", err)
 	}
-	if n := len(fake.received("Hangup")); n != 2 {
+	if n := len(fake.Received("Hangup")); n != 2 {
 		t.Errorf("got %d Hangups, want still 2", n)
 	}
 }
