@@ -117,10 +117,16 @@ func (s *Store) applyTx(tx *wtx, u *fax.Update) (fax.ApplyResult, error) {
 			outcome = "unknown"
 		} else {
 			res.FaxID = f.ID
+			hadID := f.ProviderFaxID
 			specs := fax.Apply(f, u, now)
 			if len(specs) == 0 {
 				res.Stale = true
 				outcome = "stale"
+				if f.ProviderFaxID != hadID {
+					// A stale update may still tell the carrier's id
+					// (Asterisk's call answered after the fax was sending).
+					tx.queue(`UPDATE faxes SET provider_fax_id = $1 WHERE id = $2`, f.ProviderFaxID, f.ID)
+				}
 			} else {
 				saveFax(tx, f)
 				if f.Status.Final() {
