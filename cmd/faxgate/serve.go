@@ -100,6 +100,12 @@ func (m *Main) Open(ctx context.Context) error {
 		Inbound: cfg.RetentionInbound, Outbound: cfg.RetentionOutbound, Audit: cfg.AuditRetention, Now: m.Now,
 		LeadFunc: leadFunc(m.Store),
 		Logger:   m.Logger.With("component", "retention"),
+		SweepFunc: func(ctx context.Context) (int, error) {
+			if d, ok := m.Blobs.(*blob.Dir); ok {
+				return d.Sweep(ctx, time.Hour, m.Now(), m.Store.DocumentReferenced)
+			}
+			return 0, nil
+		},
 	})
 
 	client := m.WebhookClient

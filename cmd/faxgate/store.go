@@ -31,6 +31,7 @@ type store interface {
 	retention.Store
 	metrics.Store
 	FindCallbackToken(ctx context.Context, id string) (string, error)
+	DocumentReferenced(ctx context.Context, key string) (bool, error)
 	Setting(ctx context.Context, name string, gen func() string) (string, error)
 	CreateSMS(ctx context.Context, m *fax.SMS) (*fax.SMS, error)
 	FindSMSByID(ctx context.Context, id string) (*fax.SMS, error)

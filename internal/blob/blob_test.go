@@ -2,7 +2,10 @@ package blob
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
 )
@@ -33,6 +36,31 @@ func TestDir(t *testing.T) {
 	for _, k := range []string{"", "../x", "/etc/passwd", "a/../../b", "a\\b"} {
 		if _, err := d.Put(ctx, k, nil); err == nil {
 			t.Errorf("Put(%q): got nil error, want refusal", k)
+		}
+	}
+}
+
+func TestSweep(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	d, _ := NewDir(root)
+	d.Put(ctx, "outbound/kept.pdf", []byte("a"))
+	d.Put(ctx, "outbound/orphan.pdf", []byte("b"))
+	d.Put(ctx, "outbound/new-orphan.pdf", []byte("c"))
+	os.WriteFile(filepath.Join(root, "outbound", ".tmp-123"), []byte("half"), 0o600)
+	old := time.Now().Add(-2 * time.Hour)
+	for _, n := range []string{"kept.pdf", "orphan.pdf", ".tmp-123"} {
+		os.Chtimes(filepath.Join(root, "outbound", n), old, old)
+	}
+	n, err := d.Sweep(ctx, time.Hour, time.Now(), func(_ context.Context, key string) (bool, error) {
+		return key == "outbound/kept.pdf", nil
+	})
+	if err != nil || n != 2 {
+		t.Fatalf("got %d %v, want 2 removed (the old orphan and the temp file)", n, err)
+	}
+	for key, want := range map[string]bool{"outbound/kept.pdf": true, "outbound/orphan.pdf": false, "outbound/new-orphan.pdf": true} {
+		if _, err := d.Get(ctx, key); (err == nil) != want {
+			t.Errorf("%s: exists=%v, want %v", key, err == nil, want)
 		}
 	}
 }

@@ -34,6 +34,9 @@ type Options struct {
 	Interval time.Duration // how often to look (default 1h)
 	Now      func() time.Time
 	Logger   *slog.Logger
+	// SweepFunc, when set, removes what crashes left in document storage
+	// (temporary files, documents no fax refers to); it runs every pass.
+	SweepFunc func(ctx context.Context) (int, error)
 	// LeadFunc, when set, lets only one instance run a pass at a time: it
 	// returns ok=false when another instance holds the lead.
 	LeadFunc func(ctx context.Context, name string) (release func(), ok bool, err error)
@@ -62,7 +65,7 @@ func New(store Store, blobs Blobs, opts Options) *Retention {
 
 // Enabled reports whether any direction has a retention period.
 func (r *Retention) Enabled() bool {
-	return r.opts.Inbound > 0 || r.opts.Outbound > 0 || r.opts.Audit > 0
+	return r.opts.Inbound > 0 || r.opts.Outbound > 0 || r.opts.Audit > 0 || r.opts.SweepFunc != nil
 }
 
 // Run runs a pass at once and then every Interval until ctx ends.
@@ -122,6 +125,15 @@ func (r *Retention) RunOnce(ctx context.Context) (int, error) {
 	}
 	if total > 0 {
 		r.opts.Logger.Info("retention deleted documents", "count", total)
+	}
+	if r.opts.SweepFunc != nil {
+		n, err := r.opts.SweepFunc(ctx)
+		if err != nil {
+			return total, err
+		}
+		if n > 0 {
+			r.opts.Logger.Info("removed documents no fax refers to", "count", n)
+		}
 	}
 	if r.opts.Audit > 0 {
 		n, err := r.store.PurgeAudit(ctx, r.opts.Now().Add(-r.opts.Audit))

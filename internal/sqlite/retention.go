@@ -58,3 +58,12 @@ func (s *Store) PurgeAudit(ctx context.Context, before time.Time) (int, error) {
 	})
 	return int(n), err
 }
+
+// DocumentReferenced reports whether any fax refers to a stored document.
+func (s *Store) DocumentReferenced(ctx context.Context, key string) (bool, error) {
+	var n int
+	if err := s.rdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM faxes WHERE document_key = ?`, key).Scan(&n); err != nil {
+		return false, fmt.Errorf("sqlite: document referenced: %w", err)
+	}
+	return n > 0, nil
+}
