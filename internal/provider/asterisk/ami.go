@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/faxgate/faxgate/internal/provider/carrier"
 )
 
 // amiOptions configure an amiClient; zero durations are not allowed here
@@ -223,7 +225,7 @@ func (c *amiClient) handshake(s *amiSession) error {
 		return fmt.Errorf("asterisk: read AMI banner from %s: %w", c.opt.addr, err)
 	}
 	if !strings.HasPrefix(banner, "Asterisk Call Manager/") {
-		return fmt.Errorf("asterisk: %s does not speak AMI: banner %q", c.opt.addr, clip(banner, 80))
+		return fmt.Errorf("asterisk: %s does not speak AMI: banner %q", c.opt.addr, carrier.Clip(banner, 80))
 	}
 	id := c.nextID("login")
 	b, err := encodeMessage([]Field{
@@ -249,9 +251,9 @@ func (c *amiClient) handshake(s *amiSession) error {
 		if strings.EqualFold(m.Get("Response"), "Success") {
 			return nil
 		}
-		msg := clip(m.Get("Message"), 200)
+		msg := carrier.Clip(m.Get("Message"), 200)
 		if msg == "" {
-			msg = "Response: " + clip(m.Get("Response"), 40)
+			msg = "Response: " + carrier.Clip(m.Get("Response"), 40)
 		}
 		return &loginError{user: c.opt.user, message: msg}
 	}

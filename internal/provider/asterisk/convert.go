@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/provider/carrier"
 )
 
 // spoolFileMode lets Asterisk, running as another user in the spool's
@@ -137,7 +138,7 @@ func gsMessage(s string) string {
 	for _, line := range strings.Split(s, "\n") {
 		line = strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(line), "*"))
 		if line != "" && !strings.HasPrefix(line, "GPL Ghostscript") {
-			return clip(line, 200)
+			return carrier.Clip(line, 200)
 		}
 	}
 	return "no details"

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/provider/carrier"
 )
 
 // maxHeaderLen is the longest header line faxgate passes to SendFAX; the
@@ -226,7 +227,7 @@ func (p *Provider) Send(ctx context.Context, job *fax.DispatchJob, doc []byte) (
 			Err:     errors.New("asterisk: send: " + prob)}
 	}
 	if !safeJobID(f.ID) {
-		return "", &fax.SendError{Outcome: fax.SendPermanent, Err: fmt.Errorf("asterisk: send: fax id %q cannot name a spool file", clip(f.ID, 40))}
+		return "", &fax.SendError{Outcome: fax.SendPermanent, Err: fmt.Errorf("asterisk: send: fax id %q cannot name a spool file", carrier.Clip(f.ID, 40))}
 	}
 	to, err := fax.ParseNumber(f.To)
 	if err != nil {
@@ -310,9 +311,9 @@ func (p *Provider) originateFields(actionID string, f *fax.Fax, to fax.Number, p
 // channel driver is down) passes; anything naming bad input (an invalid
 // channel, a missing permission) will not pass by itself, and fails the fax.
 func originateRefused(resp Message) error {
-	msg := clip(resp.Get("Message"), 200)
+	msg := carrier.Clip(resp.Get("Message"), 200)
 	if msg == "" {
-		msg = "Response: " + clip(resp.Get("Response"), 40)
+		msg = "Response: " + carrier.Clip(resp.Get("Response"), 40)
 	}
 	err := fmt.Errorf("asterisk: Originate refused: %s", msg)
 	low := strings.ToLower(msg)
@@ -399,7 +400,7 @@ func (p *Provider) Cancel(ctx context.Context, f *fax.Fax) error {
 	}
 	if !strings.EqualFold(resp.Get("Response"), "Success") {
 		// Most often the call ended meanwhile ("No such channel").
-		p.out.log.Info("hang up for a canceled fax refused", "provider", Name, "fax_id", f.ID, "message", clip(resp.Get("Message"), 100))
+		p.out.log.Info("hang up for a canceled fax refused", "provider", Name, "fax_id", f.ID, "message", carrier.Clip(resp.Get("Message"), 100))
 	}
 	return nil
 }
@@ -425,7 +426,7 @@ func (p *Provider) liveCall(ctx context.Context, faxID string) (liveCall, error)
 		return liveCall{}, err
 	}
 	if !strings.EqualFold(resp.Get("Response"), "Success") {
-		return liveCall{}, fmt.Errorf("status refused: %s", clip(resp.Get("Message"), 100))
+		return liveCall{}, fmt.Errorf("status refused: %s", carrier.Clip(resp.Get("Message"), 100))
 	}
 	for _, ev := range events {
 		if !strings.EqualFold(ev.Get("Event"), "Status") {
@@ -517,25 +518,4 @@ func maskNumber(n string) string {
 		return "****"
 	}
 	return strings.Repeat("*", len(n)-4) + n[len(n)-4:]
-}
-
-// clip shortens text from Asterisk to n bytes on a rune boundary and turns
-// control characters into spaces.
-func clip(s string, n int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
-	s = strings.TrimSpace(s)
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return strings.TrimSpace(s[:cut])
 }

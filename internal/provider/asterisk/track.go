@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/provider/carrier"
 )
 
 // OriginateResponse Reason codes (Asterisk's AST_CONTROL_* values).
@@ -238,8 +239,8 @@ func (t *tracker) originateResponse(m Message) {
 	reason := strings.TrimSpace(m.Get("Reason"))
 	code, msg := failureForReason(reason)
 	u.Status = fax.StatusFailed
-	u.Failure = &fax.Failure{Code: code, Message: msg, CarrierType: carrierOriginate, CarrierCode: clip(reason, 16),
-		CarrierMessage: clip(strings.TrimSpace(m.Get("Response")+" "+reasonName(reason)), 100)}
+	u.Failure = &fax.Failure{Code: code, Message: msg, CarrierType: carrierOriginate, CarrierCode: carrier.Clip(reason, 16),
+		CarrierMessage: carrier.Clip(strings.TrimSpace(m.Get("Response")+" "+reasonName(reason)), 100)}
 	t.end(faxID, 0)
 	t.apply(u)
 }
@@ -265,12 +266,12 @@ func (t *tracker) faxResult(m Message) {
 		u.Status = fax.StatusSent
 	} else {
 		u.Status = fax.StatusFailed
-		errText := clip(m.Get("Error"), 200)
+		errText := carrier.Clip(m.Get("Error"), 200)
 		if errText == "" {
-			errText = clip(m.Get("StatusString"), 200)
+			errText = carrier.Clip(m.Get("StatusString"), 200)
 		}
 		u.Failure = &fax.Failure{Code: fax.FailFax, Message: "The call was answered, but the fax transfer failed.",
-			CarrierType: carrierFaxResult, CarrierCode: clip(status, 32), CarrierMessage: errText}
+			CarrierType: carrierFaxResult, CarrierCode: carrier.Clip(status, 32), CarrierMessage: errText}
 	}
 	t.apply(u)
 }
@@ -358,7 +359,7 @@ func reasonName(reason string) string {
 	case reasonCongestion:
 		return "(congestion)"
 	}
-	return "(reason " + clip(reason, 16) + ")"
+	return "(reason " + carrier.Clip(reason, 16) + ")"
 }
 
 // uniqueID returns Asterisk's Uniqueid, or "" for the placeholders it sends

@@ -168,24 +168,3 @@ func safeName(s string) string {
 	}
 	return "(unprintable)"
 }
-
-// clip shortens a carrier message to n bytes on a rune boundary and drops
-// control characters, so that a Failure stays readable and bounded.
-func clip(s string, n int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
-	s = strings.TrimSpace(s)
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return strings.TrimSpace(s[:cut])
-}

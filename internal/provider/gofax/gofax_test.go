@@ -131,17 +131,6 @@ func TestFailureCode(t *testing.T) {
 	}
 }
 
-func TestClip(t *testing.T) {
-	long := strings.Repeat("é", 400) // 800 bytes
-	got := clip(long, maxMsgLen)
-	if len(got) > maxMsgLen || !strings.HasPrefix(long, got) {
-		t.Errorf("clip: got %d bytes, want at most %d on a rune boundary", len(got), maxMsgLen)
-	}
-	if got := clip("line1\r\nline2\x00", 100); got != "line1  line2" {
-		t.Errorf("clip control characters: got %q, want %q", got, "line1  line2")
-	}
-}
-
 // TestParseDuplicateFields checks the rule that a field given twice must
 // agree, in the query and the body.
 func TestParseDuplicateFields(t *testing.T) {

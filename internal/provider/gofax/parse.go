@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/provider/carrier"
 )
 
 // maxPages bounds NumberOfPages; a larger count is not a real fax.
@@ -40,7 +41,7 @@ func (p *Provider) ParseCallback(r *http.Request, body []byte) ([]fax.Update, er
 	if !ok {
 		code := failureCode(msg)
 		u.Status = fax.StatusFailed
-		u.Failure = &fax.Failure{Code: code, Message: failureMessage(code), CarrierMessage: msg}
+		u.Failure = &fax.Failure{Code: code, Message: carrier.FailureMessage(code, "GoFax reported the fax as not sent."), CarrierMessage: msg}
 	}
 	return []fax.Update{u}, nil
 }
@@ -100,7 +101,7 @@ func (f form) sentFields() (id string, ok bool, msg string, err error) {
 	if msg, err = f.get("Message"); err != nil {
 		return "", false, "", err
 	}
-	return id, ok, clip(msg, maxMsgLen), nil
+	return id, ok, carrier.Clip(msg, maxMsgLen), nil
 }
 
 // ParseInbound turns a fax-received webhook into one inbound update whose
@@ -225,30 +226,4 @@ func failureCode(msg string) string {
 		return fax.FailLine
 	}
 	return fax.FailCarrier
-}
-
-// failureMessage is faxgate's wording for a failure code, for people reading
-// the fax's error.
-func failureMessage(code string) string {
-	switch code {
-	case fax.FailBusy:
-		return "The receiving line was busy."
-	case fax.FailNoAnswer:
-		return "The receiving number did not answer."
-	case fax.FailCongestion:
-		return "The telephone network was congested."
-	case fax.FailNotOperational:
-		return "The receiving number is not in service."
-	case fax.FailCanceled:
-		return "The fax was canceled."
-	case fax.FailDocument:
-		return "The document could not be prepared for faxing."
-	case fax.FailFax:
-		return "The call was answered, but not by a fax machine that completed the transfer."
-	case fax.FailTimeout:
-		return "The fax transmission timed out."
-	case fax.FailLine:
-		return "The line failed during transmission."
-	}
-	return "GoFax reported the fax as not sent."
 }

@@ -7,9 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptrace"
 	"net/url"
 	"slices"
 	"strconv"
@@ -19,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/provider/carrier"
 )
 
 // API paths faxgate submits to (GoFax's REST API, v1.0).
@@ -167,21 +166,16 @@ func (p *Provider) submit(ctx context.Context, what, path string, body any) (str
 	safeURL := p.baseURL + path
 	q := url.Values{"token": {p.tokens[0]}}
 
-	// Whether the whole request went out decides between "not taken"
-	// (retryable) and "maybe taken" (ambiguous) when the exchange fails.
-	var wrote atomic.Bool
-	trace := &httptrace.ClientTrace{WroteRequest: func(i httptrace.WroteRequestInfo) {
-		if i.Err == nil {
-			wrote.Store(true)
-		}
-	}}
-	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodPut, safeURL+"?"+q.Encode(), bytes.NewReader(payload))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, safeURL+"?"+q.Encode(), bytes.NewReader(payload))
 	if err != nil {
 		return "", &fax.SendError{Outcome: fax.SendPermanent, Err: p.scrub(fmt.Errorf("gofax: %s: build request: %w", what, redact(err, safeURL)))}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
-	resp, err := p.client.Do(req)
+	// Whether the whole request went out decides between "not taken"
+	// (retryable) and "maybe taken" (ambiguous) when the exchange fails.
+	var wrote atomic.Bool
+	a, err := carrier.Call(p.client, req, &wrote, maxResponseLen)
 	if err != nil {
 		err = p.scrub(fmt.Errorf("gofax: %s: %w", what, redact(err, safeURL)))
 		if wrote.Load() {
@@ -189,20 +183,18 @@ func (p *Provider) submit(ctx context.Context, what, path string, body any) (str
 		}
 		return "", &fax.SendError{Outcome: fax.SendRetryable, Err: err}
 	}
-	defer resp.Body.Close()
-	raw, readErr := io.ReadAll(io.LimitReader(resp.Body, maxResponseLen+1))
-	if readErr == nil && len(raw) > maxResponseLen {
-		readErr = fmt.Errorf("answer longer than %d bytes", maxResponseLen)
+	if errors.Is(a.ReadErr, carrier.ErrTooLarge) {
+		a.ReadErr = fmt.Errorf("answer longer than %d bytes", maxResponseLen)
 	}
-	if readErr != nil {
-		readErr = p.scrub(redact(readErr, safeURL))
+	if a.ReadErr != nil {
+		a.ReadErr = p.scrub(redact(a.ReadErr, safeURL))
 	}
-	return p.classify(what, resp, raw, readErr)
+	return p.classify(what, a)
 }
 
 // classify turns GoFax's answer into the submitted id or a *fax.SendError.
-func (p *Provider) classify(what string, resp *http.Response, raw []byte, readErr error) (string, error) {
-	code := resp.StatusCode
+func (p *Provider) classify(what string, a *carrier.Answer) (string, error) {
+	code, raw, readErr := a.Status, a.Body, a.ReadErr
 	fail := func(outcome fax.SendOutcome, msg string) *fax.SendError {
 		return &fax.SendError{Outcome: outcome, Err: fmt.Errorf("gofax: %s: %s (HTTP %d)", what, msg, code)}
 	}
@@ -238,7 +230,7 @@ func (p *Provider) classify(what string, resp *http.Response, raw []byte, readEr
 		return "", se
 	case code == http.StatusTooManyRequests, code == http.StatusRequestTimeout:
 		se := fail(fax.SendRetryable, "GoFax asked to try later")
-		se.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+		se.RetryAfter = retryAfter(a.Header.Get("Retry-After"), time.Now())
 		return "", se
 	case code >= 400 && code <= 499:
 		words := ""
@@ -254,7 +246,7 @@ func (p *Provider) classify(what string, resp *http.Response, raw []byte, readEr
 		return "", fail(fax.SendAmbiguous, "a gateway timed out waiting for GoFax")
 	case code >= 500 && code <= 599:
 		se := fail(fax.SendRetryable, "GoFax failed")
-		se.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+		se.RetryAfter = retryAfter(a.Header.Get("Retry-After"), time.Now())
 		return "", se
 	case code >= 300 && code <= 399:
 		se := fail(fax.SendPermanent, "GoFax answered with a redirect")
@@ -267,11 +259,11 @@ func (p *Provider) classify(what string, resp *http.Response, raw []byte, readEr
 
 // refusal attaches a user-facing Failure built from GoFax's words to se.
 func (p *Provider) refusal(se *fax.SendError, words string) *fax.SendError {
-	words = clip(p.scrubText(words), maxCarrierShown)
+	words = carrier.Clip(p.scrubText(words), maxCarrierShown)
 	code := failureCode(words)
 	msg := "GoFax refused the fax: " + words
 	if code != fax.FailCarrier {
-		msg = failureMessage(code)
+		msg = carrier.FailureMessage(code, "GoFax reported the fax as not sent.")
 	}
 	se.Failure = &fax.Failure{Code: code, Message: msg, CarrierType: "api", CarrierMessage: words}
 	se.Err = fmt.Errorf("%w: %s", se.Err, words)
@@ -310,7 +302,7 @@ func (e *envelope) words() string {
 			parts = appendTexts(parts, "", v, 0)
 		}
 	}
-	return clip(strings.Join(parts, "; "), maxCarrierShown)
+	return carrier.Clip(strings.Join(parts, "; "), maxCarrierShown)
 }
 
 // appendTexts collects the strings in a decoded JSON value, each prefixed

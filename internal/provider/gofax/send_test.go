@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/provider/carrier"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -488,8 +489,8 @@ func FuzzSendAnswer(f *testing.F) {
 	}
 	p := mustNew(f, testConfig())
 	f.Fuzz(func(t *testing.T, status int, body []byte, retry string) {
-		resp := &http.Response{StatusCode: status, Header: http.Header{"Retry-After": {retry}}}
-		id, err := p.classify("send fax", resp, body, nil)
+		a := &carrier.Answer{Status: status, Header: http.Header{"Retry-After": {retry}}, Body: body}
+		id, err := p.classify("send fax", a)
 		if err == nil {
 			if id == "" || !validID(id) || status < 200 || status > 299 {
 				t.Fatalf("got id %q from HTTP %d without an error", id, status)

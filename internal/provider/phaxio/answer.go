@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/faxgate/faxgate/internal/provider/carrier"
 )
 
 // TagName is the Phaxio tag faxgate puts its fax id in (tag[faxgate_id]),
@@ -75,7 +77,7 @@ func readFindAnswer(body []byte, faxID string) (id string, found bool, err error
 		return "", false, err
 	}
 	if !ok {
-		return "", false, fmt.Errorf("Phaxio refused the list: %q", truncate(a.Message.String(), maxUserMessage))
+		return "", false, fmt.Errorf("Phaxio refused the list: %q", carrier.Truncate(a.Message.String(), carrier.MaxUserMessage))
 	}
 	var list []json.RawMessage
 	if len(bytes.TrimSpace(a.Data)) == 0 || json.Unmarshal(a.Data, &list) != nil {

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/provider/carrier"
 )
 
 // answerSeeds returns the answers in testdata/answers.
@@ -81,7 +82,7 @@ func FuzzRefusal(f *testing.F) {
 	f.Fuzz(func(t *testing.T, status int, retry string, body []byte) {
 		h := http.Header{}
 		h.Set("Retry-After", retry)
-		se := p.refusal(&answer{status: status, header: h, body: body})
+		se := p.refusal(&carrier.Answer{Status: status, Header: h, Body: body})
 		switch se.Outcome {
 		case fax.SendRetryable, fax.SendAmbiguous:
 			if se.Failure != nil {
@@ -100,7 +101,7 @@ func FuzzRefusal(f *testing.F) {
 		default:
 			t.Fatalf("got outcome %d", se.Outcome)
 		}
-		if se.RetryAfter < 0 || se.RetryAfter > maxRetryAfter {
+		if se.RetryAfter < 0 || se.RetryAfter > carrier.MaxRetryAfter {
 			t.Fatalf("got RetryAfter %v", se.RetryAfter)
 		}
 	})

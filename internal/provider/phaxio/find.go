@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/provider/carrier"
 )
 
 // findSlack widens Find's window before the fax's creation, for clock skew
@@ -40,18 +41,18 @@ func (p *Provider) Find(ctx context.Context, f *fax.Fax) (providerFaxID string, 
 	}
 	p.prepare(req)
 	var sent atomic.Bool
-	a, err := call(p.client, req, &sent, maxListAnswer)
+	a, err := carrier.Call(p.client, req, &sent, maxListAnswer)
 	if err != nil {
 		return "", false, fmt.Errorf("phaxio: find: %w", err)
 	}
-	if a.status < 200 || a.status > 299 {
-		msg, _ := readError(a.body)
-		return "", false, fmt.Errorf("phaxio: find: HTTP %d %q", a.status, truncate(p.clean(msg), maxUserMessage))
+	if a.Status < 200 || a.Status > 299 {
+		msg, _ := readError(a.Body)
+		return "", false, fmt.Errorf("phaxio: find: HTTP %d %q", a.Status, carrier.Truncate(p.clean(msg), carrier.MaxUserMessage))
 	}
-	if a.readErr != nil {
-		return "", false, fmt.Errorf("phaxio: find: read the answer: %w", a.readErr)
+	if a.ReadErr != nil {
+		return "", false, fmt.Errorf("phaxio: find: read the answer: %w", a.ReadErr)
 	}
-	id, found, err := readFindAnswer(a.body, f.ID)
+	id, found, err := readFindAnswer(a.Body, f.ID)
 	if err != nil {
 		return "", false, fmt.Errorf("phaxio: find: %w", err)
 	}
@@ -80,24 +81,24 @@ func (p *Provider) Cancel(ctx context.Context, f *fax.Fax) error {
 	}
 	p.prepare(req)
 	var sent atomic.Bool
-	a, err := call(p.client, req, &sent, maxAnswer)
+	a, err := carrier.Call(p.client, req, &sent, maxAnswer)
 	if err != nil {
 		return fmt.Errorf("phaxio: cancel: %w: %w", fax.Errorf(fax.ECodeUnavailable, "Phaxio could not be reached; try again"), err)
 	}
-	msg, _ := readError(a.body)
+	msg, _ := readError(a.Body)
 	msg = p.clean(msg)
-	cause := fmt.Errorf("HTTP %d %q", a.status, truncate(msg, maxUserMessage))
-	switch s := a.status; {
+	cause := fmt.Errorf("HTTP %d %q", a.Status, carrier.Truncate(msg, carrier.MaxUserMessage))
+	switch s := a.Status; {
 	case s >= 200 && s <= 299:
-		if a.readErr != nil {
-			return fmt.Errorf("phaxio: cancel: %w: %w", fax.Errorf(fax.ECodeUnavailable, "Phaxio's answer could not be read; try again"), a.readErr)
+		if a.ReadErr != nil {
+			return fmt.Errorf("phaxio: cancel: %w: %w", fax.Errorf(fax.ECodeUnavailable, "Phaxio's answer could not be read; try again"), a.ReadErr)
 		}
-		_, ok, err := readAnswer(a.body)
+		_, ok, err := readAnswer(a.Body)
 		switch {
 		case err != nil:
 			return fmt.Errorf("phaxio: cancel: %w: %w", fax.Errorf(fax.ECodeUnavailable, "Phaxio's answer could not be read; try again"), err)
 		case !ok:
-			return fmt.Errorf("phaxio: cancel: %w", fax.Errorf(fax.ECodeConflict, "%s", userMessage("Phaxio could not cancel the fax", msg)))
+			return fmt.Errorf("phaxio: cancel: %w", fax.Errorf(fax.ECodeConflict, "%s", carrier.UserMessage("Phaxio could not cancel the fax", msg)))
 		}
 		return nil
 	case s == http.StatusUnauthorized:
@@ -105,7 +106,7 @@ func (p *Provider) Cancel(ctx context.Context, f *fax.Fax) error {
 	case s == http.StatusNotFound:
 		return fmt.Errorf("phaxio: cancel: %w: %w", fax.Errorf(fax.ECodeNotFound, "Phaxio has no fax %s", f.ProviderFaxID), cause)
 	case s >= 400 && s <= 499 && s != http.StatusRequestTimeout && s != http.StatusTooManyRequests:
-		return fmt.Errorf("phaxio: cancel: %w: %w", fax.Errorf(fax.ECodeConflict, "%s", userMessage("Phaxio could not cancel the fax", msg)), cause)
+		return fmt.Errorf("phaxio: cancel: %w: %w", fax.Errorf(fax.ECodeConflict, "%s", carrier.UserMessage("Phaxio could not cancel the fax", msg)), cause)
 	}
 	return fmt.Errorf("phaxio: cancel: %w: %w", fax.Errorf(fax.ECodeUnavailable, "Phaxio did not cancel the fax; try again"), cause)
 }

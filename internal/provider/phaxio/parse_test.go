@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/provider/carrier"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -107,11 +108,11 @@ func TestParseErrors(t *testing.T) {
 	mp := readFixture(t, "callback-multipart-success")
 	b := "xyz"
 	many := &bytes.Buffer{}
-	for i := 0; i <= maxParts; i++ {
+	for i := 0; i <= carrier.MaxParts; i++ {
 		many.WriteString("--" + b + "\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\nv\r\n")
 	}
 	many.WriteString("--" + b + "--\r\n")
-	big := "--" + b + "\r\nContent-Disposition: form-data; name=\"fax\"\r\n\r\n" + strings.Repeat("x", maxFieldBytes+1) + "\r\n--" + b + "--\r\n"
+	big := "--" + b + "\r\nContent-Disposition: form-data; name=\"fax\"\r\n\r\n" + strings.Repeat("x", carrier.MaxFieldBytes+1) + "\r\n--" + b + "--\r\n"
 
 	tests := []struct {
 		name    string
@@ -138,7 +139,7 @@ func TestParseErrors(t *testing.T) {
 		{"page zero", false, "", form, "fax[id]=1&event_type=transmitting_page&page=0", "field page must be"},
 		{"retry_count missing", false, "", form, "fax[id]=1&event_type=retry_scheduled", "field retry_count is missing"},
 		{"bad escape", false, "", form, "fax[id]=%zz", "form body is malformed"},
-		{"too many fields", false, "", form, strings.Repeat("a=1&", maxParts) + "a=1", "more than 100 fields"},
+		{"too many fields", false, "", form, strings.Repeat("a=1&", carrier.MaxParts) + "a=1", "more than 100 fields"},
 		{"too many parts", false, "", "multipart/form-data; boundary=" + b, many.String(), "more than 100 parts"},
 		{"field too big", false, "", "multipart/form-data; boundary=" + b, big, `field "fax" is larger`},
 		{"multipart malformed", false, "", "multipart/form-data; boundary=" + b, "--" + b + "\r\nno headers end", "multipart body is malformed"},

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/faxgate/faxgate/internal/provider/carrier"
 )
 
 // Name is the provider name faxgate stores on faxes and updates.
@@ -67,11 +69,11 @@ type Provider struct {
 func New(cfg Config) (*Provider, error) {
 	p := &Provider{
 		apiKey:   cfg.APIKey,
-		secrets:  keys(cfg.APISecrets),
-		tokens:   keys(cfg.WebhookTokens),
+		secrets:  carrier.Keys(cfg.APISecrets),
+		tokens:   carrier.Keys(cfg.WebhookTokens),
 		baseURL:  cfg.BaseURL,
 		insecure: cfg.Insecure,
-		client:   noRedirects(cfg.HTTPClient),
+		client:   carrier.NoRedirects(cfg.HTTPClient, DefaultTimeout),
 		now:      cfg.Now,
 	}
 	if p.now == nil {
@@ -105,16 +107,6 @@ func (p *Provider) Name() string { return Name }
 
 // keys drops blank entries of a rotation list: a stray comma must not turn
 // into an empty HMAC key that anyone can sign with.
-func keys(list []string) [][]byte {
-	var out [][]byte
-	for _, s := range list {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, []byte(s))
-		}
-	}
-	return out
-}
-
 func absoluteURL(s string) (*url.URL, error) {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {

@@ -4,15 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"mime"
 	"mime/multipart"
 	"net/http"
-	"net/textproto"
 	"net/url"
 	"strings"
 	"sync/atomic"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/provider/carrier"
 )
 
 // CallbackPath is where Phaxio posts a sent fax's status; Send registers
@@ -37,7 +36,7 @@ func (p *Provider) SendProblem() string {
 	if len(missing) == 0 {
 		return ""
 	}
-	return "set " + joinAnd(missing)
+	return "set " + carrier.JoinAnd(missing)
 }
 
 // callbackURL is the status webhook URL registered for a fax. It is built
@@ -73,7 +72,7 @@ func (p *Provider) Send(ctx context.Context, job *fax.DispatchJob, doc []byte) (
 	if strings.TrimSpace(f.To) == "" {
 		return "", refused(fax.FailGeneral, "The fax has no destination number.", "", 0, "")
 	}
-	filename, contentType, ok := documentFile(f.ID, f.DocumentType, doc)
+	filename, contentType, ok := carrier.DocumentFile(f.ID, f.DocumentType, doc)
 	if !ok {
 		return "", refused(fax.FailDocument, "The document is empty or not a PDF or TIFF file.", "", 0, "")
 	}
@@ -82,56 +81,38 @@ func (p *Provider) Send(ctx context.Context, job *fax.DispatchJob, doc []byte) (
 		return "", refused(fax.FailDocument, "The document could not be prepared for Phaxio.", "", 0, "")
 	}
 	var arrived atomic.Bool
-	req, err := newUpload(ctx, http.MethodPost, p.baseURL+"/faxes", body, &arrived)
+	req, err := carrier.NewUpload(ctx, http.MethodPost, p.baseURL+"/faxes", body, &arrived)
 	if err != nil {
 		return "", &fax.SendError{Outcome: fax.SendRetryable, Err: fmt.Errorf("phaxio: send: build request: %w", err)}
 	}
 	req.Header.Set("Content-Type", formType)
 	p.prepare(req)
-	a, err := call(p.client, req, &arrived, maxAnswer)
+	a, err := carrier.Call(p.client, req, &arrived, maxAnswer)
 	if err != nil {
-		return "", lostRequest(err, arrived.Load())
+		return "", carrier.LostRequest(sendPrefix, err, arrived.Load())
 	}
-	if a.status < 200 || a.status > 299 {
+	if a.Status < 200 || a.Status > 299 {
 		return "", p.refusal(a)
 	}
-	if a.readErr != nil {
-		return "", ambiguous("Phaxio answered HTTP %d but the answer could not be read: %w", a.status, a.readErr)
+	if a.ReadErr != nil {
+		return "", carrier.Ambiguous(sendPrefix, "Phaxio answered HTTP %d but the answer could not be read: %w", a.Status, a.ReadErr)
 	}
-	id, no, msg, err := readSendAnswer(a.body)
+	id, no, msg, err := readSendAnswer(a.Body)
 	switch {
 	case err != nil:
-		return "", ambiguous("Phaxio answered HTTP %d but %w", a.status, err)
+		return "", carrier.Ambiguous(sendPrefix, "Phaxio answered HTTP %d but %w", a.Status, err)
 	case no:
 		msg = p.clean(msg)
-		return "", refused(fax.FailCarrier, userMessage("Phaxio refused the fax", msg), "", a.status, msg)
+		return "", refused(fax.FailCarrier, carrier.UserMessage("Phaxio refused the fax", msg), "", a.Status, msg)
 	}
 	return id, nil
 }
 
 // refusal classifies a non-2xx answer to a send.
-func (p *Provider) refusal(a *answer) *fax.SendError {
-	msg, errorType := readError(a.body)
+func (p *Provider) refusal(a *carrier.Answer) *fax.SendError {
+	msg, errorType := readError(a.Body)
 	msg, errorType = p.clean(msg), p.clean(errorType)
-	switch s := a.status; {
-	case s == http.StatusRequestTimeout || s == http.StatusTooManyRequests || (s >= 500 && s <= 599):
-		err := fmt.Errorf("phaxio: send: HTTP %d, the fax was not taken", s)
-		if msg != "" {
-			err = fmt.Errorf("phaxio: send: HTTP %d, the fax was not taken: %q", s, msg)
-		}
-		return &fax.SendError{Outcome: fax.SendRetryable, RetryAfter: retryAfter(a.header, p.now()), Err: err}
-	case s >= 300 && s <= 399:
-		return refused(fax.FailCarrier, fmt.Sprintf("Phaxio answered with a redirect (HTTP %d); check PHAXIO_BASE_URL.", s), errorType, s, msg)
-	case s == http.StatusUnauthorized:
-		return refused(fax.FailCarrier, "Phaxio rejected the API credentials; check PHAXIO_API_KEY and PHAXIO_API_SECRET.", errorType, s, msg)
-	case s >= 400 && s <= 499:
-		code := fax.FailCarrier
-		if s == http.StatusRequestEntityTooLarge || s == http.StatusUnsupportedMediaType || failCode(errorType, "") == fax.FailDocument {
-			code = fax.FailDocument
-		}
-		return refused(code, userMessage(fmt.Sprintf("Phaxio refused the fax (HTTP %d)", s), msg), errorType, s, msg)
-	}
-	return ambiguous("Phaxio answered with unexpected HTTP status %d", a.status)
+	return sendNames().Refusal(a, msg, errorType, failCode(errorType, "") == fax.FailDocument, p.now())
 }
 
 // prepare sets Basic auth with the API key and the current API secret, and
@@ -160,56 +141,11 @@ func (p *Provider) sendForm(f *fax.Fax, filename, contentType string, doc []byte
 			return nil, "", err
 		}
 	}
-	if err := writeFile(w, "file", filename, contentType, doc); err != nil {
+	if err := carrier.WriteFile(w, "file", filename, contentType, doc); err != nil {
 		return nil, "", err
 	}
 	if err := w.Close(); err != nil {
 		return nil, "", err
 	}
 	return buf.Bytes(), w.FormDataContentType(), nil
-}
-
-// writeFile adds a file part with its own Content-Type (multipart.Writer's
-// CreateFormFile would say application/octet-stream).
-func writeFile(w *multipart.Writer, name, filename, contentType string, data []byte) error {
-	quote := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
-	h := textproto.MIMEHeader{}
-	h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="%s"; filename="%s"`, quote.Replace(name), quote.Replace(filename)))
-	h.Set("Content-Type", contentType)
-	pw, err := w.CreatePart(h)
-	if err != nil {
-		return err
-	}
-	_, err = pw.Write(data)
-	return err
-}
-
-// documentFile names the document's file part "<fax id>.pdf" or ".tif"
-// from its MIME type, sniffing the bytes when the type is unset. ok is false
-// for an empty document or any other type.
-func documentFile(faxID, docType string, doc []byte) (filename, contentType string, ok bool) {
-	if len(doc) == 0 {
-		return "", "", false
-	}
-	mt := ""
-	if docType != "" {
-		var err error
-		if mt, _, err = mime.ParseMediaType(docType); err != nil {
-			return "", "", false
-		}
-	} else {
-		switch {
-		case bytes.HasPrefix(doc, []byte("%PDF-")):
-			mt = "application/pdf"
-		case bytes.HasPrefix(doc, []byte("II*\x00")), bytes.HasPrefix(doc, []byte("MM\x00*")):
-			mt = "image/tiff"
-		}
-	}
-	switch mt {
-	case "application/pdf":
-		return faxID + ".pdf", mt, true
-	case "image/tiff":
-		return faxID + ".tif", mt, true
-	}
-	return "", "", false
 }

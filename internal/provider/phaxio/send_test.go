@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/provider/carrier"
 )
 
 // sender is the method set the dispatcher and the API use, as they
@@ -194,7 +195,7 @@ func TestSendFailures(t *testing.T) {
 		{name: "429 seconds", answer: withHeader("Retry-After", "30", answerJSON(t, 429, `{"success":false,"message":"Rate limit exceeded"}`)), outcome: fax.SendRetryable, retryAfter: 30 * time.Second},
 		{name: "429 date", answer: withHeader("Retry-After", testNow().Add(90*time.Second).Format(http.TimeFormat), answerJSON(t, 429, `{}`)), outcome: fax.SendRetryable, retryAfter: 90 * time.Second},
 		{name: "429 past date", answer: withHeader("Retry-After", "Sun, 01 Mar 2026 00:00:00 GMT", answerJSON(t, 429, `{}`)), outcome: fax.SendRetryable},
-		{name: "429 huge", answer: withHeader("Retry-After", "99999999999", answerJSON(t, 429, `{}`)), outcome: fax.SendRetryable, retryAfter: maxRetryAfter},
+		{name: "429 huge", answer: withHeader("Retry-After", "99999999999", answerJSON(t, 429, `{}`)), outcome: fax.SendRetryable, retryAfter: carrier.MaxRetryAfter},
 		{name: "400 carrier message", answer: answerJSON(t, 400, "error-invalid.json"), outcome: fax.SendPermanent, code: fax.FailCarrier, message: "Phaxio refused the fax (HTTP 400): Invalid phone number: to must be in E.164 format.", status: "400"},
 		{name: "401", answer: answerJSON(t, 401, `{"success":false,"message":"Invalid API key or secret"}`), outcome: fax.SendPermanent, code: fax.FailCarrier, message: "check PHAXIO_API_KEY and PHAXIO_API_SECRET", status: "401"},
 		{name: "402", answer: answerJSON(t, 402, "send-refused.json"), outcome: fax.SendPermanent, code: fax.FailCarrier, message: "Insufficient credit", status: "402"},
@@ -388,18 +389,18 @@ func TestRetryAfter(t *testing.T) {
 		{"7", 7 * time.Second},
 		{" 45 ", 45 * time.Second},
 		{"-5", 0},
-		{"86401", maxRetryAfter},
-		{"9223372036854775807", maxRetryAfter},
+		{"86401", carrier.MaxRetryAfter},
+		{"9223372036854775807", carrier.MaxRetryAfter},
 		{now.Add(time.Hour).Format(http.TimeFormat), time.Hour},
 		{now.Add(-time.Hour).Format(http.TimeFormat), 0},
-		{now.Add(72 * time.Hour).Format(http.TimeFormat), maxRetryAfter},
+		{now.Add(72 * time.Hour).Format(http.TimeFormat), carrier.MaxRetryAfter},
 		{"soon", 0},
 		{"1.5", 0},
 	}
 	for _, tt := range tests {
 		h := http.Header{}
 		h.Set("Retry-After", tt.value)
-		if got := retryAfter(h, now); got != tt.want {
+		if got := carrier.RetryAfter(h.Get("Retry-After"), now); got != tt.want {
 			t.Errorf("retryAfter(%q): got %v, want %v", tt.value, got, tt.want)
 		}
 	}

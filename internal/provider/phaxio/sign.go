@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/provider/carrier"
 )
 
 // SignatureHeader carries both of Phaxio's webhook signatures.
@@ -21,18 +22,18 @@ const SignatureHeader = "X-Phaxio-Signature"
 // order. faxgate verifies Phaxio's webhooks with it and signs its own
 // Phaxio-format webhooks to users with it.
 func Sign(token, callbackURL string, fields map[string][]string, files map[string][][]byte) string {
-	f := &form{}
+	f := &carrier.Form{}
 	for name, vs := range fields {
 		for _, v := range vs {
-			f.parts = append(f.parts, part{name: name, value: []byte(v)})
+			f.Parts = append(f.Parts, carrier.Part{Name: name, Value: []byte(v)})
 		}
 	}
 	for name, bs := range files {
 		for _, b := range bs {
-			f.parts = append(f.parts, part{name: name, value: b, file: true})
+			f.Parts = append(f.Parts, carrier.Part{Name: name, Value: b, File: true})
 		}
 	}
-	f.sort()
+	f.Sort()
 	m := hmac.New(sha1.New, []byte(token))
 	m.Write(appendSigned([]byte(callbackURL), f))
 	return hex.EncodeToString(m.Sum(nil))
@@ -40,15 +41,15 @@ func Sign(token, callbackURL string, fields map[string][]string, files map[strin
 
 // appendSigned appends the form part of Phaxio's signed string; f must be
 // sorted.
-func appendSigned(dst []byte, f *form) []byte {
-	for i := range f.parts {
-		p := &f.parts[i]
-		dst = append(dst, p.name...)
-		if p.file {
-			sum := sha1.Sum(p.value)
+func appendSigned(dst []byte, f *carrier.Form) []byte {
+	for i := range f.Parts {
+		p := &f.Parts[i]
+		dst = append(dst, p.Name...)
+		if p.File {
+			sum := sha1.Sum(p.Value)
 			dst = hex.AppendEncode(dst, sum[:])
 		} else {
-			dst = append(dst, p.value...)
+			dst = append(dst, p.Value...)
 		}
 	}
 	return dst
@@ -105,20 +106,20 @@ func (p *Provider) verifyForm(r *http.Request, body, sig []byte) bool {
 	if len(p.tokens) == 0 {
 		return false
 	}
-	kind, boundary, err := kindOf(r.Header.Get("Content-Type"), body)
-	if err != nil || kind == kindJSON {
+	kind, boundary, err := carrier.KindOf(r.Header.Get("Content-Type"), body)
+	if err != nil || kind == carrier.KindJSON {
 		return false
 	}
-	f, err := parseForm(kind, boundary, body)
+	f, err := carrier.ParseForm(kind, boundary, body, carrier.FormRules{})
 	if err != nil {
 		return false
 	}
 	path, query := r.URL.EscapedPath(), r.URL.RawQuery
 	size := len(p.publicURL) + len(path) + 1 + len(query)
-	for i := range f.parts {
-		size += len(f.parts[i].name) + 2*sha1.Size
-		if !f.parts[i].file {
-			size += len(f.parts[i].value)
+	for i := range f.Parts {
+		size += len(f.Parts[i].Name) + 2*sha1.Size
+		if !f.Parts[i].File {
+			size += len(f.Parts[i].Value)
 		}
 	}
 	msg := make([]byte, 0, size)

@@ -3,44 +3,14 @@ package phaxio
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"net/http"
-	"reflect"
-	"strings"
 
-	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/provider/carrier"
 )
 
 // text is a JSON scalar kept as its text: Phaxio and the relays in front of
 // it send ids and counts as numbers or as strings, and null for absent.
-type text string
-
-// UnmarshalJSON accepts a string, number, boolean or null.
-func (t *text) UnmarshalJSON(b []byte) error {
-	switch {
-	case len(b) == 0 || string(b) == "null":
-		*t = ""
-	case b[0] == '"' && bytes.IndexByte(b, '\\') < 0:
-		// The decoder has validated the literal; without escapes its text
-		// is what lies between the quotes.
-		*t = text(b[1 : len(b)-1])
-	case b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*t = text(s)
-	case b[0] == '{' || b[0] == '[':
-		return &json.UnmarshalTypeError{Value: "object", Type: reflect.TypeFor[string]()}
-	default:
-		*t = text(b)
-	}
-	return nil
-}
-
-// String returns t trimmed, with invalid UTF-8 replaced: the values end up
-// in the store and in users' webhooks.
-func (t text) String() string { return strings.TrimSpace(strings.ToValidUTF8(string(t), "\uFFFD")) }
+type text = carrier.Text
 
 // wireRecipient is one entry of a fax object's recipients.
 type wireRecipient struct {
@@ -116,14 +86,14 @@ type attr struct {
 // readEvent reads a webhook body of any shape into a wireEvent. Errors are
 // *fax.Error with code invalid naming what is wrong.
 func readEvent(r *http.Request, body []byte) (*wireEvent, error) {
-	kind, boundary, err := kindOf(r.Header.Get("Content-Type"), body)
+	kind, boundary, err := carrier.KindOf(r.Header.Get("Content-Type"), body)
 	if err != nil {
 		return nil, err
 	}
-	if kind == kindJSON {
+	if kind == carrier.KindJSON {
 		return readJSON(body)
 	}
-	f, err := parseForm(kind, boundary, body)
+	f, err := carrier.ParseForm(kind, boundary, body, carrier.FormRules{})
 	if err != nil {
 		return nil, err
 	}
@@ -133,13 +103,13 @@ func readEvent(r *http.Request, body []byte) (*wireEvent, error) {
 func readJSON(body []byte) (*wireEvent, error) {
 	ev := &wireEvent{}
 	if err := json.Unmarshal(body, ev); err != nil {
-		return nil, jsonError("", err)
+		return nil, carrier.JSONError("", err)
 	}
 	raw := bytes.TrimSpace(ev.RawFax)
 	if len(raw) == 0 || string(raw) == "null" {
 		// A flat body is the fax object itself.
 		if err := json.Unmarshal(body, &ev.Fax); err != nil {
-			return nil, jsonError("", err)
+			return nil, carrier.JSONError("", err)
 		}
 		return ev, nil
 	}
@@ -147,56 +117,36 @@ func readJSON(body []byte) (*wireEvent, error) {
 		// The fax object as a JSON string, as in the multipart field.
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, jsonError("fax", err)
+			return nil, carrier.JSONError("fax", err)
 		}
 		raw = []byte(s)
 	}
 	if err := json.Unmarshal(raw, &ev.Fax); err != nil {
-		return nil, jsonError("fax", err)
+		return nil, carrier.JSONError("fax", err)
 	}
 	return ev, nil
 }
 
-func readForm(f *form) (*wireEvent, error) {
+func readForm(f *carrier.Form) (*wireEvent, error) {
 	ev := &wireEvent{}
 	for _, a := range ev.formAttrs() {
-		if v, ok := f.field(a.name); ok {
+		if v, ok := f.Field(a.name); ok {
 			*a.p = text(v)
 		}
 	}
-	if raw, ok := f.field("fax"); ok {
+	if raw, ok := f.Field("fax"); ok {
 		if err := json.Unmarshal(raw, &ev.Fax); err != nil {
-			return nil, jsonError("fax", err)
+			return nil, carrier.JSONError("fax", err)
 		}
 	} else {
 		for _, a := range ev.Fax.formAttrs() {
-			if v, ok := f.field("fax[" + a.name + "]"); ok {
+			if v, ok := f.Field("fax[" + a.name + "]"); ok {
 				*a.p = text(v)
-			} else if v, ok := f.field(a.name); ok {
+			} else if v, ok := f.Field(a.name); ok {
 				*a.p = text(v)
 			}
 		}
 	}
-	ev.File, _ = f.file("file")
+	ev.File, _ = f.File("file")
 	return ev, nil
-}
-
-// jsonError turns a decoding error of the value at field into a user-safe
-// *fax.Error ("" is the whole body).
-func jsonError(field string, err error) error {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		name := field
-		if te.Field != "" {
-			name = strings.TrimPrefix(field+"."+te.Field, ".")
-		}
-		if name == "" {
-			return fax.Errorf(fax.ECodeInvalid, "body is not a JSON object")
-		}
-		return fax.Errorf(fax.ECodeInvalid, "field %s has the wrong JSON type", name)
-	}
-	if field == "" {
-		return fax.Errorf(fax.ECodeInvalid, "body is not valid JSON")
-	}
-	return fax.Errorf(fax.ECodeInvalid, "field %s is not valid JSON", field)
 }

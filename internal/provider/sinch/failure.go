@@ -2,9 +2,9 @@ package sinch
 
 import (
 	"strings"
-	"unicode/utf8"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/provider/carrier"
 )
 
 // newFailure describes a carrier error in faxgate's words, keeping the
@@ -16,28 +16,11 @@ func newFailure(typ, id, msg string) *fax.Failure {
 	code := failCode(typ, id)
 	return &fax.Failure{
 		Code:           code,
-		Message:        failMessage(code),
-		CarrierType:    truncate(typ, maxCodeLen),
-		CarrierCode:    truncate(id, maxCodeLen),
-		CarrierMessage: truncate(msg, maxMessageLen),
+		Message:        carrier.FailureMessage(code, "Sinch reported an error."),
+		CarrierType:    carrier.Truncate(typ, carrier.MaxCodeLen),
+		CarrierCode:    carrier.Truncate(id, carrier.MaxCodeLen),
+		CarrierMessage: carrier.Truncate(msg, carrier.MaxMessageLen),
 	}
-}
-
-// maxCodeLen bounds a carrier's error type and code as faxgate keeps them.
-const maxCodeLen = 100
-
-// maxMessageLen bounds a carrier's error message as faxgate keeps it.
-const maxMessageLen = 500
-
-// truncate shortens s to at most n bytes without splitting a character.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 func failCode(typ, id string) string {
@@ -60,26 +43,4 @@ func failCode(typ, id string) string {
 		return fax.FailFax
 	}
 	return fax.FailCarrier
-}
-
-// failMessage is the user-facing message of a failure code, worded as the
-// other carriers word it.
-func failMessage(code string) string {
-	switch code {
-	case fax.FailBusy:
-		return "The receiving line was busy."
-	case fax.FailNoAnswer:
-		return "The receiving number did not answer."
-	case fax.FailCongestion:
-		return "The telephone network was congested."
-	case fax.FailNotOperational:
-		return "The receiving number is not in service."
-	case fax.FailDocument:
-		return "The document could not be prepared for faxing."
-	case fax.FailFax:
-		return "The call was answered, but not by a fax machine that completed the transfer."
-	case fax.FailLine:
-		return "The line failed during transmission."
-	}
-	return "Sinch reported an error."
 }

@@ -7,6 +7,7 @@ import (
 	"net/url"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/provider/carrier"
 )
 
 // errUnprovable is Find's answer when Sinch does not list the fax: its list
@@ -40,14 +41,14 @@ func (p *Provider) Find(ctx context.Context, f *fax.Fax) (providerFaxID string, 
 	if err != nil {
 		return "", false, err
 	}
-	if a.status < 200 || a.status > 299 {
-		msg, _ := readError(a.body)
-		return "", false, fmt.Errorf("sinch: find: HTTP %d %q", a.status, truncate(p.clean(msg), maxUserMessage))
+	if a.Status < 200 || a.Status > 299 {
+		msg, _ := readError(a.Body)
+		return "", false, fmt.Errorf("sinch: find: HTTP %d %q", a.Status, carrier.Truncate(p.clean(msg), carrier.MaxUserMessage))
 	}
-	if a.readErr != nil {
-		return "", false, fmt.Errorf("sinch: find: read the answer: %w", a.readErr)
+	if a.ReadErr != nil {
+		return "", false, fmt.Errorf("sinch: find: read the answer: %w", a.ReadErr)
 	}
-	id, found, err := readFindAnswer(a.body, f.ID)
+	id, found, err := readFindAnswer(a.Body, f.ID)
 	switch {
 	case err != nil:
 		return "", false, fmt.Errorf("sinch: find: %w", err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/provider/carrier"
 )
 
 // tokenMargin is how long before its expiry a cached token is renewed, so
@@ -72,28 +73,28 @@ func (p *Provider) fetchToken(ctx context.Context) (string, time.Duration, error
 	req.Header.Set("User-Agent", "faxgate")
 	req.SetBasicAuth(p.keyID, p.keySecret)
 	var sent atomic.Bool
-	a, err := call(p.client, req, &sent, maxAnswer)
+	a, err := carrier.Call(p.client, req, &sent, maxAnswer)
 	if err != nil {
 		return "", 0, &fax.SendError{Outcome: fax.SendRetryable, Err: fmt.Errorf("sinch: token: %w", err)}
 	}
-	msg, _ := readError(a.body)
+	msg, _ := readError(a.Body)
 	msg = p.clean(msg)
-	switch s := a.status; {
+	switch s := a.Status; {
 	case s >= 200 && s <= 299:
-		token, life, err := readToken(a.body)
-		if a.readErr != nil {
-			err = a.readErr
+		token, life, err := readToken(a.Body)
+		if a.ReadErr != nil {
+			err = a.ReadErr
 		}
 		if err != nil {
 			return "", 0, &fax.SendError{Outcome: fax.SendRetryable, Err: fmt.Errorf("sinch: token: HTTP %d: %w", s, err)}
 		}
 		return token, life, nil
 	case s == http.StatusRequestTimeout || s == http.StatusTooManyRequests || (s >= 500 && s <= 599):
-		return "", 0, &fax.SendError{Outcome: fax.SendRetryable, RetryAfter: retryAfter(a.header, p.now()), Err: fmt.Errorf("sinch: token: HTTP %d", s)}
+		return "", 0, &fax.SendError{Outcome: fax.SendRetryable, RetryAfter: carrier.RetryAfter(a.Header.Get("Retry-After"), p.now()), Err: fmt.Errorf("sinch: token: HTTP %d", s)}
 	case s == http.StatusBadRequest || s == http.StatusUnauthorized || s == http.StatusForbidden:
 		return "", 0, refused(fax.FailCarrier, "Sinch refused the access key for an OAuth token; check SINCH_KEY_ID and SINCH_KEY_SECRET.", "", s, msg)
 	}
-	return "", 0, refused(fax.FailCarrier, fmt.Sprintf("Sinch's OAuth token endpoint answered HTTP %d; check SINCH_AUTH_URL.", a.status), "", a.status, msg)
+	return "", 0, refused(fax.FailCarrier, fmt.Sprintf("Sinch's OAuth token endpoint answered HTTP %d; check SINCH_AUTH_URL.", a.Status), "", a.Status, msg)
 }
 
 // readToken reads an OAuth2 token answer: access_token and expires_in

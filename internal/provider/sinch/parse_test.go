@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/provider/carrier"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -121,7 +122,7 @@ func TestParseErrors(t *testing.T) {
 		{"flat pages negative", false, "", js, `{"id":"A","status":"COMPLETED","num_pages":-2}`, "field fax.num_pages must be"},
 		{"fax id too long", false, "", js, `{"id":"` + strings.Repeat("A", 129) + `","status":"COMPLETED"}`, "field fax.id is not a valid id"},
 		{"files not array", false, "", js, `{"fax":{"id":"A","status":"COMPLETED"},"files":{}}`, "field files has the wrong JSON type"},
-		{"too many parts", false, "", mp, strings.Repeat(part("x", "", "1"), maxParts+1) + "--" + b + "--\r\n", "more than 100 parts"},
+		{"too many parts", false, "", mp, strings.Repeat(part("x", "", "1"), carrier.MaxParts+1) + "--" + b + "--\r\n", "more than 100 parts"},
 		{"content type malformed", false, "", "multipart/form-data; boundary", "", "Content-Type is malformed"},
 		{"inbound no id", true, "", js, `{"event":"INCOMING_FAX","fax":{"to":"+15559870001"}}`, "field fax.id is missing"},
 		{"inbound no to", true, "", js, `{"event":"INCOMING_FAX","fax":{"id":"A","from":"+15551230042"}}`, "field fax.to is missing"},

@@ -4,16 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"mime"
 	"mime/multipart"
 	"net/http"
-	"net/textproto"
 	"net/url"
 	"strings"
 	"sync/atomic"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/provider/carrier"
 )
 
 // CallbackPath is where Sinch posts a sent fax's FAX_COMPLETED; Send sets
@@ -41,7 +39,7 @@ func (p *Provider) SendProblem() string {
 	if len(missing) == 0 {
 		return ""
 	}
-	return "set " + joinAnd(missing)
+	return "set " + carrier.JoinAnd(missing)
 }
 
 // callbackURL is the FAX_COMPLETED URL registered for a fax. Sinch
@@ -92,7 +90,7 @@ func (p *Provider) Send(ctx context.Context, job *fax.DispatchJob, doc []byte) (
 	if strings.TrimSpace(f.To) == "" {
 		return "", refused(fax.FailGeneral, "The fax has no destination number.", "", 0, "")
 	}
-	filename, contentType, ok := documentFile(f.ID, f.DocumentType, doc)
+	filename, contentType, ok := carrier.DocumentFile(f.ID, f.DocumentType, doc)
 	if !ok {
 		return "", refused(fax.FailDocument, "The document is empty or not a PDF or TIFF file.", "", 0, "")
 	}
@@ -104,15 +102,15 @@ func (p *Provider) Send(ctx context.Context, job *fax.DispatchJob, doc []byte) (
 	if err != nil {
 		return "", err
 	}
-	if a.status < 200 || a.status > 299 {
+	if a.Status < 200 || a.Status > 299 {
 		return "", p.refusal(a)
 	}
-	if a.readErr != nil {
-		return "", ambiguous("Sinch answered HTTP %d but the answer could not be read: %w", a.status, a.readErr)
+	if a.ReadErr != nil {
+		return "", carrier.Ambiguous(sendPrefix, "Sinch answered HTTP %d but the answer could not be read: %w", a.Status, a.ReadErr)
 	}
-	id, failed, err := readSendAnswer(a.body)
+	id, failed, err := readSendAnswer(a.Body)
 	if err != nil {
-		return "", ambiguous("Sinch answered HTTP %d but %w", a.status, err)
+		return "", carrier.Ambiguous(sendPrefix, "Sinch answered HTTP %d but %w", a.Status, err)
 	}
 	if failed != nil {
 		failed.CarrierMessage = p.clean(failed.CarrierMessage)
@@ -126,14 +124,14 @@ func (p *Provider) Send(ctx context.Context, job *fax.DispatchJob, doc []byte) (
 // answer. With OAuth a 401 refreshes the token and repeats the call once.
 // Errors are *fax.SendError: no token, or no answer (retryable unless the
 // request may have arrived whole).
-func (p *Provider) callAPI(ctx context.Context, op, method, target string, body []byte, contentType string, limit int64) (*answer, error) {
+func (p *Provider) callAPI(ctx context.Context, op, method, target string, body []byte, contentType string, limit int64) (*carrier.Answer, error) {
 	stale := ""
 	for try := 0; ; try++ {
 		var arrived atomic.Bool
 		var req *http.Request
 		var err error
 		if body != nil {
-			req, err = newUpload(ctx, method, target, body, &arrived)
+			req, err = carrier.NewUpload(ctx, method, target, body, &arrived)
 		} else {
 			req, err = http.NewRequestWithContext(ctx, method, target, http.NoBody)
 		}
@@ -147,11 +145,11 @@ func (p *Provider) callAPI(ctx context.Context, op, method, target string, body 
 		if err != nil {
 			return nil, err
 		}
-		a, err := call(p.client, req, &arrived, limit)
+		a, err := carrier.Call(p.client, req, &arrived, limit)
 		if err != nil {
-			return nil, lostRequest(op, err, arrived.Load())
+			return nil, carrier.LostRequest("sinch: "+op, err, arrived.Load())
 		}
-		if a.status == http.StatusUnauthorized && p.oauth && try == 0 {
+		if a.Status == http.StatusUnauthorized && p.oauth && try == 0 {
 			stale = used
 			continue
 		}
@@ -160,28 +158,10 @@ func (p *Provider) callAPI(ctx context.Context, op, method, target string, body 
 }
 
 // refusal classifies a non-2xx answer to a send.
-func (p *Provider) refusal(a *answer) *fax.SendError {
-	msg, errorType := readError(a.body)
+func (p *Provider) refusal(a *carrier.Answer) *fax.SendError {
+	msg, errorType := readError(a.Body)
 	msg, errorType = p.clean(msg), p.clean(errorType)
-	switch s := a.status; {
-	case s == http.StatusRequestTimeout || s == http.StatusTooManyRequests || (s >= 500 && s <= 599):
-		err := fmt.Errorf("sinch: send: HTTP %d, the fax was not taken", s)
-		if msg != "" {
-			err = fmt.Errorf("sinch: send: HTTP %d, the fax was not taken: %q", s, msg)
-		}
-		return &fax.SendError{Outcome: fax.SendRetryable, RetryAfter: retryAfter(a.header, p.now()), Err: err}
-	case s >= 300 && s <= 399:
-		return refused(fax.FailCarrier, fmt.Sprintf("Sinch answered with a redirect (HTTP %d); check SINCH_BASE_URL.", s), errorType, s, msg)
-	case s == http.StatusUnauthorized:
-		return refused(fax.FailCarrier, "Sinch rejected the access key; check SINCH_KEY_ID and SINCH_KEY_SECRET.", errorType, s, msg)
-	case s >= 400 && s <= 499:
-		code := fax.FailCarrier
-		if s == http.StatusRequestEntityTooLarge || s == http.StatusUnsupportedMediaType || failCode(errorType, "") == fax.FailDocument {
-			code = fax.FailDocument
-		}
-		return refused(code, userMessage(fmt.Sprintf("Sinch refused the fax (HTTP %d)", s), msg), errorType, s, msg)
-	}
-	return ambiguous("Sinch answered with unexpected HTTP status %d", a.status)
+	return sendNames().Refusal(a, msg, errorType, failCode(errorType, "") == fax.FailDocument, p.now())
 }
 
 // sendForm builds the multipart body of POST /faxes.
@@ -206,56 +186,11 @@ func (p *Provider) sendForm(f *fax.Fax, filename, contentType string, doc []byte
 			return nil, "", err
 		}
 	}
-	if err := writeFile(w, "file", filename, contentType, doc); err != nil {
+	if err := carrier.WriteFile(w, "file", filename, contentType, doc); err != nil {
 		return nil, "", err
 	}
 	if err := w.Close(); err != nil {
 		return nil, "", err
 	}
 	return buf.Bytes(), w.FormDataContentType(), nil
-}
-
-// writeFile adds a file part with its own Content-Type (multipart.Writer's
-// CreateFormFile would say application/octet-stream).
-func writeFile(w *multipart.Writer, name, filename, contentType string, data []byte) error {
-	quote := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
-	h := textproto.MIMEHeader{}
-	h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="%s"; filename="%s"`, quote.Replace(name), quote.Replace(filename)))
-	h.Set("Content-Type", contentType)
-	pw, err := w.CreatePart(h)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(pw, bytes.NewReader(data))
-	return err
-}
-
-// documentFile names the document's file part "<fax id>.pdf" or ".tif"
-// from its MIME type, sniffing the bytes when the type is unset. ok is false
-// for an empty document or any other type.
-func documentFile(faxID, docType string, doc []byte) (filename, contentType string, ok bool) {
-	if len(doc) == 0 {
-		return "", "", false
-	}
-	mt := ""
-	if docType != "" {
-		var err error
-		if mt, _, err = mime.ParseMediaType(docType); err != nil {
-			return "", "", false
-		}
-	} else {
-		switch {
-		case bytes.HasPrefix(doc, []byte("%PDF-")):
-			mt = "application/pdf"
-		case bytes.HasPrefix(doc, []byte("II*\x00")), bytes.HasPrefix(doc, []byte("MM\x00*")):
-			mt = "image/tiff"
-		}
-	}
-	switch mt {
-	case "application/pdf":
-		return faxID + ".pdf", mt, true
-	case "image/tiff":
-		return faxID + ".tif", mt, true
-	}
-	return "", "", false
 }

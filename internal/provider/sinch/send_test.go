@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/provider/carrier"
 )
 
 const faxesPath = "/v3/projects/" + testProject + "/faxes"
@@ -400,18 +401,18 @@ func TestRetryAfter(t *testing.T) {
 		{"7", 7 * time.Second},
 		{" 45 ", 45 * time.Second},
 		{"-5", 0},
-		{"86401", maxRetryAfter},
-		{"9223372036854775807", maxRetryAfter},
+		{"86401", carrier.MaxRetryAfter},
+		{"9223372036854775807", carrier.MaxRetryAfter},
 		{now.Add(time.Hour).Format(http.TimeFormat), time.Hour},
 		{now.Add(-time.Hour).Format(http.TimeFormat), 0},
-		{now.Add(72 * time.Hour).Format(http.TimeFormat), maxRetryAfter},
+		{now.Add(72 * time.Hour).Format(http.TimeFormat), carrier.MaxRetryAfter},
 		{"soon", 0},
 		{"1.5", 0},
 	}
 	for _, tt := range tests {
 		h := http.Header{}
 		h.Set("Retry-After", tt.value)
-		if got := retryAfter(h, now); got != tt.want {
+		if got := carrier.RetryAfter(h.Get("Retry-After"), now); got != tt.want {
 			t.Errorf("retryAfter(%q): got %v, want %v", tt.value, got, tt.want)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/provider/carrier"
 )
 
 // Name is the provider name faxgate stores on faxes and updates.
@@ -118,18 +119,18 @@ func New(cfg Config) (*Provider, error) {
 		keyID:     cfg.KeyID,
 		keySecret: cfg.KeySecret,
 		baseURL:   cfg.BaseURL,
-		secrets:   keys(cfg.HMACSecrets),
+		secrets:   carrier.Keys(cfg.HMACSecrets),
 		insecure:  cfg.Insecure,
 		oauth:     cfg.OAuth,
 		authURL:   cfg.AuthURL,
-		client:    noRedirects(cfg.HTTPClient),
+		client:    carrier.NoRedirects(cfg.HTTPClient, DefaultTimeout),
 		now:       cfg.Now,
 		token:     newTokenCache(),
 	}
 	if p.now == nil {
 		p.now = time.Now
 	}
-	for i, pw := range keys(cfg.InboundBasicPass) {
+	for i, pw := range carrier.Keys(cfg.InboundBasicPass) {
 		p.passSums = append(p.passSums, sha256.Sum256(pw))
 		if i == 0 {
 			p.callbackPass = string(pw)
@@ -245,16 +246,6 @@ func (p *Provider) checkSignature(h string, body []byte) bool {
 
 // keys drops blank entries of a rotation list: a stray comma must not turn
 // into an empty key or password that anyone can present.
-func keys(list []string) [][]byte {
-	var out [][]byte
-	for _, s := range list {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, []byte(s))
-		}
-	}
-	return out
-}
-
 // decodeHex decodes s, of exactly twice len(dst) hex digits in either case,
 // into dst without allocating.
 func decodeHex(dst []byte, s string) bool {

@@ -2,46 +2,16 @@ package sinch
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"net/http"
-	"reflect"
-	"strings"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/provider/carrier"
 )
 
 // text is a JSON scalar kept as its text: ids and counts may come as numbers
 // or strings, and null means absent.
-type text string
-
-// UnmarshalJSON accepts a string, number, boolean or null.
-func (t *text) UnmarshalJSON(b []byte) error {
-	switch {
-	case len(b) == 0 || string(b) == "null":
-		*t = ""
-	case b[0] == '"' && bytes.IndexByte(b, '\\') < 0:
-		// The decoder has validated the literal; without escapes its text
-		// is what lies between the quotes.
-		*t = text(b[1 : len(b)-1])
-	case b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*t = text(s)
-	case b[0] == '{' || b[0] == '[':
-		return &json.UnmarshalTypeError{Value: "object", Type: reflect.TypeFor[string]()}
-	default:
-		*t = text(b)
-	}
-	return nil
-}
-
-// String returns t trimmed, with invalid UTF-8 replaced: the values end up
-// in the store and in users' webhooks.
-func (t text) String() string { return strings.TrimSpace(strings.ToValidUTF8(string(t), "\uFFFD")) }
+type text = carrier.Text
 
 // wireFax is the fields of Sinch's Fax object that faxgate reads, plus the
 // num_pages and file_url spellings of the simplified relay shape.
@@ -101,14 +71,14 @@ type attr struct {
 // readEvent reads a webhook body of any shape into a wireEvent. Errors are
 // *fax.Error with code invalid naming what is wrong.
 func readEvent(r *http.Request, body []byte) (*wireEvent, error) {
-	kind, boundary, err := kindOf(r.Header.Get("Content-Type"), body)
+	kind, boundary, err := carrier.KindOf(r.Header.Get("Content-Type"), body)
 	if err != nil {
 		return nil, err
 	}
-	if kind == kindJSON {
+	if kind == carrier.KindJSON {
 		return readJSON(body)
 	}
-	f, err := parseForm(kind, boundary, body)
+	f, err := carrier.ParseForm(kind, boundary, body, carrier.FormRules{FileFunc: isFileName, Base64: true})
 	if err != nil {
 		return nil, err
 	}
@@ -118,27 +88,27 @@ func readEvent(r *http.Request, body []byte) (*wireEvent, error) {
 func readJSON(body []byte) (*wireEvent, error) {
 	ev := &wireEvent{}
 	if err := json.Unmarshal(body, ev); err != nil {
-		return nil, jsonError("", err)
+		return nil, carrier.JSONError("", err)
 	}
 	raw := bytes.TrimSpace(ev.RawFax)
 	switch {
 	case len(raw) == 0 || string(raw) == "null":
 		// A flat body is the fax object itself.
 		if err := json.Unmarshal(body, &ev.Fax); err != nil {
-			return nil, jsonError("", err)
+			return nil, carrier.JSONError("", err)
 		}
 	case raw[0] == '"':
 		// The fax object as a JSON string, as in the multipart part.
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, jsonError("fax", err)
+			return nil, carrier.JSONError("fax", err)
 		}
 		if err := json.Unmarshal([]byte(s), &ev.Fax); err != nil {
-			return nil, jsonError("fax", err)
+			return nil, carrier.JSONError("fax", err)
 		}
 	default:
 		if err := json.Unmarshal(raw, &ev.Fax); err != nil {
-			return nil, jsonError("fax", err)
+			return nil, carrier.JSONError("fax", err)
 		}
 	}
 	if err := ev.decodeFiles(); err != nil {
@@ -151,7 +121,7 @@ func readJSON(body []byte) (*wireEvent, error) {
 // files[].file.
 func (e *wireEvent) decodeFiles() error {
 	if s := e.File.String(); s != "" {
-		b, err := decodeBase64([]byte(s))
+		b, err := carrier.DecodeBase64([]byte(s))
 		if err != nil {
 			return fax.Errorf(fax.ECodeInvalid, "field file is not valid base64")
 		}
@@ -160,7 +130,7 @@ func (e *wireEvent) decodeFiles() error {
 	}
 	for i, f := range e.Files {
 		if s := f.File.String(); s != "" {
-			b, err := decodeBase64([]byte(s))
+			b, err := carrier.DecodeBase64([]byte(s))
 			if err != nil {
 				return fax.Errorf(fax.ECodeInvalid, "field files[%d].file is not valid base64", i)
 			}
@@ -171,25 +141,25 @@ func (e *wireEvent) decodeFiles() error {
 	return nil
 }
 
-func readForm(f *form) (*wireEvent, error) {
+func readForm(f *carrier.Form) (*wireEvent, error) {
 	ev := &wireEvent{}
 	for _, a := range []attr{{"event", &ev.Event}, {"eventTime", &ev.EventTime}, {"file", &ev.File}} {
-		if v, ok := f.field(a.name); ok {
+		if v, ok := f.Field(a.name); ok {
 			*a.p = text(v)
 		}
 	}
-	if raw, ok := f.field("fax"); ok {
+	if raw, ok := f.Field("fax"); ok {
 		if err := json.Unmarshal(raw, &ev.Fax); err != nil {
-			return nil, jsonError("fax", err)
+			return nil, carrier.JSONError("fax", err)
 		}
 	} else {
 		for _, a := range ev.Fax.formAttrs() {
-			if v, ok := f.field(a.name); ok {
+			if v, ok := f.Field(a.name); ok {
 				*a.p = text(v)
 			}
 		}
 	}
-	if doc, ok := f.document(); ok {
+	if doc, ok := document(f); ok {
 		ev.Document = doc
 		return ev, nil
 	}
@@ -200,36 +170,18 @@ func readForm(f *form) (*wireEvent, error) {
 	return ev, nil
 }
 
-// decodeBase64 decodes standard or URL-safe base64, padded or not; line
-// breaks are ignored.
-func decodeBase64(b []byte) ([]byte, error) {
-	var err error
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-		out := make([]byte, enc.DecodedLen(len(b)))
-		var n int
-		if n, err = enc.Decode(out, b); err == nil {
-			return out[:n], nil
-		}
-	}
-	return nil, err
+// isFileName reports whether a part of this name carries the fax document,
+// which Sinch may send without a filename.
+func isFileName(name string) bool {
+	return name == "file" || name == "files" || name == "files[]"
 }
 
-// jsonError turns a decoding error of the value at field into a user-safe
-// *fax.Error ("" is the whole body).
-func jsonError(field string, err error) error {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		name := field
-		if te.Field != "" {
-			name = strings.TrimPrefix(field+"."+te.Field, ".")
+// document returns the first file part that carries the fax document.
+func document(f *carrier.Form) ([]byte, bool) {
+	for i := range f.Parts {
+		if p := &f.Parts[i]; p.File && isFileName(p.Name) {
+			return p.Value, true
 		}
-		if name == "" {
-			return fax.Errorf(fax.ECodeInvalid, "body is not a JSON object")
-		}
-		return fax.Errorf(fax.ECodeInvalid, "field %s has the wrong JSON type", name)
 	}
-	if field == "" {
-		return fax.Errorf(fax.ECodeInvalid, "body is not valid JSON")
-	}
-	return fax.Errorf(fax.ECodeInvalid, "field %s is not valid JSON", field)
+	return nil, false
 }

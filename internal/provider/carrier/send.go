@@ -1,0 +1,95 @@
+package carrier
+
+import (
+	"bytes"
+	"fmt"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"strings"
+	"time"
+
+	"github.com/faxgate/faxgate/internal/fax"
+)
+
+// Names are how one carrier is named in the errors and messages of the
+// shared send classification.
+type Names struct {
+	Carrier    string // as users read it: "Phaxio"
+	Prefix     string // starts a send's errors: "phaxio: send"
+	BaseURLVar string // the setting a redirect points at: "PHAXIO_BASE_URL"
+	AuthHelp   string // the whole Failure message of a 401
+}
+
+// Refusal classifies a non-2xx answer to a send. msg and errorType are the
+// carrier's words, already cleaned; documentType says the carrier's error
+// type means the document was at fault. 408, 429 and 5xx are retryable with
+// any Retry-After (read against now); a redirect, a 401 and other 4xx are
+// permanent.
+func (n Names) Refusal(a *Answer, msg, errorType string, documentType bool, now time.Time) *fax.SendError {
+	switch s := a.Status; {
+	case s == http.StatusRequestTimeout || s == http.StatusTooManyRequests || (s >= 500 && s <= 599):
+		err := fmt.Errorf("%s: HTTP %d, the fax was not taken", n.Prefix, s)
+		if msg != "" {
+			err = fmt.Errorf("%s: HTTP %d, the fax was not taken: %q", n.Prefix, s, msg)
+		}
+		return &fax.SendError{Outcome: fax.SendRetryable, RetryAfter: RetryAfter(a.Header.Get("Retry-After"), now), Err: err}
+	case s >= 300 && s <= 399:
+		return Refused(n.Prefix, fax.FailCarrier, fmt.Sprintf("%s answered with a redirect (HTTP %d); check %s.", n.Carrier, s, n.BaseURLVar), errorType, s, msg)
+	case s == http.StatusUnauthorized:
+		return Refused(n.Prefix, fax.FailCarrier, n.AuthHelp, errorType, s, msg)
+	case s >= 400 && s <= 499:
+		code := fax.FailCarrier
+		if s == http.StatusRequestEntityTooLarge || s == http.StatusUnsupportedMediaType || documentType {
+			code = fax.FailDocument
+		}
+		return Refused(n.Prefix, code, UserMessage(fmt.Sprintf("%s refused the fax (HTTP %d)", n.Carrier, s), msg), errorType, s, msg)
+	}
+	return Ambiguous(n.Prefix, "%s answered with unexpected HTTP status %d", n.Carrier, a.Status)
+}
+
+// WriteFile adds a file part with its own Content-Type (multipart.Writer's
+// CreateFormFile would say application/octet-stream).
+func WriteFile(w *multipart.Writer, name, filename, contentType string, data []byte) error {
+	quote := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="%s"; filename="%s"`, quote.Replace(name), quote.Replace(filename)))
+	h.Set("Content-Type", contentType)
+	pw, err := w.CreatePart(h)
+	if err != nil {
+		return err
+	}
+	_, err = pw.Write(data)
+	return err
+}
+
+// DocumentFile names the document's file part "<fax id>.pdf" or ".tif"
+// from its MIME type, sniffing the bytes when the type is unset. ok is false
+// for an empty document or any other type.
+func DocumentFile(faxID, docType string, doc []byte) (filename, contentType string, ok bool) {
+	if len(doc) == 0 {
+		return "", "", false
+	}
+	mt := ""
+	if docType != "" {
+		var err error
+		if mt, _, err = mime.ParseMediaType(docType); err != nil {
+			return "", "", false
+		}
+	} else {
+		switch {
+		case bytes.HasPrefix(doc, []byte("%PDF-")):
+			mt = "application/pdf"
+		case bytes.HasPrefix(doc, []byte("II*\x00")), bytes.HasPrefix(doc, []byte("MM\x00*")):
+			mt = "image/tiff"
+		}
+	}
+	switch mt {
+	case "application/pdf":
+		return faxID + ".pdf", mt, true
+	case "image/tiff":
+		return faxID + ".tif", mt, true
+	}
+	return "", "", false
+}
