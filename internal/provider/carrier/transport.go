@@ -177,6 +177,9 @@ func RetryAfter(v string, now time.Time) time.Duration {
 	}
 	var d time.Duration
 	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n <= 0 {
+			return 0
+		}
 		if n > int64(MaxRetryAfter/time.Second) {
 			return MaxRetryAfter
 		}
