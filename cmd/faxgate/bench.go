@@ -1,12 +1,808 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/faxgate/faxgate/internal/config"
+	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/provider/phaxio"
+	"github.com/faxgate/faxgate/internal/webhook"
 )
 
-// cmdBench is written by the benchmark work; until then it says so.
+// benchOptions are the bench command's flags.
+type benchOptions struct {
+	clients     int
+	pages       int
+	ingest      int
+	drain       int
+	e2eRate     float64
+	e2eDuration time.Duration
+	databaseURL string
+	dir         string
+	jsonFile    string
+	cpuProfile  string
+	memProfile  string
+	check       bool
+}
+
+// The budget faxgate is held to on a 2-core machine (BENCHMARKS.md).
+const (
+	budgetIngestRate = 10000
+	budgetIngestP99  = 20 * time.Millisecond
+	budgetDrainRate  = 10000
+	budgetE2ERate    = 5000
+	budgetE2EP99     = 50 * time.Millisecond
+	budgetIdleRSS    = 25 << 20
+	budgetPeakRSS    = 150 << 20
+	budgetReady      = 200 * time.Millisecond
+)
+
 func cmdBench(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	return errors.New("bench: not built yet")
+	fs := newFlags("bench", `faxgate bench [flags]: run a whole gateway in this process on a temporary data directory,
+with Phaxio as the carrier and a loopback webhook receiver that verifies every signature, and measure:
+  ceiling     a plain net/http handler (read the body, answer 200) driven by the same clients and bodies
+  ingest      signed Phaxio callbacks for existing faxes, acknowledged after their commit
+  drain       a backlog of pending webhook deliveries, delivered
+  end to end  callback in → verified webhook out, at a set rate
+  memory      resident set idle after start and peak under load; start to ready on an existing database
+The gateway's log goes to gateway.log in the data directory.`, stderr)
+	var o benchOptions
+	fs.IntVar(&o.clients, "clients", 32, "concurrent clients sending carrier callbacks (each one keep-alive connection)")
+	fs.IntVar(&o.ingest, "ingest", 60000, "carrier callbacks sent in the ingest scenario and to the ceiling")
+	fs.IntVar(&o.drain, "drain", 20000, "pending webhook deliveries in the drain scenario's backlog")
+	fs.Float64Var(&o.e2eRate, "e2e-rate", 6000, "carrier callbacks a second offered in the end-to-end scenario")
+	fs.DurationVar(&o.e2eDuration, "e2e-duration", 10*time.Second, "how long the end-to-end scenario sends")
+	fs.IntVar(&o.pages, "pages", 9, "pages per fax: each fax gets this many transmitting_page callbacks, then fax_completed")
+	fs.StringVar(&o.databaseURL, "database-url", "", "a postgres:// URL to measure PostgreSQL (default: SQLite in the data directory)")
+	fs.StringVar(&o.dir, "dir", "", "data directory, which must not exist yet or be empty (default: a temporary one, removed afterwards)")
+	fs.StringVar(&o.jsonFile, "json", "", "also write the results as JSON to `FILE`")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of each scenario to `FILE` with the scenario's name inserted: cpu.pprof gives cpu-ingest.pprof, …")
+	fs.StringVar(&o.memProfile, "memprofile", "", "write a heap profile taken after the scenarios to `FILE`")
+	fs.BoolVar(&o.check, "check", false, "also exit non-zero when a figure misses its budget")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return usageError("bench takes no arguments")
+	case o.clients < 1 || o.clients > 4096:
+		return usageError("--clients must be from 1 to 4096")
+	case o.pages < 1 || o.pages > 1000:
+		return usageError("--pages must be from 1 to 1000")
+	case o.ingest < 1 || o.drain < 1:
+		return usageError("--ingest and --drain must be positive")
+	case o.e2eRate <= 0 || o.e2eDuration <= 0:
+		return usageError("--e2e-rate and --e2e-duration must be positive")
+	}
+
+	b := &bench{o: o, getenv: getenv, progress: stderr}
+	res, err := b.run(ctx)
+	if res != nil {
+		res.print(stdout)
+		if o.jsonFile != "" {
+			j, _ := json.MarshalIndent(res, "", "  ")
+			if werr := os.WriteFile(o.jsonFile, append(j, '\n'), 0o644); werr != nil {
+				err = errors.Join(err, fmt.Errorf("bench: --json: %w", werr))
+			}
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if len(res.Errors) > 0 {
+		return fmt.Errorf("bench: %d problems:\n  %s", len(res.Errors), strings.Join(res.Errors, "\n  "))
+	}
+	if o.check {
+		if missed := res.missed(); len(missed) > 0 {
+			return fmt.Errorf("bench: over budget: %s", strings.Join(missed, "; "))
+		}
+	}
+	return nil
+}
+
+// bench is one run of the bench command.
+type bench struct {
+	o        benchOptions
+	getenv   func(string) string
+	progress io.Writer
+
+	dir     string
+	cfg     config.Config
+	logFile *os.File
+	token   string
+	recv    *benchReceiver
+	carrier *fakeCarrier
+}
+
+func (b *bench) say(format string, args ...any) {
+	fmt.Fprintf(b.progress, "bench: "+format+"\n", args...)
+}
+
+func (b *bench) run(ctx context.Context) (*benchResults, error) {
+	o := b.o
+	res := newBenchResults(o)
+
+	b.dir = o.dir
+	if b.dir == "" {
+		d, err := os.MkdirTemp("", "faxgate-bench-")
+		if err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+		b.dir = d
+		defer os.RemoveAll(d)
+	} else if entries, err := os.ReadDir(b.dir); err == nil && len(entries) > 0 {
+		return nil, usageError("--dir " + b.dir + " is not empty")
+	}
+	if err := os.MkdirAll(b.dir, 0o700); err != nil {
+		return nil, fmt.Errorf("bench: --dir: %w", err)
+	}
+	var err error
+	if b.logFile, err = os.Create(filepath.Join(b.dir, "gateway.log")); err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	defer b.logFile.Close()
+
+	secret := webhook.NewSecret()
+	if b.recv, err = newBenchReceiver(secret); err != nil {
+		return nil, fmt.Errorf("bench: receiver: %w", err)
+	}
+	defer b.recv.close()
+	if b.carrier, err = newFakeCarrier(); err != nil {
+		return nil, fmt.Errorf("bench: fake carrier: %w", err)
+	}
+	defer b.carrier.srv.Close()
+	ceiling, ceilingURL, err := ceilingServer()
+	if err != nil {
+		return nil, fmt.Errorf("bench: ceiling: %w", err)
+	}
+	defer ceiling.Close()
+	if err := b.configure(); err != nil {
+		return nil, err
+	}
+
+	// 1. A gateway on a new database, to see what it takes at rest.
+	b.say("starting a gateway on a new database in %s", b.dir)
+	g, err := b.start(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	res.StartNewMS = ms(g.ready)
+	time.Sleep(500 * time.Millisecond)
+	idle, _ := memStatus()
+	res.Memory.IdleRSSMB = mb(idle)
+	if err := g.stop(); err != nil {
+		return nil, err
+	}
+
+	// 2. The faxes the callbacks are about, handed to "Phaxio", and the
+	// receiver's endpoint, which wants every event including pages.
+	e2eN := int(o.e2eRate * o.e2eDuration.Seconds())
+	perFax := o.pages + 1
+	nFax := ceilDiv(o.ingest, perFax) + ceilDiv(o.drain, o.pages+2) + ceilDiv(e2eN, perFax)
+	var faxes []benchFax
+	b.say("creating %d faxes (%d pages each) and the webhook endpoint", nFax, o.pages)
+	g, err = b.start(ctx, func(m *Main) error {
+		var err error
+		faxes, err = b.setup(ctx, m, nFax, secret)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer g.stop()
+	ingestPlan := newBenchPlan("ingest", faxes, o.pages, o.ingest)
+	faxes = faxes[len(ingestPlan.faxes):]
+	drainPlan := newBenchPlan("drain", faxes, o.pages, callbacksFor(o.drain, o.pages))
+	faxes = faxes[len(drainPlan.faxes):]
+	e2ePlan := newBenchPlan("end to end", faxes, o.pages, e2eN)
+	b.say("signing %d callbacks", ingestPlan.n+drainPlan.n+e2ePlan.n)
+	for _, p := range []*benchPlan{ingestPlan, drainPlan, e2ePlan} {
+		p.sign(b.token, b.cfg.PublicURL)
+	}
+
+	load := newLoader(o.clients)
+	sampler := startMemSampler()
+	defer sampler.close()
+	// measure starts a scenario's CPU accounting (and profile, with
+	// --cpuprofile); its stop returns the CPU time the process used.
+	measure := func(name string) (stop func() time.Duration) {
+		t0 := cpuTime()
+		if o.cpuProfile == "" {
+			return func() time.Duration { return cpuTime() - t0 }
+		}
+		ext := filepath.Ext(o.cpuProfile)
+		f, err := os.Create(strings.TrimSuffix(o.cpuProfile, ext) + "-" + name + ext)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			b.say("--cpuprofile: %v", err)
+			return func() time.Duration { return cpuTime() - t0 }
+		}
+		return func() time.Duration {
+			pprof.StopCPUProfile()
+			f.Close()
+			return cpuTime() - t0
+		}
+	}
+	timeout := func(n int) time.Duration { return 30*time.Second + time.Duration(n)*time.Millisecond }
+	var lr loadResult
+
+	// 3. The ceiling: the same clients and bodies against a plain handler.
+	b.say("ceiling: %d callbacks to a plain net/http handler, %d clients", ingestPlan.n, o.clients)
+	stop := measure("ceiling")
+	lr = load.run(ctx, ceilingURL, ingestPlan, 0, time.Now(), nil)
+	res.Ceiling = loadFigure("ceiling (net/http)", lr)
+	res.Ceiling.setCPU(stop())
+	res.addErrors("ceiling", lr)
+
+	// 4. Ingest, with the webhook worker stopped: every callback pays for
+	// its whole transaction (the event and its delivery written) without
+	// deliveries competing for the CPU. Then the worker delivers what
+	// ingest caused.
+	if err := g.stopWorker(); err != nil {
+		return nil, fmt.Errorf("bench: stopping the webhook worker: %w", err)
+	}
+	b.say("ingest: %d callbacks, %d clients", ingestPlan.n, o.clients)
+	base := b.recv.verified.Load()
+	stop = measure("ingest")
+	lr = load.run(ctx, g.m.URL(), ingestPlan, 0, time.Now(), nil)
+	res.Ingest = loadFigure("ingest", lr)
+	res.Ingest.setCPU(stop())
+	res.addErrors("ingest", lr)
+	b.say("delivering the %d webhooks ingest caused", ingestPlan.webhooks())
+	g.startWorker()
+	if err := b.recv.waitVerified(ctx, base+int64(ingestPlan.webhooks()), timeout(ingestPlan.webhooks())); err != nil {
+		res.Errors = append(res.Errors, "ingest backlog: "+err.Error())
+	}
+
+	// 5. Drain: a backlog built through callbacks while the worker is
+	// stopped, then delivered.
+	b.say("drain: building a backlog of %d deliveries", drainPlan.webhooks())
+	if err := g.stopWorker(); err != nil {
+		return nil, fmt.Errorf("bench: stopping the webhook worker: %w", err)
+	}
+	lr = load.run(ctx, g.m.URL(), drainPlan, 0, time.Now(), nil)
+	res.addErrors("drain backlog", lr)
+	base = b.recv.verified.Load()
+	stop = measure("drain")
+	start := time.Now()
+	g.startWorker()
+	derr := b.recv.waitVerified(ctx, base+int64(drainPlan.webhooks()), timeout(drainPlan.webhooks()))
+	res.Drain = rateFigure("drain", drainPlan.webhooks(), time.Since(start))
+	res.Drain.setCPU(stop())
+	if derr != nil {
+		res.Errors = append(res.Errors, "drain: "+derr.Error())
+		res.Drain.Errors++
+	}
+
+	// 6. End to end at a set rate: callback sent → verified webhook in.
+	b.say("end to end: %d callbacks at %.0f/s", e2ePlan.n, o.e2eRate)
+	epoch := time.Now()
+	tr := newBenchTracker(e2ePlan, epoch)
+	b.recv.track.Store(tr)
+	sent := make([]atomic.Int64, e2ePlan.n)
+	base = b.recv.verified.Load()
+	stop = measure("e2e")
+	lr = load.run(ctx, g.m.URL(), e2ePlan, o.e2eRate, epoch, sent)
+	res.addErrors("end to end", lr)
+	if err := b.recv.waitVerified(ctx, base+int64(e2ePlan.webhooks()), timeout(e2ePlan.webhooks())); err != nil {
+		res.Errors = append(res.Errors, "end to end: "+err.Error())
+	}
+	cpu := stop()
+	b.recv.track.Store(nil)
+	res.EndToEnd = e2eFigure(tr, sent, lr)
+	res.EndToEnd.setCPU(cpu)
+	if tr.dup.Load() > 0 {
+		res.EndToEnd.Note += fmt.Sprintf("; %d webhooks arrived twice", tr.dup.Load())
+	}
+
+	if o.memProfile != "" {
+		if err := writeHeapProfile(o.memProfile); err != nil {
+			return nil, err
+		}
+	}
+	_, hwm := memStatus()
+	res.Memory.PeakRSSMB = mb(max(sampler.peak.Load(), hwm))
+	if err := g.stop(); err != nil {
+		res.Errors = append(res.Errors, "stopping the gateway: "+err.Error())
+	}
+
+	// 7. Start to ready on the database the run filled.
+	b.say("restarting on the existing database")
+	g, err = b.start(ctx, nil)
+	if err != nil {
+		return res, err
+	}
+	res.StartToReadyMS = ms(g.ready)
+	if err := g.stop(); err != nil {
+		res.Errors = append(res.Errors, "stopping the gateway: "+err.Error())
+	}
+
+	if n := b.recv.invalid.Load(); n > 0 {
+		res.Errors = append(res.Errors, fmt.Sprintf("%d webhooks failed verification (first: %s)", n, *b.recv.firstBad.Load()))
+	}
+	if n := b.carrier.calls.Load(); n > 0 {
+		res.Errors = append(res.Errors, fmt.Sprintf("the gateway called the carrier's API %d times; no scenario sends a fax", n))
+	}
+	res.finish()
+	return res, nil
+}
+
+// configure builds the gateway's configuration: Phaxio as the carrier with
+// its webhook token, the public URL the gateway's own loopback address,
+// webhooks allowed to loopback.
+func (b *bench) configure() error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	b.token = "bench-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	env := map[string]string{
+		"FAXGATE_ADDR":                   addr,
+		"FAXGATE_DATA_DIR":               b.dir,
+		"FAXGATE_DATABASE_URL":           b.o.databaseURL,
+		"FAXGATE_PUBLIC_URL":             "http://" + addr,
+		"FAXGATE_PROVIDER":               phaxio.Name,
+		"PHAXIO_API_KEY":                 "bench-key",
+		"PHAXIO_API_SECRET":              "bench-secret-" + b.token,
+		"PHAXIO_WEBHOOK_TOKEN":           b.token,
+		"PHAXIO_BASE_URL":                b.carrier.url,
+		"FAXGATE_WEBHOOK_ALLOW_NETWORKS": "127.0.0.0/8",
+	}
+	// Settings a user may tune for the run; everything else is the bench's.
+	for _, k := range []string{"FAXGATE_LOG_LEVEL", "FAXGATE_LOG_FORMAT", "FAXGATE_WEBHOOK_WORKERS", "FAXGATE_DISPATCH_WORKERS"} {
+		if v := b.getenv(k); v != "" {
+			env[k] = v
+		}
+	}
+	cfg, err := config.Load(func(k string) string { return env[k] }, "")
+	if err != nil {
+		return fmt.Errorf("bench: configuration:\n%w", err)
+	}
+	b.cfg = cfg
+	return nil
+}
+
+// runningGateway is a Main serving in this process.
+type runningGateway struct {
+	m      *Main
+	ready  time.Duration // from before Open until /readyz answered 200
+	cancel context.CancelFunc
+	done   chan error
+	once   sync.Once
+	err    error
+
+	// The webhook worker, when the bench runs it (see takeWorker).
+	worker     *webhook.Worker
+	workerStop context.CancelFunc
+	workerDone chan error
+}
+
+// takeWorker runs the gateway's webhook worker under the bench's control,
+// so that backlogs can be built while it is stopped. It must be called
+// before Main.Run, whose own start of the worker then returns at once:
+// Worker.Run refuses to run twice.
+func (g *runningGateway) takeWorker() {
+	g.worker = g.m.Webhooks
+	g.startWorker()
+}
+
+func (g *runningGateway) startWorker() {
+	ctx, cancel := context.WithCancel(context.Background())
+	g.workerStop, g.workerDone = cancel, make(chan error, 1)
+	go func() { g.workerDone <- g.worker.Run(ctx) }()
+}
+
+// stopWorker stops the webhook worker once the attempts in flight are
+// recorded. Deliveries created meanwhile wait, pending, until startWorker.
+func (g *runningGateway) stopWorker() error {
+	if g.workerStop == nil {
+		return nil
+	}
+	g.workerStop()
+	g.workerStop = nil
+	return <-g.workerDone
+}
+
+// start opens a Main, runs setup on it before it serves, and waits until
+// /readyz answers.
+func (b *bench) start(ctx context.Context, setup func(*Main) error) (*runningGateway, error) {
+	t0 := time.Now()
+	m := NewMain(b.cfg, newLogger(b.cfg, b.logFile))
+	if err := m.Open(ctx); err != nil {
+		m.Close()
+		return nil, fmt.Errorf("bench: the gateway did not start: %w", err)
+	}
+	if setup != nil {
+		if err := setup(m); err != nil {
+			m.Close()
+			return nil, fmt.Errorf("bench: setup: %w", err)
+		}
+	}
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	g := &runningGateway{m: m, cancel: cancel, done: make(chan error, 1)}
+	if setup != nil {
+		g.takeWorker()
+		// Let the worker claim its running flag before Main.Run tries to.
+		time.Sleep(20 * time.Millisecond)
+		select {
+		case err := <-g.workerDone:
+			m.Close()
+			return nil, fmt.Errorf("bench: the webhook worker did not start: %v", err)
+		default:
+		}
+	}
+	go func() { g.done <- m.Run(rctx) }()
+	if err := waitReady(ctx, m.URL()+"/readyz", 30*time.Second); err != nil {
+		g.stop()
+		return nil, fmt.Errorf("bench: the gateway did not become ready: %w", err)
+	}
+	g.ready = time.Since(t0)
+	return g, nil
+}
+
+func (g *runningGateway) stop() error {
+	g.once.Do(func() {
+		werr := g.stopWorker()
+		g.cancel()
+		g.err = errors.Join(werr, <-g.done)
+	})
+	return g.err
+}
+
+func waitReady(ctx context.Context, url string, timeout time.Duration) error {
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(timeout)
+	for {
+		resp, err := client.Get(url)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = &statusError{resp.StatusCode}
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Microsecond):
+		}
+	}
+}
+
+// setup creates n outbound Phaxio faxes already handed to the carrier (so
+// the dispatcher leaves them alone), and then the receiver's endpoint, so
+// that creating the faxes causes no webhooks.
+func (b *bench) setup(ctx context.Context, m *Main, n int, secret string) ([]benchFax, error) {
+	faxes := make([]benchFax, n)
+	var next atomic.Int64
+	var firstErr error
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range b.o.clients {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				f, _, err := m.Store.CreateFax(ctx, &fax.Fax{To: benchTo, From: "+15559870001", Provider: phaxio.Name, Pages: b.o.pages,
+					DocumentKey: "bench/document.pdf", DocumentType: "application/pdf"}, fax.CreateOptions{})
+				pid := int64(400000000 + i)
+				if err == nil {
+					err = m.Store.MarkHanded(ctx, f.ID, strconv.FormatInt(pid, 10))
+				}
+				if err != nil {
+					mu.Lock()
+					firstErr = cmpOr(firstErr, err)
+					mu.Unlock()
+					return
+				}
+				faxes[i] = benchFax{id: f.ID, pid: pid}
+			}
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	_, err := m.Store.CreateEndpoint(ctx, &fax.Endpoint{URL: b.recv.url, Format: fax.FormatJSON, APIVersion: fax.APIVersion,
+		Secret: secret, Inflight: true, Description: "faxgate bench receiver"})
+	return faxes, err
+}
+
+func cmpOr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// callbacksFor is how many callbacks cause at least w webhooks.
+func callbacksFor(w, pages int) int {
+	full := w / (pages + 2)
+	n := full * (pages + 1)
+	if rest := w - full*(pages+2); rest > 0 {
+		n += max(rest-1, 1)
+	}
+	return n
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("bench: --memprofile: %w", err)
+	}
+	defer f.Close()
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		return fmt.Errorf("bench: --memprofile: %w", err)
+	}
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func mb(b int64) float64 { return float64(b*10>>20) / 10 }
+
+// benchFigure is one row of the results.
+type benchFigure struct {
+	Name      string  `json:"name"`
+	Count     int     `json:"count"`
+	Seconds   float64 `json:"seconds"`
+	Rate      float64 `json:"rate_per_s"`
+	P50MS     float64 `json:"p50_ms,omitempty"`
+	P90MS     float64 `json:"p90_ms,omitempty"`
+	P99MS     float64 `json:"p99_ms,omitempty"`
+	MaxMS     float64 `json:"max_ms,omitempty"`
+	Errors    int64   `json:"errors"`
+	VsCeiling float64 `json:"rate_vs_ceiling,omitempty"`
+	// CPUUS is the CPU time the whole process (gateway, clients and
+	// receiver) used per operation, user and system.
+	CPUUS  float64 `json:"cpu_us_per_op"`
+	Budget string  `json:"budget,omitempty"`
+	Pass   *bool   `json:"pass,omitempty"`
+	Note   string  `json:"note,omitempty"`
+}
+
+func loadFigure(name string, lr loadResult) benchFigure {
+	f := rateFigure(name, lr.n, lr.elapsed)
+	f.Errors = lr.errors
+	f.setLatency(sortedDurations(lr.lat))
+	return f
+}
+
+func (f *benchFigure) setCPU(d time.Duration) {
+	if f.Count > 0 {
+		f.CPUUS = round(float64(d.Microseconds())/float64(f.Count), 1)
+	}
+}
+
+// cpuTime is the CPU time this process has used, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func rateFigure(name string, n int, d time.Duration) benchFigure {
+	return benchFigure{Name: name, Count: n, Seconds: round(d.Seconds(), 3), Rate: round(float64(n)/d.Seconds(), 0)}
+}
+
+func (f *benchFigure) setLatency(sorted []time.Duration) {
+	if len(sorted) == 0 {
+		return
+	}
+	f.P50MS, f.P90MS, f.P99MS = ms(percentile(sorted, .50)), ms(percentile(sorted, .90)), ms(percentile(sorted, .99))
+	f.MaxMS = ms(sorted[len(sorted)-1])
+}
+
+// e2eFigure measures from each callback's send to its webhook's arrival;
+// the rate is matched webhooks over the time from the first send to the
+// last arrival.
+func e2eFigure(tr *benchTracker, sent []atomic.Int64, lr loadResult) benchFigure {
+	var lat []time.Duration
+	var first, last int64 = -1, 0
+	for i := range sent {
+		s, a := sent[i].Load(), tr.arrived[i].Load()
+		if first < 0 || s < first {
+			first = s
+		}
+		if a == 0 {
+			continue
+		}
+		last = max(last, a)
+		lat = append(lat, time.Duration(a-s))
+	}
+	f := rateFigure("end to end", len(lat), time.Duration(last-first))
+	f.Errors = lr.errors + int64(len(sent)-len(lat))
+	f.setLatency(sortedDurations(lat))
+	cb := sortedDurations(lr.lat)
+	f.Note = fmt.Sprintf("offered %.0f/s; callbacks answered p50 %.2f ms, p99 %.2f ms; %d fax.sending webhooks besides",
+		float64(lr.n)/lr.elapsed.Seconds(), ms(percentile(cb, .5)), ms(percentile(cb, .99)), tr.extra.Load())
+	return f
+}
+
+func round(v float64, digits int) float64 {
+	p := 1.0
+	for range digits {
+		p *= 10
+	}
+	return float64(int64(v*p+0.5)) / p
+}
+
+// benchResults is everything one run measured.
+type benchResults struct {
+	Machine struct {
+		CPUs  int    `json:"cpus"`
+		CPU   string `json:"cpu"`
+		Go    string `json:"go"`
+		OS    string `json:"os"`
+		Store string `json:"store"`
+	} `json:"machine"`
+	Clients  int         `json:"clients"`
+	Pages    int         `json:"pages_per_fax"`
+	Ceiling  benchFigure `json:"ceiling"`
+	Ingest   benchFigure `json:"ingest"`
+	Drain    benchFigure `json:"drain"`
+	EndToEnd benchFigure `json:"end_to_end"`
+	Memory   struct {
+		IdleRSSMB float64 `json:"idle_rss_mb"`
+		PeakRSSMB float64 `json:"peak_rss_mb"`
+		IdlePass  bool    `json:"idle_pass"`
+		PeakPass  bool    `json:"peak_pass"`
+	} `json:"memory"`
+	StartNewMS     float64  `json:"start_new_ms"`
+	StartToReadyMS float64  `json:"start_to_ready_ms"`
+	ReadyPass      bool     `json:"start_to_ready_pass"`
+	Errors         []string `json:"errors,omitempty"`
+}
+
+func newBenchResults(o benchOptions) *benchResults {
+	r := &benchResults{Clients: o.clients, Pages: o.pages}
+	r.Machine.CPUs = runtime.NumCPU()
+	r.Machine.CPU = cpuModel()
+	r.Machine.Go = runtime.Version()
+	r.Machine.OS = runtime.GOOS + "/" + runtime.GOARCH
+	r.Machine.Store = "sqlite"
+	if o.databaseURL != "" {
+		r.Machine.Store = "postgres"
+	}
+	return r
+}
+
+func (r *benchResults) addErrors(what string, lr loadResult) {
+	if lr.errors > 0 {
+		r.Errors = append(r.Errors, fmt.Sprintf("%s: %d of %d callbacks failed (first: %s)", what, lr.errors, lr.n, lr.firstErr))
+	}
+}
+
+// finish compares each figure with the ceiling and the budget.
+func (r *benchResults) finish() {
+	check := func(f *benchFigure, budget string, ok bool) {
+		if r.Ceiling.Rate > 0 {
+			f.VsCeiling = round(f.Rate/r.Ceiling.Rate, 3)
+		}
+		f.Budget = budget
+		ok = ok && f.Errors == 0
+		f.Pass = &ok
+	}
+	check(&r.Ingest, fmt.Sprintf("≥%d/s, p99 ≤%v", budgetIngestRate, budgetIngestP99),
+		r.Ingest.Rate >= budgetIngestRate && r.Ingest.P99MS <= ms(budgetIngestP99))
+	check(&r.Drain, fmt.Sprintf("≥%d/s", budgetDrainRate), r.Drain.Rate >= budgetDrainRate)
+	check(&r.EndToEnd, fmt.Sprintf("≥%d/s, p99 ≤%v", budgetE2ERate, budgetE2EP99),
+		r.EndToEnd.Rate >= budgetE2ERate && r.EndToEnd.P99MS <= ms(budgetE2EP99))
+	r.Memory.IdlePass = r.Memory.IdleRSSMB <= mb(budgetIdleRSS)
+	r.Memory.PeakPass = r.Memory.PeakRSSMB <= mb(budgetPeakRSS)
+	r.ReadyPass = r.StartToReadyMS <= ms(budgetReady)
+}
+
+// missed lists the figures over budget.
+func (r *benchResults) missed() []string {
+	var out []string
+	for _, f := range []benchFigure{r.Ingest, r.Drain, r.EndToEnd} {
+		if f.Pass != nil && !*f.Pass {
+			out = append(out, f.Name)
+		}
+	}
+	if !r.Memory.IdlePass {
+		out = append(out, "idle memory")
+	}
+	if !r.Memory.PeakPass {
+		out = append(out, "peak memory")
+	}
+	if !r.ReadyPass {
+		out = append(out, "start to ready")
+	}
+	return out
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "ok"
+	}
+	return "MISSED"
+}
+
+func (r *benchResults) print(w io.Writer) {
+	fmt.Fprintf(w, "faxgate bench: %s, %d clients, %d pages + fax_completed per fax; %d CPUs (%s), %s, %s\n\n",
+		r.Machine.Store, r.Clients, r.Pages, r.Machine.CPUs, r.Machine.CPU, r.Machine.Go, r.Machine.OS)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\tcount\trate/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\tcpu µs/op\tvs ceiling\t budget\t")
+	row := func(f benchFigure) {
+		lat := func(v float64) string {
+			if v == 0 {
+				return "-"
+			}
+			return strconv.FormatFloat(v, 'f', 2, 64)
+		}
+		ratio, budget := "-", ""
+		if f.VsCeiling > 0 {
+			ratio = strconv.FormatFloat(f.VsCeiling, 'f', 2, 64) + "×"
+		}
+		if f.Pass != nil {
+			budget = f.Budget + " " + verdict(*f.Pass)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%s\t%d\t%.0f\t%s\t %s\t\n", f.Name, f.Count, f.Rate,
+			lat(f.P50MS), lat(f.P90MS), lat(f.P99MS), lat(f.MaxMS), f.Errors, f.CPUUS, ratio, budget)
+	}
+	row(r.Ceiling)
+	row(r.Ingest)
+	row(r.Drain)
+	row(r.EndToEnd)
+	tw.Flush()
+	if r.EndToEnd.Note != "" {
+		fmt.Fprintf(w, "\nend to end: %s\n", r.EndToEnd.Note)
+	}
+	fmt.Fprintf(w, "memory: idle %.1f MB (≤%d MB %s), peak %.1f MB (≤%d MB %s), resident set of the whole process\n",
+		r.Memory.IdleRSSMB, budgetIdleRSS>>20, verdict(r.Memory.IdlePass), r.Memory.PeakRSSMB, budgetPeakRSS>>20, verdict(r.Memory.PeakPass))
+	fmt.Fprintf(w, "start to ready: %.1f ms on the existing database (≤%v %s); %.1f ms on a new one\n",
+		r.StartToReadyMS, budgetReady, verdict(r.ReadyPass), r.StartNewMS)
+	for _, e := range r.Errors {
+		fmt.Fprintf(w, "error: %s\n", e)
+	}
+}
+
+func cpuModel() string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return runtime.GOARCH
 }

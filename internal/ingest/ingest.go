@@ -97,7 +97,7 @@ func New(opts Options) *Ingest {
 // Handler serves one carrier route.
 func (in *Ingest) Handler(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, in.opts.MaxBody))
+		body, err := readBody(http.MaxBytesReader(w, r.Body, in.opts.MaxBody), r.ContentLength, in.opts.MaxBody)
 		if err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
@@ -139,6 +139,31 @@ func (in *Ingest) Handler(rt Route) http.Handler {
 		w.WriteHeader(http.StatusOK)
 		w.Write(resultJSON(results))
 	})
+}
+
+// readBody reads a webhook body whole: into a buffer of the announced
+// length when there is one, so that the usual body is read without
+// growing a buffer step by step.
+func readBody(rd io.Reader, announced, max int64) ([]byte, error) {
+	if announced <= 0 || announced > max {
+		return io.ReadAll(rd)
+	}
+	// One byte more than announced, so that the read that finds the end
+	// has room and a longer body is still read whole.
+	b := make([]byte, 0, announced+1)
+	for {
+		n, err := rd.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 // safeParse runs a carrier parser, turning a panic (a parser bug on hostile
@@ -204,8 +229,11 @@ func (in *Ingest) Apply(ctx context.Context, u *fax.Update) (fax.ApplyResult, er
 	if err != nil {
 		return res, err
 	}
-	in.log.Info("carrier update", "provider", u.Provider, "kind", string(u.Kind), "fax_id", res.FaxID,
-		"status", string(u.Status), "applied", res.Applied, "duplicate", res.Duplicate, "unknown", res.Unknown, "stale", res.Stale)
+	if in.log.Enabled(ctx, slog.LevelInfo) {
+		in.log.LogAttrs(ctx, slog.LevelInfo, "carrier update", slog.String("provider", u.Provider), slog.String("kind", string(u.Kind)),
+			slog.String("fax_id", res.FaxID), slog.String("status", string(u.Status)), slog.Bool("applied", res.Applied),
+			slog.Bool("duplicate", res.Duplicate), slog.Bool("unknown", res.Unknown), slog.Bool("stale", res.Stale))
+	}
 	return res, nil
 }
 

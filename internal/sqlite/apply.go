@@ -18,36 +18,71 @@ import (
 // result.
 func (s *Store) ApplyUpdate(ctx context.Context, u *fax.Update) (fax.ApplyResult, error) {
 	var res fax.ApplyResult
-	err := s.write(ctx, func(tx *wtx) error {
-		res = fax.ApplyResult{}
-		r, err := s.applyTx(tx, u)
+	var plan *applyPlan
+	fn := func(tx *wtx) error {
+		r, err := s.applyTx(tx, u, plan)
 		res = r
 		return err
-	})
-	return res, err
+	}
+	switch u.Kind {
+	case fax.UpdateStatus, fax.UpdatePage, fax.UpdateRetry:
+		// Worked out ahead of the writer (see applyplan.go). Past its
+		// first write, applying such an update fails only if the database
+		// does: it needs no savepoint of its own.
+		plan = s.planApply(u)
+		return res, s.writeNoUndo(ctx, fn)
+	}
+	return res, s.write(ctx, fn)
 }
 
-func (s *Store) applyTx(tx *wtx, u *fax.Update) (fax.ApplyResult, error) {
-	var res fax.ApplyResult
-	now := s.now().UTC()
+func (s *Store) applyTx(tx *wtx, u *fax.Update, plan *applyPlan) (fax.ApplyResult, error) {
+	// The carrier event is looked up first and recorded last, with its
+	// outcome: one write, not a placeholder and an update. Nothing can
+	// record the same event in between: there is one writer.
 	key := u.DedupeKey()
-	ins, err := tx.Exec(`INSERT INTO carrier_events (provider, event_key, outcome, received_at) VALUES (?, ?, 'pending', ?)
-		ON CONFLICT (provider, event_key) DO NOTHING`, u.Provider, key, ms(now))
+	var seen string
+	err := tx.QueryRow(`SELECT fax_id FROM carrier_events WHERE provider = ? AND event_key = ?`, u.Provider, key).Scan(&seen)
+	if err == nil {
+		return fax.ApplyResult{Duplicate: true, FaxID: seen}, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return fax.ApplyResult{}, fmt.Errorf("sqlite: find carrier event: %w", err)
+	}
+	if plan != nil {
+		res, ok, err := s.applyPlanned(tx, plan)
+		if err != nil {
+			return res, err
+		}
+		if ok {
+			if _, err := tx.Exec(`INSERT INTO carrier_events (provider, event_key, outcome, fax_id, received_at) VALUES (?, ?, ?, ?, ?)`,
+				u.Provider, key, "applied", res.FaxID, ms(plan.now)); err != nil {
+				return res, fmt.Errorf("sqlite: record carrier event: %w", err)
+			}
+			return res, nil
+		}
+	}
+	now := s.now().UTC()
+	res, outcome, err := s.applyWork(tx, u, now)
 	if err != nil {
+		return res, err
+	}
+	if _, err := tx.Exec(`INSERT INTO carrier_events (provider, event_key, outcome, fax_id, received_at) VALUES (?, ?, ?, ?, ?)`,
+		u.Provider, key, outcome, res.FaxID, ms(now)); err != nil {
 		return res, fmt.Errorf("sqlite: record carrier event: %w", err)
 	}
-	if n, _ := ins.RowsAffected(); n == 0 {
-		res.Duplicate = true
-		var faxID string
-		tx.QueryRow(`SELECT fax_id FROM carrier_events WHERE provider = ? AND event_key = ?`, u.Provider, key).Scan(&faxID)
-		res.FaxID = faxID
-		return res, nil
-	}
+	return res, nil
+}
+
+// applyWork does what an update says and returns the outcome to record
+// with its carrier event.
+func (s *Store) applyWork(tx *wtx, u *fax.Update, now time.Time) (fax.ApplyResult, string, error) {
+	var res fax.ApplyResult
+	var err error
 	outcome := "applied"
 	if u.Kind == fax.UpdateSMS {
 		res, err = s.applySMSTx(tx, u, now)
 		if err != nil {
-			return res, err
+			return res, "", err
 		}
 		switch {
 		case res.Unknown:
@@ -58,34 +93,31 @@ func (s *Store) applyTx(tx *wtx, u *fax.Update) (fax.ApplyResult, error) {
 	} else if u.Kind == fax.UpdateInbound {
 		res, err = s.receiveTx(tx, u, now)
 		if err != nil {
-			return res, err
+			return res, "", err
 		}
 	} else {
-		f, err := s.matchFax(tx, u)
+		f, rowid, err := s.matchFax(tx, u)
 		if err != nil {
-			return res, err
+			return res, "", err
 		}
 		if f == nil {
 			res.Unknown = true
 			outcome = "unknown"
 		} else {
 			res.FaxID = f.ID
+			before := *f
 			specs := fax.Apply(f, u, now)
 			if len(specs) == 0 {
 				res.Stale = true
 				outcome = "stale"
 			} else {
-				if err := saveFax(tx, f); err != nil {
-					return res, err
+				if err := saveApplied(tx, &before, f, rowid); err != nil {
+					return res, "", err
 				}
-				if f.Status.Final() {
-					if _, err := tx.Exec(`UPDATE faxes SET dispatch_state = 'done', lease_until = NULL WHERE id = ?`, f.ID); err != nil {
-						return res, fmt.Errorf("sqlite: apply: %w", err)
-					}
-				}
+				s.faxes.put(rowid, f)
 				ids, err := s.recordEvents(tx, f, specs, now)
 				if err != nil {
-					return res, err
+					return res, "", err
 				}
 				res.Applied, res.Events = true, ids
 			}
@@ -94,40 +126,52 @@ func (s *Store) applyTx(tx *wtx, u *fax.Update) (fax.ApplyResult, error) {
 	if res.Stale && outcome == "applied" {
 		outcome = "stale"
 	}
-	if _, err := tx.Exec(`UPDATE carrier_events SET outcome = ?, fax_id = ? WHERE provider = ? AND event_key = ?`,
-		outcome, res.FaxID, u.Provider, key); err != nil {
-		return res, fmt.Errorf("sqlite: record carrier event: %w", err)
+	return res, outcome, nil
+}
+
+// saveApplied writes what applying an update changed in f (before is f as
+// it was read): a page or a retry only moves the page counts and the time,
+// which a narrower statement writes without touching the indexes.
+func saveApplied(tx *wtx, before, f *fax.Fax, rowid int64) error {
+	if f.Status == before.Status && f.ProviderFaxID == before.ProviderFaxID && f.Failure == before.Failure && f.CompletedAt == before.CompletedAt {
+		if _, err := tx.Exec(`UPDATE faxes SET pages = ?, pages_sent = ?, updated_at = ? WHERE rowid = ?`,
+			f.Pages, f.PagesSent, ms(f.UpdatedAt), rowid); err != nil {
+			return fmt.Errorf("sqlite: save fax: %w", err)
+		}
+		return nil
 	}
-	return res, nil
+	return saveFax(tx, f)
 }
 
 // matchFax finds the outbound fax an update is about: by faxgate's id when
 // the carrier echoed it, else by the carrier's id. A fax of another carrier
 // never matches, so one carrier's credentials cannot touch another's faxes.
-func (s *Store) matchFax(tx *wtx, u *fax.Update) (*fax.Fax, error) {
+func (s *Store) matchFax(tx *wtx, u *fax.Update) (*fax.Fax, int64, error) {
 	var f *fax.Fax
+	var rowid int64
 	var err error
 	switch {
 	case u.FaxID != "":
-		f, err = scanFax(tx.QueryRow(`SELECT `+faxColumns+` FROM faxes WHERE id = ?`, u.FaxID))
+		f, err = scanFax(tx.QueryRow(`SELECT `+faxColumns+`, rowid FROM faxes WHERE id = ?`, u.FaxID), &rowid)
 	case u.ProviderFaxID != "":
-		f, err = scanFax(tx.QueryRow(`SELECT `+faxColumns+` FROM faxes WHERE provider = ? AND provider_fax_id = ? AND direction = 'outbound'`, u.Provider, u.ProviderFaxID))
+		f, err = scanFax(tx.QueryRow(`SELECT `+faxColumns+`, rowid FROM faxes WHERE provider = ? AND provider_fax_id = ? AND direction = 'outbound'`,
+			u.Provider, u.ProviderFaxID), &rowid)
 	default:
-		return nil, nil
+		return nil, 0, nil
 	}
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
+		return nil, 0, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: match fax: %w", err)
+		return nil, 0, fmt.Errorf("sqlite: match fax: %w", err)
 	}
 	if f.Provider != u.Provider || f.Direction != fax.Outbound {
-		return nil, nil
+		return nil, 0, nil
 	}
 	if u.FaxID != "" && u.ProviderFaxID != "" && f.ProviderFaxID != "" && f.ProviderFaxID != u.ProviderFaxID {
-		return nil, nil
+		return nil, 0, nil
 	}
-	return f, nil
+	return f, rowid, nil
 }
 
 // receiveTx creates a received fax from an inbound update whose document is

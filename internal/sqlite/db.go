@@ -14,10 +14,13 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
@@ -53,9 +56,13 @@ type Options struct {
 
 // Store is the SQLite implementation of faxgate's store.
 type Store struct {
-	path   string
-	wdb    *sql.DB
-	rdb    *sql.DB
+	path string
+	wdb  *sql.DB
+	wc   *writeConn // the writer goroutine's connection
+	rdb  *sql.DB
+	// faxes remembers faxes the writer updated, for planning the next
+	// update (see applyplan.go).
+	faxes  faxCache
 	now    func() time.Time
 	log    *slog.Logger
 	onWork func(string)
@@ -63,12 +70,25 @@ type Store struct {
 
 	disableAfter time.Duration
 
+	// routes caches the routable global endpoints between transactions
+	// (see endpointcache.go); only the writer goroutine touches it.
+	routes endpointCache
+
 	ops      chan *op
 	maxBatch int
-	done     chan struct{}
-	closeMu  sync.Mutex
-	closed   bool
-	wg       sync.WaitGroup
+	// committed carries committed batches from the writer to the syncer,
+	// which fsyncs wal and then answers their callers.
+	committed chan *committed
+	syncSlot  chan struct{}
+	wal       *os.File
+	// syncErr, once an fsync of the WAL failed, fails every later write:
+	// what the kernel holds of the file can no longer be trusted to reach
+	// the disk.
+	syncErr atomic.Pointer[error]
+	done    chan struct{}
+	closeMu sync.Mutex
+	closed  bool
+	wg      sync.WaitGroup
 }
 
 // wake flags record what work a batch created.
@@ -78,15 +98,25 @@ const (
 	wakeInbound
 )
 
-// wtx is a write transaction shared by a batch of operations.
+// wtx is a write transaction shared by a batch of operations. Its Exec,
+// Query and QueryRow run prepared statements cached on the writer's
+// connection (see writeconn.go).
 type wtx struct {
-	*sql.Tx
+	c    *writeConn
 	wake int
+	// endpointsChanged is set once a statement of the batch wrote the
+	// endpoints table: routing then reads the table, not the cache.
+	endpointsChanged bool
 }
 
 type op struct {
 	fn   func(*wtx) error
 	done chan error
+	// noUndo: fn fails only before its first write, or because the
+	// database failed, so it runs without a savepoint (which costs a copy
+	// of every page it touches); if it fails anyway, the whole batch is
+	// rolled back.
+	noUndo bool
 }
 
 // ErrClosed is returned by writes after Close.
@@ -112,7 +142,16 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if readers <= 0 {
 		readers = 4
 	}
-	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(ON)&_txlock=immediate"
+	// Durability: a commit is on disk before any caller hears of it. The
+	// store fsyncs the WAL itself after each commit (see syncer), which is
+	// what synchronous=FULL would do inside COMMIT, so that the fsync of
+	// one batch overlaps the running of the next; synchronous=NORMAL keeps
+	// SQLite's own syncs of the WAL header and around checkpoints.
+	// temp_store=MEMORY keeps the savepoints' statement journals, which only
+	// ever roll back within a transaction and play no part in recovery, off
+	// the disk.
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)" +
+		"&_pragma=temp_store(MEMORY)&_txlock=immediate"
 	var err error
 	s.wdb, err = sql.Open("sqlite", "file:"+path+"?"+pragmas)
 	if err != nil {
@@ -144,8 +183,24 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("sqlite: release leases: %w", err)
 		}
 	}
+	if s.wc, err = newWriteConn(ctx, s.wdb); err != nil {
+		s.wdb.Close()
+		return nil, err
+	}
+	// The WAL exists once the database is open in WAL mode; sync what
+	// the migrations and lease releases wrote.
+	if s.wal, err = os.OpenFile(path+"-wal", os.O_RDWR, 0); err == nil {
+		err = syncData(s.wal)
+	}
+	if err != nil {
+		s.wc.close()
+		s.wdb.Close()
+		return nil, fmt.Errorf("sqlite: open the write-ahead log: %w", err)
+	}
 	s.rdb, err = sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
 	if err != nil {
+		s.wal.Close()
+		s.wc.close()
 		s.wdb.Close()
 		return nil, fmt.Errorf("sqlite: open readers: %w", err)
 	}
@@ -155,8 +210,11 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	s.rdb.SetConnMaxLifetime(0)
 	s.ops = make(chan *op, 4096)
 	s.done = make(chan struct{})
-	s.wg.Add(1)
+	s.committed = make(chan *committed, 1)
+	s.syncSlot = make(chan struct{}, 1)
+	s.wg.Add(2)
 	go s.writer()
+	go s.syncer()
 	return s, nil
 }
 
@@ -172,8 +230,10 @@ func (s *Store) Close() error {
 	s.closeMu.Unlock()
 	s.wg.Wait()
 	err1 := s.rdb.Close()
-	err2 := s.wdb.Close()
-	return errors.Join(err1, err2)
+	err2 := s.wc.close()
+	err3 := s.wdb.Close()
+	err4 := s.wal.Close()
+	return errors.Join(err1, err2, err3, err4)
 }
 
 // Ping checks that the database answers; readiness uses it.
@@ -190,7 +250,18 @@ func (s *Store) Ping(ctx context.Context) error {
 // Once queued, write waits for the outcome even if ctx ends, so a caller
 // never mistakes a committed change for a failed one.
 func (s *Store) write(ctx context.Context, fn func(*wtx) error) error {
-	o := &op{fn: fn, done: make(chan error, 1)}
+	return s.queue(ctx, &op{fn: fn, done: make(chan error, 1)})
+}
+
+// writeNoUndo is write for an operation that returns an error only before
+// it wrote anything, or when the database itself fails: it runs without a
+// savepoint, and its error rolls back the whole transaction, failing the
+// other operations of the batch with it.
+func (s *Store) writeNoUndo(ctx context.Context, fn func(*wtx) error) error {
+	return s.queue(ctx, &op{fn: fn, done: make(chan error, 1), noUndo: true})
+}
+
+func (s *Store) queue(ctx context.Context, o *op) error {
 	select {
 	case <-s.done:
 		return errClosed
@@ -208,6 +279,7 @@ func (s *Store) write(ctx context.Context, fn func(*wtx) error) error {
 
 func (s *Store) writer() {
 	defer s.wg.Done()
+	defer close(s.committed)
 	batch := make([]*op, 0, s.maxBatch)
 	for {
 		var first *op
@@ -238,67 +310,153 @@ func (s *Store) writer() {
 	}
 }
 
-func (s *Store) commit(batch []*op) {
-	errs := make([]error, len(batch))
+// committed is a batch whose transaction committed, waiting for the WAL
+// to reach the disk before its callers are answered.
+type committed struct {
+	ops  []*op
+	errs []error
+	wake int
+}
+
+// syncer answers committed batches once the WAL holding them is on disk,
+// and then announces the work they created. It takes one batch at a time:
+// the writer holds syncSlot from its commit until the syncer is done with
+// it, and keeps its next transaction open for more operations meanwhile.
+func (s *Store) syncer() {
+	defer s.wg.Done()
+	for c := range s.committed {
+		var err error
+		if p := s.syncErr.Load(); p != nil {
+			err = *p
+		} else if err = syncData(s.wal); err != nil {
+			err = fmt.Errorf("sqlite: fsync the write-ahead log: %w", err)
+			s.syncErr.Store(&err)
+			s.log.Error("sqlite: fsync failed; every later write will fail", "err", err)
+		}
+		for i, o := range c.ops {
+			if err != nil {
+				o.done <- err
+			} else {
+				o.done <- c.errs[i]
+			}
+		}
+		<-s.syncSlot
+		if err == nil && s.onWork != nil {
+			if c.wake&wakeFax != 0 {
+				s.onWork("fax")
+			}
+			if c.wake&wakeDelivery != 0 {
+				s.onWork("delivery")
+			}
+			if c.wake&wakeInbound != 0 {
+				s.onWork("inbound")
+			}
+		}
+	}
+}
+
+// commit runs a batch of operations in one transaction, each in a
+// savepoint so that its error undoes only its own changes. While the
+// syncer is still busy with the previous batch, the transaction stays open
+// and takes in more operations as they arrive: under load a batch grows to
+// what arrives during one fsync, so commits, their WAL frames and fsyncs
+// are shared by many operations, and the writer never waits idle. Once the
+// syncer is free the transaction commits and the syncer answers it after
+// its fsync. A transaction that fails, or in which every operation failed,
+// is rolled back and answered at once: it wrote nothing.
+func (s *Store) commit(first []*op) {
+	c := s.wc
+	batch := slices.Clone(first)
+	errs := make([]error, 0, len(batch))
 	fail := func(err error) {
 		for _, o := range batch {
 			o.done <- err
 		}
 	}
-	ctx := context.Background()
-	tx, err := s.wdb.BeginTx(ctx, nil)
-	if err != nil {
+	if p := s.syncErr.Load(); p != nil {
+		fail(*p)
+		return
+	}
+	if _, err := c.exec("BEGIN IMMEDIATE"); err != nil {
 		fail(fmt.Errorf("sqlite: begin: %w", err))
 		return
 	}
-	w := &wtx{Tx: tx}
-	for i, o := range batch {
-		if len(batch) == 1 {
-			errs[i] = runOp(o, w)
-			if errs[i] != nil {
-				tx.Rollback()
-				o.done <- errs[i]
-				return
-			}
-			continue
-		}
-		if _, err := tx.Exec("SAVEPOINT op"); err != nil {
-			tx.Rollback()
-			fail(fmt.Errorf("sqlite: savepoint: %w", err))
-			return
-		}
-		errs[i] = runOp(o, w)
-		if errs[i] != nil {
-			if _, err := tx.Exec("ROLLBACK TO op"); err != nil {
-				tx.Rollback()
-				fail(fmt.Errorf("sqlite: rollback to savepoint: %w", err))
-				return
-			}
-		}
-		if _, err := tx.Exec("RELEASE op"); err != nil {
-			tx.Rollback()
-			fail(fmt.Errorf("sqlite: release savepoint: %w", err))
-			return
-		}
+	w := &wtx{c: c}
+	abort := func(err error) {
+		c.exec("ROLLBACK")
+		s.routes.endTx(w)
+		fail(err)
 	}
-	if err := tx.Commit(); err != nil {
-		fail(fmt.Errorf("sqlite: commit: %w", err))
+	if err := s.routes.beginTx(c); err != nil {
+		abort(err)
 		return
 	}
-	for i, o := range batch {
-		o.done <- errs[i]
+	ok := 0
+	run := func(o *op) error {
+		if o.noUndo {
+			if err := runOp(o, w); err != nil {
+				return err
+			}
+			ok++
+			errs = append(errs, nil)
+			return nil
+		}
+		if _, err := c.exec("SAVEPOINT op"); err != nil {
+			return fmt.Errorf("sqlite: savepoint: %w", err)
+		}
+		err := runOp(o, w)
+		if err != nil {
+			if _, rerr := c.exec("ROLLBACK TO op"); rerr != nil {
+				return fmt.Errorf("sqlite: rollback to savepoint: %w", rerr)
+			}
+		} else {
+			ok++
+		}
+		errs = append(errs, err)
+		if _, err := c.exec("RELEASE op"); err != nil {
+			return fmt.Errorf("sqlite: release savepoint: %w", err)
+		}
+		return nil
 	}
-	if s.onWork != nil {
-		if w.wake&wakeFax != 0 {
-			s.onWork("fax")
-		}
-		if w.wake&wakeDelivery != 0 {
-			s.onWork("delivery")
-		}
-		if w.wake&wakeInbound != 0 {
-			s.onWork("inbound")
+	for _, o := range first {
+		if err := run(o); err != nil {
+			abort(err)
+			return
 		}
 	}
+	// Take in more until the syncer is free (or the batch full).
+wait:
+	for len(batch) < s.maxBatch {
+		select {
+		case s.syncSlot <- struct{}{}:
+			break wait
+		case o := <-s.ops:
+			batch = append(batch, o)
+			if err := run(o); err != nil {
+				abort(err)
+				return
+			}
+		}
+	}
+	if len(batch) >= s.maxBatch {
+		s.syncSlot <- struct{}{}
+	}
+	if ok == 0 {
+		c.exec("ROLLBACK")
+		<-s.syncSlot
+		s.routes.endTx(w)
+		for i, o := range batch {
+			o.done <- errs[i]
+		}
+		return
+	}
+	if _, err := c.exec("COMMIT"); err != nil {
+		<-s.syncSlot
+		abort(fmt.Errorf("sqlite: commit: %w", err))
+		return
+	}
+	s.routes.endTx(w)
+	s.committed <- &committed{ops: batch, errs: errs, wake: w.wake}
 }
 
 // runOp runs one operation, turning a panic into an error so that one bad

@@ -29,58 +29,77 @@ func scanDelivery(row scanner, extra ...any) (*fax.Delivery, error) {
 }
 
 // ClaimDeliveries claims up to limit pending deliveries due at now, leasing
-// them until now+leaseFor, with their endpoints and events.
+// them until now+leaseFor, with their endpoints and events. Each endpoint
+// is read once per claim, however many of its deliveries the claim holds.
 func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, leaseFor time.Duration, limit int) ([]*fax.DeliveryJob, error) {
 	var jobs []*fax.DeliveryJob
-	err := s.write(ctx, func(tx *wtx) error {
+	err := s.writeNoUndo(ctx, func(tx *wtx) error {
 		jobs = jobs[:0]
-		rows, err := tx.Query(`SELECT `+deliveryColumns+`, `+prefixed("e.", endpointColumns)+`, ev.created_at, ev.data
-			FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id JOIN events ev ON ev.id = d.event_id
+		rows, err := tx.Query(`SELECT d.rowid, `+deliveryColumns+`, ev.created_at, ev.data
+			FROM deliveries d JOIN events ev ON ev.id = d.event_id
 			WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND (d.lease_until IS NULL OR d.lease_until < ?)
 			ORDER BY d.next_attempt_at LIMIT ?`, ms(now), ms(now), limit)
 		if err != nil {
 			return fmt.Errorf("sqlite: claim deliveries: %w", err)
 		}
+		var rowids []int64
 		for rows.Next() {
-			j := &fax.DeliveryJob{}
-			var evAt int64
+			var rowid, evAt int64
 			var data []byte
-			var er endpointRow
-			d, err := scanDelivery(rows, append(er.targets(), &evAt, &data)...)
+			d, err := scanDelivery(prefixScanner{rows, &rowid}, &evAt, &data)
 			if err != nil {
 				rows.Close()
 				return fmt.Errorf("sqlite: claim deliveries: %w", err)
 			}
-			e, err := er.finish()
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			j.Delivery, j.Endpoint = *d, *e
+			j := &fax.DeliveryJob{Delivery: *d}
 			j.Event = fax.Event{ID: d.EventID, Type: d.EventType, FaxID: d.FaxID, CreatedAt: fromMS(evAt), Data: data}
 			jobs = append(jobs, j)
+			rowids = append(rowids, rowid)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("sqlite: claim deliveries: %w", err)
 		}
+		endpoints := map[string]*fax.Endpoint{}
+		kept := jobs[:0]
 		lease := ms(now.Add(leaseFor))
-		for _, j := range jobs {
-			if _, err := tx.Exec(`UPDATE deliveries SET lease_until = ? WHERE id = ?`, lease, j.Delivery.ID); err != nil {
+		for i, j := range jobs {
+			id := j.Delivery.EndpointID
+			e, seen := endpoints[id]
+			if !seen {
+				e, err = scanEndpoint(tx.QueryRow(`SELECT `+endpointColumns+` FROM endpoints WHERE id = ?`, id))
+				if errors.Is(err, sql.ErrNoRows) {
+					e, err = nil, nil
+				}
+				if err != nil {
+					return fmt.Errorf("sqlite: claim deliveries: %w", err)
+				}
+				endpoints[id] = e
+			}
+			if e == nil {
+				continue // no endpoint row: not claimed, as an inner join would not
+			}
+			j.Endpoint = *e
+			if _, err := tx.Exec(`UPDATE deliveries SET lease_until = ? WHERE rowid = ?`, lease, rowids[i]); err != nil {
 				return fmt.Errorf("sqlite: claim deliveries: %w", err)
 			}
+			kept = append(kept, j)
 		}
+		jobs = kept
 		return nil
 	})
 	return jobs, err
 }
 
-func prefixed(p, cols string) string {
-	parts := strings.Split(cols, ",")
-	for i, c := range parts {
-		parts[i] = p + strings.TrimSpace(c)
-	}
-	return strings.Join(parts, ", ")
+// prefixScanner scans a row whose first column goes to first and the rest
+// to the targets Scan is given.
+type prefixScanner struct {
+	row   scanner
+	first any
+}
+
+func (p prefixScanner) Scan(dest ...any) error {
+	return p.row.Scan(append([]any{p.first}, dest...)...)
 }
 
 // maxResponseBody bounds the stored response body of an attempt.
@@ -91,53 +110,7 @@ const maxResponseBody = 1024
 // endpoint, failing its other pending deliveries too.
 func (s *Store) RecordAttempt(ctx context.Context, deliveryID string, a fax.Attempt, status fax.DeliveryStatus, next *time.Time) error {
 	return s.write(ctx, func(tx *wtx) error {
-		var n int
-		var endpointID string
-		err := tx.QueryRow(`SELECT attempt_count, endpoint_id FROM deliveries WHERE id = ?`, deliveryID).Scan(&n, &endpointID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fax.Errorf(fax.ECodeNotFound, "delivery %s not found", deliveryID)
-		}
-		if err != nil {
-			return fmt.Errorf("sqlite: record attempt: %w", err)
-		}
-		body := truncateUTF8(a.ResponseBody, maxResponseBody)
-		errText := truncateUTF8(a.Error, 512)
-		if _, err := tx.Exec(`INSERT INTO attempts (delivery_id, n, at, status_code, latency_ms, error, response_body) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			deliveryID, n+1, ms(a.At), a.StatusCode, a.LatencyMS, errText, body); err != nil {
-			return fmt.Errorf("sqlite: record attempt: %w", err)
-		}
-		if status != fax.DeliveryPending {
-			next = nil
-		}
-		now := s.now().UTC()
-		if _, err := tx.Exec(`UPDATE deliveries SET status = ?, attempt_count = ?, next_attempt_at = ?, lease_until = NULL, updated_at = ? WHERE id = ?`,
-			status, n+1, msPtr(next), ms(now), deliveryID); err != nil {
-			return fmt.Errorf("sqlite: record attempt: %w", err)
-		}
-		if status == fax.DeliverySucceeded {
-			if _, err := tx.Exec(`UPDATE endpoints SET failing_since = NULL, last_success_at = ? WHERE id = ?`, ms(now), endpointID); err != nil {
-				return fmt.Errorf("sqlite: record attempt: %w", err)
-			}
-			return nil
-		}
-		if a.StatusCode == 410 {
-			return s.disableEndpoint(tx, endpointID, "the receiver answered 410 Gone", now)
-		}
-		var failingSince sql.NullInt64
-		if err := tx.QueryRow(`SELECT failing_since FROM endpoints WHERE id = ?`, endpointID).Scan(&failingSince); err != nil {
-			return fmt.Errorf("sqlite: record attempt: %w", err)
-		}
-		if !failingSince.Valid {
-			_, err := tx.Exec(`UPDATE endpoints SET failing_since = ? WHERE id = ?`, ms(a.At), endpointID)
-			if err != nil {
-				return fmt.Errorf("sqlite: record attempt: %w", err)
-			}
-			return nil
-		}
-		if s.disableAfter > 0 && a.At.Sub(fromMS(failingSince.Int64)) >= s.disableAfter {
-			return s.disableEndpoint(tx, endpointID, fmt.Sprintf("no successful delivery for %s", s.disableAfter), now)
-		}
-		return nil
+		return s.recordAttemptTx(tx, deliveryID, a, status, next, s.now().UTC(), nil)
 	})
 }
 

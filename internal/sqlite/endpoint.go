@@ -107,22 +107,20 @@ func (s *Store) createCallbackEndpoint(tx *wtx, f *fax.Fax, opts fax.CreateOptio
 }
 
 // routableEndpoints loads the endpoints an event about faxID may go to:
-// enabled global and number-bound endpoints and the fax's own.
+// enabled global and number-bound endpoints (from the cache) and the fax's
+// own, in table order within each.
 func (s *Store) routableEndpoints(tx *wtx, faxID string) ([]*fax.Endpoint, error) {
-	rows, err := tx.Query(`SELECT `+endpointColumns+` FROM endpoints WHERE enabled = 1 AND deleted = 0 AND (fax_id = '' OR fax_id = ?)`, faxID)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: routable endpoints: %w", err)
+	global, err := s.globalEndpoints(tx)
+	if err != nil || faxID == "" {
+		return global, err
 	}
-	defer rows.Close()
-	var out []*fax.Endpoint
-	for rows.Next() {
-		e, err := scanEndpoint(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: routable endpoints: %w", err)
-		}
-		out = append(out, e)
+	// fax_id <> '' lets SQLite use the partial index endpoints_fax.
+	own, err := queryEndpoints(tx, `SELECT `+endpointColumns+` FROM endpoints
+		WHERE fax_id = ? AND fax_id <> '' AND enabled = 1 AND deleted = 0`, faxID)
+	if err != nil || len(own) == 0 {
+		return global, err
 	}
-	return out, rows.Err()
+	return append(own, global...), nil
 }
 
 // FindEndpointByID returns one endpoint (not deleted) or not_found.

@@ -220,27 +220,53 @@ func (s *Store) CreateFax(ctx context.Context, f *fax.Fax, opts fax.CreateOption
 // recordEvents inserts the events specs describe, frozen with f's current
 // state, and a pending delivery for every endpoint each is routed to.
 func (s *Store) recordEvents(tx *wtx, f *fax.Fax, specs []fax.EventSpec, now time.Time) ([]string, error) {
-	if len(specs) == 0 {
-		return nil, nil
-	}
-	endpoints, err := s.routableEndpoints(tx, f.ID)
+	evs, err := s.buildEvents(f, specs, now)
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]string, 0, len(specs))
+	return s.insertEvents(tx, f, evs, now)
+}
+
+// buildEvents makes the events specs describe, frozen with f's current
+// state. It needs no transaction.
+func (s *Store) buildEvents(f *fax.Fax, specs []fax.EventSpec, now time.Time) ([]fax.Event, error) {
+	evs := make([]fax.Event, 0, len(specs))
 	for _, sp := range specs {
 		data, err := wire.MarshalEventData(f, sp.Page, sp.RetryCount)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: event data: %w", err)
 		}
-		ev := fax.Event{ID: s.ids.New(fax.PrefixEvent, now), Type: sp.Type, FaxID: f.ID, CreatedAt: now, Data: data}
+		evs = append(evs, fax.Event{ID: s.ids.New(fax.PrefixEvent, now), Type: sp.Type, FaxID: f.ID, CreatedAt: now, Data: data})
+	}
+	return evs, nil
+}
+
+// insertEvents inserts events about f and a pending delivery for every
+// endpoint each is routed to, and returns their ids.
+func (s *Store) insertEvents(tx *wtx, f *fax.Fax, evs []fax.Event, now time.Time) ([]string, error) {
+	if len(evs) == 0 {
+		return nil, nil
+	}
+	// Only a fax sent with a callback_url has an endpoint of its own
+	// (CreateFax makes it); the others need not look for one.
+	own := ""
+	if f.CallbackURL != "" {
+		own = f.ID
+	}
+	endpoints, err := s.routableEndpoints(tx, own)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(evs))
+	for i := range evs {
+		ev := &evs[i]
 		if _, err := tx.Exec(`INSERT INTO events (id, fax_id, type, created_at, data) VALUES (?, ?, ?, ?, ?)`,
-			ev.ID, ev.FaxID, ev.Type, ms(now), []byte(ev.Data)); err != nil {
+			ev.ID, ev.FaxID, ev.Type, ms(ev.CreatedAt), []byte(ev.Data)); err != nil {
 			return nil, fmt.Errorf("sqlite: record event: %w", err)
 		}
 		ids = append(ids, ev.ID)
-		for _, e := range fax.Route(sp.Type, f, endpoints) {
-			if err := s.insertDelivery(tx, e.ID, &ev, now); err != nil {
+		for _, e := range fax.Route(ev.Type, f, endpoints) {
+			if err := s.insertDelivery(tx, e.ID, ev, now); err != nil {
 				return nil, err
 			}
 		}
@@ -259,11 +285,19 @@ func (s *Store) insertDelivery(tx *wtx, endpointID string, ev *fax.Event, now ti
 	return nil
 }
 
-// saveFax writes the mutable fields of f.
+// saveFax writes the mutable fields of f; a fax that became final is
+// also done with dispatch, in the same statement.
 func saveFax(tx *wtx, f *fax.Fax) error {
-	_, err := tx.Exec(`UPDATE faxes SET status = ?, provider_fax_id = ?, pages = ?, pages_sent = ?, failure = ?,
-		updated_at = ?, completed_at = ? WHERE id = ?`,
-		f.Status, f.ProviderFaxID, f.Pages, f.PagesSent, failureJSON(f.Failure), ms(f.UpdatedAt), msPtr(f.CompletedAt), f.ID)
+	var err error
+	if f.Status.Final() {
+		_, err = tx.Exec(`UPDATE faxes SET status = ?, provider_fax_id = ?, pages = ?, pages_sent = ?, failure = ?,
+			updated_at = ?, completed_at = ?, dispatch_state = 'done', lease_until = NULL WHERE id = ?`,
+			f.Status, f.ProviderFaxID, f.Pages, f.PagesSent, failureJSON(f.Failure), ms(f.UpdatedAt), msPtr(f.CompletedAt), f.ID)
+	} else {
+		_, err = tx.Exec(`UPDATE faxes SET status = ?, provider_fax_id = ?, pages = ?, pages_sent = ?, failure = ?,
+			updated_at = ?, completed_at = ? WHERE id = ?`,
+			f.Status, f.ProviderFaxID, f.Pages, f.PagesSent, failureJSON(f.Failure), ms(f.UpdatedAt), msPtr(f.CompletedAt), f.ID)
+	}
 	if err != nil {
 		return fmt.Errorf("sqlite: save fax: %w", err)
 	}

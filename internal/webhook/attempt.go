@@ -43,6 +43,30 @@ type outcome struct {
 // regardless, so that shutting down never turns a delivered event into a
 // recorded failure.
 func (w *Worker) deliver(ctx context.Context, job *fax.DeliveryJob) error {
+	return w.record(ctx, w.attempt(ctx, job))
+}
+
+// record writes one attempt's outcome to the store.
+func (w *Worker) record(ctx context.Context, r attemptRecord) error {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	if err := w.store.RecordAttempt(rctx, r.job.Delivery.ID, r.attempt, r.status, r.next); err != nil {
+		return fmt.Errorf("webhook: record attempt for %s: %w", r.job.Delivery.ID, err)
+	}
+	return nil
+}
+
+// attemptRecord is an attempt made and logged, to be recorded.
+type attemptRecord struct {
+	job     *fax.DeliveryJob
+	attempt fax.Attempt
+	status  fax.DeliveryStatus
+	next    *time.Time
+}
+
+// attempt makes one attempt at job, applies the retry policy and logs it.
+// The request runs to its own timeout even if ctx is canceled meanwhile.
+func (w *Worker) attempt(ctx context.Context, job *fax.DeliveryJob) attemptRecord {
 	ctx = context.WithoutCancel(ctx)
 	now := w.opts.Now().UTC()
 	out := w.send(ctx, job, now)
@@ -73,13 +97,7 @@ func (w *Worker) deliver(ctx context.Context, job *fax.DeliveryJob) error {
 		attrs = append(attrs, slog.Time("next_attempt_at", *next))
 	}
 	w.log.LogAttrs(ctx, level, "webhook attempt", attrs...)
-
-	rctx, cancel := context.WithTimeout(ctx, recordTimeout)
-	defer cancel()
-	if err := w.store.RecordAttempt(rctx, job.Delivery.ID, out.attempt, status, next); err != nil {
-		return fmt.Errorf("webhook: record attempt for %s: %w", job.Delivery.ID, err)
-	}
-	return nil
+	return attemptRecord{job: job, attempt: out.attempt, status: status, next: next}
 }
 
 // decide applies the retry policy to an attempt that followed prior ones.

@@ -194,14 +194,18 @@ func (w *Worker) Notify() {
 // ones in flight), so no claimed delivery waits in memory long enough for its
 // lease to lapse and be delivered twice.
 //
-// At most PerEndpoint attempts to one endpoint run at once. A delivery to an
-// endpoint at its cap is held, without a worker and without counting against
-// the claims, until one of that endpoint's attempts finishes, so the claims
-// go on feeding the workers with other endpoints' deliveries. A held delivery
-// whose lease could lapse before its attempt ends is dropped instead of
-// started, and so is one beyond what may be held (two claims' worth per
-// endpoint, eight in all): its lease lapses and it is claimed again after
-// LeaseFor.
+// At most PerEndpoint attempts to one endpoint run at once; an endpoint's
+// slot is free once it has answered, and the outcome is recorded after
+// (in batches, by one goroutine, when the store is an AttemptsRecorder). A
+// delivery to an endpoint at its cap is held, without a worker, until one
+// of that endpoint's attempts finishes. Held deliveries count against the
+// claims while their endpoint keeps starting them, so that a busy endpoint
+// is not claimed beyond what can start; those of an endpoint that has
+// started none for stallAfter do not, so the claims go on feeding the
+// workers with other endpoints' deliveries. A held delivery whose lease
+// could lapse before its attempt ends is dropped instead of started, and so
+// is one beyond what may be held (two claims' worth per endpoint, eight in
+// all): its lease lapses and it is claimed again after LeaseFor.
 func (w *Worker) Run(ctx context.Context) error {
 	if !w.running.CompareAndSwap(false, true) {
 		return errors.New("webhook: worker is already running")
@@ -213,22 +217,33 @@ func (w *Worker) Run(ctx context.Context) error {
 	// done receives the endpoint of each job taken off jobs; at most window
 	// are ever outstanding, so sends never block.
 	done := make(chan string, window)
+	// The endpoint's slot is free as soon as it has answered; the outcome
+	// is recorded after, in a batch when the store can (see recorder.go).
+	rec := w.newRecorder()
 	var wg sync.WaitGroup
 	for range w.opts.Workers {
 		wg.Go(func() {
 			for job := range jobs {
-				if ctx.Err() == nil {
-					if err := w.deliver(ctx, job); err != nil {
-						w.log.Error("webhook: delivery not recorded", slog.String("delivery_id", job.Delivery.ID), slog.Any("error", err))
-					}
+				if ctx.Err() != nil {
+					done <- endpointKey(job)
+					continue
 				}
+				r := w.attempt(ctx, job)
 				done <- endpointKey(job)
+				if rec != nil {
+					rec.add(r)
+				} else if err := w.record(ctx, r); err != nil {
+					w.log.Error("webhook: delivery not recorded", slog.String("delivery_id", job.Delivery.ID), slog.Any("error", err))
+				}
 			}
 		})
 	}
 	defer func() {
 		close(jobs)
 		wg.Wait()
+		if rec != nil {
+			rec.close()
+		}
 	}()
 
 	ticker := time.NewTicker(w.opts.PollInterval)
@@ -242,6 +257,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	// running. A held job starts only in place of a finished one of its
 	// endpoint, so outstanding never exceeds window and sends never block.
 	outstanding := 0
+	p := newProgress()
 	finish := func(key string) {
 		outstanding--
 		next, expired := g.done(key, w.opts.Now().UTC())
@@ -250,9 +266,30 @@ func (w *Worker) Run(ctx context.Context) error {
 		}
 		if next != nil {
 			outstanding++
+			p.started(key, time.Now())
 			jobs <- next
 		}
+		p.idle(g, key)
 	}
+	// Claims run on a goroutine of their own, so that finished attempts go
+	// on starting held ones while a claim waits for the store.
+	type claimResult struct {
+		jobs  []*fax.DeliveryJob
+		err   error
+		limit int
+		at    time.Time
+	}
+	claimReq := make(chan int, 1)
+	claimRes := make(chan claimResult, 1)
+	go func() {
+		for limit := range claimReq {
+			at := w.opts.Now().UTC()
+			jobs, err := w.claim(ctx, limit)
+			claimRes <- claimResult{jobs, err, limit, at}
+		}
+	}()
+	defer close(claimReq)
+	claiming := false
 	more := true // claim as soon as Run starts
 	for {
 		// Count finished jobs without waiting.
@@ -265,35 +302,35 @@ func (w *Worker) Run(ctx context.Context) error {
 				break drain
 			}
 		}
-		if more && outstanding <= w.opts.Workers {
-			limit := min(w.opts.BatchSize, window-outstanding)
-			now := w.opts.Now().UTC()
-			claimed, err := w.claim(ctx, limit)
-			if ctx.Err() != nil {
-				return nil
-			}
-			if err != nil {
-				w.log.Error("webhook: claim failed", slog.Any("error", err))
-			}
-			for _, job := range claimed {
-				switch g.admit(job, now) {
-				case admitStart:
-					outstanding++
-					jobs <- job
-				case admitDrop:
-					dropped(job, "endpoint at its concurrency cap")
-				}
-			}
-			more = err == nil && len(claimed) == limit
-			if more {
-				continue
-			}
+		room := window - outstanding - p.held(g, time.Now())
+		if more && !claiming && outstanding <= w.opts.Workers && room > 0 {
+			claimReq <- min(w.opts.BatchSize, room)
+			claiming = true
 		}
 		// A finished job may start a held one, and while more work is
 		// waiting it is the signal to claim.
 		select {
 		case <-ctx.Done():
 			return nil
+		case r := <-claimRes:
+			claiming = false
+			if ctx.Err() != nil {
+				return nil
+			}
+			if r.err != nil {
+				w.log.Error("webhook: claim failed", slog.Any("error", r.err))
+			}
+			for _, job := range r.jobs {
+				switch g.admit(job, r.at) {
+				case admitStart:
+					outstanding++
+					p.started(endpointKey(job), time.Now())
+					jobs <- job
+				case admitDrop:
+					dropped(job, "endpoint at its concurrency cap")
+				}
+			}
+			more = r.err == nil && len(r.jobs) == r.limit
 		case <-w.wake:
 			more = true
 		case <-ticker.C:

@@ -106,11 +106,11 @@ func (p *Provider) verifyForm(r *http.Request, body, sig []byte) bool {
 	if len(p.tokens) == 0 {
 		return false
 	}
-	kind, boundary, err := carrier.KindOf(r.Header.Get("Content-Type"), body)
+	kind, boundary, err := kindOf(r.Header.Get("Content-Type"), body)
 	if err != nil || kind == carrier.KindJSON {
 		return false
 	}
-	f, err := carrier.ParseForm(kind, boundary, body, carrier.FormRules{})
+	f, err := parseForm(kind, boundary, body)
 	if err != nil {
 		return false
 	}

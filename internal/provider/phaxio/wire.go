@@ -86,14 +86,14 @@ type attr struct {
 // readEvent reads a webhook body of any shape into a wireEvent. Errors are
 // *fax.Error with code invalid naming what is wrong.
 func readEvent(r *http.Request, body []byte) (*wireEvent, error) {
-	kind, boundary, err := carrier.KindOf(r.Header.Get("Content-Type"), body)
+	kind, boundary, err := kindOf(r.Header.Get("Content-Type"), body)
 	if err != nil {
 		return nil, err
 	}
 	if kind == carrier.KindJSON {
 		return readJSON(body)
 	}
-	f, err := carrier.ParseForm(kind, boundary, body, carrier.FormRules{})
+	f, err := parseForm(kind, boundary, body)
 	if err != nil {
 		return nil, err
 	}

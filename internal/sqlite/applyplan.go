@@ -1,0 +1,164 @@
+package sqlite
+
+import (
+	"database/sql"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/faxgate/faxgate/internal/fax"
+)
+
+// The writer is the one thing every carrier update waits for in turn, so
+// ApplyUpdate does what it can before its turn, on the caller's goroutine
+// and in parallel with other callers: it takes the fax as the writer last
+// wrote it (faxCache), applies the update and renders the events. In its
+// turn the writer only checks that the row is still exactly that, in every
+// column, and writes the result. If anything differs (the cache is only a
+// hint: another operation changed the row, or the fax is not in it), the
+// writer does the whole update itself as it would have without a plan.
+// Either way the outcome is what applying the update to the row as it
+// stands at commit gives.
+
+// applyPlan is an update worked out ahead of the writer.
+type applyPlan struct {
+	rowid  int64
+	guard  []any // the row's columns as the plan assumes them, in faxColumns order
+	before fax.Fax
+	after  fax.Fax
+	events []fax.Event
+	now    time.Time
+}
+
+// faxCache holds, for faxes the writer recently updated, the row as
+// written: the starting point of the next update's plan. It is bounded and
+// forgets faxes that became final.
+type faxCache struct {
+	mu   sync.Mutex
+	rows map[string]cachedFax
+}
+
+type cachedFax struct {
+	rowid int64
+	f     fax.Fax
+}
+
+// maxCachedFaxes bounds the cache: about the faxes in flight at once.
+const maxCachedFaxes = 4096
+
+func (c *faxCache) get(id string) (cachedFax, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r, ok := c.rows[id]
+	return r, ok
+}
+
+// put records f as written at rowid; a final fax is forgotten.
+func (c *faxCache) put(rowid int64, f *fax.Fax) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f.Status.Final() {
+		delete(c.rows, f.ID)
+		return
+	}
+	if c.rows == nil || len(c.rows) >= maxCachedFaxes {
+		c.rows = make(map[string]cachedFax, 256)
+	}
+	c.rows[f.ID] = cachedFax{rowid: rowid, f: *f}
+}
+
+// planApply works out an update to an outbound fax ahead of the writer. It
+// returns nil when there is nothing to plan (a fax not in the cache, one
+// the update may not touch, a stale update): the writer then does it all.
+func (s *Store) planApply(u *fax.Update) *applyPlan {
+	if u.FaxID == "" {
+		return nil
+	}
+	c, ok := s.faxes.get(u.FaxID)
+	if !ok || !matches(&c.f, u) {
+		return nil
+	}
+	p := &applyPlan{rowid: c.rowid, guard: columnValues(&c.f), before: c.f, after: c.f}
+	p.now = s.now().UTC()
+	specs := fax.Apply(&p.after, u, p.now)
+	if len(specs) == 0 {
+		return nil
+	}
+	var err error
+	if p.events, err = s.buildEvents(&p.after, specs, p.now); err != nil {
+		return nil
+	}
+	return p
+}
+
+// matches reports whether update u may apply to fax f (see matchFax).
+func matches(f *fax.Fax, u *fax.Update) bool {
+	if f.Provider != u.Provider || f.Direction != fax.Outbound {
+		return false
+	}
+	return u.FaxID == "" || u.ProviderFaxID == "" || f.ProviderFaxID == "" || f.ProviderFaxID == u.ProviderFaxID
+}
+
+// columnValues returns what the faxes row of f holds, in faxColumns order,
+// in the forms the store writes them.
+func columnValues(f *fax.Fax) []any {
+	purged := 0
+	if f.DocumentPurged {
+		purged = 1
+	}
+	var completed sql.NullInt64
+	if f.CompletedAt != nil {
+		completed = sql.NullInt64{Int64: ms(*f.CompletedAt), Valid: true}
+	}
+	return []any{f.ID, string(f.Direction), string(f.Status), f.To, f.From, f.Provider, f.ProviderFaxID, f.Pages, f.PagesSent,
+		failureJSON(f.Failure), f.CallbackURL, f.HeaderText, f.DocumentKey, f.DocumentType, f.DocumentSize, f.DocumentSHA256, purged,
+		f.OwnerKeyID, nullString(f.IdempotencyKey), f.CallbackToken, ms(f.CreatedAt), ms(f.UpdatedAt), completed}
+}
+
+// rowUnchanged is the condition that a faxes row, found by rowid, still
+// holds in every column what values() returned when it was read.
+var rowUnchanged = func() string {
+	cols := strings.Split(faxColumns, ",")
+	for i, c := range cols {
+		cols[i] = strings.TrimSpace(c) + " IS ?"
+	}
+	return "rowid = ? AND " + strings.Join(cols, " AND ")
+}()
+
+// applyPlanned writes a planned update if the fax is still as planned; ok
+// is false, with nothing written, when it is not.
+func (s *Store) applyPlanned(tx *wtx, p *applyPlan) (res fax.ApplyResult, ok bool, err error) {
+	f, before := &p.after, &p.before
+	args := make([]any, 0, 8+1+len(p.guard))
+	var q string
+	switch {
+	case f.Status == before.Status && f.ProviderFaxID == before.ProviderFaxID && f.Failure == before.Failure && f.CompletedAt == before.CompletedAt:
+		// A page or a retry: only the counts and the time move.
+		q = `UPDATE faxes SET pages = ?, pages_sent = ?, updated_at = ? WHERE ` + rowUnchanged
+		args = append(args, f.Pages, f.PagesSent, ms(f.UpdatedAt))
+	case f.Status.Final():
+		q = `UPDATE faxes SET status = ?, provider_fax_id = ?, pages = ?, pages_sent = ?, failure = ?, updated_at = ?, completed_at = ?,
+			dispatch_state = 'done', lease_until = NULL WHERE ` + rowUnchanged
+		args = append(args, f.Status, f.ProviderFaxID, f.Pages, f.PagesSent, failureJSON(f.Failure), ms(f.UpdatedAt), msPtr(f.CompletedAt))
+	default:
+		q = `UPDATE faxes SET status = ?, provider_fax_id = ?, pages = ?, pages_sent = ?, failure = ?, updated_at = ?, completed_at = ?
+			WHERE ` + rowUnchanged
+		args = append(args, f.Status, f.ProviderFaxID, f.Pages, f.PagesSent, failureJSON(f.Failure), ms(f.UpdatedAt), msPtr(f.CompletedAt))
+	}
+	args = append(args, p.rowid)
+	args = append(args, p.guard...)
+	r, err := tx.Exec(q, args...)
+	if err != nil {
+		return res, false, fmt.Errorf("sqlite: save fax: %w", err)
+	}
+	if n, _ := r.RowsAffected(); n != 1 {
+		return res, false, nil
+	}
+	ids, err := s.insertEvents(tx, f, p.events, p.now)
+	if err != nil {
+		return res, false, err
+	}
+	s.faxes.put(p.rowid, f)
+	return fax.ApplyResult{FaxID: f.ID, Applied: true, Events: ids}, true, nil
+}

@@ -1,0 +1,155 @@
+package sqlite
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/faxgate/faxgate/internal/fax"
+)
+
+func planStore(t *testing.T) (*Store, *fax.Fax) {
+	t.Helper()
+	ctx := context.Background()
+	clock := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "faxgate.db"), Options{Now: func() time.Time { clock = clock.Add(time.Millisecond); return clock }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.CreateEndpoint(ctx, &fax.Endpoint{URL: "https://a.example/hook", Format: fax.FormatJSON, APIVersion: fax.APIVersion,
+		Secret: "whsec_c2VjcmV0", Inflight: true}); err != nil {
+		t.Fatal(err)
+	}
+	f, _, err := s.CreateFax(ctx, &fax.Fax{To: "+15551230000", From: "+15559870000", Provider: "phaxio", Pages: 2, DocumentKey: "k",
+		DocumentType: "application/pdf", DocumentSize: 1234, DocumentSHA256: "ab12", HeaderText: "ACME", OwnerKeyID: "key_1",
+		IdempotencyKey: "idem-1", CallbackToken: "tok"}, fax.CreateOptions{RequestHash: "h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkHanded(ctx, f.ID, "777"); err != nil {
+		t.Fatal(err)
+	}
+	return s, f
+}
+
+func page(f *fax.Fax, n int) *fax.Update {
+	return &fax.Update{Provider: "phaxio", Kind: fax.UpdatePage, FaxID: f.ID, ProviderFaxID: "777", Page: n, Pages: 2,
+		EventKey: "page:" + string(rune('0'+n))}
+}
+
+// applyWithPlan runs an update through the writer with a plan made earlier.
+func applyWithPlan(t *testing.T, s *Store, u *fax.Update, p *applyPlan) fax.ApplyResult {
+	t.Helper()
+	var res fax.ApplyResult
+	if err := s.writeNoUndo(context.Background(), func(tx *wtx) error {
+		r, err := s.applyTx(tx, u, p)
+		res = r
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// firstPage applies page 1 (which the writer does in full, the fax being
+// new to it) and plans page 2.
+func firstPage(t *testing.T, s *Store, f *fax.Fax) *applyPlan {
+	t.Helper()
+	if r, err := s.ApplyUpdate(context.Background(), page(f, 1)); err != nil || !r.Applied {
+		t.Fatalf("page 1: %+v %v", r, err)
+	}
+	p := s.planApply(page(f, 2))
+	if p == nil {
+		t.Fatal("no plan for page 2")
+	}
+	return p
+}
+
+// TestPlanOvertaken: an update planned against a fax that another update
+// then made final is stale, as it would be without a plan.
+func TestPlanOvertaken(t *testing.T) {
+	s, f := planStore(t)
+	ctx := context.Background()
+	p := firstPage(t, s, f)
+	sent := &fax.Update{Provider: "phaxio", Kind: fax.UpdateStatus, Status: fax.StatusSent, FaxID: f.ID, EventKey: "sent"}
+	if r, err := s.ApplyUpdate(ctx, sent); err != nil || !r.Applied {
+		t.Fatalf("sent: %+v %v", r, err)
+	}
+	if r := applyWithPlan(t, s, page(f, 2), p); !r.Stale || r.Applied {
+		t.Errorf("planned page after the fax was sent: got %+v, want stale", r)
+	}
+	got, _ := s.FindFaxByID(ctx, f.ID)
+	if got.Status != fax.StatusSent || got.PagesSent != 2 {
+		t.Errorf("fax: got %s with %d pages sent, want sent with 2", got.Status, got.PagesSent)
+	}
+	evs, _ := s.FindEventsByFax(ctx, f.ID)
+	for _, e := range evs {
+		if e.Type == fax.EventFaxPageSent && strings.Contains(string(e.Data), `"page":2`) {
+			t.Errorf("a page event was recorded from the overtaken plan: %s", e.Data)
+		}
+	}
+}
+
+// TestPlanAnyColumn: a change to any column of the row since it was read,
+// even one the update does not look at, sends the writer down the full
+// path, so the events carry the fax as it is at commit.
+func TestPlanAnyColumn(t *testing.T) {
+	s, f := planStore(t)
+	ctx := context.Background()
+	p := firstPage(t, s, f)
+	if err := s.MarkDocumentPurged(ctx, f.ID); err != nil {
+		t.Fatal(err)
+	}
+	if r := applyWithPlan(t, s, page(f, 2), p); !r.Applied || len(r.Events) == 0 {
+		t.Fatalf("got %+v, want applied", r)
+	}
+	evs, _ := s.FindEventsByFax(ctx, f.ID)
+	last := evs[len(evs)-1]
+	if last.Type != fax.EventFaxPageSent || !strings.Contains(string(last.Data), `"document_purged":true`) {
+		t.Errorf("page event %s %s, want it to show the purged document", last.Type, last.Data)
+	}
+}
+
+// TestPlanApplied: an unchanged fax takes the plan, with its event and
+// delivery, and a repeat of the event is a duplicate.
+func TestPlanApplied(t *testing.T) {
+	s, f := planStore(t)
+	ctx := context.Background()
+	p := firstPage(t, s, f)
+	r := applyWithPlan(t, s, page(f, 2), p)
+	if !r.Applied || len(r.Events) != 1 || r.Events[0] != p.events[0].ID {
+		t.Fatalf("got %+v, want the planned fax.page_sent applied", r)
+	}
+	ds, _, _ := s.FindDeliveries(ctx, fax.DeliveryFilter{FaxID: f.ID})
+	if len(ds) != 4 {
+		t.Errorf("got %d deliveries, want 4 (fax.queued, fax.sending and two fax.page_sent)", len(ds))
+	}
+	if r, err := s.ApplyUpdate(ctx, page(f, 2)); err != nil || !r.Duplicate || r.FaxID != f.ID {
+		t.Errorf("repeat: got %+v %v, want duplicate", r, err)
+	}
+	got, _ := s.FindFaxByID(ctx, f.ID)
+	if got.Status != fax.StatusSending || got.PagesSent != 2 {
+		t.Errorf("fax: got %s with %d pages sent, want sending with 2", got.Status, got.PagesSent)
+	}
+}
+
+// TestPlanColumnValues: the values a plan assumes for a row are those the
+// row holds, so that an unchanged row passes the check (or every update
+// would fall back to the writer doing it all).
+func TestPlanColumnValues(t *testing.T) {
+	s, f := planStore(t)
+	ctx := context.Background()
+	firstPage(t, s, f)
+	c, ok := s.faxes.get(f.ID)
+	if !ok {
+		t.Fatal("fax not cached after its first update")
+	}
+	var n int
+	args := append([]any{c.rowid}, columnValues(&c.f)...)
+	if err := s.rdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM faxes WHERE `+rowUnchanged, args...).Scan(&n); err != nil || n != 1 {
+		t.Errorf("rows matching the cached values: %d, %v; want 1", n, err)
+	}
+}
