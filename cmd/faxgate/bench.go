@@ -160,20 +160,10 @@ func (b *bench) run(ctx context.Context) (*benchResults, error) {
 	}
 	defer b.logFile.Close()
 
-	secret := webhook.NewSecret()
-	if b.recv, err = newBenchReceiver(secret); err != nil {
-		return nil, fmt.Errorf("bench: receiver: %w", err)
-	}
-	defer b.recv.close()
 	if b.carrier, err = newFakeCarrier(); err != nil {
 		return nil, fmt.Errorf("bench: fake carrier: %w", err)
 	}
 	defer b.carrier.srv.Close()
-	ceiling, ceilingURL, err := ceilingServer()
-	if err != nil {
-		return nil, fmt.Errorf("bench: ceiling: %w", err)
-	}
-	defer ceiling.Close()
 	if err := b.configure(); err != nil {
 		return nil, err
 	}
@@ -191,6 +181,19 @@ func (b *bench) run(ctx context.Context) (*benchResults, error) {
 	if err := g.stop(); err != nil {
 		return nil, err
 	}
+
+	// The receiver and the ceiling start after the gateway's resident set
+	// at rest was read: they are the bench's, not the gateway's.
+	secret := webhook.NewSecret()
+	if b.recv, err = newBenchReceiver(secret); err != nil {
+		return nil, fmt.Errorf("bench: receiver: %w", err)
+	}
+	defer b.recv.close()
+	ceiling, ceilingURL, err := ceilingServer()
+	if err != nil {
+		return nil, fmt.Errorf("bench: ceiling: %w", err)
+	}
+	defer ceiling.Close()
 
 	// 2. The faxes the callbacks are about, handed to "Phaxio", and the
 	// receiver's endpoint, which wants every event including pages.

@@ -79,6 +79,14 @@ func (w *Worker) attempt(ctx context.Context, job *fax.DeliveryJob) attemptRecor
 	case fax.DeliveryFailed:
 		level = slog.LevelWarn
 	}
+	if w.log.Enabled(ctx, level) {
+		w.logAttempt(ctx, level, job, out, status, next)
+	}
+	return attemptRecord{job: job, attempt: out.attempt, status: status, next: next}
+}
+
+// logAttempt writes the record of one attempt.
+func (w *Worker) logAttempt(ctx context.Context, level slog.Level, job *fax.DeliveryJob, out outcome, status fax.DeliveryStatus, next *time.Time) {
 	attrs := []slog.Attr{
 		slog.String("endpoint_id", job.Endpoint.ID),
 		slog.String("delivery_id", job.Delivery.ID),
@@ -97,7 +105,6 @@ func (w *Worker) attempt(ctx context.Context, job *fax.DeliveryJob) attemptRecor
 		attrs = append(attrs, slog.Time("next_attempt_at", *next))
 	}
 	w.log.LogAttrs(ctx, level, "webhook attempt", attrs...)
-	return attemptRecord{job: job, attempt: out.attempt, status: status, next: next}
 }
 
 // decide applies the retry policy to an attempt that followed prior ones.

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/webhook"
+	"github.com/faxgate/faxgate/internal/wire"
+)
+
+// TestBenchSmall runs the bench command end to end at a small size: every
+// scenario completes without errors (every callback answered 200, every
+// webhook verified and matched) and the JSON has every figure. Speed is
+// not checked: the figures are the bench's to report, not a test's to
+// assert.
+func TestBenchSmall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts gateways")
+	}
+	out := filepath.Join(t.TempDir(), "bench.json")
+	var stdout, stderr bytes.Buffer
+	args := []string{"bench", "--clients", "4", "--ingest", "300", "--drain", "200", "--e2e-rate", "300", "--e2e-duration", "1s",
+		"--pages", "3", "--json", out}
+	if code := run(context.Background(), args, func(string) string { return "" }, &stdout, &stderr); code != 0 {
+		t.Fatalf("bench exited %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+	for _, want := range []string{"ceiling (net/http)", "ingest", "drain", "end to end", "memory: idle", "start to ready"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	raw, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res benchResults
+	if err := json.Unmarshal(raw, &res); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []benchFigure{res.Ceiling, res.Ingest, res.Drain, res.EndToEnd} {
+		if f.Count == 0 || f.Rate <= 0 || f.Errors != 0 {
+			t.Errorf("%s: %+v, want a count, a rate and no errors", f.Name, f)
+		}
+	}
+	if res.EndToEnd.Count != 300 {
+		t.Errorf("end to end matched %d webhooks to callbacks, want 300", res.EndToEnd.Count)
+	}
+	if res.Memory.IdleRSSMB <= 0 || res.Memory.PeakRSSMB < res.Memory.IdleRSSMB || res.StartToReadyMS <= 0 {
+		t.Errorf("memory %+v, start to ready %v ms", res.Memory, res.StartToReadyMS)
+	}
+	if len(res.Errors) != 0 {
+		t.Errorf("errors: %v", res.Errors)
+	}
+}
+
+// TestBenchBadDatabaseURL: a database URL the gateway cannot open is an
+// error that says so.
+func TestBenchBadDatabaseURL(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	args := []string{"bench", "--database-url", "postgres://nobody@127.0.0.1:1/none?connect_timeout=1", "--ingest", "10", "--drain", "10"}
+	if code := run(context.Background(), args, func(string) string { return "" }, &stdout, &stderr); code == 0 {
+		t.Fatalf("bench against an unreachable database exited 0:\n%s", stdout.String())
+	}
+	if !strings.Contains(stderr.String(), "did not start") {
+		t.Errorf("stderr %q, want it to say the gateway did not start", stderr.String())
+	}
+}
+
+// TestEventKeyFields reads what the receiver needs from real payloads.
+func TestEventKeyFields(t *testing.T) {
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	f := &fax.Fax{ID: "fax_01", Direction: fax.Outbound, Status: fax.StatusSending, To: "+15551230000", Provider: "phaxio",
+		HeaderText: `"page":99 "type":"x"`, CreatedAt: now, UpdatedAt: now}
+	for _, tc := range []struct {
+		typ  fax.EventType
+		page int
+	}{{fax.EventFaxPageSent, 7}, {fax.EventFaxSent, 0}} {
+		data, err := wire.MarshalEventData(f, tc.page, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := webhook.Payload(fax.Event{ID: "evt_01", Type: tc.typ, FaxID: f.ID, CreatedAt: now, Data: data}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		typ, id, page, ok := eventKeyFields(body)
+		if !ok || typ != string(tc.typ) || id != f.ID || page != tc.page {
+			t.Errorf("eventKeyFields(%s) = %q %q %d %v, want %s %s %d", body, typ, id, page, ok, tc.typ, f.ID, tc.page)
+		}
+	}
+}
