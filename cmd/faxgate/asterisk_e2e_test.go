@@ -253,9 +253,6 @@ func TestAsteriskRefusedOriginate(t *testing.T) {
 // is the fax's provider_fax_id while the fax is still sending (asterisk.Send's
 // doc promises it "is reported then").
 func TestAsteriskAnsweredCallID(t *testing.T) {
-	t.Skip("known bug: the OriginateResponse Success update (sending, with the Uniqueid) is stale for a fax the " +
-		"dispatcher already moved to sending, and a stale update is not saved, so the id is dropped until the final result; " +
-		"fix in fax.Apply or the stores, then remove this skip")
 	needGhostscript(t)
 	ami := amitest.NewServer(t, &amitest.Options{Originate: amitest.AnsweredOnly("1700000000.77")})
 	g := asteriskGateway(t, ami, t.TempDir())

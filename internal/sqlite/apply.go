@@ -110,6 +110,14 @@ func (s *Store) applyWork(tx *wtx, u *fax.Update, now time.Time) (fax.ApplyResul
 			if len(specs) == 0 {
 				res.Stale = true
 				outcome = "stale"
+				if f.ProviderFaxID != before.ProviderFaxID {
+					// A stale update may still tell the carrier's id
+					// (Asterisk's call answered after the fax was sending).
+					if err := saveApplied(tx, &before, f, rowid); err != nil {
+						return res, "", err
+					}
+					s.faxes.put(rowid, f)
+				}
 			} else {
 				if err := saveApplied(tx, &before, f, rowid); err != nil {
 					return res, "", err
