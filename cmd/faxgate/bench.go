@@ -68,7 +68,7 @@ The gateway's log goes to gateway.log in the data directory.`, stderr)
 	fs.IntVar(&o.clients, "clients", 32, "concurrent clients sending carrier callbacks (each one keep-alive connection)")
 	fs.IntVar(&o.ingest, "ingest", 60000, "carrier callbacks sent in the ingest scenario and to the ceiling")
 	fs.IntVar(&o.drain, "drain", 20000, "pending webhook deliveries in the drain scenario's backlog")
-	fs.Float64Var(&o.e2eRate, "e2e-rate", 6000, "carrier callbacks a second offered in the end-to-end scenario")
+	fs.Float64Var(&o.e2eRate, "e2e-rate", 5000, "carrier callbacks a second offered in the end-to-end scenario")
 	fs.DurationVar(&o.e2eDuration, "e2e-duration", 10*time.Second, "how long the end-to-end scenario sends")
 	fs.IntVar(&o.pages, "pages", 9, "pages per fax: each fax gets this many transmitting_page callbacks, then fax_completed")
 	fs.StringVar(&o.databaseURL, "database-url", "", "a postgres:// URL to measure PostgreSQL (default: SQLite in the data directory)")
@@ -577,15 +577,17 @@ func mb(b int64) float64 { return float64(b*10>>20) / 10 }
 
 // benchFigure is one row of the results.
 type benchFigure struct {
-	Name      string  `json:"name"`
-	Count     int     `json:"count"`
-	Seconds   float64 `json:"seconds"`
-	Rate      float64 `json:"rate_per_s"`
-	P50MS     float64 `json:"p50_ms,omitempty"`
-	P90MS     float64 `json:"p90_ms,omitempty"`
-	P99MS     float64 `json:"p99_ms,omitempty"`
-	MaxMS     float64 `json:"max_ms,omitempty"`
-	Errors    int64   `json:"errors"`
+	Name    string  `json:"name"`
+	Count   int     `json:"count"`
+	Seconds float64 `json:"seconds"`
+	Rate    float64 `json:"rate_per_s"`
+	P50MS   float64 `json:"p50_ms,omitempty"`
+	P90MS   float64 `json:"p90_ms,omitempty"`
+	P99MS   float64 `json:"p99_ms,omitempty"`
+	MaxMS   float64 `json:"max_ms,omitempty"`
+	Errors  int64   `json:"errors"`
+	// Offered is the rate callbacks were sent at (end to end only).
+	Offered   float64 `json:"offered_per_s,omitempty"`
 	VsCeiling float64 `json:"rate_vs_ceiling,omitempty"`
 	// CPUUS is the CPU time the whole process (gateway, clients and
 	// receiver) used per operation, user and system.
@@ -629,29 +631,45 @@ func (f *benchFigure) setLatency(sorted []time.Duration) {
 	f.MaxMS = ms(sorted[len(sorted)-1])
 }
 
-// e2eFigure measures from each callback's send to its webhook's arrival;
-// the rate is matched webhooks over the time from the first send to the
-// last arrival.
+// e2eFigure measures from each callback's send to its webhook's arrival.
+// Its rate is the sustained one: the webhooks that arrived while callbacks
+// were still being sent, after the first tenth of the sending (connections
+// warming up), per second of that window. A gateway that keeps up delivers
+// at the offered rate; one that falls behind, at what it manages.
 func e2eFigure(tr *benchTracker, sent []atomic.Int64, lr loadResult) benchFigure {
 	var lat []time.Duration
 	var first, last int64 = -1, 0
 	for i := range sent {
-		s, a := sent[i].Load(), tr.arrived[i].Load()
+		s := sent[i].Load()
 		if first < 0 || s < first {
 			first = s
 		}
+		last = max(last, s)
+	}
+	warm := first + (last-first)/10
+	inWindow := 0
+	for i := range sent {
+		s, a := sent[i].Load(), tr.arrived[i].Load()
 		if a == 0 {
 			continue
 		}
-		last = max(last, a)
+		if a >= warm && a <= last {
+			inWindow++
+		}
 		lat = append(lat, time.Duration(a-s))
 	}
-	f := rateFigure("end to end", len(lat), time.Duration(last-first))
+	f := benchFigure{Name: "end to end", Count: len(lat), Seconds: round(time.Duration(last-first).Seconds(), 3)}
+	if last > warm {
+		f.Rate = round(float64(inWindow)/time.Duration(last-warm).Seconds(), 0)
+	}
+	if last > first {
+		f.Offered = round(float64(len(sent)-1)/time.Duration(last-first).Seconds(), 0)
+	}
 	f.Errors = lr.errors + int64(len(sent)-len(lat))
 	f.setLatency(sortedDurations(lat))
 	cb := sortedDurations(lr.lat)
-	f.Note = fmt.Sprintf("offered %.0f/s; callbacks answered p50 %.2f ms, p99 %.2f ms; %d fax.sending webhooks besides",
-		float64(lr.n)/lr.elapsed.Seconds(), ms(percentile(cb, .5)), ms(percentile(cb, .99)), tr.extra.Load())
+	f.Note = fmt.Sprintf("offered %.0f/s, sustained %.0f/s; callbacks answered p50 %.2f ms, p99 %.2f ms; %d fax.sending webhooks besides",
+		f.Offered, f.Rate, ms(percentile(cb, .5)), ms(percentile(cb, .99)), tr.extra.Load())
 	return f
 }
 
@@ -722,8 +740,12 @@ func (r *benchResults) finish() {
 	check(&r.Ingest, fmt.Sprintf("≥%d/s, p99 ≤%v", budgetIngestRate, budgetIngestP99),
 		r.Ingest.Rate >= budgetIngestRate && r.Ingest.P99MS <= ms(budgetIngestP99))
 	check(&r.Drain, fmt.Sprintf("≥%d/s", budgetDrainRate), r.Drain.Rate >= budgetDrainRate)
-	check(&r.EndToEnd, fmt.Sprintf("≥%d/s, p99 ≤%v", budgetE2ERate, budgetE2EP99),
-		r.EndToEnd.Rate >= budgetE2ERate && r.EndToEnd.P99MS <= ms(budgetE2EP99))
+	// Sustaining the budget's rate means being offered at least that much
+	// and delivering it as offered (within 1%, the pacing's grain), every
+	// webhook arriving, with the latency bound kept.
+	e := &r.EndToEnd
+	check(e, fmt.Sprintf("≥%d/s sustained, p99 ≤%v", budgetE2ERate, budgetE2EP99),
+		e.Offered >= budgetE2ERate && e.Rate >= 0.99*e.Offered && e.P99MS <= ms(budgetE2EP99))
 	r.Memory.IdlePass = r.Memory.IdleRSSMB <= mb(budgetIdleRSS)
 	r.Memory.PeakPass = r.Memory.PeakRSSMB <= mb(budgetPeakRSS)
 	r.ReadyPass = r.StartToReadyMS <= ms(budgetReady)

@@ -362,8 +362,11 @@ func (s *Store) syncer() {
 // what arrives during one fsync, so commits, their WAL frames and fsyncs
 // are shared by many operations, and the writer never waits idle. Once the
 // syncer is free the transaction commits and the syncer answers it after
-// its fsync. A transaction that fails, or in which every operation failed,
-// is rolled back and answered at once: it wrote nothing.
+// its fsync. A transaction in which every operation failed is rolled back
+// and answered once the syncer is free, that is once every earlier commit
+// is on disk, since its answers may rest on them; one that fails as a whole
+// (the database failing) is rolled back and answered with the error at
+// once.
 func (s *Store) commit(first []*op) {
 	c := s.wc
 	batch := slices.Clone(first)

@@ -38,12 +38,13 @@ func (w *Worker) newRecorder() *recorder {
 	if !ok {
 		return nil
 	}
-	r := &recorder{store: s, log: w.log, in: make(chan attemptRecord, 2*w.opts.Workers), done: make(chan struct{})}
+	r := &recorder{store: s, log: w.log, in: make(chan attemptRecord, maxRecordBatch), done: make(chan struct{})}
 	go r.run()
 	return r
 }
 
-// add queues an outcome; it waits while the queue is full.
+// add queues an outcome; it waits while the queue is full (a batch's
+// worth), which holds the workers back when the store falls behind.
 func (r *recorder) add(a attemptRecord) { r.in <- a }
 
 // close records what is queued and stops.
