@@ -41,6 +41,11 @@ type benchOptions struct {
 	cpuProfile  string
 	memProfile  string
 	check       bool
+
+	// soak, when set, runs the soak instead of the scenarios (benchsoak.go).
+	soak       time.Duration
+	soakRate   float64
+	soakSample time.Duration
 }
 
 // The budget faxgate is held to on a 2-core machine (BENCHMARKS.md).
@@ -77,6 +82,9 @@ The gateway's log goes to gateway.log in the data directory.`, stderr)
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of each scenario to `FILE` with the scenario's name inserted: cpu.pprof gives cpu-ingest.pprof, …")
 	fs.StringVar(&o.memProfile, "memprofile", "", "write a heap profile taken after the scenarios to `FILE`")
 	fs.BoolVar(&o.check, "check", false, "also exit non-zero when a figure misses its budget")
+	fs.DurationVar(&o.soak, "soak", 0, "instead of the scenarios, run `faxgate serve` as a child process and send it callbacks at --soak-rate for this long, sampling its resident set")
+	fs.Float64Var(&o.soakRate, "soak-rate", 1000, "carrier callbacks a second offered during --soak")
+	fs.DurationVar(&o.soakSample, "soak-sample", 30*time.Second, "how often --soak samples the child's memory")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -91,9 +99,14 @@ The gateway's log goes to gateway.log in the data directory.`, stderr)
 		return usageError("--ingest and --drain must be positive")
 	case o.e2eRate <= 0 || o.e2eDuration <= 0:
 		return usageError("--e2e-rate and --e2e-duration must be positive")
+	case o.soak < 0 || o.soakRate <= 0 || o.soakSample <= 0:
+		return usageError("--soak must not be negative, --soak-rate and --soak-sample must be positive")
 	}
 
 	b := &bench{o: o, getenv: getenv, progress: stderr}
+	if o.soak > 0 {
+		return b.runSoak(ctx, stdout)
+	}
 	res, err := b.run(ctx)
 	if res != nil {
 		res.print(stdout)
@@ -125,6 +138,7 @@ type bench struct {
 	progress io.Writer
 
 	dir     string
+	env     map[string]string // the gateway's settings, for a child process
 	cfg     config.Config
 	logFile *os.File
 	token   string
@@ -140,33 +154,11 @@ func (b *bench) run(ctx context.Context) (*benchResults, error) {
 	o := b.o
 	res := newBenchResults(o)
 
-	b.dir = o.dir
-	if b.dir == "" {
-		d, err := os.MkdirTemp("", "faxgate-bench-")
-		if err != nil {
-			return nil, fmt.Errorf("bench: %w", err)
-		}
-		b.dir = d
-		defer os.RemoveAll(d)
-	} else if entries, err := os.ReadDir(b.dir); err == nil && len(entries) > 0 {
-		return nil, usageError("--dir " + b.dir + " is not empty")
-	}
-	if err := os.MkdirAll(b.dir, 0o700); err != nil {
-		return nil, fmt.Errorf("bench: --dir: %w", err)
-	}
-	var err error
-	if b.logFile, err = os.Create(filepath.Join(b.dir, "gateway.log")); err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
-	}
-	defer b.logFile.Close()
-
-	if b.carrier, err = newFakeCarrier(); err != nil {
-		return nil, fmt.Errorf("bench: fake carrier: %w", err)
-	}
-	defer b.carrier.srv.Close()
-	if err := b.configure(); err != nil {
+	cleanup, err := b.prepare()
+	if err != nil {
 		return nil, err
 	}
+	defer cleanup()
 
 	// 1. A gateway on a new database, to see what it takes at rest.
 	b.say("starting a gateway on a new database in %s", b.dir)
@@ -350,6 +342,45 @@ func (b *bench) run(ctx context.Context) (*benchResults, error) {
 	return res, nil
 }
 
+// prepare makes the data directory, the gateway's log file in it, the fake
+// carrier and the configuration; cleanup undoes what prepare made.
+func (b *bench) prepare() (cleanup func(), err error) {
+	var undo []func()
+	cleanup = func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			cleanup()
+		}
+	}()
+	b.dir = b.o.dir
+	if b.dir == "" {
+		d, err := os.MkdirTemp("", "faxgate-bench-")
+		if err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+		b.dir = d
+		undo = append(undo, func() { os.RemoveAll(d) })
+	} else if entries, err := os.ReadDir(b.dir); err == nil && len(entries) > 0 {
+		return nil, usageError("--dir " + b.dir + " is not empty")
+	}
+	if err := os.MkdirAll(b.dir, 0o700); err != nil {
+		return nil, fmt.Errorf("bench: --dir: %w", err)
+	}
+	if b.logFile, err = os.Create(filepath.Join(b.dir, "gateway.log")); err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	undo = append(undo, func() { b.logFile.Close() })
+	if b.carrier, err = newFakeCarrier(); err != nil {
+		return nil, fmt.Errorf("bench: fake carrier: %w", err)
+	}
+	undo = append(undo, func() { b.carrier.srv.Close() })
+	return cleanup, b.configure()
+}
+
 // configure builds the gateway's configuration: Phaxio as the carrier with
 // its webhook token, the public URL the gateway's own loopback address,
 // webhooks allowed to loopback.
@@ -383,7 +414,7 @@ func (b *bench) configure() error {
 	if err != nil {
 		return fmt.Errorf("bench: configuration:\n%w", err)
 	}
-	b.cfg = cfg
+	b.cfg, b.env = cfg, env
 	return nil
 }
 
@@ -683,19 +714,13 @@ func round(v float64, digits int) float64 {
 
 // benchResults is everything one run measured.
 type benchResults struct {
-	Machine struct {
-		CPUs  int    `json:"cpus"`
-		CPU   string `json:"cpu"`
-		Go    string `json:"go"`
-		OS    string `json:"os"`
-		Store string `json:"store"`
-	} `json:"machine"`
-	Clients  int         `json:"clients"`
-	Pages    int         `json:"pages_per_fax"`
-	Ceiling  benchFigure `json:"ceiling"`
-	Ingest   benchFigure `json:"ingest"`
-	Drain    benchFigure `json:"drain"`
-	EndToEnd benchFigure `json:"end_to_end"`
+	Machine  benchMachine `json:"machine"`
+	Clients  int          `json:"clients"`
+	Pages    int          `json:"pages_per_fax"`
+	Ceiling  benchFigure  `json:"ceiling"`
+	Ingest   benchFigure  `json:"ingest"`
+	Drain    benchFigure  `json:"drain"`
+	EndToEnd benchFigure  `json:"end_to_end"`
 	Memory   struct {
 		IdleRSSMB float64 `json:"idle_rss_mb"`
 		PeakRSSMB float64 `json:"peak_rss_mb"`
@@ -708,17 +733,25 @@ type benchResults struct {
 	Errors         []string `json:"errors,omitempty"`
 }
 
-func newBenchResults(o benchOptions) *benchResults {
-	r := &benchResults{Clients: o.clients, Pages: o.pages}
-	r.Machine.CPUs = runtime.NumCPU()
-	r.Machine.CPU = cpuModel()
-	r.Machine.Go = runtime.Version()
-	r.Machine.OS = runtime.GOOS + "/" + runtime.GOARCH
-	r.Machine.Store = "sqlite"
+// benchMachine is what a run ran on.
+type benchMachine struct {
+	CPUs  int    `json:"cpus"`
+	CPU   string `json:"cpu"`
+	Go    string `json:"go"`
+	OS    string `json:"os"`
+	Store string `json:"store"`
+}
+
+func newBenchMachine(o benchOptions) benchMachine {
+	m := benchMachine{CPUs: runtime.NumCPU(), CPU: cpuModel(), Go: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH, Store: "sqlite"}
 	if o.databaseURL != "" {
-		r.Machine.Store = "postgres"
+		m.Store = "postgres"
 	}
-	return r
+	return m
+}
+
+func newBenchResults(o benchOptions) *benchResults {
+	return &benchResults{Machine: newBenchMachine(o), Clients: o.clients, Pages: o.pages}
 }
 
 func (r *benchResults) addErrors(what string, lr loadResult) {

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -94,5 +96,82 @@ func TestEventKeyFields(t *testing.T) {
 		if !ok || typ != string(tc.typ) || id != f.ID || page != tc.page {
 			t.Errorf("eventKeyFields(%s) = %q %q %d %v, want %s %s %d", body, typ, id, page, ok, tc.typ, f.ID, tc.page)
 		}
+	}
+}
+
+// TestBenchSoakSmall runs a short soak from the built binary, which starts
+// `faxgate serve` as its child: every callback answered and its webhook
+// verified, the child's memory sampled, the JSON complete.
+func TestBenchSoakSmall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts gateways")
+	}
+	bin := buildBinary(t)
+	out := filepath.Join(t.TempDir(), "soak.json")
+	cmd := exec.Command(bin, "bench", "--soak", "3s", "--soak-rate", "200", "--soak-sample", "500ms", "--clients", "4", "--pages", "3", "--json", out)
+	// A setting of the user's must not reach the child: this one would
+	// stop it from starting.
+	cmd.Env = append(os.Environ(), "FAXGATE_ADDR=256.0.0.1:1")
+	output, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("bench --soak: %v\n%s", err, output)
+	}
+	raw, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res soakResults
+	if err := json.Unmarshal(raw, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.EndToEnd.Count != 600 || res.EndToEnd.Errors != 0 || len(res.Errors) != 0 {
+		t.Errorf("end to end %+v, errors %v; want 600 webhooks and none lost", res.EndToEnd, res.Errors)
+	}
+	if len(res.Samples) < 4 {
+		t.Fatalf("%d samples, want one every 500ms over 3s", len(res.Samples))
+	}
+	last := res.Samples[len(res.Samples)-1]
+	if last.RSSMB <= 0 || last.HeapMB <= 0 || last.Goroutines <= 0 || last.Delivered != 750 {
+		t.Errorf("last sample %+v, want the child's memory and 750 webhooks (600 + 150 fax.sending)", last)
+	}
+	if res.EarlyPeak <= 0 || res.LatePeak <= 0 {
+		t.Errorf("peaks %v and %v, want both halves sampled", res.EarlyPeak, res.LatePeak)
+	}
+}
+
+func TestSoakJudge(t *testing.T) {
+	samples := func(rss ...float64) []soakSample {
+		var s []soakSample
+		for i, v := range rss {
+			s = append(s, soakSample{AtS: float64(i * 10), RSSMB: v})
+		}
+		return s
+	}
+	for _, tc := range []struct {
+		name        string
+		rss         []float64
+		flat        bool
+		early, late float64
+	}{
+		// 0..90 s over 100 s: warm-up below 10 s, earlier half to 55 s.
+		{"flat past a warm-up", []float64{90, 40, 41, 40, 42, 41, 42, 41, 43, 42}, true, 42, 43},
+		{"growing", []float64{20, 40, 40, 41, 42, 43, 45, 47, 49, 52}, false, 43, 52},
+		{"shrinking", []float64{20, 60, 60, 50, 50, 50, 45, 45, 45, 45}, true, 60, 45},
+	} {
+		r := soakResults{Samples: samples(tc.rss...)}
+		r.judge(100 * time.Second)
+		if r.Flat != tc.flat || r.EarlyPeak != tc.early || r.LatePeak != tc.late {
+			t.Errorf("%s: flat %v (early %v late %v growth %v), want %v (%v, %v)", tc.name, r.Flat, r.EarlyPeak, r.LatePeak, r.Growth, tc.flat, tc.early, tc.late)
+		}
+	}
+}
+
+func TestChildEnv(t *testing.T) {
+	env := childEnv([]string{"PATH=/bin", "HOME=/root", "FAXGATE_ADDR=:1", "PHAXIO_API_KEY=users", "SINCH_PROJECT_ID=p", "FAXGATE_UNKNOWN=x"},
+		map[string]string{"FAXGATE_ADDR": "127.0.0.1:9", "PHAXIO_API_KEY": "bench", "FAXGATE_DATABASE_URL": ""})
+	slices.Sort(env)
+	want := []string{"FAXGATE_ADDR=127.0.0.1:9", "HOME=/root", "PATH=/bin", "PHAXIO_API_KEY=bench"}
+	if !slices.Equal(env, want) {
+		t.Errorf("childEnv = %q, want %q", env, want)
 	}
 }

@@ -314,7 +314,12 @@ func memStatus() (rss, hwm int64) {
 		return 0, 0
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
+	return parseMemStatus(f)
+}
+
+// parseMemStatus reads VmRSS and VmHWM from a /proc/PID/status.
+func parseMemStatus(r io.Reader) (rss, hwm int64) {
+	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		line := sc.Text()
 		var p *int64
