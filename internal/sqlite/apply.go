@@ -36,10 +36,13 @@ func (s *Store) ApplyUpdate(ctx context.Context, u *fax.Update) (fax.ApplyResult
 }
 
 func (s *Store) applyTx(tx *wtx, u *fax.Update, plan *applyPlan) (fax.ApplyResult, error) {
+	key := u.DedupeKey()
+	if plan != nil {
+		return s.applyPlannedTx(tx, u, key, plan)
+	}
 	// The carrier event is looked up first and recorded last, with its
 	// outcome: one write, not a placeholder and an update. Nothing can
 	// record the same event in between: there is one writer.
-	key := u.DedupeKey()
 	var seen string
 	err := tx.QueryRow(`SELECT fax_id FROM carrier_events WHERE provider = ? AND event_key = ?`, u.Provider, key).Scan(&seen)
 	if err == nil {
@@ -47,19 +50,6 @@ func (s *Store) applyTx(tx *wtx, u *fax.Update, plan *applyPlan) (fax.ApplyResul
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return fax.ApplyResult{}, fmt.Errorf("sqlite: find carrier event: %w", err)
-	}
-	if plan != nil {
-		res, ok, err := s.applyPlanned(tx, plan)
-		if err != nil {
-			return res, err
-		}
-		if ok {
-			if _, err := tx.Exec(`INSERT INTO carrier_events (provider, event_key, outcome, fax_id, received_at) VALUES (?, ?, ?, ?, ?)`,
-				u.Provider, key, "applied", res.FaxID, ms(plan.now)); err != nil {
-				return res, fmt.Errorf("sqlite: record carrier event: %w", err)
-			}
-			return res, nil
-		}
 	}
 	now := s.now().UTC()
 	res, outcome, err := s.applyWork(tx, u, now)
@@ -69,6 +59,42 @@ func (s *Store) applyTx(tx *wtx, u *fax.Update, plan *applyPlan) (fax.ApplyResul
 	if _, err := tx.Exec(`INSERT INTO carrier_events (provider, event_key, outcome, fax_id, received_at) VALUES (?, ?, ?, ?, ?)`,
 		u.Provider, key, outcome, res.FaxID, ms(now)); err != nil {
 		return res, fmt.Errorf("sqlite: record carrier event: %w", err)
+	}
+	return res, nil
+}
+
+// applyPlannedTx applies an update worked out ahead of the writer. The
+// carrier event is recorded first, as the plan expects it to end (applied
+// to its fax), and its insert is also the duplicate check: one statement
+// where an unplanned update needs a lookup and an insert. In the rare case
+// the plan does not hold and the update ends otherwise, the event's
+// outcome is corrected.
+func (s *Store) applyPlannedTx(tx *wtx, u *fax.Update, key string, plan *applyPlan) (fax.ApplyResult, error) {
+	r, err := tx.Exec(`INSERT INTO carrier_events (provider, event_key, outcome, fax_id, received_at) VALUES (?, ?, 'applied', ?, ?)
+		ON CONFLICT (provider, event_key) DO NOTHING`, u.Provider, key, plan.after.ID, ms(plan.now))
+	if err != nil {
+		return fax.ApplyResult{}, fmt.Errorf("sqlite: record carrier event: %w", err)
+	}
+	if n, _ := r.RowsAffected(); n == 0 {
+		var seen string
+		if err := tx.QueryRow(`SELECT fax_id FROM carrier_events WHERE provider = ? AND event_key = ?`, u.Provider, key).Scan(&seen); err != nil {
+			return fax.ApplyResult{}, fmt.Errorf("sqlite: find carrier event: %w", err)
+		}
+		return fax.ApplyResult{Duplicate: true, FaxID: seen}, nil
+	}
+	res, ok, err := s.applyPlanned(tx, plan)
+	if err != nil || ok {
+		return res, err
+	}
+	res, outcome, err := s.applyWork(tx, u, plan.now)
+	if err != nil {
+		return res, err
+	}
+	if outcome != "applied" || res.FaxID != plan.after.ID {
+		if _, err := tx.Exec(`UPDATE carrier_events SET outcome = ?, fax_id = ? WHERE provider = ? AND event_key = ?`,
+			outcome, res.FaxID, u.Provider, key); err != nil {
+			return res, fmt.Errorf("sqlite: record carrier event: %w", err)
+		}
 	}
 	return res, nil
 }

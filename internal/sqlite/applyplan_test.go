@@ -85,6 +85,12 @@ func TestPlanOvertaken(t *testing.T) {
 	if got.Status != fax.StatusSent || got.PagesSent != 2 {
 		t.Errorf("fax: got %s with %d pages sent, want sent with 2", got.Status, got.PagesSent)
 	}
+	// The carrier event was recorded as the plan expected (applied) and
+	// then corrected.
+	var outcome, faxID string
+	if err := s.rdb.QueryRowContext(ctx, `SELECT outcome, fax_id FROM carrier_events WHERE provider = 'phaxio' AND event_key = 'page:2'`).Scan(&outcome, &faxID); err != nil || outcome != "stale" || faxID != f.ID {
+		t.Errorf("carrier event: %q %q %v, want stale for %s", outcome, faxID, err, f.ID)
+	}
 	evs, _ := s.FindEventsByFax(ctx, f.ID)
 	for _, e := range evs {
 		if e.Type == fax.EventFaxPageSent && strings.Contains(string(e.Data), `"page":2`) {
@@ -151,5 +157,32 @@ func TestPlanColumnValues(t *testing.T) {
 	args := append([]any{c.rowid}, columnValues(&c.f)...)
 	if err := s.rdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM faxes WHERE `+rowUnchanged, args...).Scan(&n); err != nil || n != 1 {
 		t.Errorf("rows matching the cached values: %d, %v; want 1", n, err)
+	}
+}
+
+// TestPlanDuplicate: a planned update whose carrier event was already
+// recorded is a duplicate, though the plan would apply: it writes nothing.
+func TestPlanDuplicate(t *testing.T) {
+	s, f := planStore(t)
+	ctx := context.Background()
+	firstPage(t, s, f)
+	again := page(f, 2)
+	again.EventKey = page(f, 1).EventKey
+	p := s.planApply(again)
+	if p == nil {
+		t.Fatal("no plan for page 2")
+	}
+	evsBefore, _ := s.FindEventsByFax(ctx, f.ID)
+	if r := applyWithPlan(t, s, again, p); !r.Duplicate || r.Applied || r.FaxID != f.ID {
+		t.Errorf("got %+v, want a duplicate of the page 1 callback", r)
+	}
+	got, _ := s.FindFaxByID(ctx, f.ID)
+	evs, _ := s.FindEventsByFax(ctx, f.ID)
+	if got.PagesSent != 1 || len(evs) != len(evsBefore) {
+		t.Errorf("fax has %d pages sent and %d events, want 1 and %d: the duplicate changed it", got.PagesSent, len(evs), len(evsBefore))
+	}
+	// The plan did not reach the cache either: page 2 still applies.
+	if r, err := s.ApplyUpdate(ctx, page(f, 2)); err != nil || !r.Applied {
+		t.Errorf("page 2 after the duplicate: %+v %v, want applied", r, err)
 	}
 }

@@ -35,18 +35,17 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, leaseFor tim
 	var jobs []*fax.DeliveryJob
 	err := s.writeNoUndo(ctx, func(tx *wtx) error {
 		jobs = jobs[:0]
-		rows, err := tx.Query(`SELECT d.rowid, `+deliveryColumns+`, ev.created_at, ev.data
+		rows, err := tx.Query(`SELECT `+deliveryColumns+`, ev.created_at, ev.data
 			FROM deliveries d JOIN events ev ON ev.id = d.event_id
 			WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND (d.lease_until IS NULL OR d.lease_until < ?)
 			ORDER BY d.next_attempt_at LIMIT ?`, ms(now), ms(now), limit)
 		if err != nil {
 			return fmt.Errorf("sqlite: claim deliveries: %w", err)
 		}
-		var rowids []int64
 		for rows.Next() {
-			var rowid, evAt int64
+			var evAt int64
 			var data []byte
-			d, err := scanDelivery(prefixScanner{rows, &rowid}, &evAt, &data)
+			d, err := scanDelivery(rows, &evAt, &data)
 			if err != nil {
 				rows.Close()
 				return fmt.Errorf("sqlite: claim deliveries: %w", err)
@@ -54,7 +53,6 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, leaseFor tim
 			j := &fax.DeliveryJob{Delivery: *d}
 			j.Event = fax.Event{ID: d.EventID, Type: d.EventType, FaxID: d.FaxID, CreatedAt: fromMS(evAt), Data: data}
 			jobs = append(jobs, j)
-			rowids = append(rowids, rowid)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -63,7 +61,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, leaseFor tim
 		endpoints := map[string]*fax.Endpoint{}
 		kept := jobs[:0]
 		lease := ms(now.Add(leaseFor))
-		for i, j := range jobs {
+		for _, j := range jobs {
 			id := j.Delivery.EndpointID
 			e, seen := endpoints[id]
 			if !seen {
@@ -80,7 +78,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, leaseFor tim
 				continue // no endpoint row: not claimed, as an inner join would not
 			}
 			j.Endpoint = *e
-			if _, err := tx.Exec(`UPDATE deliveries SET lease_until = ? WHERE rowid = ?`, lease, rowids[i]); err != nil {
+			if _, err := tx.Exec(`UPDATE deliveries SET lease_until = ? WHERE id = ?`, lease, j.Delivery.ID); err != nil {
 				return fmt.Errorf("sqlite: claim deliveries: %w", err)
 			}
 			kept = append(kept, j)
@@ -89,17 +87,6 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, leaseFor tim
 		return nil
 	})
 	return jobs, err
-}
-
-// prefixScanner scans a row whose first column goes to first and the rest
-// to the targets Scan is given.
-type prefixScanner struct {
-	row   scanner
-	first any
-}
-
-func (p prefixScanner) Scan(dest ...any) error {
-	return p.row.Scan(append([]any{p.first}, dest...)...)
 }
 
 // maxResponseBody bounds the stored response body of an attempt.

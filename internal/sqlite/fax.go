@@ -276,7 +276,7 @@ func (s *Store) insertEvents(tx *wtx, f *fax.Fax, evs []fax.Event, now time.Time
 
 func (s *Store) insertDelivery(tx *wtx, endpointID string, ev *fax.Event, now time.Time) error {
 	_, err := tx.Exec(`INSERT INTO deliveries (id, endpoint_id, event_id, event_type, fax_id, status, attempt_count, next_attempt_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?) ON CONFLICT (endpoint_id, event_id) DO NOTHING`,
+		VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?) ON CONFLICT (event_id, endpoint_id) DO NOTHING`,
 		s.ids.New(fax.PrefixDelivery, now), endpointID, ev.ID, ev.Type, ev.FaxID, ms(now), ms(now), ms(now))
 	if err != nil {
 		return fmt.Errorf("sqlite: create delivery: %w", err)
