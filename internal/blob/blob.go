@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/faxgate/faxgate/internal/fax"
 )
@@ -53,8 +54,16 @@ func (d *Dir) path(key string) (string, error) {
 	return filepath.Join(d.root, filepath.FromSlash(key)), nil
 }
 
-// Put stores b under key and returns its size and SHA-256.
+// Put stores b under key and returns its size and SHA-256. A disk out of
+// space (or over its quota, or over the process's file size limit) is the
+// service being unavailable: the caller is told to try again (503), as for
+// a database that cannot take writes.
 func (d *Dir) Put(_ context.Context, key string, b []byte) (Info, error) {
+	info, err := d.put(key, b)
+	return info, noSpace(err)
+}
+
+func (d *Dir) put(key string, b []byte) (Info, error) {
 	p, err := d.path(key)
 	if err != nil {
 		return Info{}, err
@@ -83,6 +92,17 @@ func (d *Dir) Put(_ context.Context, key string, b []byte) (Info, error) {
 	}
 	sum := sha256.Sum256(b)
 	return Info{Key: key, Size: int64(len(b)), SHA256: hex.EncodeToString(sum[:])}, nil
+}
+
+// errNoSpace is what a caller is told when a document cannot be stored for
+// want of space.
+var errNoSpace = fax.Errorf(fax.ECodeUnavailable, "no space left to store the document; try again shortly")
+
+func noSpace(err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, syscall.EFBIG) {
+		return fmt.Errorf("%w: %w", errNoSpace, err)
+	}
+	return err
 }
 
 // Get returns the bytes under key, or a not_found *fax.Error.

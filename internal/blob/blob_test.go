@@ -2,8 +2,11 @@ package blob
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -62,5 +65,20 @@ func TestSweep(t *testing.T) {
 		if _, err := d.Get(ctx, key); (err == nil) != want {
 			t.Errorf("%s: exists=%v, want %v", key, err == nil, want)
 		}
+	}
+}
+
+// TestNoSpace: a disk out of space, over quota or over the file size limit
+// is the service being unavailable (503, try again); other failures stay
+// internal.
+func TestNoSpace(t *testing.T) {
+	for _, errno := range []syscall.Errno{syscall.ENOSPC, syscall.EDQUOT, syscall.EFBIG} {
+		err := noSpace(fmt.Errorf("blob: put: %w", &os.PathError{Op: "write", Path: "/x", Err: errno}))
+		if fax.ErrorCode(err) != fax.ECodeUnavailable || !errors.Is(err, errno) {
+			t.Errorf("%v: got %v (%s), want unavailable keeping the cause", errno, err, fax.ErrorCode(err))
+		}
+	}
+	if err := noSpace(&os.PathError{Op: "write", Path: "/x", Err: syscall.EIO}); fax.ErrorCode(err) != fax.ECodeInternal {
+		t.Errorf("EIO: got %s, want internal", fax.ErrorCode(err))
 	}
 }

@@ -242,6 +242,11 @@ func (s *Store) Ping(ctx context.Context) error {
 	if err := s.rdb.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		return fmt.Errorf("sqlite: ping: %w", err)
 	}
+	// After a failed fsync no write is trusted again (see syncer): the
+	// store is not ready until a restart.
+	if p := s.syncErr.Load(); p != nil {
+		return *p
+	}
 	return nil
 }
 
@@ -274,7 +279,7 @@ func (s *Store) queue(ctx context.Context, o *op) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	return <-o.done
+	return resourceError(<-o.done)
 }
 
 func (s *Store) writer() {
@@ -329,7 +334,7 @@ func (s *Store) syncer() {
 		if p := s.syncErr.Load(); p != nil {
 			err = *p
 		} else if err = syncData(s.wal); err != nil {
-			err = fmt.Errorf("sqlite: fsync the write-ahead log: %w", err)
+			err = &unavailable{fmt.Errorf("sqlite: fsync the write-ahead log: %w", err)}
 			s.syncErr.Store(&err)
 			s.log.Error("sqlite: fsync failed; every later write will fail", "err", err)
 		}
