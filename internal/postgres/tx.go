@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/faxgate/faxgate/internal/fax"
 )
 
 // wake flags record what work a transaction created.
@@ -124,7 +127,7 @@ func (s *Store) write(ctx context.Context, fn func(*wtx) error) error {
 	for attempt := 1; ; attempt++ {
 		err := s.writeOnce(ctx, fn)
 		if err == nil || attempt == maxTxAttempts || !retryable(err) {
-			return err
+			return resourceError(err)
 		}
 		s.log.Debug("retrying transaction", "attempt", attempt, "err", err)
 		wait := time.Duration(attempt) * time.Duration(1+rand.IntN(10)) * time.Millisecond
@@ -203,6 +206,30 @@ func retryable(err error) bool {
 		return false
 	}
 	return pe.Code == "40001" || pe.Code == "40P01" // serialization_failure, deadlock_detected
+}
+
+// errUnavailable is what a caller is told when PostgreSQL cannot take a
+// write for want of a resource: the API answers 503 and carriers retry.
+var errUnavailable = fax.Errorf(fax.ECodeUnavailable, "the database cannot take writes right now (disk full, out of resources or shutting down); try again shortly")
+
+// resourceError marks err as the service being unavailable when PostgreSQL
+// refused it for want of a resource (class 53: disk full, out of memory,
+// too many connections; class 57: the server shutting down or a query
+// canceled by an operator; class 08: the connection failing; read-only
+// during recovery). The write was not committed, so the caller may retry.
+func resourceError(err error) error {
+	if err == nil || fax.ErrorCode(err) != fax.ECodeInternal {
+		return err
+	}
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	switch {
+	case strings.HasPrefix(pe.Code, "53"), strings.HasPrefix(pe.Code, "57"), strings.HasPrefix(pe.Code, "08"), pe.Code == "25006":
+		return fmt.Errorf("%w: %w", errUnavailable, err)
+	}
+	return err
 }
 
 // uniqueViolation reports whether err is a unique violation of constraint
