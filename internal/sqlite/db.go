@@ -151,7 +151,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	// ever roll back within a transaction and play no part in recovery, off
 	// the disk.
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)" +
-		"&_pragma=temp_store(MEMORY)&_txlock=immediate"
+		"&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(8000)&_txlock=immediate"
 	var err error
 	s.wdb, err = sql.Open("sqlite", "file:"+path+"?"+pragmas)
 	if err != nil {
