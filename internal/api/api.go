@@ -299,19 +299,9 @@ func UnavailableIfDown(ctx context.Context, db interface{ Ping(context.Context) 
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
 	if db.Ping(pctx) != nil {
-		return &unavailable{err}
+		return fax.Because(err, fax.ECodeUnavailable, "the database is unavailable; try again shortly")
 	}
 	return err
-}
-
-// unavailable is an internal error shown as 503 while keeping its cause
-// for the log.
-type unavailable struct{ cause error }
-
-func (u *unavailable) Error() string { return "database unavailable: " + u.cause.Error() }
-
-func (u *unavailable) Unwrap() []error {
-	return []error{fax.Errorf(fax.ECodeUnavailable, "the database is unavailable; try again shortly"), u.cause}
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

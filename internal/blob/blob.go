@@ -94,13 +94,9 @@ func (d *Dir) put(key string, b []byte) (Info, error) {
 	return Info{Key: key, Size: int64(len(b)), SHA256: hex.EncodeToString(sum[:])}, nil
 }
 
-// errNoSpace is what a caller is told when a document cannot be stored for
-// want of space.
-var errNoSpace = fax.Errorf(fax.ECodeUnavailable, "no space left to store the document; try again shortly")
-
 func noSpace(err error) error {
 	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, syscall.EFBIG) {
-		return fmt.Errorf("%w: %w", errNoSpace, err)
+		return fax.Because(err, fax.ECodeUnavailable, "no space left to store the document; try again shortly")
 	}
 	return err
 }

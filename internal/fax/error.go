@@ -57,3 +57,18 @@ func ErrorMessage(err error) string {
 	}
 	return "internal error"
 }
+
+// Because returns an error that shows the API user code and the formatted
+// message while keeping cause, for the log, in its chain: errors.Is and
+// errors.As find both.
+func Because(cause error, code, format string, args ...any) error {
+	return &causedError{shown: Errorf(code, format, args...), cause: cause}
+}
+
+type causedError struct {
+	shown *Error
+	cause error
+}
+
+func (e *causedError) Error() string   { return e.shown.Message + ": " + e.cause.Error() }
+func (e *causedError) Unwrap() []error { return []error{e.shown, e.cause} }

@@ -1,6 +1,9 @@
 package fax
 
 import (
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -187,4 +190,15 @@ func FuzzParseNumber(f *testing.F) {
 		ParseLooseNumber(s)
 		MaskNumber(s)
 	})
+}
+
+func TestBecause(t *testing.T) {
+	cause := errors.New("disk I/O error: /var/lib/faxgate/faxgate.db-wal")
+	err := fmt.Errorf("store: %w", Because(cause, ECodeUnavailable, "try again in %ds", 5))
+	if ErrorCode(err) != ECodeUnavailable || ErrorMessage(err) != "try again in 5s" {
+		t.Errorf("code %q message %q, want unavailable and the shown message only", ErrorCode(err), ErrorMessage(err))
+	}
+	if !errors.Is(err, cause) || !strings.Contains(err.Error(), cause.Error()) {
+		t.Errorf("%v: the cause is lost for the log", err)
+	}
 }

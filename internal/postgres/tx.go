@@ -208,11 +208,8 @@ func retryable(err error) bool {
 	return pe.Code == "40001" || pe.Code == "40P01" // serialization_failure, deadlock_detected
 }
 
-// errUnavailable is what a caller is told when PostgreSQL cannot take a
-// write for want of a resource: the API answers 503 and carriers retry.
-var errUnavailable = fax.Errorf(fax.ECodeUnavailable, "the database cannot take writes right now (disk full, out of resources or shutting down); try again shortly")
-
-// resourceError marks err as the service being unavailable when PostgreSQL
+// resourceError marks err as the service being unavailable (the API
+// answers 503 and carriers retry) when PostgreSQL
 // refused it for want of a resource (class 53: disk full, out of memory,
 // too many connections; class 57: the server shutting down or a query
 // canceled by an operator; class 08: the connection failing; read-only
@@ -227,7 +224,7 @@ func resourceError(err error) error {
 	}
 	switch {
 	case strings.HasPrefix(pe.Code, "53"), strings.HasPrefix(pe.Code, "57"), strings.HasPrefix(pe.Code, "08"), pe.Code == "25006":
-		return fmt.Errorf("%w: %w", errUnavailable, err)
+		return fax.Because(err, fax.ECodeUnavailable, "the database cannot take writes right now (disk full, out of resources or shutting down); try again shortly")
 	}
 	return err
 }

@@ -334,7 +334,7 @@ func (s *Store) syncer() {
 		if p := s.syncErr.Load(); p != nil {
 			err = *p
 		} else if err = syncData(s.wal); err != nil {
-			err = &unavailable{fmt.Errorf("sqlite: fsync the write-ahead log: %w", err)}
+			err = unavailable(fmt.Errorf("sqlite: fsync the write-ahead log: %w", err))
 			s.syncErr.Store(&err)
 			s.log.Error("sqlite: fsync failed; every later write will fail", "err", err)
 		}

@@ -9,16 +9,13 @@ import (
 	"github.com/faxgate/faxgate/internal/fax"
 )
 
-// errUnavailable is what a caller is told when the database cannot take
-// a write: the API answers 503 (with Retry-After) and carriers retry.
-var errUnavailable = fax.Errorf(fax.ECodeUnavailable, "the database cannot take writes right now (disk full or failing); try again shortly")
-
-// resourceError marks err as the service being unavailable when it is
-// the database failing for want of a resource (its disk full or failing,
-// memory, its file locked or unopenable) rather than the operation being
-// wrong. Nothing of a failed write was stored, so the caller may retry; once
-// the resource is back (space freed), writes succeed again without a
-// restart. Any other error is returned as it is.
+// resourceError marks err as the service being unavailable (the API
+// answers 503 with Retry-After, carriers retry) when it is the database
+// failing for want of a resource (its disk full or failing, memory, its
+// file locked or unopenable) rather than the operation being wrong. Nothing
+// of a failed write was stored, so the caller may retry; once the resource
+// is back (space freed), writes succeed again without a restart. Any other
+// error is returned as it is.
 func resourceError(err error) error {
 	if err == nil || fax.ErrorCode(err) != fax.ECodeInternal {
 		return err
@@ -30,14 +27,13 @@ func resourceError(err error) error {
 	switch se.Code() & 0xff {
 	case sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_NOMEM,
 		sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PROTOCOL:
-		return &unavailable{err}
+		return unavailable(err)
 	}
 	return err
 }
 
-// unavailable keeps the database's own error for the log while showing
-// errUnavailable to the caller.
-type unavailable struct{ cause error }
-
-func (u *unavailable) Error() string   { return "database unavailable: " + u.cause.Error() }
-func (u *unavailable) Unwrap() []error { return []error{errUnavailable, u.cause} }
+// unavailable keeps the database's own error for the log while telling
+// the caller to try again.
+func unavailable(cause error) error {
+	return fax.Because(cause, fax.ECodeUnavailable, "the database cannot take writes right now (disk full or failing); try again shortly")
+}
