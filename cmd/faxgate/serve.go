@@ -41,6 +41,10 @@ type Main struct {
 	WebhookClient *http.Client
 	// EmailTLS overrides the TLS settings for the SMTP relay (tests).
 	EmailTLS *tls.Config
+	// CallerRunsWebhooks leaves running Webhooks (the delivery worker) to
+	// the caller of Run, which may stop and start it: the bench does, to
+	// build backlogs.
+	CallerRunsWebhooks bool
 
 	Store      store
 	Blobs      blob.Store
@@ -323,11 +327,14 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.carriers.start(workCtx, m.Store); err != nil {
 		m.Logger.Error("start carriers", "err", err)
 	}
-	m.wg.Add(4)
+	m.wg.Add(3)
 	go func() { defer m.wg.Done(); m.Retention.Run(workCtx) }()
 	go func() { defer m.wg.Done(); m.Dispatcher.Run(workCtx) }()
 	go func() { defer m.wg.Done(); m.Ingest.RunFetcher(workCtx) }()
-	go func() { defer m.wg.Done(); m.Webhooks.Run(workCtx) }()
+	if !m.CallerRunsWebhooks {
+		m.wg.Add(1)
+		go func() { defer m.wg.Done(); m.Webhooks.Run(workCtx) }()
+	}
 	serveErr := make(chan error, 1)
 	go func() {
 		if m.Config.TLSCert != "" {
