@@ -197,12 +197,16 @@ func TestPhaxioInboundFileURL(t *testing.T) {
 		}
 	}
 	post(98761, files.URL+"/phaxio/98761.pdf")
-	// The first fetch gets a 404; after the retry wait it succeeds.
-	deadline := time.Now().Add(10 * time.Second)
-	for hits.Load() < 1 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
+	// The first fetch gets a 404; after the retry wait it succeeds. The
+	// clock moves past the wait until the retry comes: the failure may be
+	// recorded after a move, against the later time.
+	deadline := time.Now().Add(20 * time.Second)
+	for hits.Load() < 2 && time.Now().Before(deadline) {
+		if hits.Load() == 1 {
+			clock.Advance(2 * time.Minute)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	clock.Advance(2 * time.Minute)
 	in := g.waitInbound(1)
 	if in[0].Status != "received" || in[0].Pages != 3 {
 		t.Fatalf("got %+v", in[0])
