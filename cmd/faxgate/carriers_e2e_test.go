@@ -144,7 +144,11 @@ func phaxioGateway(t *testing.T, fake *fakePhaxio, opts ...gatewayOption) *gatew
 		withEnv("PHAXIO_API_SECRET", "phaxio-secret"), withEnv("PHAXIO_WEBHOOK_TOKEN", fake.token),
 		withEnv("PHAXIO_BASE_URL", fake.srv.URL+"/v2.1"),
 	}, opts...)
-	return startGateway(t, opts...)
+	g := startGateway(t, opts...)
+	// The fake's callbacks (a repeated outcome, a stale page) may still be
+	// on their way when the test is done: the gateway stops after them.
+	t.Cleanup(fake.done.Wait)
+	return g
 }
 
 // TestPhaxioSendEndToEnd: POST /v1/faxes → Phaxio's API → Phaxio's signed

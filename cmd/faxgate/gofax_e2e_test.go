@@ -182,7 +182,9 @@ func gofaxGateway(t *testing.T, fake *fakeGoFax, opts ...gatewayOption) *gateway
 		withEnv("FAXGATE_ADDR", addr), withEnv("FAXGATE_PUBLIC_URL", "http://"+addr),
 		withEnv("FAXGATE_PROVIDER", "gofax"), withEnv("GOFAX_TOKEN", fake.token), withEnv("GOFAX_BASE_URL", fake.srv.URL),
 	}, opts...)
-	return startGateway(t, opts...)
+	g := startGateway(t, opts...)
+	t.Cleanup(fake.done.Wait) // the fake's callbacks reach a running gateway
+	return g
 }
 
 // waitHanded waits until the gateway recorded the carrier's id for the fax:
