@@ -126,6 +126,27 @@ var rowUnchanged = func() string {
 	return "rowid = ? AND " + strings.Join(cols, " AND ")
 }()
 
+// The statements applyPlanned writes a planned update with: a page, and a
+// change of status (index: 1 the fax became final, 2 the carrier's id
+// changed), each guarded by rowUnchanged. Built once: they are also the
+// keys of the writer's prepared statements.
+var (
+	planPageSQL   = `UPDATE faxes SET pages = ?, pages_sent = ?, updated_at = ? WHERE ` + rowUnchanged
+	planStatusSQL = func() (q [4]string) {
+		for v := range q {
+			set := "status = ?, pages = ?, pages_sent = ?, failure = ?, updated_at = ?, completed_at = ?"
+			if v&2 != 0 {
+				set = "provider_fax_id = ?, " + set
+			}
+			if v&1 != 0 {
+				set += ", dispatch_state = 'done', lease_until = NULL"
+			}
+			q[v] = "UPDATE faxes SET " + set + " WHERE " + rowUnchanged
+		}
+		return q
+	}()
+)
+
 // applyPlanned writes a planned update if the fax is still as planned; ok
 // is false, with nothing written, when it is not.
 func (s *Store) applyPlanned(tx *wtx, p *applyPlan) (res fax.ApplyResult, ok bool, err error) {
@@ -135,16 +156,21 @@ func (s *Store) applyPlanned(tx *wtx, p *applyPlan) (res fax.ApplyResult, ok boo
 	switch {
 	case f.Status == before.Status && f.ProviderFaxID == before.ProviderFaxID && f.Failure == before.Failure && f.CompletedAt == before.CompletedAt:
 		// A page or a retry: only the counts and the time move.
-		q = `UPDATE faxes SET pages = ?, pages_sent = ?, updated_at = ? WHERE ` + rowUnchanged
+		q = planPageSQL
 		args = append(args, f.Pages, f.PagesSent, ms(f.UpdatedAt))
-	case f.Status.Final():
-		q = `UPDATE faxes SET status = ?, provider_fax_id = ?, pages = ?, pages_sent = ?, failure = ?, updated_at = ?, completed_at = ?,
-			dispatch_state = 'done', lease_until = NULL WHERE ` + rowUnchanged
-		args = append(args, f.Status, f.ProviderFaxID, f.Pages, f.PagesSent, failureJSON(f.Failure), ms(f.UpdatedAt), msPtr(f.CompletedAt))
 	default:
-		q = `UPDATE faxes SET status = ?, provider_fax_id = ?, pages = ?, pages_sent = ?, failure = ?, updated_at = ?, completed_at = ?
-			WHERE ` + rowUnchanged
-		args = append(args, f.Status, f.ProviderFaxID, f.Pages, f.PagesSent, failureJSON(f.Failure), ms(f.UpdatedAt), msPtr(f.CompletedAt))
+		// A column in the SET clause rewrites every index on it, even to
+		// the same value: the carrier's id is set only when it changed.
+		v := 0
+		if f.Status.Final() {
+			v |= 1
+		}
+		if f.ProviderFaxID != before.ProviderFaxID {
+			v |= 2
+			args = append(args, f.ProviderFaxID)
+		}
+		q = planStatusSQL[v]
+		args = append(args, f.Status, f.Pages, f.PagesSent, failureJSON(f.Failure), ms(f.UpdatedAt), msPtr(f.CompletedAt))
 	}
 	args = append(args, p.rowid)
 	args = append(args, p.guard...)

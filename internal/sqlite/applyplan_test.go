@@ -186,3 +186,40 @@ func TestPlanDuplicate(t *testing.T) {
 		t.Errorf("page 2 after the duplicate: %+v %v, want applied", r, err)
 	}
 }
+
+// TestPlanCarrierID: a planned change of status that also tells the
+// carrier's id writes both (the statement that sets the id is another than
+// the one that leaves it).
+func TestPlanCarrierID(t *testing.T) {
+	s, _ := planStore(t)
+	ctx := context.Background()
+	f, _, err := s.CreateFax(ctx, &fax.Fax{To: "+15551230001", Provider: "phaxio", DocumentKey: "k2", DocumentType: "application/pdf"}, fax.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := &fax.Update{Provider: "phaxio", Kind: fax.UpdatePage, FaxID: f.ID, Page: 1, Pages: 2, EventKey: "p1"}
+	if r, err := s.ApplyUpdate(ctx, first); err != nil || !r.Applied {
+		t.Fatalf("page 1: %+v %v", r, err)
+	}
+	for i, u := range []*fax.Update{
+		{Provider: "phaxio", Kind: fax.UpdatePage, FaxID: f.ID, ProviderFaxID: "888", Page: 2, Pages: 2, EventKey: "p2"},
+		{Provider: "phaxio", Kind: fax.UpdateStatus, Status: fax.StatusSent, FaxID: f.ID, ProviderFaxID: "888", EventKey: "sent"},
+	} {
+		p := s.planApply(u)
+		if p == nil {
+			t.Fatalf("update %d: no plan", i)
+		}
+		if r := applyWithPlan(t, s, u, p); !r.Applied {
+			t.Fatalf("update %d: %+v, want applied", i, r)
+		}
+	}
+	got, _ := s.FindFaxByID(ctx, f.ID)
+	if got.Status != fax.StatusSent || got.ProviderFaxID != "888" || got.PagesSent != 2 {
+		t.Errorf("fax %s, carrier id %q, %d pages sent; want sent, 888, 2", got.Status, got.ProviderFaxID, got.PagesSent)
+	}
+	var n int
+	s.rdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM faxes WHERE provider = 'phaxio' AND provider_fax_id = '888'`).Scan(&n)
+	if n != 1 {
+		t.Errorf("the carrier's id index finds %d faxes, want 1", n)
+	}
+}
