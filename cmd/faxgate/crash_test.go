@@ -81,6 +81,27 @@ func (p *process) kill() {
 	p.cmd.Wait()
 }
 
+// waitSent polls until fax id is sent, failing the test if it ends
+// otherwise or is still on its way at deadline.
+func (p *process) waitSent(id string, deadline time.Time) {
+	p.t.Helper()
+	for {
+		_, b := p.request("GET", "/v1/faxes/"+id, "", nil)
+		var f faxObj
+		json.Unmarshal(b, &f)
+		if f.Status == "sent" {
+			return
+		}
+		if f.Status != "queued" && f.Status != "sending" {
+			p.t.Fatalf("%s: got %s, want sent", id, f.Status)
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("%s still %s; logs:\n%s", id, f.Status, p.logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func (p *process) request(method, path, ct string, body io.Reader) (int, []byte) {
 	p.t.Helper()
 	req, _ := http.NewRequest(method, p.url+path, body)
@@ -125,21 +146,7 @@ func TestSIGKILLAfterAccept(t *testing.T) {
 	p := startProcess(t, bin, dir, addr)
 	deadline := time.Now().Add(30 * time.Second)
 	for _, id := range accepted {
-		for {
-			_, b := p.request("GET", "/v1/faxes/"+id, "", nil)
-			var f faxObj
-			json.Unmarshal(b, &f)
-			if f.Status == "sent" {
-				break
-			}
-			if f.Status != "queued" && f.Status != "sending" {
-				t.Fatalf("%s: got %s, want sent", id, f.Status)
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s still %s after restart; logs:\n%s", id, f.Status, p.logs)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		p.waitSent(id, deadline)
 		_, b := p.request("GET", "/v1/faxes/"+id+"/events", "", nil)
 		var evs struct{ Data []struct{ Type string } }
 		json.Unmarshal(b, &evs)

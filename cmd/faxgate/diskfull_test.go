@@ -61,28 +61,11 @@ func TestDiskFull(t *testing.T) {
 		}
 		return resp.StatusCode, b.Bytes()
 	}
-	waitSent := func(id string) {
-		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			_, b := p.request("GET", "/v1/faxes/"+id, "", nil)
-			var f faxObj
-			json.Unmarshal(b, &f)
-			if f.Status == "sent" {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s is %s, want sent; logs:\n%s", id, f.Status, p.logs)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-
 	code, before := send("+15551234567")
 	if code != http.StatusAccepted {
 		t.Fatalf("send: %d", code)
 	}
-	waitSent(before.ID)
+	p.waitSent(before.ID, time.Now().Add(20*time.Second))
 	if code, b := inbound(700001); code != http.StatusOK {
 		t.Fatalf("inbound: %d %s", code, b)
 	}
@@ -122,7 +105,7 @@ func TestDiskFull(t *testing.T) {
 	if code != http.StatusAccepted {
 		t.Fatalf("send once space is back: got %d", code)
 	}
-	waitSent(after.ID)
+	p.waitSent(after.ID, time.Now().Add(20*time.Second))
 	// The carrier retries what was refused.
 	for i := range 3 {
 		if code, b := inbound(700100 + i); code != http.StatusOK {

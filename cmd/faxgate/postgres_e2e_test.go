@@ -162,21 +162,7 @@ func TestThreeInstancesOnPostgres(t *testing.T) {
 	check := insts[0].p
 	deadline := time.Now().Add(90 * time.Second)
 	for _, id := range ids {
-		for {
-			_, b := check.request("GET", "/v1/faxes/"+id, "", nil)
-			var f faxObj
-			json.Unmarshal(b, &f)
-			if f.Status == "sent" {
-				break
-			}
-			if f.Status != "queued" && f.Status != "sending" {
-				t.Fatalf("%s: got %s", id, f.Status)
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s still %s", id, f.Status)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		check.waitSent(id, deadline)
 		_, b := check.request("GET", "/v1/faxes/"+id+"/events", "", nil)
 		var evs struct{ Data []struct{ ID, Type string } }
 		json.Unmarshal(b, &evs)
