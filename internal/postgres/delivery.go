@@ -163,17 +163,40 @@ func truncateUTF8(s string, n int) string {
 
 // FindDeliveryByID returns one delivery with its attempts.
 func (s *Store) FindDeliveryByID(ctx context.Context, id string) (*fax.Delivery, error) {
-	d, err := scanDelivery(s.pool.QueryRow(ctx, `SELECT `+deliveryColumns+` FROM deliveries d WHERE d.id = $1`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fax.Errorf(fax.ECodeNotFound, "delivery %s not found", id)
-	}
+	var d *fax.Delivery
+	err := s.snapshot(ctx, func(q querier) error {
+		var err error
+		d, err = scanDelivery(q.QueryRow(ctx, `SELECT `+deliveryColumns+` FROM deliveries d WHERE d.id = $1`, id))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fax.Errorf(fax.ECodeNotFound, "delivery %s not found", id)
+		}
+		if err != nil {
+			return fmt.Errorf("postgres: find delivery: %w", err)
+		}
+		return loadAttempts(ctx, q, []*fax.Delivery{d})
+	})
 	if err != nil {
-		return nil, fmt.Errorf("postgres: find delivery: %w", err)
-	}
-	if err := s.loadAttempts(ctx, []*fax.Delivery{d}); err != nil {
 		return nil, err
 	}
 	return d, nil
+}
+
+// querier is what reads need of the pool or a read transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// snapshot runs fn's reads in one repeatable-read, read-only transaction,
+// so that they see one snapshot: a delivery and its attempts, read with two
+// queries, never straddle the commit of an attempt.
+func (s *Store) snapshot(ctx context.Context, fn func(querier) error) error {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return fmt.Errorf("postgres: begin read: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	return fn(tx)
 }
 
 // FindDeliveries lists deliveries newest first, each with its attempts.
@@ -203,23 +226,28 @@ func (s *Store) FindDeliveries(ctx context.Context, fl fax.DeliveryFilter) ([]*f
 	}
 	limit := clampLimit(fl.Limit)
 	q += ` ORDER BY d.id DESC LIMIT ` + a.add(limit+1)
-	rows, err := s.pool.Query(ctx, q, a...)
+	var out []*fax.Delivery
+	next := ""
+	err := s.snapshot(ctx, func(qr querier) error {
+		rows, err := qr.Query(ctx, q, a...)
+		if err != nil {
+			return fmt.Errorf("postgres: find deliveries: %w", err)
+		}
+		all, err := collect(rows, func(r pgx.Rows) (*fax.Delivery, error) { return scanDelivery(r) })
+		if err != nil {
+			return fmt.Errorf("postgres: find deliveries: %w", err)
+		}
+		out, next = page(all, limit, func(d *fax.Delivery) string { return d.ID })
+		return loadAttempts(ctx, qr, out)
+	})
 	if err != nil {
-		return nil, "", fmt.Errorf("postgres: find deliveries: %w", err)
-	}
-	out, err := collect(rows, func(r pgx.Rows) (*fax.Delivery, error) { return scanDelivery(r) })
-	if err != nil {
-		return nil, "", fmt.Errorf("postgres: find deliveries: %w", err)
-	}
-	out, next := page(out, limit, func(d *fax.Delivery) string { return d.ID })
-	if err := s.loadAttempts(ctx, out); err != nil {
 		return nil, "", err
 	}
 	return out, next, nil
 }
 
 // loadAttempts fills the attempts of ds with one query.
-func (s *Store) loadAttempts(ctx context.Context, ds []*fax.Delivery) error {
+func loadAttempts(ctx context.Context, q querier, ds []*fax.Delivery) error {
 	if len(ds) == 0 {
 		return nil
 	}
@@ -230,7 +258,7 @@ func (s *Store) loadAttempts(ctx context.Context, ds []*fax.Delivery) error {
 		byID[d.ID] = d
 		ids[i] = d.ID
 	}
-	rows, err := s.pool.Query(ctx, `SELECT delivery_id, at, status_code, latency_ms, error, response_body FROM attempts
+	rows, err := q.Query(ctx, `SELECT delivery_id, at, status_code, latency_ms, error, response_body FROM attempts
 		WHERE delivery_id = ANY($1) ORDER BY delivery_id, n`, ids)
 	if err != nil {
 		return fmt.Errorf("postgres: load attempts: %w", err)

@@ -114,17 +114,37 @@ func truncateUTF8(s string, n int) string {
 
 // FindDeliveryByID returns one delivery with its attempts.
 func (s *Store) FindDeliveryByID(ctx context.Context, id string) (*fax.Delivery, error) {
-	d, err := scanDelivery(s.rdb.QueryRowContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries d WHERE d.id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fax.Errorf(fax.ECodeNotFound, "delivery %s not found", id)
-	}
+	var d *fax.Delivery
+	err := s.snapshot(ctx, func(q reader) error {
+		var err error
+		d, err = scanDelivery(q.QueryRowContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries d WHERE d.id = ?`, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fax.Errorf(fax.ECodeNotFound, "delivery %s not found", id)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite: find delivery: %w", err)
+		}
+		return loadAttempts(ctx, q, []*fax.Delivery{d})
+	})
+	return d, err
+}
+
+// reader is what reads need of a connection or a read transaction.
+type reader interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// snapshot runs fn's reads in one read transaction, so that they see the
+// database as of one commit: a delivery and its attempts, read with two
+// queries, never straddle the commit of an attempt.
+func (s *Store) snapshot(ctx context.Context, fn func(reader) error) error {
+	tx, err := s.rdb.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: find delivery: %w", err)
+		return fmt.Errorf("sqlite: begin read: %w", err)
 	}
-	if err := s.loadAttempts(ctx, []*fax.Delivery{d}); err != nil {
-		return nil, err
-	}
-	return d, nil
+	defer tx.Rollback()
+	return fn(tx)
 }
 
 // FindDeliveries lists deliveries newest first, each with its attempts.
@@ -159,36 +179,40 @@ func (s *Store) FindDeliveries(ctx context.Context, fl fax.DeliveryFilter) ([]*f
 	limit := clampLimit(fl.Limit)
 	q += ` ORDER BY d.id DESC LIMIT ?`
 	args = append(args, limit+1)
-	rows, err := s.rdb.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, "", fmt.Errorf("sqlite: find deliveries: %w", err)
-	}
-	defer rows.Close()
 	var out []*fax.Delivery
-	for rows.Next() {
-		d, err := scanDelivery(rows)
-		if err != nil {
-			return nil, "", fmt.Errorf("sqlite: find deliveries: %w", err)
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("sqlite: find deliveries: %w", err)
-	}
 	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = out[limit-1].ID
-	}
-	if err := s.loadAttempts(ctx, out); err != nil {
+	err := s.snapshot(ctx, func(rd reader) error {
+		rows, err := rd.QueryContext(ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("sqlite: find deliveries: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			d, err := scanDelivery(rows)
+			if err != nil {
+				return fmt.Errorf("sqlite: find deliveries: %w", err)
+			}
+			out = append(out, d)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sqlite: find deliveries: %w", err)
+		}
+		rows.Close()
+		if len(out) > limit {
+			out = out[:limit]
+			next = out[limit-1].ID
+		}
+		return loadAttempts(ctx, rd, out)
+	})
+	if err != nil {
 		return nil, "", err
 	}
 	return out, next, nil
 }
 
-func (s *Store) loadAttempts(ctx context.Context, ds []*fax.Delivery) error {
+func loadAttempts(ctx context.Context, rd reader, ds []*fax.Delivery) error {
 	for _, d := range ds {
-		rows, err := s.rdb.QueryContext(ctx, `SELECT at, status_code, latency_ms, error, response_body FROM attempts WHERE delivery_id = ? ORDER BY n`, d.ID)
+		rows, err := rd.QueryContext(ctx, `SELECT at, status_code, latency_ms, error, response_body FROM attempts WHERE delivery_id = ? ORDER BY n`, d.ID)
 		if err != nil {
 			return fmt.Errorf("sqlite: load attempts: %w", err)
 		}
