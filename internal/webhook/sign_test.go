@@ -138,6 +138,12 @@ func TestVerify(t *testing.T) {
 		{name: "signature not base64", body: specPayload, wantCode: fax.ECodeUnauthorized, header: func(h http.Header) {
 			h.Set(HeaderSignature, "v1,!!!")
 		}},
+		{name: "signature with a CR inside (a decoder skips it)", body: specPayload, wantCode: fax.ECodeUnauthorized, header: func(h http.Header) {
+			h.Set(HeaderSignature, specSignature[:20]+"\r"+specSignature[20:])
+		}},
+		{name: "signature without padding", body: specPayload, wantCode: fax.ECodeUnauthorized, header: func(h http.Header) {
+			h.Set(HeaderSignature, strings.TrimRight(specSignature, "="))
+		}},
 		{name: "changed id", body: specPayload, wantCode: fax.ECodeUnauthorized, header: func(h http.Header) {
 			h.Set(HeaderID, specMsgID+"x")
 		}},
