@@ -120,12 +120,17 @@ func readMessage(r *bufio.Reader) (Message, error) {
 
 // encodeMessage writes fields as one AMI message. A key or value holding CR
 // or LF is refused rather than escaped: AMI has no escaping, and a newline
-// in a value would let it inject a second action.
+// in a value would let it inject a second action. So is a line longer than
+// maxLineLen, which readLine (and a manager interface) would refuse.
 func encodeMessage(fields []Field) ([]byte, error) {
 	var b bytes.Buffer
 	for _, f := range fields {
 		if f.Key == "" || strings.ContainsAny(f.Key, ":\r\n \t") || strings.ContainsAny(f.Value, "\r\n") {
 			return nil, errBadField
+		}
+		// A line the reading side would refuse as too long breaks framing.
+		if len(f.Key)+len(": ")+len(f.Value)+len("\r\n") > maxLineLen {
+			return nil, errLineTooLong
 		}
 		b.WriteString(f.Key)
 		b.WriteString(": ")
