@@ -104,47 +104,7 @@ const maxResponseBody = 1024
 // to both follows), so that attempts recorded by several instances for one
 // endpoint count its failures one after the other.
 func (s *Store) RecordAttempt(ctx context.Context, deliveryID string, a fax.Attempt, status fax.DeliveryStatus, next *time.Time) error {
-	return s.write(ctx, func(tx *wtx) error {
-		var n int
-		var endpointID string
-		var failingSince *int64
-		var foundEndpoint, foundDelivery bool
-		tx.queueRow(&foundEndpoint, func(row pgx.Row) error { return row.Scan(&endpointID, &failingSince) },
-			`SELECT id, failing_since FROM endpoints WHERE id = (SELECT endpoint_id FROM deliveries WHERE id = $1) FOR UPDATE`, deliveryID)
-		tx.queueRow(&foundDelivery, func(row pgx.Row) error { return row.Scan(&n) },
-			`SELECT attempt_count FROM deliveries WHERE id = $1 FOR UPDATE`, deliveryID)
-		if err := tx.flush(); err != nil {
-			return fmt.Errorf("postgres: record attempt: %w", err)
-		}
-		if !foundEndpoint || !foundDelivery {
-			return fax.Errorf(fax.ECodeNotFound, "delivery %s not found", deliveryID)
-		}
-		body := truncateUTF8(a.ResponseBody, maxResponseBody)
-		errText := truncateUTF8(a.Error, 512)
-		tx.queue(`INSERT INTO attempts (delivery_id, n, at, status_code, latency_ms, error, response_body) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			deliveryID, n+1, ms(a.At), a.StatusCode, a.LatencyMS, errText, body)
-		if status != fax.DeliveryPending {
-			next = nil
-		}
-		now := s.now().UTC()
-		tx.queue(`UPDATE deliveries SET status = $1, attempt_count = $2, next_attempt_at = $3, lease_until = NULL, updated_at = $4 WHERE id = $5`,
-			status, n+1, msPtr(next), ms(now), deliveryID)
-		if status == fax.DeliverySucceeded {
-			tx.queue(`UPDATE endpoints SET failing_since = NULL, last_success_at = $1 WHERE id = $2`, ms(now), endpointID)
-			return nil
-		}
-		if a.StatusCode == 410 {
-			return s.disableEndpoint(tx, endpointID, "the receiver answered 410 Gone", now)
-		}
-		if failingSince == nil {
-			tx.queue(`UPDATE endpoints SET failing_since = $1 WHERE id = $2`, ms(a.At), endpointID)
-			return nil
-		}
-		if s.disableAfter > 0 && a.At.Sub(fromMS(*failingSince)) >= s.disableAfter {
-			return s.disableEndpoint(tx, endpointID, fmt.Sprintf("no successful delivery for %s", s.disableAfter), now)
-		}
-		return nil
-	})
+	return s.RecordAttempts(ctx, []fax.Delivery{{ID: deliveryID, Status: status, NextAttemptAt: next, Attempts: []fax.Attempt{a}}})[0]
 }
 
 // truncateUTF8 cuts s to at most n bytes of valid UTF-8 (PostgreSQL text

@@ -39,6 +39,7 @@ type Store interface {
 
 	ClaimDeliveries(ctx context.Context, now time.Time, leaseFor time.Duration, limit int) ([]*fax.DeliveryJob, error)
 	RecordAttempt(ctx context.Context, deliveryID string, a fax.Attempt, status fax.DeliveryStatus, next *time.Time) error
+	RecordAttempts(ctx context.Context, ds []fax.Delivery) []error
 	FindDeliveryByID(ctx context.Context, id string) (*fax.Delivery, error)
 	FindDeliveries(ctx context.Context, fl fax.DeliveryFilter) ([]*fax.Delivery, string, error)
 	RetryDelivery(ctx context.Context, id string) (*fax.Delivery, error)
@@ -106,6 +107,9 @@ func Run(t *testing.T, open Factory) {
 		{"DeliveriesRouting", testDeliveriesRouting},
 		{"DeliveryAttempts", testDeliveryAttempts},
 		{"EndpointGoneDisables", testEndpointGone},
+		{"RecordAttempts", testRecordAttempts},
+		{"RecordAttemptsInOrder", testRecordAttemptsInOrder},
+		{"RecordAttemptsGone", testRecordAttemptsGone},
 		{"Endpoints", testEndpoints},
 		{"APIKeys", testAPIKeys},
 		{"Setting", testSetting},
@@ -959,5 +963,147 @@ func testRetentionAndStats(t *testing.T, s Store, c *Clock) {
 	}
 	if q := queues["dispatch"]; q.Depth != 1 || q.OldestAge < 48*time.Hour {
 		t.Errorf("dispatch queue: %+v (fax %s waits since creation)", q, out.ID)
+	}
+}
+
+// pendingDeliveries makes n faxes sent, with endpoint e the only one, and
+// returns the deliveries of their fax.sent events, claimed.
+func pendingDeliveries(t *testing.T, s Store, c *Clock, n int) []*fax.DeliveryJob {
+	t.Helper()
+	ctx := context.Background()
+	for i := range n {
+		f := mustCreate(t, s, "+15551230000")
+		if _, err := s.ApplyUpdate(ctx, &fax.Update{Provider: "simulator", Kind: fax.UpdateStatus, Status: fax.StatusSent, FaxID: f.ID,
+			EventKey: fmt.Sprintf("sent:%d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	jobs, err := s.ClaimDeliveries(ctx, c.Now(), time.Minute, 100)
+	if err != nil || len(jobs) != n {
+		t.Fatalf("ClaimDeliveries = %d jobs, %v; want %d", len(jobs), err, n)
+	}
+	return jobs
+}
+
+func attemptOf(d *fax.DeliveryJob, at time.Time, code int, status fax.DeliveryStatus, next *time.Time) fax.Delivery {
+	return fax.Delivery{ID: d.Delivery.ID, Status: status, NextAttemptAt: next, Attempts: []fax.Attempt{{At: at, StatusCode: code, LatencyMS: 3}}}
+}
+
+// testRecordAttempts: a batch is recorded as RecordAttempt would one by
+// one: each delivery's state and attempt, an unknown delivery and a
+// malformed entry refused alone.
+func testRecordAttempts(t *testing.T, s Store, c *Clock) {
+	ctx := context.Background()
+	mustEndpoint(t, s, &fax.Endpoint{URL: "https://a.example/hook", Events: []fax.EventType{fax.EventFaxSent}})
+	jobs := pendingDeliveries(t, s, c, 3)
+	now := c.Now()
+	next := now.Add(5 * time.Minute)
+	errs := s.RecordAttempts(ctx, []fax.Delivery{
+		attemptOf(jobs[0], now, 200, fax.DeliverySucceeded, nil),
+		attemptOf(jobs[1], now, 500, fax.DeliveryPending, &next),
+		{ID: "dlv_nope", Status: fax.DeliverySucceeded, Attempts: []fax.Attempt{{At: now, StatusCode: 200}}},
+		attemptOf(jobs[2], now, 204, fax.DeliverySucceeded, &next), // next is ignored unless pending
+		{ID: jobs[0].Delivery.ID, Status: fax.DeliverySucceeded},   // no attempt
+	})
+	wantCodes := []string{"", "", fax.ECodeNotFound, "", fax.ECodeInvalid}
+	for i, err := range errs {
+		if got := fax.ErrorCode(err); (err == nil) != (wantCodes[i] == "") || (err != nil && got != wantCodes[i]) {
+			t.Errorf("errs[%d] = %v, want code %q", i, err, wantCodes[i])
+		}
+	}
+	for i, want := range []struct {
+		status fax.DeliveryStatus
+		next   *time.Time
+		code   int
+	}{{fax.DeliverySucceeded, nil, 200}, {fax.DeliveryPending, &next, 500}, {fax.DeliverySucceeded, nil, 204}} {
+		d, err := s.FindDeliveryByID(ctx, jobs[i].Delivery.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Status != want.status || d.AttemptCount != 1 || len(d.Attempts) != 1 || d.Attempts[0].StatusCode != want.code ||
+			(d.NextAttemptAt == nil) != (want.next == nil) || (want.next != nil && !d.NextAttemptAt.Equal(*want.next)) {
+			t.Errorf("delivery %d: got %s, %d attempts %+v, next %v; want %s, one attempt with %d, next %v",
+				i, d.Status, d.AttemptCount, d.Attempts, d.NextAttemptAt, want.status, want.code, want.next)
+		}
+	}
+	// The lease ended with the record: nothing is claimable but the retry, later.
+	if again, err := s.ClaimDeliveries(ctx, next, time.Minute, 10); err != nil || len(again) != 1 || again[0].Delivery.ID != jobs[1].Delivery.ID {
+		t.Errorf("claim after the batch = %d jobs, %v; want the one pending retry", len(again), err)
+	}
+	// The same delivery twice in one batch counts two attempts.
+	later := next.Add(time.Minute)
+	for i, err := range s.RecordAttempts(ctx, []fax.Delivery{
+		attemptOf(jobs[1], next, 500, fax.DeliveryPending, &later),
+		attemptOf(jobs[1], later, 200, fax.DeliverySucceeded, nil),
+	}) {
+		if err != nil {
+			t.Fatalf("errs[%d] = %v", i, err)
+		}
+	}
+	if d, err := s.FindDeliveryByID(ctx, jobs[1].Delivery.ID); err != nil || d.AttemptCount != 3 || len(d.Attempts) != 3 || d.Status != fax.DeliverySucceeded {
+		t.Errorf("delivery after two more attempts: %+v, %v; want 3 attempts, succeeded", d, err)
+	}
+}
+
+// testRecordAttemptsInOrder: a success between two failures to the same
+// endpoint counts where it falls. Recorded one by one, the success ends the
+// failing streak, so the failure six days later starts a new one and does
+// not disable the endpoint (after 5 days of failing); a batch must do the
+// same.
+func testRecordAttemptsInOrder(t *testing.T, s Store, c *Clock) {
+	ctx := context.Background()
+	e := mustEndpoint(t, s, &fax.Endpoint{URL: "https://a.example/hook", Events: []fax.EventType{fax.EventFaxSent}})
+	jobs := pendingDeliveries(t, s, c, 4)
+	t0 := c.Now()
+	next := t0.Add(5 * time.Minute)
+	for i, err := range s.RecordAttempts(ctx, []fax.Delivery{
+		attemptOf(jobs[0], t0, 500, fax.DeliveryPending, &next),
+		attemptOf(jobs[1], t0.Add(10*time.Minute), 200, fax.DeliverySucceeded, nil),
+		attemptOf(jobs[2], t0.Add(6*24*time.Hour), 500, fax.DeliveryPending, &next),
+	}) {
+		if err != nil {
+			t.Fatalf("errs[%d] = %v", i, err)
+		}
+	}
+	got, err := s.FindEndpointByID(ctx, e.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Enabled {
+		t.Fatalf("endpoint disabled (%s); want enabled: the success in between ended the failing streak", got.DisabledReason)
+	}
+	// The streak the batch left open (since the last failure) is kept: a
+	// failure more than five days after it disables the endpoint.
+	c.Advance(12 * 24 * time.Hour)
+	if err := s.RecordAttempts(ctx, []fax.Delivery{attemptOf(jobs[3], t0.Add(12*24*time.Hour), 500, fax.DeliveryPending, &next)})[0]; err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.FindEndpointByID(ctx, e.ID); got == nil || got.Enabled {
+		t.Errorf("endpoint %+v, want disabled: failing since six days before", got)
+	}
+}
+
+// testRecordAttemptsGone: a 410 in a batch disables the endpoint and fails
+// its other pending deliveries, as RecordAttempt does.
+func testRecordAttemptsGone(t *testing.T, s Store, c *Clock) {
+	ctx := context.Background()
+	e := mustEndpoint(t, s, &fax.Endpoint{URL: "https://a.example/hook", Events: []fax.EventType{fax.EventFaxSent}})
+	jobs := pendingDeliveries(t, s, c, 3)
+	now := c.Now()
+	for i, err := range s.RecordAttempts(ctx, []fax.Delivery{
+		attemptOf(jobs[0], now, 200, fax.DeliverySucceeded, nil),
+		attemptOf(jobs[1], now, 410, fax.DeliveryFailed, nil),
+	}) {
+		if err != nil {
+			t.Fatalf("errs[%d] = %v", i, err)
+		}
+	}
+	if got, _ := s.FindEndpointByID(ctx, e.ID); got == nil || got.Enabled {
+		t.Errorf("endpoint %+v, want disabled after 410", got)
+	}
+	for i, want := range []fax.DeliveryStatus{fax.DeliverySucceeded, fax.DeliveryFailed, fax.DeliveryFailed} {
+		if d, _ := s.FindDeliveryByID(ctx, jobs[i].Delivery.ID); d == nil || d.Status != want {
+			t.Errorf("delivery %d: %+v, want %s", i, d, want)
+		}
 	}
 }
