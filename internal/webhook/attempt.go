@@ -193,7 +193,13 @@ func (w *Worker) send(ctx context.Context, job *fax.DeliveryJob, now time.Time) 
 		ctx, cancel = context.WithTimeout(ctx, DefaultClientTimeout)
 		defer cancel()
 	}
-	req, err := build(ctx, job, target, now)
+	doc, err := w.webhookDocument(ctx, job)
+	if err != nil {
+		out.attempt.Error = "the received fax's document could not be read; will retry"
+		out.logError = "document: " + fax.ErrorCode(err)
+		return out
+	}
+	req, err := build(ctx, job, target, now, doc)
 	if err != nil {
 		// Building depends only on the job, so it would fail again.
 		out.attempt.Error = fax.ErrorMessage(err)
@@ -221,6 +227,33 @@ func (w *Worker) send(ctx context.Context, job *fax.DeliveryJob, now time.Time) 
 		out.retryAfter, out.hasRetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), now)
 	}
 	return out
+}
+
+// maxWebhookFile bounds the PDF a phaxio-format fax.received webhook
+// carries; a larger one is left out, and the receiver fetches it.
+const maxWebhookFile = 15 << 20
+
+// webhookDocument reads the PDF a job's request carries: a received fax's,
+// for the phaxio format, whose fax.received webhooks hold the file as
+// Phaxio's do. Nil when the format carries none, the worker has no
+// Document reader, or the document is gone (purged by retention) or too
+// large; an error otherwise, and the attempt is retried.
+func (w *Worker) webhookDocument(ctx context.Context, job *fax.DeliveryJob) ([]byte, error) {
+	if job.Endpoint.Format != fax.FormatPhaxio || job.Event.Type != fax.EventFaxReceived || job.Event.FaxID == "" || w.opts.Document == nil {
+		return nil, nil
+	}
+	pdf, err := w.opts.Document(ctx, job.Event.FaxID)
+	switch code := fax.ErrorCode(err); {
+	case err == nil:
+	case code == fax.ECodeNotFound || code == fax.ECodeGone:
+		return nil, nil
+	default:
+		return nil, err
+	}
+	if len(pdf) > maxWebhookFile {
+		return nil, nil
+	}
+	return pdf, nil
 }
 
 // splitURL parses an endpoint URL into the URL to send to, without userinfo

@@ -18,9 +18,12 @@ const UserAgent = "faxgate-webhooks/1"
 // format shares: User-Agent and Basic auth. A *fax.Error from a buildFunc is
 // permanent: the attempt is recorded and the delivery fails without retries.
 //
+// doc is the received fax's PDF for a format that carries it (phaxio, for
+// fax.received), read by the worker; nil otherwise.
+//
 // mailto: endpoints are not built here: the worker sends them as email
 // whatever their format (see sendEmail).
-type buildFunc func(ctx context.Context, job *fax.DeliveryJob, target *url.URL, now time.Time) (*http.Request, error)
+type buildFunc func(ctx context.Context, job *fax.DeliveryJob, target *url.URL, now time.Time, doc []byte) (*http.Request, error)
 
 // builders maps Endpoint.Format to its request builder; "" is the default
 // format. A format not listed here fails its deliveries permanently.
@@ -37,7 +40,7 @@ func builders() map[string]buildFunc {
 // Webhooks headers by every secret active at now. The event id is the
 // webhook-id, so it is the same on every attempt and across endpoints, and a
 // receiver can use it to drop duplicates.
-func buildJSON(ctx context.Context, job *fax.DeliveryJob, target *url.URL, now time.Time) (*http.Request, error) {
+func buildJSON(ctx context.Context, job *fax.DeliveryJob, target *url.URL, now time.Time, _ []byte) (*http.Request, error) {
 	body, err := Payload(job.Event, job.Endpoint.APIVersion)
 	if err != nil {
 		return nil, err

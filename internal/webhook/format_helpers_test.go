@@ -91,11 +91,17 @@ func formatJob(id, rawURL, format string, ev fax.Event) fax.DeliveryJob {
 // worker would.
 func buildFor(t *testing.T, job fax.DeliveryJob, now time.Time) *http.Request {
 	t.Helper()
+	return buildWithDoc(t, job, now, nil)
+}
+
+// buildWithDoc is buildFor with the document the worker read for the job.
+func buildWithDoc(t *testing.T, job fax.DeliveryJob, now time.Time, doc []byte) *http.Request {
+	t.Helper()
 	target, _, _, _, err := splitURL(job.Endpoint.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, err := builders()[job.Endpoint.Format](context.Background(), &job, target, now)
+	req, err := builders()[job.Endpoint.Format](context.Background(), &job, target, now, doc)
 	if err != nil {
 		t.Fatalf("build %s: %v", job.Endpoint.Format, err)
 	}

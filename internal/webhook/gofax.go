@@ -21,7 +21,7 @@ import (
 // query (the URL's own parameters then the event's) or the body finds them;
 // a URL without a query gets them in the body only. GoFax has no signature of
 // its own: Basic auth from the URL's userinfo is its authentication.
-func buildGoFax(ctx context.Context, job *fax.DeliveryJob, target *url.URL, now time.Time) (*http.Request, error) {
+func buildGoFax(ctx context.Context, job *fax.DeliveryJob, target *url.URL, now time.Time, _ []byte) (*http.Request, error) {
 	fields, err := gofaxFields(job.Event)
 	if err != nil {
 		return nil, err

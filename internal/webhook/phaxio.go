@@ -6,8 +6,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"mime"
 	"mime/multipart"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"strconv"
 	"strings"
@@ -72,8 +74,11 @@ type phaxioRecipient struct {
 // secret string as the webhook token. It also carries the Standard Webhooks
 // headers, signed over the exact body by every active secret. During a
 // secret rotation X-Phaxio-Signature, which holds one value, is made with the
-// current secret only. See phaxioFields for the fields.
-func buildPhaxio(ctx context.Context, job *fax.DeliveryJob, target *url.URL, now time.Time) (*http.Request, error) {
+// current secret only. See phaxioFields for the fields. A fax.received event
+// carries the fax's PDF, doc, as the file part "file" (named <fax id>.pdf),
+// as Phaxio's own received-fax webhooks do; its SHA-1 is in the signature,
+// as in Phaxio's scheme.
+func buildPhaxio(ctx context.Context, job *fax.DeliveryJob, target *url.URL, now time.Time, doc []byte) (*http.Request, error) {
 	if job.Endpoint.Secret == "" {
 		return nil, fax.Errorf(fax.ECodeInvalid, "webhook endpoint has no signing secret")
 	}
@@ -81,7 +86,11 @@ func buildPhaxio(ctx context.Context, job *fax.DeliveryJob, target *url.URL, now
 	if err != nil {
 		return nil, err
 	}
-	body, contentType, err := multipartForm(fields)
+	var file *formFile
+	if doc != nil && job.Event.Type == fax.EventFaxReceived {
+		file = &formFile{name: "file", filename: job.Event.FaxID + ".pdf", contentType: "application/pdf", data: doc}
+	}
+	body, contentType, err := multipartForm(fields, file)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +103,11 @@ func buildPhaxio(ctx context.Context, job *fax.DeliveryJob, target *url.URL, now
 	for _, f := range fields {
 		signed[f.name] = append(signed[f.name], f.value)
 	}
-	req.Header.Set(phaxio.SignatureHeader, phaxio.Sign(job.Endpoint.Secret, signingURL(job.Endpoint.URL), signed, nil))
+	var files map[string][][]byte
+	if file != nil {
+		files = map[string][][]byte{file.name: {file.data}}
+	}
+	req.Header.Set(phaxio.SignatureHeader, phaxio.Sign(job.Endpoint.Secret, signingURL(job.Endpoint.URL), signed, files))
 	if err := SetHeaders(req.Header, job.Endpoint.Secrets(now), job.Event.ID, now, body); err != nil {
 		return nil, err
 	}
@@ -111,9 +124,10 @@ func buildPhaxio(ctx context.Context, job *fax.DeliveryJob, target *url.URL, now
 //   - the legacy fields success (true|false), direction (sent|received) and
 //     is_test (false).
 //
-// A received fax's PDF is not attached as the "file" part Phaxio sends: the
-// delivery job does not hold the document. A receiver fetches it with
-// GET /v1/faxes/{id}/document. (A later change may attach it.)
+// A received fax's PDF goes after the fields as the file part "file" (see
+// buildPhaxio); when it is no longer stored, or larger than maxWebhookFile,
+// the webhook goes without it and a receiver fetches it with
+// GET /v1/faxes/{id}/document.
 //
 // fax.queued, fax.sending and the SMS events have no Phaxio counterpart:
 // they are an *fax.Error, so the delivery fails at once with a message saying
@@ -311,18 +325,29 @@ func nullable(s string) *string {
 	return &s
 }
 
-// multipartForm encodes fields as multipart/form-data. The boundary is
-// derived from the fields, so the same event renders to the same bytes on
-// every attempt (a receiver can compare raw bodies, and the Standard Webhooks
-// signature covers the same message), and it cannot occur in a field: it
-// would have to contain its own hash.
-func multipartForm(fields []formField) (body []byte, contentType string, err error) {
+// formFile is a file part of a form body.
+type formFile struct {
+	name, filename, contentType string
+	data                        []byte
+}
+
+// multipartForm encodes fields, then file if any, as multipart/form-data.
+// The boundary is derived from the content, so the same event renders to the
+// same bytes on every attempt (a receiver can compare raw bodies, and the
+// Standard Webhooks signature covers the same message), and it cannot occur
+// in a part: a part would have to contain its own hash.
+func multipartForm(fields []formField, file *formFile) (body []byte, contentType string, err error) {
 	h := sha256.New()
 	for _, f := range fields {
 		h.Write([]byte(f.name))
 		h.Write([]byte{0})
 		h.Write([]byte(f.value))
 		h.Write([]byte{0})
+	}
+	if file != nil {
+		h.Write([]byte(file.name))
+		h.Write([]byte{0})
+		h.Write(file.data)
 	}
 	var b bytes.Buffer
 	mw := multipart.NewWriter(&b)
@@ -331,6 +356,18 @@ func multipartForm(fields []formField) (body []byte, contentType string, err err
 	}
 	for _, f := range fields {
 		if err := mw.WriteField(f.name, f.value); err != nil {
+			return nil, "", err
+		}
+	}
+	if file != nil {
+		ph := textproto.MIMEHeader{}
+		ph.Set("Content-Disposition", mime.FormatMediaType("form-data", map[string]string{"name": file.name, "filename": file.filename}))
+		ph.Set("Content-Type", file.contentType)
+		w, err := mw.CreatePart(ph)
+		if err != nil {
+			return nil, "", err
+		}
+		if _, err := w.Write(file.data); err != nil {
 			return nil, "", err
 		}
 	}

@@ -1,7 +1,12 @@
 package webhook
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
+	"io"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -137,6 +142,41 @@ func TestPhaxioFormatParsesAsPhaxio(t *testing.T) {
 			if u.ProviderFaxID != "fax_01JDZ3W0000000000000000000" || u.FaxID != "fax_01JDZ3W0000000000000000000" {
 				t.Errorf("%s: ids %q %q, want faxgate's fax id", tt.ev.Type, u.ProviderFaxID, u.FaxID)
 			}
+		}
+	})
+
+	t.Run("inbound with the PDF", func(t *testing.T) {
+		pdf := []byte("%PDF-1.4\n" + strings.Repeat("\x00\xff binary \r\n--", 200) + "\n%%EOF\n")
+		job := formatJob("dlv_1", base+"/phaxio-inbound", fax.FormatPhaxio, faxEvent(t, fax.EventFaxReceived, inboundFax(fax.StatusReceived), 0, 0))
+		req := buildWithDoc(t, job, now, pdf)
+		body := mustRead(t, req)
+		in := httptest.NewRequest(http.MethodPost, req.URL.RequestURI(), strings.NewReader(string(body)))
+		in.Header = req.Header.Clone()
+		// The signature covers the file's SHA-1, as in Phaxio's scheme.
+		if err := p.VerifyWebhook(in, body); err != nil {
+			t.Fatalf("phaxio.VerifyWebhook: %v", err)
+		}
+		ups, err := p.ParseInbound(in, body)
+		if err != nil || len(ups) != 1 {
+			t.Fatalf("ParseInbound = %v, %v; want one update", ups, err)
+		}
+		if d := ups[0].Document; d == nil || !bytes.Equal(d.Bytes, pdf) {
+			t.Errorf("document %+v, want the PDF's %d bytes", d, len(pdf))
+		}
+		if _, params, _ := mime.ParseMediaType(req.Header.Get("Content-Type")); bytes.Contains(pdf, []byte(params["boundary"])) {
+			t.Errorf("boundary %q occurs in the file", params["boundary"])
+		}
+		// A changed file fails the signature.
+		tampered := bytes.Replace(body, []byte("binary"), []byte("BINARY"), 1)
+		in2 := httptest.NewRequest(http.MethodPost, req.URL.RequestURI(), bytes.NewReader(tampered))
+		in2.Header = req.Header.Clone()
+		if err := p.VerifyWebhook(in2, tampered); err == nil {
+			t.Error("a changed file verified")
+		}
+		// Only fax.received carries it.
+		sent := buildWithDoc(t, formatJob("dlv_2", base+"/phaxio-callback", fax.FormatPhaxio, faxEvent(t, fax.EventFaxSent, outboundFax(fax.StatusSent), 0, 0)), now, pdf)
+		if b := mustRead(t, sent); bytes.Contains(b, []byte("binary")) {
+			t.Error("a fax.sent webhook carries the document")
 		}
 	})
 
@@ -313,6 +353,85 @@ func TestPhaxioGolden(t *testing.T) {
 			again := dumpRequest(t, buildFor(t, job, now))
 			if string(again) != string(dumpRequest(t, buildFor(t, job, now))) {
 				t.Error("the phaxio format is not stable across attempts")
+			}
+		})
+	}
+}
+
+// TestPhaxioFormatReceivedFile delivers fax.received to a phaxio-format
+// endpoint through the worker: the PDF the Document reader returns arrives
+// as the file part, with its SHA-1 in X-Phaxio-Signature; a document that
+// cannot be read now retries the attempt; one that is gone or too large is
+// left out and the webhook goes without it.
+func TestPhaxioFormatReceivedFile(t *testing.T) {
+	pdf := []byte("%PDF-1.4\n1 0 obj << >> endobj\n%%EOF\n")
+	for _, tt := range []struct {
+		name     string
+		doc      func() ([]byte, error)
+		want     fax.DeliveryStatus
+		wantFile []byte // nil: no file part
+		wantErr  string // the attempt's error
+	}{
+		{"stored", func() ([]byte, error) { return pdf, nil }, fax.DeliverySucceeded, pdf, ""},
+		{"gone", func() ([]byte, error) { return nil, fax.Errorf(fax.ECodeGone, "purged") }, fax.DeliverySucceeded, nil, ""},
+		{"too large", func() ([]byte, error) { return make([]byte, maxWebhookFile+1), nil }, fax.DeliverySucceeded, nil, ""},
+		{"unreadable", func() ([]byte, error) { return nil, errors.New("disk on fire") }, fax.DeliveryPending, nil, "could not be read"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rc := newReceiver(t)
+			store, clock := newFakeStore(), newFakeClock()
+			registered := rc.srv.URL + "/phaxio-inbound"
+			job := formatJob("dlv_1", registered, fax.FormatPhaxio, faxEvent(t, fax.EventFaxReceived, inboundFax(fax.StatusReceived), 0, 0))
+			store.add(job)
+			var asked []string
+			w := newTestWorker(store, clock, Options{Document: func(_ context.Context, faxID string) ([]byte, error) {
+				asked = append(asked, faxID)
+				return tt.doc()
+			}})
+			mustDeliverOnce(t, w, 1)
+			d := store.delivery(t, "dlv_1")
+			if d.Status != tt.want || len(d.Attempts) != 1 || !strings.Contains(d.Attempts[0].Error, tt.wantErr) {
+				t.Fatalf("delivery %s %+v, want %s with error %q", d.Status, d.Attempts, tt.want, tt.wantErr)
+			}
+			if len(asked) != 1 || asked[0] != job.Event.FaxID {
+				t.Errorf("Document asked for %q, want the event's fax %q", asked, job.Event.FaxID)
+			}
+			reqs := rc.got()
+			if tt.want == fax.DeliveryPending {
+				if len(reqs) != 0 {
+					t.Errorf("receiver got %d requests, want none while the document cannot be read", len(reqs))
+				}
+				return
+			}
+			if len(reqs) != 1 {
+				t.Fatalf("receiver got %d requests, want 1", len(reqs))
+			}
+			form := parseMultipart(t, reqs[0])
+			var files map[string][][]byte
+			if fhs := form.File["file"]; tt.wantFile == nil {
+				if len(form.File) != 0 {
+					t.Errorf("file parts %v, want none", form.File)
+				}
+			} else if len(fhs) != 1 || fhs[0].Filename != job.Event.FaxID+".pdf" || fhs[0].Header.Get("Content-Type") != "application/pdf" {
+				t.Fatalf("file parts %+v, want one file %s.pdf of type application/pdf", form.File, job.Event.FaxID)
+			} else {
+				f, err := fhs[0].Open()
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, _ := io.ReadAll(f)
+				f.Close()
+				if !bytes.Equal(got, tt.wantFile) {
+					t.Errorf("file %q, want %q", got, tt.wantFile)
+				}
+				files = map[string][][]byte{"file": {got}}
+			}
+			fields := map[string][]string{}
+			for k, v := range form.Value {
+				fields[k] = v
+			}
+			if want := phaxio.Sign(testSecret, registered, fields, files); reqs[0].header.Get("X-Phaxio-Signature") != want {
+				t.Errorf("X-Phaxio-Signature = %q, want %q", reqs[0].header.Get("X-Phaxio-Signature"), want)
 			}
 		})
 	}

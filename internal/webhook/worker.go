@@ -68,8 +68,9 @@ type Options struct {
 	// EmailAttachPDF attaches a received fax's PDF to its fax.received email,
 	// read through Document. Default (nil): true.
 	EmailAttachPDF *bool
-	// Document returns the stored PDF of a fax, for email attachments. An
-	// *fax.Error with code not_found or gone sends the email without it; any
+	// Document returns the stored PDF of a fax, for email attachments and
+	// the file part of phaxio-format fax.received webhooks. An *fax.Error
+	// with code not_found or gone sends the email or webhook without it; any
 	// other error retries the attempt. Default nil: no attachments.
 	Document func(ctx context.Context, faxID string) ([]byte, error)
 }
