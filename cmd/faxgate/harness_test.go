@@ -56,8 +56,9 @@ const harnessToken = "crash-harness-phaxio-token"
 //     recorded): such repeats are counted and reported, any other is a
 //     failure.
 //
-// With FAXGATE_TEST_DATABASE_URL set, the same run uses a fresh database on
-// that PostgreSQL server (skipped while serve does not support PostgreSQL).
+// It runs on SQLite, and with FAXGATE_TEST_DATABASE_URL set runs again on
+// a fresh database on that PostgreSQL server (scripts/test sets it, so CI
+// runs both).
 func TestCrashHarness(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills the binary; skipped in -short mode")
@@ -66,14 +67,18 @@ func TestCrashHarness(t *testing.T) {
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
 	}
-	store := "SQLite"
-	if os.Getenv("FAXGATE_TEST_DATABASE_URL") != "" {
-		store = "PostgreSQL (FAXGATE_TEST_DATABASE_URL)"
+	stores := []struct{ name, url string }{{"SQLite", ""}}
+	if pg := os.Getenv("FAXGATE_TEST_DATABASE_URL"); pg != "" {
+		stores = append(stores, struct{ name, url string }{"PostgreSQL", pg})
 	}
-	t.Logf("crash harness: %d cycles on %s, -crash.seed=%d", *crashCycles, store, seed)
-	h := newHarness(t, seed)
-	h.run(*crashCycles)
-	h.verify()
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) {
+			t.Logf("crash harness: %d cycles on %s, -crash.seed=%d", *crashCycles, st.name, seed)
+			h := newHarness(t, seed, st.url)
+			h.run(*crashCycles)
+			h.verify()
+		})
+	}
 }
 
 // harness drives one crash run.
@@ -111,7 +116,9 @@ type generation struct {
 	killedAt               string // what was in flight, for the report
 }
 
-func newHarness(t *testing.T, seed uint64) *harness {
+// newHarness prepares a run on SQLite in its data directory, or on a fresh
+// database on the PostgreSQL server at pg when pg is set.
+func newHarness(t *testing.T, seed uint64, pg string) *harness {
 	h := &harness{
 		t: t, bin: buildBinary(t), dir: t.TempDir(), addr: freeAddr(t),
 		rng: mrand.New(mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), stop: make(chan struct{}),
@@ -135,7 +142,7 @@ func newHarness(t *testing.T, seed uint64) *harness {
 		// verification's thousands of reads are not throttled.
 		"FAXGATE_WEBHOOK_RETRY_SCHEDULE=100ms×50", "FAXGATE_RATE_LIMIT=0",
 	}
-	if pg := os.Getenv("FAXGATE_TEST_DATABASE_URL"); pg != "" {
+	if pg != "" {
 		h.env = append(h.env, "FAXGATE_DATABASE_URL="+harnessDatabase(t, pg))
 	}
 	return h
