@@ -50,7 +50,9 @@ type Options struct {
 	// OnWork is called when any instance commits work: "fax" for faxes to
 	// dispatch, "delivery" for webhook deliveries, "inbound" for received
 	// documents to fetch. It is called from the listener goroutine (which
-	// holds its own connection) and must not block. Nil: no listener.
+	// holds its own connection), and for this Store's own work also right
+	// after the commit on the committing goroutine; it must not block. Nil:
+	// no listener.
 	OnWork func(kind string)
 	// DisableAfter disables an endpoint whose deliveries have failed for
 	// this long without a success (default 5 days; negative never).
@@ -64,6 +66,7 @@ type Store struct {
 	now    func() time.Time
 	log    *slog.Logger
 	onWork func(string)
+	notes  *notifier
 	ids    fax.IDGen
 
 	disableAfter time.Duration
@@ -85,6 +88,7 @@ var errClosed = fax.Errorf(fax.ECodeUnavailable, "the store is shutting down")
 // refuses a database whose schema is newer than this binary knows.
 func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	s := &Store{now: opts.Now, log: opts.Logger, onWork: opts.OnWork, leads: map[*lead]struct{}{}}
+	s.notes = newNotifier(s.sendNotify)
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -144,6 +148,7 @@ func Migrate(ctx context.Context, url string) error {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
+		s.notes.close()
 		if s.stopListen != nil {
 			s.stopListen()
 		}

@@ -169,9 +169,19 @@ func (s *Store) writeOnce(ctx context.Context, fn func(*wtx) error) error {
 	if w.b.Len() == 1 && conn.Conn().PgConn().TxStatus() == 'I' {
 		return nil // fn did nothing: only the BEGIN is queued
 	}
+	// Work is announced to every instance: by this transaction's own
+	// NOTIFY, or, when its kind was announced under notifyEvery ago, by a
+	// trailing one after the commit (see notifier).
+	deferred := 0
+	now := time.Now()
 	for _, k := range wakeKinds {
-		if w.wake&k.flag != 0 {
+		if w.wake&k.flag == 0 {
+			continue
+		}
+		if s.notes.take(k.flag, now) {
 			w.queue("NOTIFY " + workChannel + ", '" + k.kind + "'")
+		} else {
+			deferred |= k.flag
 		}
 	}
 	// A callback's error must not come after the COMMIT has run, so queued
@@ -194,6 +204,16 @@ func (s *Store) writeOnce(ctx context.Context, fn func(*wtx) error) error {
 	}
 	if !committed {
 		return fmt.Errorf("postgres: commit: the transaction had failed and was rolled back")
+	}
+	s.notes.later(deferred)
+	if s.onWork != nil {
+		// This instance hears of its own work at once, not when the
+		// NOTIFY comes back (a repeat wake is harmless: wakes collapse).
+		for _, k := range wakeKinds {
+			if w.wake&k.flag != 0 {
+				s.onWork(k.kind)
+			}
+		}
 	}
 	return nil
 }
