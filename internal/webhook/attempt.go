@@ -242,16 +242,9 @@ func (w *Worker) webhookDocument(ctx context.Context, job *fax.DeliveryJob) ([]b
 	if job.Endpoint.Format != fax.FormatPhaxio || job.Event.Type != fax.EventFaxReceived || job.Event.FaxID == "" || w.opts.Document == nil {
 		return nil, nil
 	}
-	pdf, err := w.opts.Document(ctx, job.Event.FaxID)
-	switch code := fax.ErrorCode(err); {
-	case err == nil:
-	case code == fax.ECodeNotFound || code == fax.ECodeGone:
-		return nil, nil
-	default:
+	pdf, stored, err := w.storedDocument(ctx, job.Event.FaxID)
+	if err != nil || !stored || len(pdf) > maxWebhookFile {
 		return nil, err
-	}
-	if len(pdf) > maxWebhookFile {
-		return nil, nil
 	}
 	return pdf, nil
 }

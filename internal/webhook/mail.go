@@ -143,18 +143,33 @@ func (w *Worker) attachPDF() bool {
 // and a note saying why; any other error is returned, and the attempt is
 // retried.
 func (w *Worker) document(ctx context.Context, faxID string) (*email.Attachment, string, error) {
-	pdf, err := w.opts.Document(ctx, faxID)
-	switch code := fax.ErrorCode(err); {
-	case err == nil:
-	case code == fax.ECodeNotFound || code == fax.ECodeGone:
-		return nil, "The document is no longer stored, so it is not attached.", nil
-	default:
+	pdf, stored, err := w.storedDocument(ctx, faxID)
+	if err != nil {
 		return nil, "", err
+	}
+	if !stored {
+		return nil, "The document is no longer stored, so it is not attached.", nil
 	}
 	if len(pdf) > maxEmailAttachment {
 		return nil, fmt.Sprintf("The document (%.1f MB) is too large to attach; download it with GET /v1/faxes/%s/document.", float64(len(pdf))/(1<<20), faxID), nil
 	}
 	return &email.Attachment{Name: faxID + ".pdf", ContentType: "application/pdf", Data: pdf}, "", nil
+}
+
+// storedDocument reads a fax's PDF through Document for an email or a
+// webhook to carry. stored is false when it is gone (not_found or gone:
+// purged by retention), which sends the message without it; any other
+// error is returned, and the attempt is retried.
+func (w *Worker) storedDocument(ctx context.Context, faxID string) (pdf []byte, stored bool, err error) {
+	pdf, err = w.opts.Document(ctx, faxID)
+	switch code := fax.ErrorCode(err); {
+	case err == nil:
+		return pdf, true, nil
+	case code == fax.ECodeNotFound || code == fax.ECodeGone:
+		return nil, false, nil
+	default:
+		return nil, false, err
+	}
 }
 
 // emailErrorText is an email failure as the attempt records it: one line,
