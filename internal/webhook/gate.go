@@ -77,11 +77,12 @@ func (g *gate) admit(job *fax.DeliveryJob, now time.Time) admission {
 }
 
 // done records that an attempt to endpoint key finished at now. It returns
-// the held job to start in its place, already counted, or nil, and the held
-// jobs dropped on the way for having waited too long.
-func (g *gate) done(key string, now time.Time) (next *fax.DeliveryJob, expired []*fax.DeliveryJob) {
+// the held job to start in its place, already counted, with when it was
+// admitted, or no job, and the held jobs dropped on the way for having
+// waited too long.
+func (g *gate) done(key string, now time.Time) (next heldJob, expired []*fax.DeliveryJob) {
 	q := g.waiting[key]
-	for len(q) > 0 && next == nil {
+	for len(q) > 0 && next.job == nil {
 		h := q[0]
 		q[0] = heldJob{}
 		q = q[1:]
@@ -90,14 +91,14 @@ func (g *gate) done(key string, now time.Time) (next *fax.DeliveryJob, expired [
 			expired = append(expired, h.job)
 			continue
 		}
-		next = h.job
+		next = h
 	}
 	if len(q) == 0 {
 		delete(g.waiting, key)
 	} else {
 		g.waiting[key] = q
 	}
-	if next == nil {
+	if next.job == nil {
 		if g.active[key] <= 1 {
 			delete(g.active, key)
 		} else {

@@ -175,10 +175,10 @@ func TestGate(t *testing.T) {
 	if got := g.admit(job("cx", "c"), t0); got != admitDrop {
 		t.Errorf("admit(cx) = %v, want drop: two held in all is the total", got)
 	}
-	if next, expired := g.done("a", t0.Add(time.Second)); next != a3 || len(expired) != 0 {
+	if next, expired := g.done("a", t0.Add(time.Second)); next.job != a3 || len(expired) != 0 {
 		t.Errorf("done(a) = %v, %v; want a3 started", next, expired)
 	}
-	if next, expired := g.done("b", t0.Add(2*time.Minute)); next != nil || len(expired) != 1 || expired[0] != bx {
+	if next, expired := g.done("b", t0.Add(2*time.Minute)); next.job != nil || len(expired) != 1 || expired[0] != bx {
 		t.Errorf("done(b) after two minutes = %v, %v; want bx expired and nothing started", next, expired)
 	}
 	// b now has one running: one more may start.

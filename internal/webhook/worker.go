@@ -192,8 +192,12 @@ func (w *Worker) Notify() {
 //
 // A claim asks for at most BatchSize deliveries and at most as many as the
 // pool can start within one attempt's time (two per goroutine, counting the
-// ones in flight), so no claimed delivery waits in memory long enough for its
-// lease to lapse and be delivered twice.
+// ones in flight and held), and, while some endpoint is keeping up fast (see
+// progress), a deep hold more (four times that), so that a claim's time is
+// not a fast endpoint's idle time. A claimed delivery is never started once
+// its lease could lapse during the attempt (it has waited, held or queued
+// for a worker, longer than LeaseFor less the attempt's timeout): it is left
+// to its lease and claimed again, so it is never delivered twice at once.
 //
 // At most PerEndpoint attempts to one endpoint run at once; an endpoint's
 // slot is free once it has answered, and the outcome is recorded after
@@ -205,8 +209,9 @@ func (w *Worker) Notify() {
 // started none for stallAfter do not, so the claims go on feeding the
 // workers with other endpoints' deliveries. A held delivery whose lease
 // could lapse before its attempt ends is dropped instead of started, and so
-// is one beyond what may be held (two claims' worth per endpoint, eight in
-// all): its lease lapses and it is claimed again after LeaseFor.
+// is one beyond what may be held (the most one claim may ask for, per
+// endpoint, and twice that in all): its lease lapses and it is claimed again
+// after LeaseFor.
 func (w *Worker) Run(ctx context.Context) error {
 	if !w.running.CompareAndSwap(false, true) {
 		return errors.New("webhook: worker is already running")
@@ -214,19 +219,33 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer w.running.Store(false)
 
 	window := 2 * w.opts.Workers
-	jobs := make(chan *fax.DeliveryJob, window)
-	// done receives the endpoint of each job taken off jobs; at most window
-	// are ever outstanding, so sends never block.
-	done := make(chan string, window)
+	// deep is how many deliveries a fast endpoint may have held, and how
+	// much more the claims may take while one is keeping up (see progress).
+	deep := 4 * window
+	maxHold := w.maxHold()
+	// Outstanding jobs (queued or running) never exceed window+deep (see
+	// outstanding below), so sends on jobs and done never block.
+	jobs := make(chan heldJob, window+deep)
+	done := make(chan string, window+deep)
 	// The endpoint's slot is free as soon as it has answered; the outcome
 	// is recorded after, in a batch when the store can (see recorder.go).
 	rec := w.newRecorder()
 	var wg sync.WaitGroup
 	for range w.opts.Workers {
 		wg.Go(func() {
-			for job := range jobs {
+			for q := range jobs {
+				job := q.job
 				if ctx.Err() != nil {
 					done <- endpointKey(job)
+					continue
+				}
+				// A job that waited for a worker so long that its lease
+				// could lapse during the attempt is left to the lease:
+				// another claim could take it and send it too.
+				if w.opts.Now().UTC().Sub(q.since) > maxHold {
+					done <- endpointKey(job)
+					w.log.Debug("webhook: delivery left for a later claim: queued too long for its lease",
+						slog.String("endpoint_id", endpointKey(job)), slog.String("delivery_id", job.Delivery.ID))
 					continue
 				}
 				r := w.attempt(ctx, job)
@@ -249,28 +268,31 @@ func (w *Worker) Run(ctx context.Context) error {
 
 	ticker := time.NewTicker(w.opts.PollInterval)
 	defer ticker.Stop()
-	g := newGate(w.opts.PerEndpoint, window, 4*window, w.maxHold())
+	// A claim asks for at most window+deep-outstanding-held (see below):
+	// at most that many may be held for one endpoint, so that a claim of
+	// one endpoint's deliveries holds them all, and twice that in all.
+	g := newGate(w.opts.PerEndpoint, window+deep, 2*(window+deep), maxHold)
+	p := newProgress(deep, maxHold)
 	dropped := func(job *fax.DeliveryJob, why string) {
 		w.log.Debug("webhook: delivery left for a later claim: "+why,
 			slog.String("endpoint_id", endpointKey(job)), slog.String("delivery_id", job.Delivery.ID))
 	}
 	// outstanding counts jobs sent on jobs and not finished: queued or
 	// running. A held job starts only in place of a finished one of its
-	// endpoint, so outstanding never exceeds window and sends never block.
+	// endpoint, and a claim asks for at most window+deep-outstanding, so
+	// outstanding never exceeds window+deep.
 	outstanding := 0
-	p := newProgress()
 	finish := func(key string) {
 		outstanding--
 		next, expired := g.done(key, w.opts.Now().UTC())
 		for _, job := range expired {
 			dropped(job, "held too long for its lease")
 		}
-		if next != nil {
+		if next.job != nil {
 			outstanding++
 			p.started(key, time.Now())
 			jobs <- next
 		}
-		p.idle(g, key)
 	}
 	// Claims run on a goroutine of their own, so that finished attempts go
 	// on starting held ones while a claim waits for the store.
@@ -303,10 +325,12 @@ func (w *Worker) Run(ctx context.Context) error {
 				break drain
 			}
 		}
-		room := window - outstanding - p.held(g, time.Now())
-		if more && !claiming && outstanding <= w.opts.Workers && room > 0 {
-			claimReq <- min(w.opts.BatchSize, room)
-			claiming = true
+		if more && !claiming && outstanding <= w.opts.Workers {
+			now := time.Now()
+			if room := window - outstanding - p.held(g, now) + p.extra(now); room > 0 {
+				claimReq <- min(w.opts.BatchSize, room)
+				claiming = true
+			}
 		}
 		// A finished job may start a held one, and while more work is
 		// waiting it is the signal to claim.
@@ -326,7 +350,7 @@ func (w *Worker) Run(ctx context.Context) error {
 				case admitStart:
 					outstanding++
 					p.started(endpointKey(job), time.Now())
-					jobs <- job
+					jobs <- heldJob{job, r.at}
 				case admitDrop:
 					dropped(job, "endpoint at its concurrency cap")
 				}
@@ -336,6 +360,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			more = true
 		case <-ticker.C:
 			more = true
+			p.forget(g, time.Now())
 		case key := <-done:
 			finish(key)
 		}
@@ -393,8 +418,8 @@ func (w *Worker) DeliverOnce(ctx context.Context) (int, error) {
 	}
 	for range claimed {
 		i := <-done
-		if job, _ := g.done(endpointKey(claimed[i]), time.Time{}); job != nil {
-			next <- index[job]
+		if h, _ := g.done(endpointKey(claimed[i]), time.Time{}); h.job != nil {
+			next <- index[h.job]
 		}
 	}
 	close(next)

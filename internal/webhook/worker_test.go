@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -449,10 +450,57 @@ func TestWorkerRun(t *testing.T) {
 	if n := len(rc.got()); n != total {
 		t.Errorf("receiver got %d requests, want %d", n, total)
 	}
+	// Three workers: a window of 6 (two per worker), and a deep hold of 24
+	// more while the one endpoint, a loopback receiver, is keeping up fast.
+	deep := false
 	for _, limit := range store.claimLimits() {
-		if limit < 1 || limit > 6 {
-			t.Errorf("a claim asked for %d deliveries, want 1 to 6 (two per worker)", limit)
+		if limit < 1 || limit > 6+24 {
+			t.Errorf("a claim asked for %d deliveries, want 1 to 30 (two per worker, and a deep hold)", limit)
 		}
+		deep = deep || limit > 6
+	}
+	if !deep {
+		t.Errorf("claims asked for %v: none beyond the window of 6, although the endpoint answers at once", store.claimLimits())
+	}
+}
+
+// TestWorkerRunLeavesStaleQueuedJob checks that a job that waited for a
+// worker until its lease could lapse during the attempt is not attempted:
+// the lease lapses and a later claim takes it.
+func TestWorkerRunLeavesStaleQueuedJob(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	rc := newReceiver(t)
+	var once sync.Once
+	rc.setHook(func(*http.Request) {
+		once.Do(func() {
+			close(entered)
+			<-release
+		})
+	})
+	store, clock := newFakeStore(), newFakeClock()
+	store.recorded = make(chan struct{}, 2)
+	store.add(newJob("dlv_1", rc.srv.URL))
+	store.add(newJob("dlv_2", rc.srv.URL))
+	// One worker, so dlv_2 waits behind dlv_1; a lease of a minute and a
+	// 15 s timeout let a job wait 45 s.
+	w := newTestWorker(store, clock, Options{Workers: 1, LeaseFor: time.Minute, PollInterval: time.Hour,
+		Client: NewClient(ClientOptions{AllowNetworks: loopback(), Timeout: 15 * time.Second})})
+	ctx, cancel := context.WithCancel(t.Context())
+	errc := make(chan error, 1)
+	go func() { errc <- w.Run(ctx) }()
+	<-entered
+	clock.Advance(46 * time.Second)
+	close(release)
+	waitRecorded(t, store, 1)
+	cancel()
+	if err := <-errc; err != nil {
+		t.Fatalf("Run = %v, want nil", err)
+	}
+	if n := len(rc.got()); n != 1 {
+		t.Errorf("receiver got %d requests, want 1: dlv_2 waited past what its lease allows", n)
+	}
+	if d := store.delivery(t, "dlv_2"); d.Status != fax.DeliveryPending || len(d.Attempts) != 0 {
+		t.Errorf("dlv_2: status %s with %d attempts, want pending with none, left to its lease", d.Status, len(d.Attempts))
 	}
 }
 
