@@ -54,10 +54,14 @@ const (
 	budgetIngestP99  = 20 * time.Millisecond
 	budgetDrainRate  = 10000
 	budgetE2ERate    = 5000
-	budgetE2EP99     = 50 * time.Millisecond
-	budgetIdleRSS    = 25 << 20
-	budgetPeakRSS    = 150 << 20
-	budgetReady      = 200 * time.Millisecond
+	// defaultE2ERate is what the end-to-end scenario offers by default: a
+	// little above the budget, since the sustained rate is measured (over
+	// the sending window, ±0.5%) and must itself reach the budget.
+	defaultE2ERate = budgetE2ERate * 1.05
+	budgetE2EP99   = 50 * time.Millisecond
+	budgetIdleRSS  = 25 << 20
+	budgetPeakRSS  = 150 << 20
+	budgetReady    = 200 * time.Millisecond
 )
 
 func cmdBench(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -73,7 +77,7 @@ The gateway's log goes to gateway.log in the data directory.`, stderr)
 	fs.IntVar(&o.clients, "clients", 32, "concurrent clients sending carrier callbacks (each one keep-alive connection)")
 	fs.IntVar(&o.ingest, "ingest", 60000, "carrier callbacks sent in the ingest scenario and to the ceiling")
 	fs.IntVar(&o.drain, "drain", 20000, "pending webhook deliveries in the drain scenario's backlog")
-	fs.Float64Var(&o.e2eRate, "e2e-rate", 5000, "carrier callbacks a second offered in the end-to-end scenario")
+	fs.Float64Var(&o.e2eRate, "e2e-rate", defaultE2ERate, "carrier callbacks a second offered in the end-to-end scenario (5% above the budget's 5000, so that a run that keeps up shows a sustained rate above it)")
 	fs.DurationVar(&o.e2eDuration, "e2e-duration", 10*time.Second, "how long the end-to-end scenario sends")
 	fs.IntVar(&o.pages, "pages", 9, "pages per fax: each fax gets this many transmitting_page callbacks, then fax_completed")
 	fs.StringVar(&o.databaseURL, "database-url", "", "a postgres:// URL to measure PostgreSQL (default: SQLite in the data directory)")
@@ -765,12 +769,12 @@ func (r *benchResults) finish() {
 	check(&r.Ingest, fmt.Sprintf("≥%d/s, p99 ≤%v", budgetIngestRate, budgetIngestP99),
 		r.Ingest.Rate >= budgetIngestRate && r.Ingest.P99MS <= ms(budgetIngestP99))
 	check(&r.Drain, fmt.Sprintf("≥%d/s", budgetDrainRate), r.Drain.Rate >= budgetDrainRate)
-	// Sustaining the budget's rate means being offered at least that much
-	// and delivering it as offered (within 1%, the pacing's grain), every
-	// webhook arriving, with the latency bound kept.
+	// Sustaining the budget's rate means delivering at least that much a
+	// second, as offered (within 1%, the pacing's grain), every webhook
+	// arriving, with the latency bound kept.
 	e := &r.EndToEnd
 	check(e, fmt.Sprintf("≥%d/s sustained, p99 ≤%v", budgetE2ERate, budgetE2EP99),
-		e.Offered >= budgetE2ERate && e.Rate >= 0.99*e.Offered && e.P99MS <= ms(budgetE2EP99))
+		e.Rate >= budgetE2ERate && e.Rate >= 0.99*e.Offered && e.P99MS <= ms(budgetE2EP99))
 	r.Memory.IdlePass = r.Memory.IdleRSSMB <= mb(budgetIdleRSS)
 	r.Memory.PeakPass = r.Memory.PeakRSSMB <= mb(budgetPeakRSS)
 	r.ReadyPass = r.StartToReadyMS <= ms(budgetReady)

@@ -175,3 +175,28 @@ func TestChildEnv(t *testing.T) {
 		t.Errorf("childEnv = %q, want %q", env, want)
 	}
 }
+
+// TestBenchE2EVerdict checks the end-to-end budget's verdict: the sustained
+// rate itself must reach 5000/s, as offered, with the p99 bound kept.
+func TestBenchE2EVerdict(t *testing.T) {
+	for _, c := range []struct {
+		name          string
+		offered, rate float64
+		p99           float64
+		errors        int64
+		want          bool
+	}{
+		{"keeps up above the budget", 5244, 5246, 17, 0, true},
+		{"keeps up just below the budget", 4992, 4994, 17, 0, false},
+		{"falls behind what is offered", 5244, 5050, 17, 0, false},
+		{"over the latency bound", 5244, 5246, 51, 0, false},
+		{"a webhook missing", 5244, 5246, 17, 1, false},
+	} {
+		r := &benchResults{}
+		r.EndToEnd = benchFigure{Name: "end to end", Offered: c.offered, Rate: c.rate, P99MS: c.p99, Errors: c.errors}
+		r.finish()
+		if got := *r.EndToEnd.Pass; got != c.want {
+			t.Errorf("%s: pass = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
