@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"strings"
 
 	"github.com/faxgate/faxgate/internal/provider/carrier"
 )
@@ -121,7 +122,7 @@ func readJSON(body []byte) (*wireEvent, error) {
 		}
 		raw = []byte(s)
 	}
-	if err := json.Unmarshal(raw, &ev.Fax); err != nil {
+	if err := decodeFax(raw, &ev.Fax); err != nil {
 		return nil, carrier.JSONError("fax", err)
 	}
 	return ev, nil
@@ -135,7 +136,7 @@ func readForm(f *carrier.Form) (*wireEvent, error) {
 		}
 	}
 	if raw, ok := f.Field("fax"); ok {
-		if err := json.Unmarshal(raw, &ev.Fax); err != nil {
+		if err := decodeFax(raw, &ev.Fax); err != nil {
 			return nil, carrier.JSONError("fax", err)
 		}
 	} else {
@@ -149,4 +150,191 @@ func readForm(f *carrier.Form) (*wireEvent, error) {
 	}
 	ev.File, _ = f.File("file")
 	return ev, nil
+}
+
+// decodeFax decodes the JSON fax object raw into f (which must be zero) as
+// json.Unmarshal does, taking the fast path of carrier.ScanObject when raw
+// has the plain shape.
+func decodeFax(raw []byte, f *wireFax) error {
+	if scanFax(raw, f) {
+		return nil
+	}
+	*f = wireFax{}
+	return json.Unmarshal(raw, f)
+}
+
+// scanFax decodes raw into f through carrier.ScanObject, and reports
+// whether it could: false leaves f partly set, for json.Unmarshal to redo.
+func scanFax(raw []byte, f *wireFax) bool {
+	recipients := false
+	return carrier.ScanObject(raw, func(key, v []byte) bool {
+		if p := f.field(key); p != nil {
+			return p.UnmarshalJSON(v) == nil
+		}
+		if string(key) != "recipients" {
+			return !foldsTo(key, faxFields)
+		}
+		if recipients {
+			return false // a repeated array merges into the first in encoding/json
+		}
+		recipients = true
+		return scanRecipients(v, &f.Recipients)
+	})
+}
+
+// field is the Text field of f named key exactly.
+func (w *wireFax) field(key []byte) *text {
+	switch string(key) {
+	case "id":
+		return &w.ID
+	case "direction":
+		return &w.Direction
+	case "status":
+		return &w.Status
+	case "num_pages":
+		return &w.NumPages
+	case "completed_at":
+		return &w.CompletedAt
+	case "caller_id":
+		return &w.CallerID
+	case "from_number":
+		return &w.FromNumber
+	case "to_number":
+		return &w.ToNumber
+	case "from":
+		return &w.From
+	case "to":
+		return &w.To
+	case "file_url":
+		return &w.FileURL
+	case "error_type":
+		return &w.ErrorType
+	case "error_id":
+		return &w.ErrorID
+	case "error_message":
+		return &w.ErrorMessage
+	}
+	return nil
+}
+
+// field is the Text field of r named key exactly.
+func (r *wireRecipient) field(key []byte) *text {
+	switch string(key) {
+	case "phone_number":
+		return &r.PhoneNumber
+	case "status":
+		return &r.Status
+	case "retry_count":
+		return &r.RetryCount
+	case "error_type":
+		return &r.ErrorType
+	case "error_id":
+		return &r.ErrorID
+	case "error_message":
+		return &r.ErrorMessage
+	}
+	return nil
+}
+
+var (
+	faxFields = []string{"id", "direction", "status", "num_pages", "completed_at", "caller_id", "from_number",
+		"to_number", "from", "to", "file_url", "error_type", "error_id", "error_message", "recipients"}
+	recipientFields = []string{"phone_number", "status", "retry_count", "error_type", "error_id", "error_message"}
+)
+
+// foldsTo reports whether key, not one of names exactly, matches one of
+// them without regard to case, as encoding/json matches keys to fields.
+// ScanObject's keys are ASCII, whose case folding is ASCII's.
+func foldsTo(key []byte, names []string) bool {
+	for _, n := range names {
+		if len(n) == len(key) && strings.EqualFold(n, string(key)) {
+			return true
+		}
+	}
+	return false
+}
+
+// scanRecipients decodes the recipients value v into rs: null, or an array
+// of plain objects; anything else is left to encoding/json.
+func scanRecipients(v []byte, rs *[]wireRecipient) bool {
+	if string(v) == "null" {
+		*rs = nil
+		return true
+	}
+	if len(v) < 2 || v[0] != '[' {
+		return false
+	}
+	out := []wireRecipient{}
+	i := skipJSONSpace(v, 1)
+	if i < len(v) && v[i] == ']' {
+		*rs = out
+		return i+1 == len(v)
+	}
+	for i < len(v) {
+		if v[i] != '{' {
+			return false
+		}
+		end := objectEnd(v, i)
+		if end < 0 {
+			return false
+		}
+		var r wireRecipient
+		if !carrier.ScanObject(v[i:end], func(key, val []byte) bool {
+			if p := r.field(key); p != nil {
+				return p.UnmarshalJSON(val) == nil
+			}
+			return !foldsTo(key, recipientFields)
+		}) {
+			return false
+		}
+		out = append(out, r)
+		i = skipJSONSpace(v, end)
+		if i >= len(v) {
+			return false
+		}
+		switch v[i] {
+		case ',':
+			i = skipJSONSpace(v, i+1)
+		case ']':
+			*rs = out
+			return i+1 == len(v)
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+func skipJSONSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// objectEnd returns the end of the JSON object at b[i], or -1: it finds the
+// matching brace, stepping over strings; ScanObject checks the rest.
+func objectEnd(b []byte, i int) int {
+	depth := 0
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+			if i >= len(b) {
+				return -1
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+		}
+	}
+	return -1
 }
