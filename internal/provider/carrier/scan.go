@@ -71,6 +71,38 @@ func ScanObject(b []byte, member func(key, value []byte) bool) bool {
 	}
 }
 
+// ScanArray calls element for each element of the JSON array b, in order,
+// with its bytes, and reports whether b was an array it could read; as
+// ScanObject, it returns false on anything it does not read (invalid JSON,
+// trailing data) or when element returns false.
+func ScanArray(b []byte, element func(value []byte) bool) bool {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '[' {
+		return false
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		return skipSpace(b, i+1) == len(b)
+	}
+	for {
+		end, ok := skipValue(b, i, 1)
+		if !ok || !element(b[i:end]) {
+			return false
+		}
+		if i = skipSpace(b, end); i >= len(b) {
+			return false
+		}
+		switch b[i] {
+		case ',':
+			i = skipSpace(b, i+1)
+		case ']':
+			return skipSpace(b, i+1) == len(b)
+		default:
+			return false
+		}
+	}
+}
+
 // maxScanDepth bounds how deep ScanObject follows nested values.
 const maxScanDepth = 32
 

@@ -15,11 +15,20 @@ var scanSeeds = []string{
 	`{"a\"b":1}`, `{"\u0061":1}`, "{\"\xc3\xa9\":1}", "{\"a\":\"\x01\"}",
 	`{"a":"\x"}`, `{"a":"\u12"}`, `{"a":[1,]}`, `{"a":[1 2]}`, `{"a":{"b"}}`,
 	`{"a":1,"a":2}`, "{\"a\":\"\xff\"}",
+	`[1, "x", {"a":[]}, null]`, ` [ ] `, `[1,]`, `[,1]`, `[1 2]`, `[1]]`, `[{"a":1}`,
 }
 
 func TestScanObjectSeeds(t *testing.T) {
+	arrays := 0
 	for _, s := range scanSeeds {
 		checkScanObject(t, []byte(s))
+		checkScanArray(t, []byte(s))
+		if ScanArray([]byte(s), func([]byte) bool { return true }) {
+			arrays++
+		}
+	}
+	if arrays != 3 {
+		t.Errorf("ScanArray read %d of the seeds, want 3", arrays)
 	}
 	var keys []string
 	if !ScanObject([]byte(` {"a" : [1, 2] ,"b":"x"} `), func(k, v []byte) bool {
@@ -37,14 +46,41 @@ func TestScanObjectSeeds(t *testing.T) {
 	}
 }
 
-// FuzzScanObject holds ScanObject to encoding/json: whatever it reads is a
-// valid JSON object whose members (the last of each key) are those
-// encoding/json decodes.
+// FuzzScanObject holds ScanObject and ScanArray to encoding/json: whatever
+// ScanObject reads is a valid JSON object whose members (the last of each
+// key) are those encoding/json decodes, and whatever ScanArray reads is a
+// valid JSON array of the elements encoding/json decodes.
 func FuzzScanObject(f *testing.F) {
 	for _, s := range scanSeeds {
 		f.Add([]byte(s))
 	}
-	f.Fuzz(func(t *testing.T, b []byte) { checkScanObject(t, b) })
+	f.Fuzz(func(t *testing.T, b []byte) {
+		checkScanObject(t, b)
+		checkScanArray(t, b)
+	})
+}
+
+func checkScanArray(t *testing.T, b []byte) {
+	t.Helper()
+	var got []string
+	if !ScanArray(b, func(v []byte) bool {
+		got = append(got, string(v))
+		return true
+	}) {
+		return
+	}
+	var want []json.RawMessage
+	if err := json.Unmarshal(b, &want); err != nil || want == nil {
+		t.Fatalf("ScanArray read %q, which encoding/json does not take as an array: %v", b, err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("ScanArray(%q) gave %d elements, encoding/json %d", b, len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != string(want[i]) {
+			t.Fatalf("ScanArray(%q)[%d] = %q, encoding/json %q", b, i, got[i], want[i])
+		}
+	}
 }
 
 func checkScanObject(t *testing.T, b []byte) {

@@ -261,25 +261,10 @@ func scanRecipients(v []byte, rs *[]wireRecipient) bool {
 		*rs = nil
 		return true
 	}
-	if len(v) < 2 || v[0] != '[' {
-		return false
-	}
 	out := []wireRecipient{}
-	i := skipJSONSpace(v, 1)
-	if i < len(v) && v[i] == ']' {
-		*rs = out
-		return i+1 == len(v)
-	}
-	for i < len(v) {
-		if v[i] != '{' {
-			return false
-		}
-		end := objectEnd(v, i)
-		if end < 0 {
-			return false
-		}
+	if !carrier.ScanArray(v, func(e []byte) bool {
 		var r wireRecipient
-		if !carrier.ScanObject(v[i:end], func(key, val []byte) bool {
+		if !carrier.ScanObject(e, func(key, val []byte) bool {
 			if p := r.field(key); p != nil {
 				return p.UnmarshalJSON(val) == nil
 			}
@@ -288,53 +273,10 @@ func scanRecipients(v []byte, rs *[]wireRecipient) bool {
 			return false
 		}
 		out = append(out, r)
-		i = skipJSONSpace(v, end)
-		if i >= len(v) {
-			return false
-		}
-		switch v[i] {
-		case ',':
-			i = skipJSONSpace(v, i+1)
-		case ']':
-			*rs = out
-			return i+1 == len(v)
-		default:
-			return false
-		}
+		return true
+	}) {
+		return false
 	}
-	return false
-}
-
-func skipJSONSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// objectEnd returns the end of the JSON object at b[i], or -1: it finds the
-// matching brace, stepping over strings; ScanObject checks the rest.
-func objectEnd(b []byte, i int) int {
-	depth := 0
-	for ; i < len(b); i++ {
-		switch b[i] {
-		case '"':
-			for i++; i < len(b) && b[i] != '"'; i++ {
-				if b[i] == '\\' {
-					i++
-				}
-			}
-			if i >= len(b) {
-				return -1
-			}
-		case '{', '[':
-			depth++
-		case '}', ']':
-			depth--
-			if depth == 0 {
-				return i + 1
-			}
-		}
-	}
-	return -1
+	*rs = out
+	return true
 }
