@@ -22,53 +22,7 @@ import "unicode/utf8"
 // characters; numbers follow JSON's grammar; arrays and objects nest, to a
 // depth of at most maxScanDepth (deeper ones return false).
 func ScanObject(b []byte, member func(key, value []byte) bool) bool {
-	i := skipSpace(b, 0)
-	if i >= len(b) || b[i] != '{' {
-		return false
-	}
-	i = skipSpace(b, i+1)
-	if i < len(b) && b[i] == '}' {
-		return skipSpace(b, i+1) == len(b)
-	}
-	for {
-		// Key: a plain string.
-		if i >= len(b) || b[i] != '"' {
-			return false
-		}
-		k := i + 1
-		j := k
-		for j < len(b) && b[j] != '"' {
-			if c := b[j]; c < 0x20 || c > 0x7E || c == '\\' {
-				return false
-			}
-			j++
-		}
-		if j >= len(b) {
-			return false
-		}
-		key := b[k:j]
-		i = skipSpace(b, j+1)
-		if i >= len(b) || b[i] != ':' {
-			return false
-		}
-		i = skipSpace(b, i+1)
-		end, ok := skipValue(b, i, 0)
-		if !ok || !member(key, b[i:end]) {
-			return false
-		}
-		i = skipSpace(b, end)
-		if i >= len(b) {
-			return false
-		}
-		switch b[i] {
-		case ',':
-			i = skipSpace(b, i+1)
-		case '}':
-			return skipSpace(b, i+1) == len(b)
-		default:
-			return false
-		}
-	}
+	return scanTop(b, '{', member)
 }
 
 // ScanArray calls element for each element of the JSON array b, in order,
@@ -76,31 +30,17 @@ func ScanObject(b []byte, member func(key, value []byte) bool) bool {
 // ScanObject, it returns false on anything it does not read (invalid JSON,
 // trailing data) or when element returns false.
 func ScanArray(b []byte, element func(value []byte) bool) bool {
+	return scanTop(b, '[', func(_, value []byte) bool { return element(value) })
+}
+
+// scanTop reads b as one object or array (opener) and nothing else.
+func scanTop(b []byte, opener byte, fn func(key, value []byte) bool) bool {
 	i := skipSpace(b, 0)
-	if i >= len(b) || b[i] != '[' {
+	if i >= len(b) || b[i] != opener {
 		return false
 	}
-	i = skipSpace(b, i+1)
-	if i < len(b) && b[i] == ']' {
-		return skipSpace(b, i+1) == len(b)
-	}
-	for {
-		end, ok := skipValue(b, i, 1)
-		if !ok || !element(b[i:end]) {
-			return false
-		}
-		if i = skipSpace(b, end); i >= len(b) {
-			return false
-		}
-		switch b[i] {
-		case ',':
-			i = skipSpace(b, i+1)
-		case ']':
-			return skipSpace(b, i+1) == len(b)
-		default:
-			return false
-		}
-	}
+	end, ok := scanComposite(b, i, 0, fn)
+	return ok && skipSpace(b, end) == len(b)
 }
 
 // maxScanDepth bounds how deep ScanObject follows nested values.
@@ -138,7 +78,7 @@ func skipValue(b []byte, i, depth int) (int, bool) {
 		if depth >= maxScanDepth {
 			return 0, false
 		}
-		return skipComposite(b, i, depth)
+		return scanComposite(b, i, depth, nil)
 	}
 	return 0, false
 }
@@ -227,8 +167,10 @@ func skipNumber(b []byte, i int) (int, bool) {
 	return i, true
 }
 
-// skipComposite returns the end of the array or object at b[i].
-func skipComposite(b []byte, i, depth int) (int, bool) {
+// scanComposite returns the end of the array or object at b[i], calling fn,
+// if not nil, with each member's key (nil in an array) and value: then the
+// keys must be plain (printable ASCII, no escapes).
+func scanComposite(b []byte, i, depth int, fn func(key, value []byte) bool) (int, bool) {
 	closer := byte(']')
 	object := b[i] == '{'
 	if object {
@@ -239,12 +181,16 @@ func skipComposite(b []byte, i, depth int) (int, bool) {
 		return i + 1, true
 	}
 	for {
+		var key []byte
 		if object {
 			if i >= len(b) || b[i] != '"' {
 				return 0, false
 			}
 			end, ok := skipString(b, i)
 			if !ok {
+				return 0, false
+			}
+			if key = b[i+1 : end-1]; fn != nil && !plainKey(key) {
 				return 0, false
 			}
 			i = skipSpace(b, end)
@@ -254,7 +200,7 @@ func skipComposite(b []byte, i, depth int) (int, bool) {
 			i = skipSpace(b, i+1)
 		}
 		end, ok := skipValue(b, i, depth+1)
-		if !ok {
+		if !ok || fn != nil && !fn(key, b[i:end]) {
 			return 0, false
 		}
 		i = skipSpace(b, end)
@@ -270,4 +216,14 @@ func skipComposite(b []byte, i, depth int) (int, bool) {
 			return 0, false
 		}
 	}
+}
+
+// plainKey reports whether a key's text is printable ASCII without escapes.
+func plainKey(k []byte) bool {
+	for _, c := range k {
+		if c < 0x20 || c > 0x7E || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
