@@ -227,6 +227,10 @@ func (w *Worker) Run(ctx context.Context) error {
 	// outstanding below), so sends on jobs and done never block.
 	jobs := make(chan heldJob, window+deep)
 	done := make(chan string, window+deep)
+	dropped := func(job *fax.DeliveryJob, why string) {
+		w.log.Debug("webhook: delivery left for a later claim: "+why,
+			slog.String("endpoint_id", endpointKey(job)), slog.String("delivery_id", job.Delivery.ID))
+	}
 	// The endpoint's slot is free as soon as it has answered; the outcome
 	// is recorded after, in a batch when the store can (see recorder.go).
 	rec := w.newRecorder()
@@ -244,8 +248,7 @@ func (w *Worker) Run(ctx context.Context) error {
 				// another claim could take it and send it too.
 				if w.opts.Now().UTC().Sub(q.since) > maxHold {
 					done <- endpointKey(job)
-					w.log.Debug("webhook: delivery left for a later claim: queued too long for its lease",
-						slog.String("endpoint_id", endpointKey(job)), slog.String("delivery_id", job.Delivery.ID))
+					dropped(job, "queued too long for its lease")
 					continue
 				}
 				r := w.attempt(ctx, job)
@@ -273,10 +276,6 @@ func (w *Worker) Run(ctx context.Context) error {
 	// one endpoint's deliveries holds them all, and twice that in all.
 	g := newGate(w.opts.PerEndpoint, window+deep, 2*(window+deep), maxHold)
 	p := newProgress(deep, maxHold)
-	dropped := func(job *fax.DeliveryJob, why string) {
-		w.log.Debug("webhook: delivery left for a later claim: "+why,
-			slog.String("endpoint_id", endpointKey(job)), slog.String("delivery_id", job.Delivery.ID))
-	}
 	// outstanding counts jobs sent on jobs and not finished: queued or
 	// running. A held job starts only in place of a finished one of its
 	// endpoint, and a claim asks for at most window+deep-outstanding, so

@@ -1,7 +1,5 @@
 package carrier
 
-import "unicode/utf8"
-
 // ScanObject calls member for each member of the JSON object b, in order,
 // with its key and its value's bytes, and reports whether b was an object
 // it could read: a fast path for decoding carriers' flat objects into
@@ -114,10 +112,9 @@ func skipString(b []byte, i int) (int, bool) {
 			default:
 				return 0, false
 			}
-		case c < utf8.RuneSelf:
-			i++
 		default:
-			// encoding/json takes any bytes in a string, valid UTF-8 or not.
+			// encoding/json takes any other bytes in a string, valid UTF-8
+			// or not.
 			i++
 		}
 	}

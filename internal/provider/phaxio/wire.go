@@ -237,10 +237,19 @@ func (r *wireRecipient) field(key []byte) *text {
 }
 
 var (
-	faxFields = []string{"id", "direction", "status", "num_pages", "completed_at", "caller_id", "from_number",
-		"to_number", "from", "to", "file_url", "error_type", "error_id", "error_message", "recipients"}
+	// faxFields are the keys of the fax object that faxgate reads: the
+	// scalar ones formAttrs maps, and recipients.
+	faxFields       = append(attrNames((&wireFax{}).formAttrs()), "recipients")
 	recipientFields = []string{"phone_number", "status", "retry_count", "error_type", "error_id", "error_message"}
 )
+
+func attrNames(as []attr) []string {
+	names := make([]string, len(as))
+	for i, a := range as {
+		names[i] = a.name
+	}
+	return names
+}
 
 // foldsTo reports whether key, not one of names exactly, matches one of
 // them without regard to case, as encoding/json matches keys to fields.
