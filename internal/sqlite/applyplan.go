@@ -24,7 +24,7 @@ import (
 // applyPlan is an update worked out ahead of the writer.
 type applyPlan struct {
 	rowid  int64
-	guard  []any // the row's columns as the plan assumes them, in faxColumns order
+	guard  []any // the row's guardColumns as the plan assumes them
 	before fax.Fax
 	after  fax.Fax
 	events []fax.Event
@@ -79,7 +79,7 @@ func (s *Store) planApply(u *fax.Update) *applyPlan {
 	if !ok || !matches(&c.f, u) {
 		return nil
 	}
-	p := &applyPlan{rowid: c.rowid, guard: columnValues(&c.f), before: c.f, after: c.f}
+	p := &applyPlan{rowid: c.rowid, guard: guardValues(&c.f), before: c.f, after: c.f}
 	p.now = s.now().UTC()
 	specs := fax.Apply(&p.after, u, p.now)
 	if len(specs) == 0 {
@@ -100,9 +100,17 @@ func matches(f *fax.Fax, u *fax.Update) bool {
 	return u.FaxID == "" || u.ProviderFaxID == "" || f.ProviderFaxID == "" || f.ProviderFaxID == u.ProviderFaxID
 }
 
-// columnValues returns what the faxes row of f holds, in faxColumns order,
-// in the forms the store writes them.
-func columnValues(f *fax.Fax) []any {
+// guardColumns are the faxes columns a plan checks are unchanged: every
+// column of faxColumns that a statement of this package updates (the
+// others are written once, by the INSERT that makes the row), and the id,
+// since a deleted row's rowid may be given to a new one. Checking only
+// these is checking the whole row; TestGuardColumns holds every UPDATE
+// of faxes in the package to that.
+const guardColumns = `id, status, provider_fax_id, pages, pages_sent, failure, document_purged, updated_at, completed_at`
+
+// guardValues returns what the guardColumns of f's row hold, in order, in
+// the forms the store writes them.
+func guardValues(f *fax.Fax) []any {
 	purged := 0
 	if f.DocumentPurged {
 		purged = 1
@@ -111,15 +119,14 @@ func columnValues(f *fax.Fax) []any {
 	if f.CompletedAt != nil {
 		completed = sql.NullInt64{Int64: ms(*f.CompletedAt), Valid: true}
 	}
-	return []any{f.ID, string(f.Direction), string(f.Status), f.To, f.From, f.Provider, f.ProviderFaxID, f.Pages, f.PagesSent,
-		failureJSON(f.Failure), f.CallbackURL, f.HeaderText, f.DocumentKey, f.DocumentType, f.DocumentSize, f.DocumentSHA256, purged,
-		f.OwnerKeyID, nullString(f.IdempotencyKey), f.CallbackToken, ms(f.CreatedAt), ms(f.UpdatedAt), completed}
+	return []any{f.ID, string(f.Status), f.ProviderFaxID, f.Pages, f.PagesSent, failureJSON(f.Failure), purged,
+		ms(f.UpdatedAt), completed}
 }
 
 // rowUnchanged is the condition that a faxes row, found by rowid, still
-// holds in every column what values() returned when it was read.
+// holds in its guardColumns what guardValues returned.
 var rowUnchanged = func() string {
-	cols := strings.Split(faxColumns, ",")
+	cols := strings.Split(guardColumns, ",")
 	for i, c := range cols {
 		cols[i] = strings.TrimSpace(c) + " IS ?"
 	}

@@ -2,7 +2,11 @@ package sqlite
 
 import (
 	"context"
+	"github.com/faxgate/faxgate/internal/storetest"
+	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -154,7 +158,7 @@ func TestPlanColumnValues(t *testing.T) {
 		t.Fatal("fax not cached after its first update")
 	}
 	var n int
-	args := append([]any{c.rowid}, columnValues(&c.f)...)
+	args := append([]any{c.rowid}, guardValues(&c.f)...)
 	if err := s.rdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM faxes WHERE `+rowUnchanged, args...).Scan(&n); err != nil || n != 1 {
 		t.Errorf("rows matching the cached values: %d, %v; want 1", n, err)
 	}
@@ -222,4 +226,86 @@ func TestPlanCarrierID(t *testing.T) {
 	if n != 1 {
 		t.Errorf("the carrier's id index finds %d faxes, want 1", n)
 	}
+}
+
+// unguardedColumns are the faxes columns a plan does not check.
+func unguardedColumns() []string {
+	guarded := map[string]bool{}
+	for _, c := range strings.Split(guardColumns, ",") {
+		guarded[strings.TrimSpace(c)] = true
+	}
+	var out []string
+	for _, c := range strings.Split(faxColumns, ",") {
+		if c = strings.TrimSpace(c); !guarded[c] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// TestGuardColumns: no statement of the package updates a faxes column the
+// plan's guard leaves out, or a plan could be written over a row that
+// changed. Checked twice: in the source, every UPDATE of faxes (and the
+// plan's own, which are built); and in use, the whole store conformance
+// suite run on a database where a trigger refuses such an update.
+func TestGuardColumns(t *testing.T) {
+	unguarded := unguardedColumns()
+	if len(unguarded) == 0 {
+		t.Fatal("every column is guarded: the test would check nothing")
+	}
+	check := func(where, set string) {
+		for _, assign := range strings.Split(set, ",") {
+			col, _, ok := strings.Cut(assign, "=")
+			col = strings.ToLower(strings.TrimSpace(col))
+			if ok && slices.Contains(unguarded, col) {
+				t.Errorf("%s: UPDATE faxes sets %s, which the plan's guard does not check", where, col)
+			}
+		}
+	}
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	update := regexp.MustCompile("(?is)update\\s+faxes\\s+set\\s+(.*?)\\s+where\\s")
+	found := 0
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range update.FindAllSubmatch(src, -1) {
+			found++
+			check(name, string(m[1]))
+		}
+	}
+	if found < 10 {
+		t.Fatalf("found %d UPDATE statements of faxes in the source, want at least 10: is the pattern still right?", found)
+	}
+	for _, q := range append([]string{planPageSQL}, planStatusSQL[:]...) {
+		m := update.FindStringSubmatch(q)
+		if m == nil {
+			t.Fatalf("no SET clause in %q", q)
+		}
+		check("plan", m[1])
+	}
+	// The same trigger catches a column being set, whatever its value.
+	trigger := `CREATE TRIGGER unguarded BEFORE UPDATE OF ` + strings.Join(unguarded, ", ") + ` ON faxes
+		BEGIN SELECT RAISE(ABORT, 'a column the plan does not guard was updated'); END`
+	storetest.Run(t, func(t *testing.T, c *storetest.Clock) storetest.Store {
+		s, err := Open(context.Background(), filepath.Join(t.TempDir(), "faxgate.db"), Options{Now: c.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		if err := s.write(context.Background(), func(tx *wtx) error {
+			_, err := tx.Exec(trigger)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
 }
