@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -734,12 +735,16 @@ type benchMachine struct {
 	CPUs  int    `json:"cpus"`
 	CPU   string `json:"cpu"`
 	Go    string `json:"go"`
+	GOGC  int    `json:"gogc"`
 	OS    string `json:"os"`
 	Store string `json:"store"`
 }
 
 func newBenchMachine(o benchOptions) benchMachine {
 	m := benchMachine{CPUs: runtime.NumCPU(), CPU: cpuModel(), Go: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH, Store: "sqlite"}
+	// The collector's setting (see gcPercent), read by setting it back.
+	m.GOGC = debug.SetGCPercent(-1)
+	debug.SetGCPercent(m.GOGC)
 	if o.databaseURL != "" {
 		m.Store = "postgres"
 	}
@@ -808,8 +813,8 @@ func verdict(ok bool) string {
 }
 
 func (r *benchResults) print(w io.Writer) {
-	fmt.Fprintf(w, "faxgate bench: %s, %d clients, %d pages + fax_completed per fax; %d CPUs (%s), %s, %s\n\n",
-		r.Machine.Store, r.Clients, r.Pages, r.Machine.CPUs, r.Machine.CPU, r.Machine.Go, r.Machine.OS)
+	fmt.Fprintf(w, "faxgate bench: %s, %d clients, %d pages + fax_completed per fax; %d CPUs (%s), %s (GOGC %d), %s\n\n",
+		r.Machine.Store, r.Clients, r.Pages, r.Machine.CPUs, r.Machine.CPU, r.Machine.Go, r.Machine.GOGC, r.Machine.OS)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scenario\tcount\trate/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\tcpu µs/op\tvs ceiling\t budget\t")
 	row := func(f benchFigure) {

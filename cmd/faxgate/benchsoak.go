@@ -208,8 +208,8 @@ func (r *soakResults) judge(d time.Duration) {
 
 func (r *soakResults) print(w io.Writer) {
 	m := r.Machine
-	fmt.Fprintf(w, "faxgate bench --soak: %s, %.0f callbacks/s offered for %.0f s to faxgate serve in its own process; %d CPUs (%s), %s, %s\n\n",
-		m.Store, r.Rate, r.Seconds, m.CPUs, m.CPU, m.Go, m.OS)
+	fmt.Fprintf(w, "faxgate bench --soak: %s, %.0f callbacks/s offered for %.0f s to faxgate serve in its own process; %d CPUs (%s), %s (GOGC %d), %s\n\n",
+		m.Store, r.Rate, r.Seconds, m.CPUs, m.CPU, m.Go, m.GOGC, m.OS)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "at s\trss MB\theap MB\tgoroutines\twebhooks delivered\t")
 	for _, s := range r.Samples {

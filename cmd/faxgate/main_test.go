@@ -13,6 +13,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -319,3 +320,22 @@ func (g *gateway) endpoint(r *receiver, body map[string]any) string {
 }
 
 var textDoc = []byte("Dear Dr. Smith,\nplease find the referral attached.\n")
+
+// TestSetGC: faxgate sets its own GOGC only when the environment has none.
+func TestSetGC(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(before) })
+	setGC(func(k string) string {
+		if k == "GOGC" {
+			return "50"
+		}
+		return ""
+	})
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("with GOGC set, the percent became %d; want it left at 100", got)
+	}
+	setGC(func(string) string { return "" })
+	if got := debug.SetGCPercent(100); got != gcPercent {
+		t.Errorf("without GOGC, the percent is %d; want %d", got, gcPercent)
+	}
+}
