@@ -147,8 +147,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	// Durability: a commit is on disk before any caller hears of it. The
 	// store fsyncs the WAL itself after each commit (see writer and sync),
 	// which is what synchronous=FULL would do inside COMMIT, so that the
-	// fsync of one batch overlaps the running of the next; synchronous=NORMAL keeps
-	// SQLite's own syncs of the WAL header and around checkpoints.
+	// fsync of one batch overlaps the running of the next;
+	// synchronous=NORMAL keeps SQLite's own syncs of the WAL header and
+	// around checkpoints.
 	// temp_store=MEMORY keeps the savepoints' statement journals, which only
 	// ever roll back within a transaction and play no part in recovery, off
 	// the disk.
