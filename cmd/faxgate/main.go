@@ -38,7 +38,7 @@ http://localhost:8080) and FAXGATE_API_KEY.
 // one. The gateway's live heap is small (about 10 MB under load), so the
 // default of 100 collects every few MB allocated; at 400 the bench's ingest
 // took 4–5% more callbacks a second (the collector's share of the CPU
-// went to them) for a peak resident set of about 55 MB instead of 45 (see
+// went to them) for a peak resident set of about 62 MB instead of 45 (see
 // BENCHMARKS.md). GOMEMLIMIT still caps the heap where memory is tight.
 const gcPercent = 400
 
