@@ -238,7 +238,7 @@ func (c *carriers) resolve(ctx context.Context, client *http.Client, limit int64
 			return fax.Errorf(fax.ECodeUnprocessable, "tiff_path could not be read")
 		}
 		if t, serr := document.Sniff(b); serr != nil || (t != document.TIFF && t != document.PDF) {
-			return fax.Errorf(fax.ECodeUnprocessable, "tiff_path holds %s, not a TIFF", describe(b[:min(len(b), sniffWindow)]))
+			return fax.Errorf(fax.ECodeUnprocessable, "tiff_path holds %s, not a TIFF or PDF", describe(b[:min(len(b), sniffWindow)]))
 		}
 	case d.URL != "":
 		pu, perr := url.Parse(d.URL)
