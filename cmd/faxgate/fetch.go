@@ -120,12 +120,14 @@ func fetchFile(client *http.Client, req *http.Request, dl download) ([]byte, err
 	if err != nil { // the whole document was in the window
 		return head, nil
 	}
-	size := dl.limit
+	// The announced length sizes the buffer, within the limit; without one
+	// the buffer grows as the document comes.
+	size := int64(64 << 10)
 	if cl := resp.ContentLength; cl > 0 {
 		if dl.decode != nil {
 			cl = cl / 4 * 3
 		}
-		size = min(size, cl)
+		size = min(dl.limit, cl)
 	}
 	buf := bytes.NewBuffer(make([]byte, 0, size+1))
 	buf.Write(head)
