@@ -15,6 +15,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/provider/gofax"
 )
 
 // hostileFiles is a fake document API for Phaxio (GET /faxes/{id}/file),
@@ -372,5 +375,44 @@ func TestFetchHangingCarrier(t *testing.T) {
 	}
 	if h1, _ := files.count("7300001"); h1 != 1 || files.open.Load() == 0 {
 		t.Errorf("got %d GoFax downloads, %d open; want the hanging one still open", h1, files.open.Load())
+	}
+}
+
+// TestFetchFileLimit: a document of exactly the limit is fetched whole,
+// plain or in GoFax's base64, announced or not; one byte more is refused.
+func TestFetchFileLimit(t *testing.T) {
+	const limit = 64 << 10
+	doc := func(n int) []byte { return append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte{'x'}, n-9)...) }
+	for _, gofaxBody := range []bool{false, true} {
+		for _, announced := range []bool{false, true} {
+			for _, n := range []int{limit, limit + 1} {
+				name := fmt.Sprintf("gofax=%v announced=%v %d bytes", gofaxBody, announced, n)
+				body := doc(n)
+				if gofaxBody {
+					body, _ = json.Marshal(base64.StdEncoding.EncodeToString(body))
+				}
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if announced {
+						w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+					} else {
+						w.(http.Flusher).Flush() // chunked: no length
+					}
+					w.Write(body)
+				}))
+				req, _ := http.NewRequest("GET", srv.URL, nil)
+				dl := download{carrier: "phaxio", limit: limit}
+				if gofaxBody {
+					dl = download{carrier: "gofax", limit: limit, decode: gofax.DecodeFile}
+				}
+				got, err := fetchFile(srv.Client(), req, dl)
+				srv.Close()
+				switch {
+				case n <= limit && (err != nil || !bytes.Equal(got, doc(n))):
+					t.Errorf("%s: got %d bytes, %v; want the document", name, len(got), err)
+				case n > limit && fax.ErrorCode(err) != fax.ECodeTooLarge:
+					t.Errorf("%s: got %d bytes, %v; want too_large", name, len(got), err)
+				}
+			}
+		}
 	}
 }
