@@ -150,8 +150,11 @@ func (m *Main) Open(ctx context.Context) error {
 	// webhooks: private addresses refused unless allowed, no redirects.
 	carrierClient := webhook.NewClient(webhook.ClientOptions{AllowNetworks: cfg.WebhookAllowNetworks, Timeout: 2 * time.Minute})
 	m.Ingest = ingest.New(ingest.Options{
-		Resolve: func(ctx context.Context, u *fax.Update) error { return carrierSet.resolve(ctx, carrierClient, u) },
-		Store:   m.Store, Blobs: m.Blobs, Logger: m.Logger.With("component", "ingest"), Now: m.Now,
+		Resolve: func(ctx context.Context, u *fax.Update) error {
+			return carrierSet.resolve(ctx, carrierClient, receivedLimit(cfg.MaxDocument), u)
+		},
+		Store: m.Store, Blobs: m.Blobs, Logger: m.Logger.With("component", "ingest"), Now: m.Now,
+		FetchPerCarrier: cfg.FetchPerCarrier,
 		ToPDF: func(b []byte) ([]byte, int, error) {
 			pdf, info, err := document.ToPDF(b)
 			return pdf, info.Pages, err

@@ -60,6 +60,7 @@ type Config struct {
 	RateBurst          int           // FAXGATE_RATE_BURST, default 200
 	MaxInflightSends   int           // FAXGATE_MAX_INFLIGHT_SENDS, default 64; 0 off
 	DispatchWorkers    int           // FAXGATE_DISPATCH_WORKERS, default 8
+	FetchPerCarrier    int           // FAXGATE_FETCH_PER_CARRIER, default 4
 	SimulatorPageDelay time.Duration // FAXGATE_SIMULATOR_PAGE_DELAY, default 0
 
 	Phaxio   Phaxio
@@ -281,6 +282,7 @@ func settings() []setting {
 		{"FAXGATE_RATE_BURST", "200", false, "requests an API key may make at once before FAXGATE_RATE_LIMIT applies", integer(func(c *Config) *int { return &c.RateBurst }, 1, 1000000)},
 		{"FAXGATE_MAX_INFLIGHT_SENDS", "64", false, "sends (POST /v1/faxes) handled at once; beyond, 503 with Retry-After (0 off)", integer(func(c *Config) *int { return &c.MaxInflightSends }, 0, 100000)},
 		{"FAXGATE_DISPATCH_WORKERS", "8", false, "faxes handed to carriers at once", integer(func(c *Config) *int { return &c.DispatchWorkers }, 1, 1024)},
+		{"FAXGATE_FETCH_PER_CARRIER", "4", false, "received documents downloaded at once from each carrier", integer(func(c *Config) *int { return &c.FetchPerCarrier }, 1, 64)},
 		{"FAXGATE_SIMULATOR_PAGE_DELAY", "0", false, "time the simulator takes per page", func(c *Config, v string) error {
 			if v == "0" {
 				c.SimulatorPageDelay = 0

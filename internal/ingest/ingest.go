@@ -27,7 +27,7 @@ import (
 type Store interface {
 	ApplyUpdate(ctx context.Context, u *fax.Update) (fax.ApplyResult, error)
 	EnqueueInbound(ctx context.Context, u *fax.Update) (fax.ApplyResult, error)
-	ClaimInboundJobs(ctx context.Context, leaseFor time.Duration, limit int) ([]*fax.InboundJob, error)
+	ClaimInboundJobsExcept(ctx context.Context, leaseFor time.Duration, limit int, except []string) ([]*fax.InboundJob, error)
 	CompleteInbound(ctx context.Context, jobID string, u *fax.Update) (fax.ApplyResult, error)
 	RetryInbound(ctx context.Context, jobID, errText string, at time.Time) error
 }
@@ -58,11 +58,15 @@ type Options struct {
 	// Resolve fills Document.Bytes of an inbound update whose document is
 	// elsewhere (a file URL, a carrier API, a spool file). It runs in the
 	// background, after the carrier was answered. An error with code
-	// unavailable is retried; any other ends the job.
+	// unavailable or rate_limited is retried, not_found a few times (see
+	// fetchRetryable); any other ends the job.
 	Resolve func(ctx context.Context, u *fax.Update) error
 	// FetchSchedule is the wait before each retry of a failed fetch
 	// (default 1m, 5m, 15m, 1h, 3h, 6h, 12h, 24h).
 	FetchSchedule []time.Duration
+	// FetchPerCarrier is how many documents are fetched at once from one
+	// carrier (default 4).
+	FetchPerCarrier int
 	// ToPDF converts a received document to PDF and counts its pages; it
 	// returns PDFs unchanged.
 	ToPDF func(b []byte) (pdf []byte, pages int, err error)

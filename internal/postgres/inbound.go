@@ -52,9 +52,18 @@ func (s *Store) EnqueueInbound(ctx context.Context, u *fax.Update) (fax.ApplyRes
 }
 
 // ClaimInboundJobs claims due fetch jobs, leasing them until now+leaseFor.
-// Rows are taken with FOR UPDATE SKIP LOCKED, so instances claiming at once
-// get disjoint jobs.
 func (s *Store) ClaimInboundJobs(ctx context.Context, leaseFor time.Duration, limit int) ([]*fax.InboundJob, error) {
+	return s.ClaimInboundJobsExcept(ctx, leaseFor, limit, nil)
+}
+
+// ClaimInboundJobsExcept claims due fetch jobs of any carrier but those in
+// except, so that a fetcher whose slots for one carrier are full still
+// reaches the other carriers' jobs queued behind it. Rows are taken with
+// FOR UPDATE SKIP LOCKED, so instances claiming at once get disjoint jobs.
+func (s *Store) ClaimInboundJobsExcept(ctx context.Context, leaseFor time.Duration, limit int, except []string) ([]*fax.InboundJob, error) {
+	if except == nil {
+		except = []string{}
+	}
 	var jobs []*fax.InboundJob
 	err := s.write(ctx, func(tx *wtx) error {
 		jobs = nil
@@ -74,7 +83,8 @@ func (s *Store) ClaimInboundJobs(ctx context.Context, leaseFor time.Duration, li
 			return rows.Err()
 		}, `SELECT id, update_json, attempts FROM inbound_jobs
 			WHERE status = 'pending' AND next_at <= $1 AND (lease_until IS NULL OR lease_until < $1)
-			ORDER BY next_at, id LIMIT $2 FOR UPDATE SKIP LOCKED`, ms(now), limit)
+			AND NOT (provider = ANY($3))
+			ORDER BY next_at, id LIMIT $2 FOR UPDATE SKIP LOCKED`, ms(now), limit, except)
 		if err != nil {
 			return fmt.Errorf("postgres: claim inbound jobs: %w", err)
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
@@ -47,13 +48,27 @@ func (s *Store) EnqueueInbound(ctx context.Context, u *fax.Update) (fax.ApplyRes
 
 // ClaimInboundJobs claims due fetch jobs, leasing them until now+leaseFor.
 func (s *Store) ClaimInboundJobs(ctx context.Context, leaseFor time.Duration, limit int) ([]*fax.InboundJob, error) {
+	return s.ClaimInboundJobsExcept(ctx, leaseFor, limit, nil)
+}
+
+// ClaimInboundJobsExcept claims due fetch jobs of any carrier but those in
+// except, so that a fetcher whose slots for one carrier are full still
+// reaches the other carriers' jobs queued behind it.
+func (s *Store) ClaimInboundJobsExcept(ctx context.Context, leaseFor time.Duration, limit int, except []string) ([]*fax.InboundJob, error) {
 	var jobs []*fax.InboundJob
 	err := s.write(ctx, func(tx *wtx) error {
 		jobs = jobs[:0]
 		now := s.now().UTC()
-		rows, err := tx.Query(`SELECT id, update_json, attempts FROM inbound_jobs
-			WHERE status = 'pending' AND next_at <= ? AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_at LIMIT ?`,
-			ms(now), ms(now), limit)
+		q := `SELECT id, update_json, attempts FROM inbound_jobs
+			WHERE status = 'pending' AND next_at <= ? AND (lease_until IS NULL OR lease_until < ?)`
+		args := []any{ms(now), ms(now)}
+		if len(except) > 0 {
+			q += ` AND provider NOT IN (?` + strings.Repeat(`, ?`, len(except)-1) + `)`
+			for _, p := range except {
+				args = append(args, p)
+			}
+		}
+		rows, err := tx.Query(q+` ORDER BY next_at LIMIT ?`, append(args, limit)...)
 		if err != nil {
 			return fmt.Errorf("sqlite: claim inbound jobs: %w", err)
 		}

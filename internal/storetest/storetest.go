@@ -53,6 +53,7 @@ type Store interface {
 
 	EnqueueInbound(ctx context.Context, u *fax.Update) (fax.ApplyResult, error)
 	ClaimInboundJobs(ctx context.Context, leaseFor time.Duration, limit int) ([]*fax.InboundJob, error)
+	ClaimInboundJobsExcept(ctx context.Context, leaseFor time.Duration, limit int, except []string) ([]*fax.InboundJob, error)
 	CompleteInbound(ctx context.Context, jobID string, u *fax.Update) (fax.ApplyResult, error)
 	RetryInbound(ctx context.Context, jobID, errText string, at time.Time) error
 	RecordAudit(ctx context.Context, e *fax.AuditEntry) error
@@ -115,6 +116,7 @@ func Run(t *testing.T, open Factory) {
 		{"Setting", testSetting},
 		{"ConcurrentApply", testConcurrentApply},
 		{"InboundJobs", testInboundJobs},
+		{"InboundJobsExcept", testInboundJobsExcept},
 		{"EndpointDisabledAfterFailing", testEndpointDisabledAfterFailing},
 		{"TestEventAndRetryFailed", testTestEventAndRetryFailed},
 		{"Audit", testAudit},

@@ -1,7 +1,7 @@
 // Package gofax is faxgate's adapter for GoFax (gofax.com.au): it owns GoFax's
 // wire format both ways. Out: Send submits a fax (PUT /v1.0/SendFax) with a
-// per-fax CallbackURL, SendSMS an SMS (PUT /v1.0/SMS), and FetchReceived
-// downloads a received fax's document. In: the fax-sent, SMS-sent and
+// per-fax CallbackURL, SendSMS an SMS (PUT /v1.0/SMS), and FileRequest and
+// DecodeFile download a received fax's document. In: the fax-sent, SMS-sent and
 // fax-received webhooks are verified and parsed into fax.Update values.
 //
 // GoFax authenticates API calls with a token in the query string, so no

@@ -1,10 +1,9 @@
 package gofax
 
 import (
-	"bytes"
+	"bufio"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,122 +13,216 @@ import (
 	"github.com/faxgate/faxgate/internal/fax"
 )
 
-// MaxDocumentSize bounds a received fax's decoded document. A fax of a
-// few hundred pages fits; a response past it is refused, not truncated.
-const MaxDocumentSize = 50 << 20
-
-// StatusError is a non-2xx answer from GoFax's API. Callers tell a
-// permanent failure from a passing one with errors.As and Permanent.
-type StatusError struct {
-	StatusCode int
-	// Message says what the status means for faxgate; it never holds the
-	// token or the URL.
-	Message string
-}
-
-func (e *StatusError) Error() string {
-	return fmt.Sprintf("gofax: %s (HTTP %d)", e.Message, e.StatusCode)
-}
-
-// Permanent reports whether trying again cannot help: any 4xx except 408
-// (timeout) and 429 (rate limited).
-func (e *StatusError) Permanent() bool {
-	return e.StatusCode >= 400 && e.StatusCode < 500 && e.StatusCode != http.StatusRequestTimeout && e.StatusCode != http.StatusTooManyRequests
-}
-
-// FetchReceived downloads a received fax's document, which a fax-received
-// webhook only names (Document.FetchID), with GET
-// /v1.0/ReceiveFax/{faxId}/Document. GoFax answers base64, either as a JSON
-// string or as bare text; both are accepted. The first GOFAX_TOKEN is used.
-// A nil client means http.DefaultClient; ctx bounds the whole download.
-//
-// Errors never include the token: a rejected token is a *StatusError saying
-// so, a document past MaxDocumentSize is a *fax.Error too_large.
-func (p *Provider) FetchReceived(ctx context.Context, client *http.Client, faxID string) ([]byte, error) {
+// FileRequest builds the API request for a received fax's document, which a
+// fax-received webhook only names (Document.FetchID): GET
+// /v1.0/ReceiveFax/{faxId}/Document with the first GOFAX_TOKEN. The caller
+// runs it with its own outbound-safe client and limits and reads the answer
+// through DecodeFile. The URL holds the token, so no error or log may carry
+// it; FilePath gives what may be shown instead.
+func (p *Provider) FileRequest(ctx context.Context, faxID string) (*http.Request, error) {
 	if faxID == "" || !validID(faxID) {
 		return nil, fax.Errorf(fax.ECodeInvalid, "GoFax fax id must be 1 to %d printable characters without spaces", maxIDLen)
 	}
-	if client == nil {
-		client = http.DefaultClient
-	}
-	path := "/v1.0/ReceiveFax/" + url.PathEscape(faxID) + "/Document"
+	path := FilePath(faxID)
 	q := url.Values{"token": {p.tokens[0]}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.baseURL+path+"?"+q.Encode(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("gofax: fetch received fax: build request: %w", redact(err, p.baseURL+path))
 	}
 	req.Header.Set("Accept", "application/json, text/plain")
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("gofax: fetch received fax: %w", redact(err, p.baseURL+path))
-	}
-	defer resp.Body.Close()
-
-	switch {
-	case resp.StatusCode == http.StatusUnauthorized:
-		drain(resp.Body)
-		return nil, &StatusError{StatusCode: resp.StatusCode, Message: "GoFax rejected the API token: check GOFAX_TOKEN"}
-	case resp.StatusCode == http.StatusNotFound:
-		drain(resp.Body)
-		return nil, &StatusError{StatusCode: resp.StatusCode, Message: "GoFax has no received fax " + faxID}
-	case resp.StatusCode < 200 || resp.StatusCode > 299:
-		drain(resp.Body)
-		return nil, &StatusError{StatusCode: resp.StatusCode, Message: "GoFax refused the received fax download"}
-	}
-
-	// Base64 grows 4/3; a JSON string may also escape '/' as "\/".
-	enc := base64.StdEncoding.EncodedLen(MaxDocumentSize)
-	limit := int64(enc + enc/16 + 4096)
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("gofax: fetch received fax: read: %w", redact(err, p.baseURL+path))
-	}
-	if int64(len(raw)) > limit {
-		return nil, tooLarge()
-	}
-	return decodeDocument(raw)
+	return req, nil
 }
 
-// decodeDocument turns GoFax's response body (a JSON string or bare base64)
-// into the document's bytes.
-func decodeDocument(raw []byte) ([]byte, error) {
-	text := bytes.TrimSpace(raw)
-	if len(text) > 0 && text[0] == '"' {
-		var s string
-		if err := json.Unmarshal(text, &s); err != nil {
-			return nil, fmt.Errorf("gofax: fetch received fax: response is not a JSON string")
-		}
-		text = bytes.TrimSpace([]byte(s))
-	} else if len(text) > 0 && (text[0] == '{' || text[0] == '[') {
-		return nil, fmt.Errorf("gofax: fetch received fax: response is JSON but not a base64 string")
+// FilePath is the path of a received fax's document, without the token.
+func FilePath(faxID string) string {
+	return "/v1.0/ReceiveFax/" + url.PathEscape(faxID) + "/Document"
+}
+
+// DecodeFile returns the document inside r, GoFax's answer to FileRequest:
+// base64, as a JSON string or as bare text, padded or not, wrapped or not.
+// It decodes as it reads, so a large answer is never held twice and a
+// caller's size limit stops the download early. An answer that is not
+// base64 (an HTML page, a JSON object) gives a *fax.Error unsupported_type;
+// r's own errors are returned as they are.
+func DecodeFile(r io.Reader) io.Reader {
+	return &fileReader{dec: base64.NewDecoder(base64.StdEncoding, &fileText{r: bufio.NewReaderSize(r, 32<<10)})}
+}
+
+// fileReader turns the base64 decoder's complaints into a *fax.Error.
+type fileReader struct{ dec io.Reader }
+
+func (f *fileReader) Read(p []byte) (int, error) {
+	n, err := f.dec.Read(p)
+	var ce base64.CorruptInputError
+	if errors.As(err, &ce) {
+		err = notBase64()
 	}
-	// StdEncoding skips CR and LF itself; other padding styles are tried
-	// before giving up.
-	var doc []byte
-	var err error
-	for _, e := range [...]*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding} {
-		doc = make([]byte, e.DecodedLen(len(text)))
-		var n int
-		if n, err = e.Decode(doc, text); err == nil {
-			doc = doc[:n]
+	return n, err
+}
+
+func notBase64() error {
+	return fax.Errorf(fax.ECodeUnsupportedType, "GoFax's answer is not a base64 document")
+}
+
+// fileText passes on the base64 text of GoFax's answer: it unquotes a JSON
+// string as it goes, drops white space, and pads an unpadded end, so that a
+// standard base64 decoder can read it.
+type fileText struct {
+	r       *bufio.Reader
+	started bool // past leading white space
+	quoted  bool // a JSON string
+	closed  bool // its closing quote was read
+	symbols int  // base64 characters passed on
+	padded  bool
+	tail    []byte // padding still to pass on at the end
+	err     error
+}
+
+func (f *fileText) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		if len(f.tail) > 0 {
+			p[n] = f.tail[0]
+			f.tail = f.tail[1:]
+			n++
+			continue
+		}
+		if f.err != nil {
 			break
 		}
+		c, ok := f.next()
+		if ok {
+			p[n] = c
+			n++
+		}
 	}
-	if err != nil {
-		return nil, fmt.Errorf("gofax: fetch received fax: response is not base64")
+	if n > 0 {
+		return n, nil
 	}
-	if len(doc) == 0 {
-		return nil, fmt.Errorf("gofax: fetch received fax: the document is empty")
-	}
-	if len(doc) > MaxDocumentSize {
-		return nil, tooLarge()
-	}
-	return doc, nil
+	return 0, f.err
 }
 
-func tooLarge() error {
-	return fmt.Errorf("gofax: fetch received fax: %w",
-		fax.Errorf(fax.ECodeTooLarge, "the received document is larger than %d MB", MaxDocumentSize>>20))
+// next reads until it has a base64 character to pass on (ok), or sets f.err.
+func (f *fileText) next() (c byte, ok bool) {
+	c, err := f.r.ReadByte()
+	if err != nil {
+		f.end(err)
+		return 0, false
+	}
+	switch {
+	case c == ' ' || c == '\t' || c == '\r' || c == '\n':
+		return 0, false
+	case !f.started:
+		f.started = true
+		switch c {
+		case '"':
+			f.quoted = true
+			return 0, false
+		case '{', '[':
+			f.err = fax.Errorf(fax.ECodeUnsupportedType, "GoFax answered JSON that is not a base64 string")
+			return 0, false
+		}
+	case f.closed:
+		f.err = notBase64() // something after the JSON string
+		return 0, false
+	case f.quoted && c == '"':
+		f.closed = true
+		return 0, false
+	case f.quoted && c == '\\':
+		if c, ok = f.escape(); !ok {
+			return 0, false
+		}
+		if c == '\r' || c == '\n' || c == '\t' || c == ' ' {
+			return 0, false
+		}
+	}
+	return f.symbol(c)
+}
+
+// escape reads the rest of a JSON escape sequence: \/ and the escapes of
+// white space and ASCII characters can stand in base64 text.
+func (f *fileText) escape() (byte, bool) {
+	c, err := f.r.ReadByte()
+	if err != nil {
+		f.end(err)
+		return 0, false
+	}
+	switch c {
+	case '/':
+		return '/', true
+	case 'n':
+		return '\n', true
+	case 'r':
+		return '\r', true
+	case 't':
+		return '\t', true
+	case 'u':
+		var v int
+		for range 4 {
+			h, err := f.r.ReadByte()
+			if err != nil {
+				f.end(err)
+				return 0, false
+			}
+			d := hexValue(h)
+			if d < 0 {
+				f.err = notBase64()
+				return 0, false
+			}
+			v = v<<4 | d
+		}
+		if v < 0x80 {
+			return byte(v), true
+		}
+	}
+	f.err = notBase64()
+	return 0, false
+}
+
+func hexValue(c byte) int {
+	switch {
+	case '0' <= c && c <= '9':
+		return int(c - '0')
+	case 'a' <= c && c <= 'f':
+		return int(c-'a') + 10
+	case 'A' <= c && c <= 'F':
+		return int(c-'A') + 10
+	}
+	return -1
+}
+
+// symbol passes c on if it is base64.
+func (f *fileText) symbol(c byte) (byte, bool) {
+	switch {
+	case c == '=':
+		f.padded = true
+	case f.padded:
+		f.err = notBase64() // data after padding
+		return 0, false
+	case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '+', c == '/':
+	default:
+		f.err = notBase64()
+		return 0, false
+	}
+	f.symbols++
+	return c, true
+}
+
+// end records the end of the answer: an unpadded last group gets its
+// padding, an unterminated JSON string is an error.
+func (f *fileText) end(err error) {
+	if err != io.EOF {
+		f.err = err
+		return
+	}
+	f.err = io.EOF
+	if f.quoted && !f.closed {
+		f.err = notBase64()
+		return
+	}
+	if r := f.symbols % 4; r != 0 && !f.padded {
+		f.tail = []byte("===")[:4-r]
+	}
 }
 
 // redact replaces the URL in a transport error, which would otherwise carry
@@ -141,6 +234,3 @@ func redact(err error, safeURL string) error {
 	}
 	return err
 }
-
-// drain reads a little of an error body so the connection can be reused.
-func drain(r io.Reader) { _, _ = io.Copy(io.Discard, io.LimitReader(r, 64<<10)) }

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -155,20 +154,4 @@ func FuzzParseSMSCallback(f *testing.F) {
 
 func FuzzParseInbound(f *testing.F) {
 	fuzzParse(f, InboundPath, fax.UpdateInbound, func(p *Provider) func(*http.Request, []byte) ([]fax.Update, error) { return p.ParseInbound })
-}
-
-// FuzzDecodeDocument covers the response parser behind FetchReceived.
-func FuzzDecodeDocument(f *testing.F) {
-	f.Add([]byte(`"SUkqAAgAAAA="`))
-	f.Add([]byte("SUkqAAgAAAA"))
-	f.Add([]byte("SUkq\r\nAAgA\r\nAAA=\r\n"))
-	f.Add([]byte(`"SUkq\/AAgAAAA="`))
-	f.Add([]byte(`{"x":1}`))
-	f.Add([]byte(strconv.Quote("\x00")))
-	f.Fuzz(func(t *testing.T, raw []byte) {
-		doc, err := decodeDocument(raw)
-		if err == nil && (len(doc) == 0 || len(doc) > MaxDocumentSize) {
-			t.Fatalf("got %d bytes without error", len(doc))
-		}
-	})
 }

@@ -105,7 +105,7 @@ func (f form) sentFields() (id string, ok bool, msg string, err error) {
 }
 
 // ParseInbound turns a fax-received webhook into one inbound update whose
-// document is fetched later through FetchReceived (Document.FetchID).
+// document is fetched later through FileRequest (Document.FetchID).
 // Message COMPLETE is received and INCOMPLETE partial; an INCOMPLETE fax that
 // reports zero pages has no document to fetch. From is the caller's line id
 // (SenderISDNID) or else the station id (SenderFaxID) when either is a
