@@ -18,7 +18,10 @@ import (
 func errorOf(t *testing.T, rec *httptest.ResponseRecorder) (code, message string) {
 	t.Helper()
 	var e struct {
-		Error struct{ Code, Message, RequestID string } `json:"error"`
+		Error struct {
+			Code, Message string
+			RequestID     string `json:"request_id"`
+		} `json:"error"`
 	}
 	if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Error.Code == "" {
 		t.Fatalf("%d %q is not the JSON error shape: %v", rec.Code, rec.Body, err)
