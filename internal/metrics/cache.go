@@ -11,7 +11,7 @@ import (
 
 // DefaultStoreCache is how long the store's figures are reused when New is
 // given no duration.
-const DefaultStoreCache = 10 * time.Second
+const DefaultStoreCache = 30 * time.Second
 
 // storeReadTimeout bounds one read of the store's figures. The read runs
 // apart from any scrape, so a slow database delays figures, not scrapes.
