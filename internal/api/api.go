@@ -18,7 +18,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -369,12 +368,7 @@ func (s *Server) wrap(rt route) http.Handler {
 		}
 		// Every route takes only the query parameters its OpenAPI
 		// operation lists, each once.
-		q, err := url.ParseQuery(r.URL.RawQuery)
-		if err != nil {
-			s.writeError(w, r, fax.Errorf(fax.ECodeInvalid, "the query string is malformed"))
-			return
-		}
-		if err := checkQuery(q, query); err != nil {
+		if err := checkQuery(r.URL.RawQuery, query); err != nil {
 			s.writeError(w, r, err)
 			return
 		}

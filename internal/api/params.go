@@ -39,11 +39,17 @@ func (f *fieldSet) add(name string) error {
 	return nil
 }
 
-// checkQuery applies a route's query parameter rule to q, in name order so
-// that the message does not depend on map order.
-func checkQuery(q url.Values, allowed []string) error {
-	if len(q) == 0 {
+// checkQuery applies a route's query parameter rule to a raw query string,
+// in name order so that the message does not depend on map order. A query
+// that does not parse is refused whole: the parser would drop the pairs it
+// cannot read.
+func checkQuery(raw string, allowed []string) error {
+	if raw == "" {
 		return nil
+	}
+	q, err := url.ParseQuery(raw)
+	if err != nil {
+		return fax.Errorf(fax.ECodeInvalid, "the query string is malformed")
 	}
 	names := make([]string, 0, len(q))
 	for n := range q {
