@@ -396,6 +396,14 @@ func (b *bench) configure() error {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
+	// The soak reads the child's runtime figures from its metrics listener,
+	// which needs no key.
+	mln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	metricsAddr := mln.Addr().String()
+	mln.Close()
 	b.token = "bench-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	env := map[string]string{
 		"FAXGATE_ADDR":                   addr,
@@ -408,6 +416,7 @@ func (b *bench) configure() error {
 		"PHAXIO_WEBHOOK_TOKEN":           b.token,
 		"PHAXIO_BASE_URL":                b.carrier.url,
 		"FAXGATE_WEBHOOK_ALLOW_NETWORKS": "127.0.0.0/8",
+		"FAXGATE_METRICS_ADDR":           metricsAddr,
 	}
 	// Settings a user may tune for the run; everything else is the bench's.
 	for _, k := range []string{"FAXGATE_LOG_LEVEL", "FAXGATE_LOG_FORMAT", "FAXGATE_WEBHOOK_WORKERS", "FAXGATE_DISPATCH_WORKERS"} {

@@ -125,7 +125,7 @@ func (b *bench) runSoak(ctx context.Context, stdout io.Writer) error {
 		s := soakSample{AtS: round(time.Since(epoch).Seconds(), 1), Delivered: b.recv.verified.Load()}
 		rss, _ := procMemStatus(child.Process.Pid)
 		s.RSSMB = mb(rss)
-		s.HeapMB, s.Goroutines = childRuntimeStats(b.cfg.PublicURL + "/metrics")
+		s.HeapMB, s.Goroutines = childRuntimeStats("http://" + b.cfg.MetricsAddr + "/metrics")
 		samples = append(samples, s)
 		b.say("%6.0fs  rss %6.1f MB  heap %6.1f MB  goroutines %4d  webhooks %d", s.AtS, s.RSSMB, s.HeapMB, s.Goroutines, s.Delivered)
 	}

@@ -1132,7 +1132,7 @@ func TestFloodLimits(t *testing.T) {
 	})
 	t.Run("inflight sends", func(t *testing.T) {
 		g := startGateway(t, withEnv("FAXGATE_RATE_LIMIT", "0"), withEnv("FAXGATE_MAX_INFLIGHT_SENDS", "1"))
-		// A send whose body arrives slowly holds the only slot.
+		// A send whose body arrives slowly.
 		mb := multipartSend(map[string]string{"to": "+15551234567"}, textDoc)
 		pr, pw := io.Pipe()
 		slow := make(chan int, 1)
@@ -1150,8 +1150,9 @@ func TestFloodLimits(t *testing.T) {
 		}()
 		raw := mb.buf.Bytes()
 		pw.Write(raw[:len(raw)/2])
-		// Other sends are refused at once while it lasts (bad sends, so
-		// that one let through early changes nothing either).
+		// It holds its key's share (the per-key cap, lowered to the
+		// gateway's 1), not the gateway's slot, which is taken only once a
+		// body is in: the same key is refused at once, another key sends.
 		deadline := time.Now().Add(10 * time.Second)
 		for {
 			req, _ := http.NewRequest("POST", g.url+"/v1/faxes", strings.NewReader(`{"to":"not a number"}`))
@@ -1164,16 +1165,24 @@ func TestFloodLimits(t *testing.T) {
 			var e errorBody
 			json.NewDecoder(resp.Body).Decode(&e)
 			resp.Body.Close()
-			if resp.StatusCode == 503 {
-				if resp.Header.Get("Retry-After") != "1" || e.Error.Code != "unavailable" {
-					t.Errorf("over the cap: got Retry-After %q %+v, want 1 and unavailable", resp.Header.Get("Retry-After"), e)
+			if resp.StatusCode == 429 {
+				if resp.Header.Get("Retry-After") != "1" || e.Error.Code != "rate_limited" {
+					t.Errorf("over the key's share: got Retry-After %q %+v, want 1 and rate_limited", resp.Header.Get("Retry-After"), e)
 				}
 				break
 			}
 			if resp.StatusCode != 400 || time.Now().After(deadline) {
-				t.Fatalf("while a send holds the only slot: got %d, want 503 (or 400 before it took the slot)", resp.StatusCode)
+				pw.CloseWithError(io.ErrUnexpectedEOF)
+				t.Fatalf("while a send of the same key trickles: got %d, want 429 (or 400 before it started)", resp.StatusCode)
 			}
 			time.Sleep(5 * time.Millisecond)
+		}
+		var other apiKey
+		if code := g.do("POST", "/v1/api-keys", map[string]any{"name": "other", "scopes": []string{"fax:send"}}, &other); code != 201 {
+			t.Fatalf("create key: got %d", code)
+		}
+		if code := g.doKey(other.Key, "POST", "/v1/faxes", multipartSend(map[string]string{"to": "+15551234569"}, textDoc), nil); code != 202 {
+			t.Errorf("another key's send while a slow body arrives: got %d, want 202", code)
 		}
 		if code := g.do("GET", "/v1/faxes", nil, nil); code != 200 {
 			t.Errorf("a read while sends are capped: got %d", code)

@@ -16,11 +16,13 @@ import (
 
 const keysHelp = `faxgate keys: manage API keys directly in the database (run where faxgate's data is).
 
-  faxgate keys create --name NAME --scopes fax:send,fax:read,webhooks:manage,keys:manage
+  faxgate keys create --name NAME --scopes fax:send,fax:read,webhooks:manage,keys:manage,metrics:read
   faxgate keys list
   faxgate keys revoke KEY_ID
 
-The key is printed once by create; only its hash is stored.`
+The key is printed once by create; only its hash is stored. These commands
+act with the database's own authority, as the operator who holds it; over the
+API, a key may grant only the scopes it holds.`
 
 func openStore(ctx context.Context, getenv func(string) string, file string) (store, error) {
 	cfg, err := config.Load(getenv, file)
@@ -56,7 +58,7 @@ func cmdKeys(ctx context.Context, args []string, getenv func(string) string, std
 		for _, s := range strings.Split(*scopes, ",") {
 			s = strings.TrimSpace(s)
 			if !fax.Scope(s).Valid() {
-				return usageError(fmt.Sprintf("unknown scope %q; want fax:send, fax:read, webhooks:manage or keys:manage", s))
+				return usageError(fmt.Sprintf("unknown scope %q; want some of %s", s, fax.ScopeNames()))
 			}
 			sc = append(sc, fax.Scope(s))
 		}

@@ -17,7 +17,7 @@ func TestMetrics(t *testing.T) {
 	}
 	g.post("/phaxio-inbound", "application/json", []byte(`{}`), map[string]string{"X-Phaxio-Signature": "bad"})
 	var body []byte
-	if code := g.doKey("", "GET", "/metrics", nil, &body); code != 200 {
+	if code := g.do("GET", "/metrics", nil, &body); code != 200 {
 		t.Fatalf("/metrics: got %d", code)
 	}
 	text := string(body)

@@ -69,6 +69,9 @@ type Main struct {
 		deliver  func()
 		inbound  func()
 	}
+	// metricsServer serves /metrics on FAXGATE_METRICS_ADDR; nil when unset.
+	metricsServer   *http.Server
+	metricsListener net.Listener
 }
 
 // NewMain returns a Main for cfg.
@@ -203,6 +206,12 @@ func (m *Main) Open(ctx context.Context) error {
 	m.wake.dispatch, m.wake.deliver, m.wake.inbound = m.Dispatcher.Notify, m.Webhooks.Notify, m.Ingest.Notify
 	m.wake.Unlock()
 
+	carrierRoutes := map[string]string{}
+	for _, rt := range carrierSet.routes() {
+		carrierRoutes[rt.Pattern] = rt.Provider
+	}
+	m.Metrics = metrics.New(m.Store, carrierRoutes, m.Logger.With("component", "metrics"), cfg.MetricsCacheFor)
+
 	resolver := func(ctx context.Context, host string) ([]netip.Addr, error) {
 		return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 	}
@@ -210,6 +219,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Store: m.Store, Blobs: m.Blobs, Logger: m.Logger.With("component", "api"), Now: m.Now,
 		AdminKeys: cfg.AdminKeys, MaxDocument: cfg.MaxDocument, DefaultProvider: cfg.Provider,
 		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, MaxInflightSends: cfg.MaxInflightSends,
+		MaxInflightSendsPerKey: cfg.MaxInflightSendsPerKey, SendBodyTimeout: cfg.SendBodyTimeout,
 		ProviderProblem: func(name string) string {
 			if _, ok := senders[name]; ok {
 				return ""
@@ -248,6 +258,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Formats:        []string{fax.FormatJSON, fax.FormatPhaxio, fax.FormatGoFax},
 		EmailEnabled:   cfg.SMTPURL != "",
 		CallbackSecret: m.callbackSecret,
+		Metrics:        m.Metrics.Handler(),
 	}
 	if m.Simulator != nil {
 		apiOpts.SimulatorInbound = m.Simulator.Receive
@@ -258,12 +269,6 @@ func (m *Main) Open(ctx context.Context) error {
 	m.API = api.New(apiOpts)
 	m.mountCarrierRoutes(carrierSet)
 	m.carriers = carrierSet
-	carrierRoutes := map[string]string{}
-	for _, rt := range carrierSet.routes() {
-		carrierRoutes[rt.Pattern] = rt.Provider
-	}
-	m.Metrics = metrics.New(m.Store, carrierRoutes, m.Logger.With("component", "metrics"))
-	m.API.Mux().Handle("GET /metrics", m.Metrics.Handler())
 	route := func(r *http.Request) string {
 		_, pattern := m.API.Mux().Handler(r)
 		return pattern
@@ -272,6 +277,9 @@ func (m *Main) Open(ctx context.Context) error {
 	m.listener, err = net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("FAXGATE_ADDR: %w", err)
+	}
+	if err := m.listenMetrics(); err != nil {
+		return err
 	}
 	var ids fax.IDGen
 	m.server = &http.Server{
@@ -346,6 +354,13 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		serveErr <- m.server.Serve(m.listener)
 	}()
+	if m.metricsServer != nil {
+		go func() {
+			if err := m.metricsServer.Serve(m.metricsListener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				m.Logger.Error("metrics listener stopped", "err", err)
+			}
+		}()
+	}
 	m.Logger.Info("faxgate serving", "addr", m.listener.Addr().String(), "provider", m.Config.Provider,
 		"data_dir", m.Config.DataDir, "version", version)
 	var err error
@@ -358,6 +373,9 @@ func (m *Main) Run(ctx context.Context) error {
 	defer scancel()
 	if serr := m.server.Shutdown(sctx); serr != nil {
 		m.Logger.Warn("http shutdown", "err", serr)
+	}
+	if m.metricsServer != nil {
+		m.metricsServer.Close()
 	}
 	cancel()
 	m.wg.Wait()
@@ -378,6 +396,9 @@ func (m *Main) Close() error {
 	var errs []error
 	if m.listener != nil {
 		errs = append(errs, m.listener.Close())
+	}
+	if m.metricsListener != nil {
+		errs = append(errs, m.metricsListener.Close())
 	}
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())
@@ -481,4 +502,39 @@ func leadFunc(st store) func(ctx context.Context, name string) (func(), bool, er
 		return l.TryLead
 	}
 	return nil
+}
+
+// listenMetrics opens FAXGATE_METRICS_ADDR, where GET /metrics needs no key:
+// an address that only the scraper reaches, so that Prometheus needs no
+// credential. The API listener keeps serving metrics to metrics:read keys.
+func (m *Main) listenMetrics() error {
+	if m.Config.MetricsAddr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", m.Config.MetricsAddr)
+	if err != nil {
+		return fmt.Errorf("FAXGATE_METRICS_ADDR: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Metrics.Handler())
+	m.metricsListener = ln
+	m.metricsServer = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+	}
+	return nil
+}
+
+// MetricsURL is where FAXGATE_METRICS_ADDR listens ("" when unset), for
+// tests and logs.
+func (m *Main) MetricsURL() string {
+	if m.metricsListener == nil {
+		return ""
+	}
+	return "http://" + m.metricsListener.Addr().String()
 }

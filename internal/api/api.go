@@ -18,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -124,10 +125,22 @@ type Options struct {
 	// RateLimitKeys caps the keys whose buckets are kept in memory.
 	// Default DefaultRateLimitKeys.
 	RateLimitKeys int
-	// MaxInflightSends caps the POST /v1/faxes requests handled at once,
-	// across all keys; beyond it requests get 503 with Retry-After at once
-	// instead of waiting. Default 0: no cap.
+	// MaxInflightSends caps the POST /v1/faxes requests processed at once,
+	// across all keys, counted from when a request's body is in; beyond it
+	// requests get 503 with Retry-After at once instead of waiting.
+	// Default 0: no cap.
 	MaxInflightSends int
+	// MaxInflightSendsPerKey caps one API key's sends in progress, counted
+	// from when a request starts, body read included; beyond it the key's
+	// requests get 429 with Retry-After. It is lowered to MaxInflightSends
+	// when above it. Default 0: no cap.
+	MaxInflightSendsPerKey int
+	// SendBodyTimeout is how long a send's whole body may take to arrive;
+	// a slower one gets 408. Default 0: only the server's own timeouts.
+	SendBodyTimeout time.Duration
+	// Metrics serves GET /metrics to keys with the metrics:read scope; nil
+	// leaves the route answering 404.
+	Metrics http.Handler
 }
 
 // Server serves API v1.
@@ -140,7 +153,7 @@ type Server struct {
 	admin [][32]byte
 
 	limiter *limiter
-	sends   *gate
+	sends   *sendSlots
 }
 
 // New builds a Server and its routes.
@@ -162,7 +175,7 @@ func New(opts Options) *Server {
 		s.admin = append(s.admin, sha256.Sum256([]byte(k)))
 	}
 	s.limiter = newLimiter(opts.RateLimit, opts.RateBurst, opts.RateLimitKeys)
-	s.sends = newGate(opts.MaxInflightSends)
+	s.sends = newSendSlots(opts.MaxInflightSends, opts.MaxInflightSendsPerKey)
 	s.mux = http.NewServeMux()
 	paths := map[string][]string{}
 	for _, rt := range s.routes() {
@@ -188,7 +201,11 @@ func (s *Server) Mux() *http.ServeMux { return s.mux }
 // ServeHTTP serves the API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-const errMethod = "method_not_allowed"
+const (
+	errMethod = "method_not_allowed"
+	// errTimeout is a request body that did not arrive within its deadline.
+	errTimeout = "timeout"
+)
 
 // status maps error codes to HTTP statuses.
 func status(code string) int {
@@ -203,6 +220,8 @@ func status(code string) int {
 		return http.StatusNotFound
 	case errMethod:
 		return http.StatusMethodNotAllowed
+	case errTimeout:
+		return http.StatusRequestTimeout
 	case fax.ECodeConflict:
 		return http.StatusConflict
 	case fax.ECodeGone:
@@ -329,6 +348,7 @@ type route struct {
 }
 
 func (s *Server) wrap(rt route) http.Handler {
+	query := operations()[rt.method+" "+rt.path].query
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if rt.scope != "" {
 			k, err := s.authenticate(r)
@@ -346,13 +366,11 @@ func (s *Server) wrap(rt route) http.Handler {
 			}
 			r = r.WithContext(context.WithValue(r.Context(), keyPrincipal, k))
 		}
-		if s.sends != nil && inflightRoutes[rt.method+" "+rt.path] {
-			if !s.sends.enter() {
-				w.Header().Set("Retry-After", "1")
-				s.writeError(w, r, fax.Errorf(fax.ECodeUnavailable, "too many sends in progress on this gateway; retry shortly"))
-				return
-			}
-			defer s.sends.leave()
+		// Every route takes only the query parameters its OpenAPI
+		// operation lists, each once.
+		if err := checkQuery(r.URL.RawQuery, query); err != nil {
+			s.writeError(w, r, err)
+			return
 		}
 		if err := rt.h(w, r); err != nil {
 			s.writeError(w, r, err)
@@ -427,6 +445,8 @@ func jsonError(err error) error {
 		return fax.Errorf(fax.ECodeInvalid, "request body is not valid JSON (at byte %d)", se.Offset)
 	case errors.As(err, &te):
 		return fax.Errorf(fax.ECodeInvalid, "field %s must be %s", te.Field, te.Type)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return fax.Errorf(errTimeout, "the request body did not arrive in time")
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return fax.Errorf(fax.ECodeInvalid, "request body is truncated JSON")
 	}

@@ -35,16 +35,19 @@ func (s *Server) handleAPIKeyCreate(w http.ResponseWriter, r *http.Request) erro
 		return fax.Errorf(fax.ECodeInvalid, "name is required (at most 100 characters)")
 	}
 	if len(req.Scopes) == 0 {
-		return fax.Errorf(fax.ECodeInvalid, "scopes is required: some of fax:send, fax:read, webhooks:manage, keys:manage")
+		return fax.Errorf(fax.ECodeInvalid, "scopes is required: some of %s", fax.ScopeNames())
 	}
 	var scopes []fax.Scope
 	for _, sc := range req.Scopes {
 		if !fax.Scope(sc).Valid() {
-			return fax.Errorf(fax.ECodeInvalid, "unknown scope %q; want fax:send, fax:read, webhooks:manage or keys:manage", truncate(sc, 64))
+			return fax.Errorf(fax.ECodeInvalid, "unknown scope %q; want some of %s", truncate(sc, 64), fax.ScopeNames())
 		}
 		if !slices.Contains(scopes, fax.Scope(sc)) {
 			scopes = append(scopes, fax.Scope(sc))
 		}
+	}
+	if err := fax.CheckGrant(principal(r.Context()), scopes); err != nil {
+		return err
 	}
 	key, hash, prefix := NewAPIKey()
 	k, err := s.opts.Store.CreateAPIKey(r.Context(), &fax.APIKey{Name: req.Name, Hash: hash, Prefix: prefix, Scopes: scopes})

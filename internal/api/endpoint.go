@@ -29,20 +29,8 @@ type endpointRequest struct {
 func (s *Server) applyEndpoint(ctx context.Context, req *endpointRequest, e *fax.Endpoint) error {
 	if req.URL != nil {
 		u := strings.TrimSpace(*req.URL)
-		if u == "" || len(u) > 2048 {
-			return fax.Errorf(fax.ECodeInvalid, "url is required (at most 2048 characters)")
-		}
-		if strings.HasPrefix(strings.ToLower(u), "mailto:") {
-			if !s.opts.EmailEnabled {
-				return fax.Errorf(fax.ECodeUnprocessable, "mailto: endpoints need an SMTP relay: set FAXGATE_SMTP_URL")
-			}
-			if err := checkMailto(u); err != nil {
-				return err
-			}
-		} else if s.opts.CheckWebhookURL != nil {
-			if err := s.opts.CheckWebhookURL(ctx, u); err != nil {
-				return fax.Errorf(fax.ECodeInvalid, "url: %s", fax.ErrorMessage(err))
-			}
+		if err := s.checkEndpointURL(ctx, "url", u); err != nil {
+			return err
 		}
 		e.URL = u
 	}
@@ -296,20 +284,46 @@ func (s *Server) handleCallbackSecret(w http.ResponseWriter, r *http.Request) er
 	return nil
 }
 
+// checkEndpointURL is the one rule for where events may go: a webhook
+// endpoint's url and a fax's own callback_url both pass it, so that neither
+// reaches what the other may not. field names the field in messages.
+func (s *Server) checkEndpointURL(ctx context.Context, field, u string) error {
+	if u == "" || len(u) > 2048 {
+		return fax.Errorf(fax.ECodeInvalid, "%s is required (at most 2048 characters)", field)
+	}
+	if strings.HasPrefix(strings.ToLower(u), "mailto:") {
+		if !s.opts.EmailEnabled {
+			return fax.Errorf(fax.ECodeUnprocessable, "%s: mailto: needs an SMTP relay: set FAXGATE_SMTP_URL", field)
+		}
+		if err := checkMailto(u); err != nil {
+			return fax.Errorf(fax.ECodeInvalid, "%s: %s", field, fax.ErrorMessage(err))
+		}
+		return nil
+	}
+	if s.opts.CheckWebhookURL != nil {
+		if err := s.opts.CheckWebhookURL(ctx, u); err != nil {
+			return fax.Errorf(fax.ECodeInvalid, "%s: %s", field, fax.ErrorMessage(err))
+		}
+	}
+	return nil
+}
+
 // checkMailto accepts mailto:a@b.example[,c@d.example] with plain addresses.
 func checkMailto(u string) error {
 	rest := u[len("mailto:"):]
-	if i := strings.IndexByte(rest, '?'); i >= 0 {
-		return fax.Errorf(fax.ECodeInvalid, "url: mailto: takes addresses only, no ?headers")
+	if strings.ContainsAny(rest, "?%") {
+		// Headers (?bcc=, ?cc=) would add recipients, and percent-encoding
+		// hides separators and line breaks from this check.
+		return fax.Errorf(fax.ECodeInvalid, "mailto: takes plain addresses only, no ?headers or %%-encoding")
 	}
 	addrs := strings.Split(rest, ",")
 	if len(addrs) == 0 || len(addrs) > 10 {
-		return fax.Errorf(fax.ECodeInvalid, "url: mailto: needs 1 to 10 addresses")
+		return fax.Errorf(fax.ECodeInvalid, "mailto: needs 1 to 10 addresses")
 	}
 	for _, a := range addrs {
 		parsed, err := mail.ParseAddress(a)
 		if err != nil || parsed.Address != a || strings.ContainsAny(a, "\r\n") {
-			return fax.Errorf(fax.ECodeInvalid, "url: %q is not a plain email address", truncate(a, 64))
+			return fax.Errorf(fax.ECodeInvalid, "%q is not a plain email address", truncate(a, 64))
 		}
 	}
 	return nil

@@ -12,8 +12,10 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/faxgate/faxgate/internal/fax"
@@ -38,24 +40,27 @@ const maxField = 2048
 
 func (s *Server) handleFaxCreate(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	var req sendRequest
-	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	switch mt {
-	case "multipart/form-data":
-		if err := s.readMultipartSend(r, params["boundary"], &req); err != nil {
-			return err
-		}
-	case "application/json", "":
-		if err := decodeJSON(r, s.opts.MaxDocument*4/3+64<<10, &req); err != nil {
-			return err
-		}
-		if err := s.jsonContent(r, &req); err != nil {
-			return err
-		}
-	default:
-		return fax.Errorf(fax.ECodeUnsupportedType, "send multipart/form-data or application/json, not %s", mt)
+	leaveKey, err := s.sends.enterKey(principal(ctx))
+	if err != nil {
+		// Closing the connection spares reading a body that is refused
+		// anyway; the server would otherwise read it before answering.
+		w.Header().Set("Connection", "close")
+		w.Header().Set("Retry-After", "1")
+		return err
 	}
-
+	defer leaveKey()
+	req, err := s.readSend(w, r)
+	if err != nil {
+		return err
+	}
+	// The gateway-wide slot is taken only now that the body is in: a client
+	// sending its bodies slowly holds its own key's share, not everyone's.
+	leave, err := s.sends.enter()
+	if err != nil {
+		w.Header().Set("Retry-After", "1")
+		return err
+	}
+	defer leave()
 	to, err := fax.ParseNumber(req.To)
 	if err != nil {
 		return fax.Errorf(fax.ECodeInvalid, "to: %s", fax.ErrorMessage(err))
@@ -69,9 +74,9 @@ func (s *Server) handleFaxCreate(w http.ResponseWriter, r *http.Request) error {
 	if n := utf8.RuneCountInString(req.HeaderText); n > 50 || !utf8.ValidString(req.HeaderText) {
 		return fax.Errorf(fax.ECodeInvalid, "header_text: at most 50 characters of text, got %d", n)
 	}
-	if req.CallbackURL != "" && s.opts.CheckWebhookURL != nil {
-		if err := s.opts.CheckWebhookURL(ctx, req.CallbackURL); err != nil {
-			return fax.Errorf(fax.ECodeInvalid, "callback_url: %s", fax.ErrorMessage(err))
+	if req.CallbackURL != "" {
+		if err := s.checkEndpointURL(ctx, "callback_url", req.CallbackURL); err != nil {
+			return err
 		}
 	}
 	provider := req.Provider
@@ -81,6 +86,11 @@ func (s *Server) handleFaxCreate(w http.ResponseWriter, r *http.Request) error {
 	if s.opts.ProviderProblem != nil {
 		if p := s.opts.ProviderProblem(provider); p != "" {
 			return fax.Errorf(fax.ECodeUnprocessable, "provider %s cannot send: %s", provider, p)
+		}
+	}
+	if req.content == nil && req.ContentURL != "" {
+		if err := s.fetchContent(r, req); err != nil {
+			return err
 		}
 	}
 	if len(req.content) == 0 {
@@ -152,6 +162,38 @@ func (s *Server) handleFaxCreate(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// readSend reads a send's body in either encoding within the body deadline
+// (Options.SendBodyTimeout). A content_url is not fetched yet.
+func (s *Server) readSend(w http.ResponseWriter, r *http.Request) (*sendRequest, error) {
+	if s.opts.SendBodyTimeout > 0 {
+		// The server clears the deadline itself once the body has been read
+		// to its end, so it never cuts the work that follows. A server
+		// without deadlines (a test recorder) refuses it; nothing to do.
+		http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.opts.SendBodyTimeout))
+	}
+	req := &sendRequest{}
+	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch mt {
+	case "multipart/form-data":
+		if err := s.readMultipartSend(r, params["boundary"], req); err != nil {
+			return nil, err
+		}
+	case "application/json", "":
+		if err := decodeJSON(r, s.opts.MaxDocument*4/3+64<<10, req); err != nil {
+			return nil, err
+		}
+		if err := s.jsonContent(req); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fax.Errorf(fax.ECodeUnsupportedType, "send multipart/form-data or application/json, not %s", mt)
+	}
+	return req, nil
+}
+
+// sendFields are the multipart fields of a send.
+var sendFields = []string{"to", "file", "from", "callback_url", "provider", "header_text", "content_url"}
+
 // readMultipartSend reads a multipart send, refusing a document over the
 // limit with 413 before reading it all.
 func (s *Server) readMultipartSend(r *http.Request, boundary string, req *sendRequest) error {
@@ -164,6 +206,8 @@ func (s *Server) readMultipartSend(r *http.Request, boundary string, req *sendRe
 		"to": &req.To, "from": &req.From, "callback_url": &req.CallbackURL, "provider": &req.Provider,
 		"header_text": &req.HeaderText, "content_url": &req.ContentURL,
 	}
+	names := newFieldSet("field", sendFields)
+	malformed := fax.Errorf(fax.ECodeInvalid, "malformed multipart body")
 	for parts := 0; ; parts++ {
 		if parts > 32 {
 			return fax.Errorf(fax.ECodeInvalid, "too many multipart parts")
@@ -173,50 +217,66 @@ func (s *Server) readMultipartSend(r *http.Request, boundary string, req *sendRe
 			break
 		}
 		if err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				return fax.Errorf(fax.ECodeTooLarge, "document is larger than %d bytes", s.opts.MaxDocument)
-			}
-			return fax.Errorf(fax.ECodeInvalid, "malformed multipart body")
+			return s.bodyError(err, malformed)
 		}
 		name := p.FormName()
-		switch {
-		case name == "file":
-			if req.content != nil {
-				return fax.Errorf(fax.ECodeInvalid, "send one file part; faxgate sends one document per fax")
-			}
+		if err := names.add(name); err != nil {
+			return err
+		}
+		if name == "file" {
 			b, err := io.ReadAll(io.LimitReader(p, s.opts.MaxDocument+1))
 			if err != nil {
-				var mbe *http.MaxBytesError
-				if errors.As(err, &mbe) {
-					return fax.Errorf(fax.ECodeTooLarge, "document is larger than %d bytes", s.opts.MaxDocument)
-				}
-				return fax.Errorf(fax.ECodeInvalid, "malformed multipart body")
+				return s.bodyError(err, malformed)
 			}
 			if int64(len(b)) > s.opts.MaxDocument {
 				return fax.Errorf(fax.ECodeTooLarge, "document is larger than %d bytes", s.opts.MaxDocument)
 			}
 			req.content = b
-		case fields[name] != nil:
-			b, err := io.ReadAll(io.LimitReader(p, maxField+1))
-			if err != nil {
-				return fax.Errorf(fax.ECodeInvalid, "malformed multipart body")
-			}
-			if len(b) > maxField {
-				return fax.Errorf(fax.ECodeInvalid, "field %s is longer than %d bytes", name, maxField)
-			}
-			*fields[name] = strings.TrimSpace(string(b))
-		default:
-			return fax.Errorf(fax.ECodeInvalid, "unknown field %q; want to, file, from, callback_url, provider, header_text or content_url", name)
+			continue
 		}
+		b, err := io.ReadAll(io.LimitReader(p, maxField+1))
+		if err != nil {
+			return s.bodyError(err, malformed)
+		}
+		if len(b) > maxField {
+			return fax.Errorf(fax.ECodeInvalid, "field %s is longer than %d bytes", name, maxField)
+		}
+		*fields[name] = strings.TrimSpace(string(b))
 	}
-	if req.content == nil && req.ContentURL != "" {
-		return s.fetchContent(r, req)
+	if req.content != nil && req.ContentURL != "" {
+		return fax.Errorf(fax.ECodeInvalid, "send a file part or content_url, not both")
+	}
+	// Whatever follows the closing boundary is read now, within the
+	// deadline, so that the body is wholly in before the send takes a
+	// gateway-wide slot; a small epilogue is allowed, as MIME allows it.
+	n, err := io.CopyN(io.Discard, body, maxEpilogue+1)
+	if err != nil && err != io.EOF {
+		return s.bodyError(err, malformed)
+	}
+	if n > maxEpilogue {
+		return fax.Errorf(fax.ECodeInvalid, "more than %d bytes after the multipart body's closing boundary", maxEpilogue)
 	}
 	return nil
 }
 
-func (s *Server) jsonContent(r *http.Request, req *sendRequest) error {
+// maxEpilogue is how much data may follow a multipart send's closing
+// boundary.
+const maxEpilogue = 1 << 10
+
+// bodyError names why reading a send's body failed when the reason is the
+// size limit or the body deadline, and returns otherwise for anything else.
+func (s *Server) bodyError(err, otherwise error) error {
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return fax.Errorf(fax.ECodeTooLarge, "document is larger than %d bytes", s.opts.MaxDocument)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return fax.Errorf(errTimeout, "the request body did not arrive within %s", s.opts.SendBodyTimeout)
+	}
+	return otherwise
+}
+
+func (s *Server) jsonContent(req *sendRequest) error {
 	switch {
 	case req.ContentBase64 != "" && req.ContentURL != "":
 		return fax.Errorf(fax.ECodeInvalid, "send content_base64 or content_url, not both")
@@ -229,9 +289,6 @@ func (s *Server) jsonContent(r *http.Request, req *sendRequest) error {
 			return fax.Errorf(fax.ECodeTooLarge, "document is larger than %d bytes", s.opts.MaxDocument)
 		}
 		req.content = b
-		return nil
-	case req.ContentURL != "":
-		return s.fetchContent(r, req)
 	}
 	return nil
 }

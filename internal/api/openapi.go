@@ -24,11 +24,12 @@ func ref(name string) map[string]any { return map[string]any{"$ref": "#/componen
 func operations() map[string]op {
 	common := []int{400, 401, 403, 404, 429, 500, 503}
 	return map[string]op{
-		"GET /healthz":      {ok: 200, response: "Status"},
-		"GET /readyz":       {ok: 200, response: "Status", errors: []int{503}},
-		"GET /openapi.json": {ok: 200, response: "Object"},
+		"GET /healthz":      {ok: 200, response: "Status", errors: []int{400}},
+		"GET /readyz":       {ok: 200, response: "Status", errors: []int{400, 503}},
+		"GET /openapi.json": {ok: 200, response: "Object", errors: []int{400}},
+		"GET /metrics":      {ok: 200, response: "Prometheus", errors: common},
 
-		"POST /v1/faxes":              {body: "SendJSON", ok: 202, response: "Fax", errors: append(common, 409, 413, 415, 422)},
+		"POST /v1/faxes":              {body: "SendJSON", ok: 202, response: "Fax", errors: append(common, 408, 409, 413, 415, 422)},
 		"GET /v1/faxes":               {query: []string{"direction", "status", "limit", "cursor"}, ok: 200, response: "FaxList", errors: common},
 		"GET /v1/faxes/{id}":          {ok: 200, response: "Fax", errors: common},
 		"GET /v1/faxes/{id}/document": {ok: 200, response: "PDF", errors: append(common, 410)},
@@ -153,7 +154,7 @@ func schemas() map[string]any {
 		}),
 		"SimulatorInbound": obj([]string{"from", "to"}, map[string]any{"from": str(), "to": str(), "pages": integer()}),
 		"APIKeyCreate": obj([]string{"name", "scopes"}, map[string]any{
-			"name": str(), "scopes": arr(enum("fax:send", "fax:read", "webhooks:manage", "keys:manage")),
+			"name": str(), "scopes": arr(enum(scopeNames()...)),
 		}),
 		"APIKey": obj([]string{"id", "name", "scopes"}, map[string]any{
 			"id": str(), "name": str(), "prefix": str(), "scopes": arr(str()),
@@ -196,6 +197,8 @@ func (s *Server) OpenAPI() map[string]any {
 		case "":
 		case "PDF":
 			okResp["content"] = map[string]any{"application/pdf": map[string]any{"schema": map[string]any{"type": "string", "contentMediaType": "application/pdf"}}}
+		case "Prometheus":
+			okResp["content"] = map[string]any{"text/plain": map[string]any{"schema": map[string]any{"type": "string", "description": "Prometheus text exposition format"}}}
 		default:
 			okResp["content"] = map[string]any{"application/json": map[string]any{"schema": ref(o.response)}}
 		}
@@ -230,7 +233,9 @@ func (s *Server) OpenAPI() map[string]any {
 	return map[string]any{
 		"openapi": "3.1.0",
 		"info": map[string]any{"title": "faxgate API", "version": fax.APIVersion,
-			"description": "Send and receive faxes through cloud carriers or Asterisk; signed webhooks out."},
+			"description": "Send and receive faxes through cloud carriers or Asterisk; signed webhooks out. " +
+				"Each route takes only the query parameters it lists, each once: an unknown or repeated one gets 400 naming it; " +
+				"so does a repeated multipart field of a send."},
 		"paths": paths,
 		"components": map[string]any{
 			"schemas": schemas(),
@@ -262,4 +267,12 @@ func operationID(method, path string) string {
 func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, s.OpenAPI())
 	return nil
+}
+
+func scopeNames() []string {
+	var out []string
+	for _, s := range fax.AllScopes() {
+		out = append(out, string(s))
+	}
+	return out
 }

@@ -139,9 +139,58 @@ func (g *gate) enter() bool {
 
 func (g *gate) leave() { <-g.slots }
 
-// inflightRoutes are the routes the in-flight cap applies to: those that
-// read a whole document and write it to storage.
-var inflightRoutes = map[string]bool{"POST /v1/faxes": true}
+// sendSlots caps the sends in progress. Each key has its own share from the
+// moment its send starts, so one key's slow or many bodies hold only that
+// share; the gateway-wide cap applies once a body is in, to the work that
+// follows (conversion, storage), which no client can stretch.
+type sendSlots struct {
+	all    *gate
+	perKey int
+
+	mu   sync.Mutex
+	keys map[string]int // sends in progress by key id; absent when none
+}
+
+// newSendSlots returns the caps; all or perKey not positive means no such
+// cap. A per-key cap above the gateway's is lowered to it.
+func newSendSlots(all, perKey int) *sendSlots {
+	if all > 0 && perKey > all {
+		perKey = all
+	}
+	return &sendSlots{all: newGate(all), perKey: perKey, keys: map[string]int{}}
+}
+
+// enterKey takes one of k's slots, or refuses with 429 when k has its
+// share in progress. The returned func gives the slot back.
+func (s *sendSlots) enterKey(k *fax.APIKey) (func(), error) {
+	if s.perKey <= 0 || k == nil {
+		return func() {}, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.keys[k.ID] >= s.perKey {
+		return nil, fax.Errorf(fax.ECodeRateLimited, "this API key has %d sends in progress, its share of this gateway; retry when one ends", s.perKey)
+	}
+	s.keys[k.ID]++
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.keys[k.ID]--; s.keys[k.ID] <= 0 {
+			delete(s.keys, k.ID)
+		}
+	}, nil
+}
+
+// enter takes a gateway-wide slot, or refuses with 503 when all are taken.
+func (s *sendSlots) enter() (func(), error) {
+	if s.all == nil {
+		return func() {}, nil
+	}
+	if !s.all.enter() {
+		return nil, fax.Errorf(fax.ECodeUnavailable, "too many sends in progress on this gateway; retry shortly")
+	}
+	return s.all.leave, nil
+}
 
 // retryAfter is a Retry-After value for a wait: whole seconds, rounded up,
 // at least 1.

@@ -13,6 +13,7 @@ func (s *Server) routes() []route {
 		{"GET", "/healthz", "", "Liveness: the process answers", s.handleHealthz},
 		{"GET", "/readyz", "", "Readiness: the database answers", s.handleReadyz},
 		{"GET", "/openapi.json", "", "This API's OpenAPI 3.1 document", s.handleOpenAPI},
+		{"GET", "/metrics", fax.ScopeMetricsRead, "Prometheus metrics (also open on FAXGATE_METRICS_ADDR when set)", s.handleMetrics},
 
 		{"POST", "/v1/faxes", fax.ScopeFaxSend, "Send a fax", s.handleFaxCreate},
 		{"GET", "/v1/faxes", fax.ScopeFaxRead, "List faxes, newest first", s.handleFaxList},
@@ -59,5 +60,13 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) error {
 		return fax.Errorf(fax.ECodeUnavailable, "the database does not answer")
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	return nil
+}
+
+func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) error {
+	if s.opts.Metrics == nil {
+		return fax.Errorf(fax.ECodeNotFound, "metrics are not served here")
+	}
+	s.opts.Metrics.ServeHTTP(w, r)
 	return nil
 }

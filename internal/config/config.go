@@ -63,6 +63,11 @@ type Config struct {
 	FetchPerCarrier    int           // FAXGATE_FETCH_PER_CARRIER, default 4
 	SimulatorPageDelay time.Duration // FAXGATE_SIMULATOR_PAGE_DELAY, default 0
 
+	MaxInflightSendsPerKey int           // FAXGATE_MAX_INFLIGHT_SENDS_PER_KEY, default 16; 0 off
+	SendBodyTimeout        time.Duration // FAXGATE_SEND_BODY_TIMEOUT, default 1m; 0 off
+	MetricsAddr            string        // FAXGATE_METRICS_ADDR, default "" (metrics only on the API, with a metrics:read key)
+	MetricsCacheFor        time.Duration // FAXGATE_METRICS_CACHE, default 30s: how long the store's figures are reused
+
 	Phaxio   Phaxio
 	Sinch    Sinch
 	GoFax    GoFax
@@ -280,7 +285,11 @@ func settings() []setting {
 			return nil
 		}},
 		{"FAXGATE_RATE_BURST", "200", false, "requests an API key may make at once before FAXGATE_RATE_LIMIT applies", integer(func(c *Config) *int { return &c.RateBurst }, 1, 1000000)},
-		{"FAXGATE_MAX_INFLIGHT_SENDS", "64", false, "sends (POST /v1/faxes) handled at once; beyond, 503 with Retry-After (0 off)", integer(func(c *Config) *int { return &c.MaxInflightSends }, 0, 100000)},
+		{"FAXGATE_MAX_INFLIGHT_SENDS", "64", false, "sends (POST /v1/faxes) processed at once across all keys, counted from when a body is in; beyond, 503 with Retry-After (0 off)", integer(func(c *Config) *int { return &c.MaxInflightSends }, 0, 100000)},
+		{"FAXGATE_MAX_INFLIGHT_SENDS_PER_KEY", "16", false, "sends one API key may have in progress, body upload included; beyond, 429 with Retry-After (0 off; at most FAXGATE_MAX_INFLIGHT_SENDS)", integer(func(c *Config) *int { return &c.MaxInflightSendsPerKey }, 0, 100000)},
+		{"FAXGATE_SEND_BODY_TIMEOUT", "1m", false, "how long a send's whole request body may take to arrive; slower gets 408 (0 off)", dur(func(c *Config) *time.Duration { return &c.SendBodyTimeout })},
+		{"FAXGATE_METRICS_ADDR", "", false, "a second listen address serving GET /metrics without a key (keep it private); empty: metrics only on the API with a metrics:read key", str(func(c *Config) *string { return &c.MetricsAddr })},
+		{"FAXGATE_METRICS_CACHE", "30s", false, "how long the database's figures in /metrics are reused before one scrape reads them again", dur(func(c *Config) *time.Duration { return &c.MetricsCacheFor })},
 		{"FAXGATE_DISPATCH_WORKERS", "8", false, "faxes handed to carriers at once", integer(func(c *Config) *int { return &c.DispatchWorkers }, 1, 1024)},
 		{"FAXGATE_FETCH_PER_CARRIER", "4", false, "received documents downloaded at once from each carrier", integer(func(c *Config) *int { return &c.FetchPerCarrier }, 1, 64)},
 		{"FAXGATE_SIMULATOR_PAGE_DELAY", "0", false, "time the simulator takes per page", func(c *Config, v string) error {

@@ -1,9 +1,9 @@
 // Package metrics exposes faxgate's Prometheus metrics: HTTP requests by
 // route and status, carrier webhooks by carrier and outcome, delivery
-// attempts by outcome with their latency, and, read from the store at
-// scrape time, faxes by carrier and status, deliveries by status and the
-// depth and oldest age of each work queue. Labels never carry ids, numbers
-// or secrets.
+// attempts by outcome with their latency, and, read from the store at most
+// once per cache period whatever the scrapers do, faxes by carrier and
+// status, deliveries by status and the depth and oldest age of each work
+// queue. Labels never carry ids, numbers or secrets.
 //
 // It imports internal/fax and the Prometheus client library.
 package metrics
@@ -40,8 +40,9 @@ type Metrics struct {
 }
 
 // New builds the metrics; carrierRoutes maps route patterns such as
-// "POST /phaxio-callback" to the carrier's name.
-func New(store Store, carrierRoutes map[string]string, log *slog.Logger) *Metrics {
+// "POST /phaxio-callback" to the carrier's name. The store's figures are
+// reused for storeCache (DefaultStoreCache when 0) between reads.
+func New(store Store, carrierRoutes map[string]string, log *slog.Logger, storeCache time.Duration) *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry(), carriers: carrierRoutes}
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "faxgate_http_requests_total", Help: "HTTP requests by route and status.",
@@ -62,7 +63,7 @@ func New(store Store, carrierRoutes map[string]string, log *slog.Logger) *Metric
 	}, []string{"outcome"})
 	m.reg.MustRegister(m.requests, m.duration, m.webhooks, m.attempts, m.attemptLat,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		newStoreCollector(store, log))
+		newStoreCollector(newStatsCache(store, log, storeCache)))
 	return m
 }
 
@@ -130,16 +131,16 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// storeCollector reads counts from the store at scrape time, so they are
-// right across restarts and instances.
+// storeCollector reports the store's counts, read through the cache so that
+// they are right across restarts and instances without a scrape costing a
+// read of every table.
 type storeCollector struct {
-	store                                       Store
-	log                                         *slog.Logger
+	stats                                       *statsCache
 	faxes, deliveries, queue, oldest, scrapeErr *prometheus.Desc
 }
 
-func newStoreCollector(store Store, log *slog.Logger) *storeCollector {
-	return &storeCollector{store: store, log: log,
+func newStoreCollector(stats *statsCache) *storeCollector {
+	return &storeCollector{stats: stats,
 		faxes:      prometheus.NewDesc("faxgate_faxes", "Faxes by carrier, direction and status.", []string{"provider", "direction", "status"}, nil),
 		deliveries: prometheus.NewDesc("faxgate_deliveries", "Webhook deliveries by status.", []string{"status"}, nil),
 		queue:      prometheus.NewDesc("faxgate_queue_depth", "Work waiting, by queue (dispatch, delivery, inbound).", []string{"queue"}, nil),
@@ -157,9 +158,8 @@ func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	st, err := c.store.Stats(ctx)
+	st, err := c.stats.get(ctx)
 	if err != nil {
-		c.log.Warn("metrics: read store", "err", err)
 		ch <- prometheus.MustNewConstMetric(c.scrapeErr, prometheus.GaugeValue, 1)
 		return
 	}
