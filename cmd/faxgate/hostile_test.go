@@ -857,7 +857,7 @@ func (fx *hostileFixture) carrierCases(t *testing.T) []hostileReq {
 	pct, pbody := manyParts(1000)
 	signed("phaxio callback signed: 1000 parts", cb, pct, pbody)
 	signed("phaxio callback signed: nested JSON", cb, "application/json", []byte(`{"fax":`+strings.Repeat(`{"fax":`, 5000)+"1"+strings.Repeat("}", 5001)))
-	signed("phaxio callback signed: fax id of 1 MB", cb, "application/json", []byte(`{"event_type":"fax_completed","fax":{"id":"`+strings.Repeat("9", 1<<20)+`","status":"failure"}}`))
+	signed("phaxio callback signed: fax id of 200 KB (under the route's 256 KiB limit)", cb, "application/json", []byte(`{"event_type":"fax_completed","fax":{"id":"`+strings.Repeat("9", 200<<10)+`","status":"failure"}}`))
 	signed("phaxio callback signed: job_id of 200 bytes", "/phaxio-callback?job_id=fax_"+strings.Repeat("0", 196), "application/json", jsonFail)
 	signed("phaxio callback signed: job_id with a control byte", "/phaxio-callback?job_id=fax_%01x", "application/json", jsonFail)
 	signed("phaxio callback signed: no job_id", "/phaxio-callback", "application/json", jsonFail)

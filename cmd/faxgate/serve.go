@@ -152,6 +152,8 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Ingest = ingest.New(ingest.Options{
 		Resolve: func(ctx context.Context, u *fax.Update) error { return carrierSet.resolve(ctx, carrierClient, u) },
 		Store:   m.Store, Blobs: m.Blobs, Logger: m.Logger.With("component", "ingest"), Now: m.Now,
+		MaxBody: cfg.CarrierMaxBody, UnverifiedReads: cfg.CarrierUnverifiedReads, UnverifiedReadsPerSource: cfg.CarrierUnverifiedPerIP,
+		UnverifiedMemory: cfg.CarrierUnverifiedMemory, BodyTimeout: cfg.CarrierBodyTimeout,
 		ToPDF: func(b []byte) ([]byte, int, error) {
 			pdf, info, err := document.ToPDF(b)
 			return pdf, info.Pages, err
@@ -256,7 +258,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.mountCarrierRoutes(carrierSet)
 	m.carriers = carrierSet
 	carrierRoutes := map[string]string{}
-	for _, rt := range carrierSet.routes() {
+	for _, rt := range carrierSet.routes(0, 0) {
 		carrierRoutes[rt.Pattern] = rt.Provider
 	}
 	m.Metrics = metrics.New(m.Store, carrierRoutes, m.Logger.With("component", "metrics"))

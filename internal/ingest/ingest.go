@@ -42,8 +42,17 @@ type Route struct {
 	// Pattern is the ServeMux pattern, e.g. "POST /phaxio-callback".
 	Pattern  string
 	Provider string
-	Verify   func(r *http.Request, body []byte) error
-	Parse    func(r *http.Request, body []byte) ([]fax.Update, error)
+	// Preverify checks what the headers and the URL can prove before the
+	// body is read (nil: nothing). An error refuses the request at once.
+	// Authenticated true means a credential already matched, so the body
+	// is read outside the bound on unverified bodies; false leaves the
+	// decision to Verify once the body is in.
+	Preverify func(r *http.Request) (authenticated bool, err error)
+	// MaxBody is the largest body this route accepts (default
+	// Options.MaxBody): what the carrier really sends there.
+	MaxBody int64
+	Verify  func(r *http.Request, body []byte) error
+	Parse   func(r *http.Request, body []byte) ([]fax.Update, error)
 }
 
 // Options configure an Ingest.
@@ -52,9 +61,21 @@ type Options struct {
 	Blobs  Blobs
 	Logger *slog.Logger
 	Now    func() time.Time
-	// MaxBody is the largest webhook body accepted (default 40 MiB:
-	// received faxes arrive inside webhooks).
+	// MaxBody is the largest webhook body accepted on a route that does
+	// not set its own (default 40 MiB: received faxes arrive inside
+	// webhooks).
 	MaxBody int64
+	// UnverifiedReads bounds the bodies read at once before their sender
+	// is verified (default 8), UnverifiedReadsPerSource those from one
+	// remote address (default 2), and UnverifiedMemory the bytes they hold
+	// together (default 48 MiB). Past a bound the answer is 503 with
+	// Retry-After.
+	UnverifiedReads          int
+	UnverifiedReadsPerSource int
+	UnverifiedMemory         int64
+	// BodyTimeout is how long a webhook body may take to arrive (default
+	// 60s, the time Sinch gives a receiver to answer).
+	BodyTimeout time.Duration
 	// Resolve fills Document.Bytes of an inbound update whose document is
 	// elsewhere (a file URL, a carrier API, a spool file). It runs in the
 	// background, after the carrier was answered. An error with code
@@ -78,6 +99,7 @@ type Ingest struct {
 	opts Options
 	log  *slog.Logger
 	wake chan struct{}
+	gate *gate
 }
 
 // New returns an Ingest.
@@ -91,32 +113,61 @@ func New(opts Options) *Ingest {
 	if opts.MaxBody <= 0 {
 		opts.MaxBody = 40 << 20
 	}
-	return &Ingest{opts: opts, log: opts.Logger, wake: make(chan struct{}, 1)}
+	if opts.UnverifiedReads <= 0 {
+		opts.UnverifiedReads = 8
+	}
+	if opts.UnverifiedReadsPerSource <= 0 {
+		opts.UnverifiedReadsPerSource = 2
+	}
+	if opts.UnverifiedMemory <= 0 {
+		opts.UnverifiedMemory = 48 << 20
+	}
+	if opts.BodyTimeout <= 0 {
+		opts.BodyTimeout = 60 * time.Second
+	}
+	return &Ingest{opts: opts, log: opts.Logger, wake: make(chan struct{}, 1),
+		gate: newGate(opts.UnverifiedReads, opts.UnverifiedReadsPerSource, opts.UnverifiedMemory)}
 }
 
-// Handler serves one carrier route.
+// Handler serves one carrier route. What the headers and URL can settle is
+// settled before the body is read; a body is read within the route's limit
+// and BodyTimeout, growing only as bytes arrive, and a body whose sender is
+// not yet verified is read only within the bound on unverified bodies.
 func (in *Ingest) Handler(rt Route) http.Handler {
+	limit := rt.MaxBody
+	if limit <= 0 {
+		limit = in.opts.MaxBody
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := readBody(http.MaxBytesReader(w, r.Body, in.opts.MaxBody), r.ContentLength, in.opts.MaxBody)
-		if err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				in.writeError(w, r, fax.Errorf(fax.ECodeTooLarge, "webhook body is larger than %d bytes", in.opts.MaxBody))
+		authenticated := false
+		if rt.Preverify != nil {
+			ok, err := rt.Preverify(r)
+			if err != nil {
+				in.refuse(w, r, rt, err)
 				return
 			}
-			in.writeError(w, r, fax.Errorf(fax.ECodeInvalid, "could not read the webhook body"))
+			authenticated = ok
+		}
+		if r.ContentLength > limit {
+			in.writeError(w, r, fax.Errorf(fax.ECodeTooLarge, "webhook body is larger than %d bytes", limit))
 			return
 		}
-		if err := rt.Verify(r, body); err != nil {
-			reason := fax.ErrorMessage(err)
-			in.log.Warn("carrier webhook refused", "provider", rt.Provider, "route", rt.Pattern, "remote_addr", r.RemoteAddr, "reason", reason)
-			if in.opts.OnRejected != nil {
-				in.opts.OnRejected(r.Context(), rt.Provider, rt.Pattern, r.RemoteAddr, reason)
+		// A writer that cannot set deadlines (a test recorder) is left to
+		// the server's own read timeout.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(in.opts.BodyTimeout))
+		body, err := in.readVerified(w, r, rt, limit, authenticated)
+		if err != nil {
+			var mbe *http.MaxBytesError
+			switch {
+			case errors.As(err, &mbe):
+				in.writeError(w, r, fax.Errorf(fax.ECodeTooLarge, "webhook body is larger than %d bytes", limit))
+			case errors.Is(err, errBusy):
+				w.Header().Set("Retry-After", "5")
+				in.writeError(w, r, err)
+			case errors.Is(err, errRefused):
+			default:
+				in.writeError(w, r, fax.Errorf(fax.ECodeInvalid, "could not read the webhook body"))
 			}
-			if fax.ErrorCode(err) != fax.ECodeUnauthorized {
-				err = fax.Errorf(fax.ECodeUnauthorized, "webhook verification failed")
-			}
-			in.writeError(w, r, err)
 			return
 		}
 		updates, err := safeParse(rt.Parse, r, body)
@@ -141,27 +192,109 @@ func (in *Ingest) Handler(rt Route) http.Handler {
 	})
 }
 
-// readBody reads a webhook body whole: into a buffer of the announced
-// length when there is one, so that the usual body is read without
-// growing a buffer step by step.
-func readBody(rd io.Reader, announced, max int64) ([]byte, error) {
-	if announced <= 0 || announced > max {
-		return io.ReadAll(rd)
+// errRefused says readVerified already answered the request.
+var errRefused = errors.New("ingest: webhook refused")
+
+// readVerified reads the body and has the route verify it. An
+// unauthenticated body holds a slot of the gate, and its bytes count
+// against the gate's memory, until verification is done.
+func (in *Ingest) readVerified(w http.ResponseWriter, r *http.Request, rt Route, limit int64, authenticated bool) ([]byte, error) {
+	rd := http.MaxBytesReader(w, r.Body, limit)
+	var take func(int64) bool
+	if !authenticated {
+		src := sourceOf(r.RemoteAddr)
+		if !in.gate.enter(src) {
+			return nil, errBusy
+		}
+		var held int64
+		defer func() { in.gate.leave(src, held) }()
+		take = in.gate.take
+		body, n, err := readBody(rd, r.ContentLength, take)
+		held = n
+		if err != nil {
+			return nil, err
+		}
+		return body, in.verify(w, r, rt, body)
 	}
-	// One byte more than announced, so that the read that finds the end
-	// has room and a longer body is still read whole.
-	b := make([]byte, 0, announced+1)
+	body, _, err := readBody(rd, r.ContentLength, nil)
+	if err != nil {
+		return nil, err
+	}
+	return body, in.verify(w, r, rt, body)
+}
+
+func (in *Ingest) verify(w http.ResponseWriter, r *http.Request, rt Route, body []byte) error {
+	if err := rt.Verify(r, body); err != nil {
+		in.refuse(w, r, rt, err)
+		return errRefused
+	}
+	return nil
+}
+
+// refuse answers a webhook that failed verification with 401 and reports
+// it, metadata only.
+func (in *Ingest) refuse(w http.ResponseWriter, r *http.Request, rt Route, err error) {
+	reason := fax.ErrorMessage(err)
+	in.log.Warn("carrier webhook refused", "provider", rt.Provider, "route", rt.Pattern, "remote_addr", r.RemoteAddr, "reason", reason)
+	if in.opts.OnRejected != nil {
+		in.opts.OnRejected(r.Context(), rt.Provider, rt.Pattern, r.RemoteAddr, reason)
+	}
+	if fax.ErrorCode(err) != fax.ECodeUnauthorized {
+		err = fax.Errorf(fax.ECodeUnauthorized, "webhook verification failed")
+	}
+	in.writeError(w, r, err)
+}
+
+// firstBuffer is the most a body read allocates before bytes arrive: the
+// announced Content-Length is a claim, so a buffer grows only as the body
+// really comes in.
+const firstBuffer = 16 << 10
+
+// errBusy says the bound on unverified bodies was reached.
+var errBusy = fax.Errorf(fax.ECodeUnavailable, "too many unverified webhook bodies are being read; try again shortly")
+
+// readBody reads a webhook body whole. The buffer starts small and doubles
+// as bytes arrive, except that the step reaching the announced length is
+// sized to it, so an honest body ends in a buffer of its own size. Each
+// growth is first reserved with take (nil: no bound); held is what was
+// reserved, for the caller to give back.
+func readBody(rd io.Reader, announced int64, take func(int64) bool) (b []byte, held int64, err error) {
+	size := int64(firstBuffer)
+	if announced >= 0 && announced < size {
+		size = announced + 1
+	}
+	grow := func(to int64) bool {
+		if take != nil && !take(to-int64(cap(b))) {
+			return false
+		}
+		held += to - int64(cap(b))
+		nb := make([]byte, len(b), to)
+		copy(nb, b)
+		b = nb
+		return true
+	}
+	if !grow(size) {
+		return nil, held, errBusy
+	}
 	for {
 		n, err := rd.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
 		if err == io.EOF {
-			return b, nil
+			return b, held, nil
 		}
 		if err != nil {
-			return b, err
+			return b, held, err
 		}
 		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
+			next := 2 * int64(cap(b))
+			// One byte more than announced, so that the read that finds
+			// the end has room.
+			if announced >= int64(len(b)) && announced+1 < next {
+				next = announced + 1
+			}
+			if !grow(next) {
+				return b, held, errBusy
+			}
 		}
 	}
 }

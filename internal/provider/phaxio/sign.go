@@ -169,3 +169,27 @@ func fromHex(c byte) (byte, bool) {
 	}
 	return 0, false
 }
+
+// PreverifyWebhook refuses, before the body is read, a webhook that
+// VerifyWebhook would refuse whatever its body: verification not
+// configured, or X-Phaxio-Signature missing or of no shape a configured
+// scheme produces. Both schemes sign the body, so it never reports a
+// webhook authenticated.
+func (p *Provider) PreverifyWebhook(r *http.Request) (bool, error) {
+	if len(p.secrets) == 0 && len(p.tokens) == 0 {
+		if p.insecure {
+			return false, nil
+		}
+		return false, fax.Errorf(fax.ECodeUnauthorized, "phaxio webhook verification is not configured")
+	}
+	h := strings.TrimSpace(r.Header.Get(SignatureHeader))
+	if h == "" {
+		return false, fax.Errorf(fax.ECodeUnauthorized, "missing %s header", SignatureHeader)
+	}
+	var sig [sha256.Size]byte
+	n, ok := decodeHex(sig[:], h)
+	if ok && (n == sha256.Size && len(p.secrets) > 0 || n == sha1.Size && len(p.tokens) > 0) {
+		return false, nil
+	}
+	return false, fax.Errorf(fax.ECodeUnauthorized, "%s does not match", SignatureHeader)
+}

@@ -218,6 +218,41 @@ func (p *Provider) VerifyWebhook(r *http.Request, body []byte) error {
 	return nil
 }
 
+// PreverifyWebhook does, before the body is read, what VerifyWebhook can
+// do without it: it checks the Basic credentials when they are configured
+// and that X-Sinch-Signature is present and well formed when a secret is.
+// Matching Basic credentials authenticate the webhook; the signature, when
+// configured, is still checked over the body by VerifyWebhook.
+func (p *Provider) PreverifyWebhook(r *http.Request) (bool, error) {
+	basic, signed := p.userSum != nil, len(p.secrets) > 0
+	if !basic && !signed {
+		if p.insecure {
+			return false, nil
+		}
+		return false, fax.Errorf(fax.ECodeUnauthorized, "sinch webhook verification is not configured")
+	}
+	if basic {
+		user, pass, ok := r.BasicAuth()
+		if !ok {
+			return false, fax.Errorf(fax.ECodeUnauthorized, "missing Basic credentials")
+		}
+		if !p.checkBasic(user, pass) {
+			return false, fax.Errorf(fax.ECodeUnauthorized, "Basic credentials do not match")
+		}
+	}
+	if signed {
+		h := strings.TrimSpace(r.Header.Get(SignatureHeader))
+		var sig [sha256.Size]byte
+		if h == "" {
+			return false, fax.Errorf(fax.ECodeUnauthorized, "missing %s header", SignatureHeader)
+		}
+		if !decodeHex(sig[:], h) {
+			return false, fax.Errorf(fax.ECodeUnauthorized, "%s does not match", SignatureHeader)
+		}
+	}
+	return basic, nil
+}
+
 func (p *Provider) checkBasic(user, pass string) bool {
 	us, ps := sha256.Sum256([]byte(user)), sha256.Sum256([]byte(pass))
 	userOK := subtle.ConstantTimeCompare(us[:], p.userSum[:])

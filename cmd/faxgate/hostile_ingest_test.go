@@ -1,0 +1,170 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// hostileIngestEnv configures every carrier of a faxgate serve process, so
+// that each webhook route runs its real verification.
+func hostileIngestEnv(t *testing.T, public string) []string {
+	spool := filepath.Join(t.TempDir(), "spool")
+	if err := os.MkdirAll(spool, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return []string{
+		"FAXGATE_PUBLIC_URL=" + public,
+		"PHAXIO_API_KEY=" + hPhaxioKey, "PHAXIO_API_SECRET=" + hPhaxioSecret, "PHAXIO_WEBHOOK_TOKEN=" + hPhaxioToken,
+		"SINCH_INBOUND_BASIC_USER=" + hSinchUser, "SINCH_INBOUND_BASIC_PASS=" + hSinchPass, "SINCH_INBOUND_HMAC_SECRET=" + hSinchHMAC,
+		"GOFAX_TOKEN=" + hGoFaxToken, "GOFAX_WEBHOOK_USER=" + hGoFaxUser, "GOFAX_WEBHOOK_PASS=" + hGoFaxPass,
+		// Nothing listens there: a received GoFax fax's fetch fails and is retried.
+		"GOFAX_BASE_URL=http://127.0.0.1:9",
+		"ASTERISK_SPOOL_DIR=" + spool, "ASTERISK_INBOUND_SECRET=" + hAsteriskKey,
+	}
+}
+
+// vmRSS is the process's resident set in bytes, from /proc.
+func vmRSS(t *testing.T, pid int) int64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Skipf("no /proc to read the resident set from: %v", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			if err != nil {
+				t.Fatalf("VmRSS line %q: %v", line, err)
+			}
+			return kb << 10
+		}
+	}
+	t.Fatal("no VmRSS in /proc status")
+	return 0
+}
+
+// dialFrom connects to addr from the loopback address local, so that a
+// test can be two sources on one machine.
+func dialFrom(local, addr string) (net.Conn, error) {
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}, Timeout: 5 * time.Second}
+	return d.Dial("tcp", addr)
+}
+
+// headersOnly opens a connection from local that announces a body of
+// length bytes on path and sends none of it. It carries signature headers
+// of the right shape (not the right value), so that a route verifying the
+// body has to wait for the body before refusing it.
+func headersOnly(local, addr, path string, length int64) (net.Conn, error) {
+	c, err := dialFrom(local, addr)
+	if err != nil {
+		return nil, err
+	}
+	sig := strings.Repeat("ab", 32)
+	fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: multipart/form-data; boundary=xyz\r\n"+
+		"X-Phaxio-Signature: %s\r\nX-Sinch-Signature: %s\r\nContent-Length: %d\r\n\r\n", path, addr, sig, sig, length)
+	return c, nil
+}
+
+// TestHostileIngestMemory replays the review's attack on a running
+// gateway: rounds of 25 connections a route that announce 40 MiB bodies and
+// send nothing. The gateway's resident set must grow by less than 64 MB,
+// and signed carrier webhooks from another source must still be answered
+// 200 while the attack holds its connections.
+func TestHostileIngestMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a gateway process")
+	}
+	bin := buildBinary(t)
+	addr := freeAddr(t)
+	public := "http://" + addr
+	p := startProcess(t, bin, t.TempDir(), addr, hostileIngestEnv(t, public)...)
+	pid := p.cmd.Process.Pid
+
+	// A carrier of its own: the attack comes from 127.0.0.1, the carrier
+	// from 127.0.0.2.
+	carrier := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, a string) (net.Conn, error) { return dialFrom("127.0.0.2", a) },
+	}}
+	pdf := samplePDF(t, 1)
+	signedID := 910000
+	signed := func(t *testing.T) {
+		t.Helper()
+		signedID++
+		ct, body, sig := phaxioInboundSigned(hPhaxioToken, public+"/phaxio-inbound", signedID, "+15557650020", pdf)
+		req, _ := http.NewRequest("POST", public+"/phaxio-inbound", bytes.NewReader(body))
+		req.Header.Set("Content-Type", ct)
+		req.Header.Set("X-Phaxio-Signature", sig)
+		resp, err := carrier.Do(req)
+		if err != nil {
+			t.Fatalf("signed Phaxio webhook during the attack: %v", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("signed Phaxio webhook during the attack: got %d, want 200", resp.StatusCode)
+		}
+		form := fmt.Sprintf("FaxID=%d&Number=61755550123&Message=COMPLETE&NumberOfPages=1", signedID)
+		req, _ = http.NewRequest("POST", public+"/gofax-inbound", strings.NewReader(form))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(hGoFaxUser, hGoFaxPass)
+		resp, err = carrier.Do(req)
+		if err != nil {
+			t.Fatalf("GoFax webhook with Basic auth during the attack: %v", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GoFax webhook with Basic auth during the attack: got %d, want 200", resp.StatusCode)
+		}
+	}
+	signed(t)
+	before := vmRSS(t, pid)
+
+	routes := []string{"/phaxio-inbound", "/gofax-inbound", "/sinch-inbound", "/_internal/asterisk/inbound"}
+	peak := before
+	for round := range 5 {
+		var conns []net.Conn
+		for _, path := range routes {
+			for range 25 {
+				c, err := headersOnly("127.0.0.1", addr, path, 41943040)
+				if err != nil {
+					t.Fatalf("round %d: %v", round, err)
+				}
+				conns = append(conns, c)
+			}
+		}
+		// Every connection is answered at once (refused, too busy) or
+		// held waiting for its body; either way the gateway has done all
+		// it will do with the headers once a signed webhook got through.
+		signed(t)
+		var answered sync.WaitGroup
+		for _, c := range conns {
+			answered.Add(1)
+			go func() {
+				defer answered.Done()
+				c.SetReadDeadline(time.Now().Add(time.Second))
+				bufio.NewReader(c).ReadString('\n')
+			}()
+		}
+		answered.Wait()
+		peak = max(peak, vmRSS(t, pid))
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+	signed(t)
+	peak = max(peak, vmRSS(t, pid))
+	t.Logf("resident set: %d MB before, %d MB at the peak", before>>20, peak>>20)
+	if grew := peak - before; grew >= 64<<20 {
+		t.Errorf("resident set grew by %d MB under the attack, want less than 64 MB", grew>>20)
+	}
+}
