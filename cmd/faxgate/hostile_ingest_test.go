@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -166,5 +167,51 @@ func TestHostileIngestMemory(t *testing.T) {
 	t.Logf("resident set: %d MB before, %d MB at the peak", before>>20, peak>>20)
 	if grew := peak - before; grew >= 64<<20 {
 		t.Errorf("resident set grew by %d MB under the attack, want less than 64 MB", grew>>20)
+	}
+}
+
+// TestHostileIngestGoFaxTokenScope: fax X's callback token, with another
+// fax's GoFax ID in the fields, must neither touch that fax nor spend its
+// event: the genuine callback, through the fax's own CallbackURL or the
+// account webhook, still applies.
+func TestHostileIngestGoFaxTokenScope(t *testing.T) {
+	t.Parallel()
+	fake := newFakeGoFax(t, "gofax-token", false)
+	g := gofaxGateway(t, fake, withEnv("GOFAX_WEBHOOK_USER", "gofax-hook"), withEnv("GOFAX_WEBHOOK_PASS", "hook-pass"))
+	x := g.send("+61755550131", textDoc)
+	y := g.send("+61755550132", textDoc)
+	z := g.send("+61755550133", textDoc)
+	for _, f := range []faxObj{x, y, z} {
+		g.waitHanded(f.ID)
+	}
+	sends := map[string]gofaxSend{}
+	for _, s := range fake.requests() {
+		u, _ := url.Parse(s.CallbackURL)
+		sends[u.Query().Get("job_id")] = s
+	}
+	sx, sy, sz := sends[x.ID], sends[y.ID], sends[z.ID]
+	for _, victim := range []gofaxSend{sy, sz} {
+		// X's own CallbackURL (its job_id and token), the victim's ID.
+		if code := gofaxCallback(t, sx.CallbackURL, gofaxFields(victim, true, "Fax successfully sent"), true, ""); code != http.StatusOK {
+			t.Fatalf("forged with X's token: got %d, want 200 (unknown_fax)", code)
+		}
+	}
+	for _, f := range []faxObj{x, y, z} {
+		var got faxObj
+		g.do("GET", "/v1/faxes/"+f.ID, nil, &got)
+		if got.Status != "sending" {
+			t.Errorf("fax %s: got %s after the forged callbacks, want still sending", f.ID, got.Status)
+		}
+	}
+	if code := gofaxCallback(t, sy.CallbackURL, gofaxFields(sy, true, "Fax successfully sent"), true, ""); code != http.StatusOK {
+		t.Fatalf("Y's genuine callback: got %d, want 200", code)
+	}
+	if code := gofaxCallback(t, g.url+"/gofax-callback", gofaxFields(sz, true, "Fax successfully sent"), false, basicAuth("gofax-hook", "hook-pass")); code != http.StatusOK {
+		t.Fatalf("Z's genuine account webhook: got %d, want 200", code)
+	}
+	for _, f := range []faxObj{y, z} {
+		if got := g.waitFax(f.ID); got.Status != "sent" {
+			t.Errorf("fax %s: got %s, want sent: a forged callback spent its event", f.ID, got.Status)
+		}
 	}
 }

@@ -120,6 +120,7 @@ func Run(t *testing.T, open Factory) {
 		{"Audit", testAudit},
 		{"SMS", testSMS},
 		{"RetentionAndStats", testRetentionAndStats},
+		{"IngestScope", testIngestScope},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
