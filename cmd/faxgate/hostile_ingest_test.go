@@ -215,3 +215,60 @@ func TestHostileIngestGoFaxTokenScope(t *testing.T) {
 		}
 	}
 }
+
+// TestHostileIngestFailedReception: a reception the carrier reports as
+// failed with no pages is recorded (partial, no document, an error saying
+// why), emits fax.received, is listed, answers the carrier 200 once and
+// "duplicate" after, and its document answers 404 in the error shape.
+func TestHostileIngestFailedReception(t *testing.T) {
+	t.Parallel()
+	spool := t.TempDir()
+	g := startGateway(t,
+		withEnv("GOFAX_TOKEN", hGoFaxToken), withEnv("GOFAX_WEBHOOK_USER", hGoFaxUser), withEnv("GOFAX_WEBHOOK_PASS", hGoFaxPass),
+		withEnv("GOFAX_BASE_URL", "http://127.0.0.1:9"),
+		withEnv("ASTERISK_SPOOL_DIR", spool), withEnv("ASTERISK_INBOUND_SECRET", hAsteriskKey))
+	gofaxBody := []byte("FaxID=88001&Number=61298765432&Message=INCOMPLETE&NumberOfPages=0&SenderISDNID=61398761234")
+	gofaxAuth := map[string]string{"Authorization": basic(hGoFaxUser, hGoFaxPass)}
+	asteriskBody := []byte(`{"to_number":"+15557650030","from_number":"+15557650031","faxstatus":"FAILED","faxpages":0,"uniqueid":"1700000000.77"}`)
+	asteriskAuth := map[string]string{"X-Internal-Secret": hAsteriskKey}
+	for _, tc := range []struct {
+		name, path, ct, carrierID string
+		body                      []byte
+		hdr                       map[string]string
+	}{
+		{"gofax", "/gofax-inbound", "application/x-www-form-urlencoded", "88001", gofaxBody, gofaxAuth},
+		{"asterisk", "/_internal/asterisk/inbound", "application/json", "1700000000.77", asteriskBody, asteriskAuth},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, resp := g.post(tc.path, tc.ct, tc.body, tc.hdr)
+			if code != http.StatusOK || !strings.Contains(resp, `"applied"`) {
+				t.Fatalf("failed reception: got %d %s, want 200 applied", code, resp)
+			}
+			if code, resp := g.post(tc.path, tc.ct, tc.body, tc.hdr); code != http.StatusOK || !strings.Contains(resp, `"duplicate"`) {
+				t.Errorf("repeated: got %d %s, want 200 duplicate", code, resp)
+			}
+			var list struct{ Data []faxObj }
+			g.do("GET", "/v1/faxes?direction=inbound&limit=100", nil, &list)
+			var found []faxObj
+			for _, f := range list.Data {
+				if f.Provider == tc.name && f.ProviderFaxID != nil && *f.ProviderFaxID == tc.carrierID {
+					found = append(found, f)
+				}
+			}
+			if len(found) != 1 {
+				t.Fatalf("got %d listed faxes for the failed reception, want 1", len(found))
+			}
+			f := found[0]
+			if f.Status != "partial" || f.Error == nil || f.Error.Code != "reception_failed" || f.Error.Message == "" {
+				t.Errorf("got %+v (error %+v), want partial with error reception_failed", f, f.Error)
+			}
+			if n := g.eventCounts(f.ID)["fax.received"]; n != 1 {
+				t.Errorf("got %d fax.received events, want 1", n)
+			}
+			var e errorBody
+			if code := g.do("GET", "/v1/faxes/"+f.ID+"/document", nil, &e); code != http.StatusNotFound || e.Error.Code != "not_found" || !strings.Contains(e.Error.Message, "no document") {
+				t.Errorf("document: got %d %+v, want 404 not_found saying there is no document", code, e)
+			}
+		})
+	}
+}

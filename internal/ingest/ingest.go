@@ -354,7 +354,9 @@ func (in *Ingest) Apply(ctx context.Context, u *fax.Update) (fax.ApplyResult, er
 		return res, err
 	}
 	if u.Kind == fax.UpdateInbound {
-		if err := in.storeInbound(ctx, u); err != nil {
+		if u.Document == nil {
+			failedReception(u)
+		} else if err := in.storeInbound(ctx, u); err != nil {
 			return fax.ApplyResult{}, err
 		}
 	}
@@ -370,10 +372,26 @@ func (in *Ingest) Apply(ctx context.Context, u *fax.Update) (fax.ApplyResult, er
 	return res, nil
 }
 
-func (in *Ingest) storeInbound(ctx context.Context, u *fax.Update) error {
-	if u.Document == nil {
-		return fax.Errorf(fax.ECodeInvalid, "inbound fax without a document")
+// failedReception makes a received fax that came without a document (the
+// carrier reports a reception that failed before any page) one that is
+// recorded as such: refusing it would have the carrier retry something
+// that can never succeed, and staff would never learn a fax was attempted.
+// It is partial, the contract's status for an incomplete reception, with a
+// failure saying what happened.
+func failedReception(u *fax.Update) {
+	u.Status = fax.StatusPartial
+	if u.Failure == nil {
+		u.Failure = &fax.Failure{}
 	}
+	if u.Failure.Code == "" {
+		u.Failure.Code = fax.FailReception
+	}
+	if u.Failure.Message == "" {
+		u.Failure.Message = "The reception failed before any page arrived; there is no document."
+	}
+}
+
+func (in *Ingest) storeInbound(ctx context.Context, u *fax.Update) error {
 	d := u.Document
 	if d.Key != "" {
 		return nil

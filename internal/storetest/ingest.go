@@ -93,3 +93,35 @@ func testIngestScope(t *testing.T, s Store, c *Clock) {
 		t.Errorf("sms %s: got %s, want untouched by the forged event", mx.ID, got.Status)
 	}
 }
+
+// testIngestFailedReception checks that a reception that failed before any
+// page (no document, a failure saying why) is recorded, listed and
+// announced like any received fax, once.
+func testIngestFailedReception(t *testing.T, s Store, c *Clock) {
+	ctx := context.Background()
+	u := fax.Update{Provider: "gofax", Kind: fax.UpdateInbound, EventKey: "gofax:in:88002", ProviderFaxID: "88002",
+		Status: fax.StatusPartial, To: "+61298765432", From: "+61398761234",
+		Failure: &fax.Failure{Code: fax.FailReception, Message: "The reception failed before any page arrived; there is no document.", CarrierMessage: "INCOMPLETE"}}
+	r, err := s.ApplyUpdate(ctx, &u)
+	if err != nil || !r.Applied || r.FaxID == "" {
+		t.Fatalf("got %+v %v, want applied", r, err)
+	}
+	f, err := s.FindFaxByID(ctx, r.FaxID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Direction != fax.Inbound || f.Status != fax.StatusPartial || f.DocumentKey != "" || f.Failure == nil ||
+		f.Failure.Code != fax.FailReception || f.Failure.CarrierMessage != "INCOMPLETE" {
+		t.Errorf("got %+v (failure %+v), want an inbound partial fax without a document, failure reception_failed", f, f.Failure)
+	}
+	list, _, err := s.FindFaxes(ctx, fax.FaxFilter{Direction: fax.Inbound, Limit: 10})
+	if err != nil || len(list) != 1 || list[0].ID != f.ID {
+		t.Errorf("list: got %d faxes %v, want the failed reception", len(list), err)
+	}
+	if got := eventTypes(t, s, f.ID); len(got) != 1 || got[0] != fax.EventFaxReceived {
+		t.Errorf("events: got %v, want one fax.received", got)
+	}
+	if r, err := s.ApplyUpdate(ctx, &u); err != nil || !r.Duplicate {
+		t.Errorf("repeated: got %+v %v, want duplicate", r, err)
+	}
+}

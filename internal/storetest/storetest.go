@@ -121,6 +121,7 @@ func Run(t *testing.T, open Factory) {
 		{"SMS", testSMS},
 		{"RetentionAndStats", testRetentionAndStats},
 		{"IngestScope", testIngestScope},
+		{"IngestFailedReception", testIngestFailedReception},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

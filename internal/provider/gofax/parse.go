@@ -182,7 +182,10 @@ func (p *Provider) ParseInbound(r *http.Request, body []byte) ([]fax.Update, err
 		From:          looseNumber(isdn, tsid),
 		To:            string(to),
 	}
-	if !(status == fax.StatusPartial && pagesText != "" && pages == 0) {
+	if status == fax.StatusPartial && pagesText != "" && pages == 0 {
+		u.Failure = &fax.Failure{Code: fax.FailReception, CarrierMessage: carrier.Clip(msg, maxMsgLen),
+			Message: "GoFax reported the reception as incomplete with no pages; there is no document."}
+	} else {
 		u.Document = &fax.InboundDocument{FetchID: id}
 	}
 	return []fax.Update{u}, nil
