@@ -34,6 +34,7 @@ func (m *Main) buildCarriers() (*carriers, error) {
 	if c.phaxio, err = phaxio.New(phaxio.Config{
 		APIKey: cfg.Phaxio.APIKey, APISecrets: cfg.Phaxio.APISecrets, WebhookTokens: cfg.Phaxio.WebhookTokens,
 		PublicURL: cfg.PublicURL, BaseURL: cfg.Phaxio.BaseURL, Insecure: cfg.InsecureWebhooks,
+		CarrierIDFunc: m.carrierID,
 	}); err != nil {
 		return nil, err
 	}
@@ -42,6 +43,7 @@ func (m *Main) buildCarriers() (*carriers, error) {
 		InboundBasicUser: cfg.Sinch.InboundBasicUser, InboundBasicPass: cfg.Sinch.InboundBasicPass,
 		HMACSecrets: cfg.Sinch.HMACSecrets, Insecure: cfg.InsecureWebhooks,
 		PublicURL: cfg.PublicURL, CallbackContentType: cfg.Sinch.CallbackType, OAuth: cfg.Sinch.OAuth, AuthURL: cfg.Sinch.AuthURL,
+		CarrierIDFunc: m.carrierID,
 	}); err != nil {
 		return nil, err
 	}
@@ -72,6 +74,16 @@ func (m *Main) buildCarriers() (*carriers, error) {
 	return &c, nil
 }
 
+// carrierID is the carrier's id recorded for a fax, which a callback
+// signed over its body alone must name.
+func (m *Main) carrierID(ctx context.Context, faxID string) (string, error) {
+	f, err := m.Store.FindFaxByID(ctx, faxID)
+	if err != nil {
+		return "", err
+	}
+	return f.ProviderFaxID, nil
+}
+
 // routes lists the carrier webhook routes (CONTRACT.md). A carrier that is
 // not configured still has its routes, which refuse everything before the
 // body is read. Each route's body limit is what its carrier really sends
@@ -91,9 +103,9 @@ func (c *carriers) routes(doc, notice int64) []ingest.Route {
 	// Sinch's FAX_COMPLETED may carry the sent document back; Phaxio's
 	// send callback carries the fax object only.
 	rs := []ingest.Route{
-		{Pattern: "POST /phaxio-callback", Provider: phaxio.Name, MaxBody: notice, Preverify: c.phaxio.PreverifyWebhook, Verify: c.phaxio.VerifyWebhook, Parse: c.phaxio.ParseCallback},
+		{Pattern: "POST /phaxio-callback", Provider: phaxio.Name, MaxBody: notice, Preverify: c.phaxio.PreverifyWebhook, Verify: c.phaxio.VerifyCallback, Parse: c.phaxio.ParseCallback},
 		{Pattern: "POST /phaxio-inbound", Provider: phaxio.Name, MaxBody: doc, Preverify: c.phaxio.PreverifyWebhook, Verify: c.phaxio.VerifyWebhook, Parse: c.phaxio.ParseInbound},
-		{Pattern: "POST /sinch-callback", Provider: sinch.Name, MaxBody: doc, Preverify: c.sinch.PreverifyWebhook, Verify: c.sinch.VerifyWebhook, Parse: c.sinch.ParseCallback},
+		{Pattern: "POST /sinch-callback", Provider: sinch.Name, MaxBody: doc, Preverify: c.sinch.PreverifyWebhook, Verify: c.sinch.VerifyCallback, Parse: c.sinch.ParseCallback},
 		{Pattern: "POST /sinch-inbound", Provider: sinch.Name, MaxBody: doc, Preverify: c.sinch.PreverifyWebhook, Verify: c.sinch.VerifyWebhook, Parse: c.sinch.ParseInbound},
 	}
 	// GoFax's webhooks carry fields only; a received document is fetched

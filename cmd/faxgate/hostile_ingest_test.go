@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -270,5 +271,62 @@ func TestHostileIngestFailedReception(t *testing.T) {
 				t.Errorf("document: got %d %+v, want 404 not_found saying there is no document", code, e)
 			}
 		})
+	}
+}
+
+// TestHostileIngestPhaxioBodySignature: Phaxio's raw-body HMAC-SHA256 does
+// not cover the URL, so a body it signed must name the job's fax. A signed
+// body naming no fax, or another fax, is refused with 401 on every job_id,
+// and neither fax moves; the body naming the job's own fax applies.
+func TestHostileIngestPhaxioBodySignature(t *testing.T) {
+	t.Parallel()
+	quiet := newQuietCarrier(t)
+	addr := freeAddr(t)
+	g := startGateway(t, withEnv("FAXGATE_ADDR", addr), withEnv("FAXGATE_PUBLIC_URL", "http://"+addr),
+		withEnv("PHAXIO_API_KEY", hPhaxioKey), withEnv("PHAXIO_API_SECRET", hPhaxioSecret),
+		withEnv("PHAXIO_WEBHOOK_TOKEN", hPhaxioToken), withEnv("PHAXIO_BASE_URL", quiet.srv.URL+"/v2.1"))
+	send := func(to string) faxObj {
+		var f faxObj
+		if code := g.do("POST", "/v1/faxes", multipartSend(map[string]string{"to": to, "provider": "phaxio"}, textDoc), &f); code != http.StatusAccepted {
+			t.Fatalf("send: got %d", code)
+		}
+		return f
+	}
+	a, b := send("+15557650041"), send("+15557650042")
+	a, b = g.waitHanded(a.ID), g.waitHanded(b.ID)
+	post := func(jobID string, body []byte) (int, string) {
+		return g.post("/phaxio-callback?job_id="+jobID, "application/x-www-form-urlencoded", body,
+			map[string]string{"X-Phaxio-Signature": hmacHex(hPhaxioSecret, body)})
+	}
+	noID := []byte("fax[status]=failure&fax[num_pages]=1")
+	namesA := []byte("fax[id]=" + *a.ProviderFaxID + "&fax[status]=failure&fax[num_pages]=1")
+	for _, tc := range []struct {
+		name, job string
+		body      []byte
+	}{
+		{"no fax.id, job A", a.ID, noID},
+		{"no fax.id, job B", b.ID, noID},
+		{"A's fax.id, job B", b.ID, namesA},
+		{"A's fax.id, no such job", "fax_01M00000000000000000000000", namesA},
+	} {
+		var e errorBody
+		code, resp := post(tc.job, tc.body)
+		json.Unmarshal([]byte(resp), &e)
+		if code != http.StatusUnauthorized || e.Error.Code != "unauthorized" {
+			t.Errorf("%s: got %d %s, want 401 unauthorized", tc.name, code, resp)
+		}
+	}
+	for _, f := range []faxObj{a, b} {
+		var got faxObj
+		g.do("GET", "/v1/faxes/"+f.ID, nil, &got)
+		if got.Status != "sending" {
+			t.Errorf("fax %s: got %s after replayed bodies, want still sending", f.ID, got.Status)
+		}
+	}
+	if code, resp := post(a.ID, namesA); code != http.StatusOK {
+		t.Fatalf("A's own body on job A: got %d %s, want 200", code, resp)
+	}
+	if got := g.waitFax(a.ID); got.Status != "failed" {
+		t.Errorf("fax A: got %s, want failed", got.Status)
 	}
 }

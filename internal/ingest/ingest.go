@@ -232,8 +232,14 @@ func (in *Ingest) verify(w http.ResponseWriter, r *http.Request, rt Route, body 
 }
 
 // refuse answers a webhook that failed verification with 401 and reports
-// it, metadata only.
+// it, metadata only. A verifier that cannot decide yet (unavailable) gets
+// 503 with Retry-After instead, so that the carrier retries.
 func (in *Ingest) refuse(w http.ResponseWriter, r *http.Request, rt Route, err error) {
+	if fax.ErrorCode(err) == fax.ECodeUnavailable {
+		w.Header().Set("Retry-After", "5")
+		in.writeError(w, r, err)
+		return
+	}
 	reason := fax.ErrorMessage(err)
 	in.log.Warn("carrier webhook refused", "provider", rt.Provider, "route", rt.Pattern, "remote_addr", r.RemoteAddr, "reason", reason)
 	if in.opts.OnRejected != nil {
