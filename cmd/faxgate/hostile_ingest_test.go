@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -328,5 +329,75 @@ func TestHostileIngestPhaxioBodySignature(t *testing.T) {
 	}
 	if got := g.waitFax(a.ID); got.Status != "failed" {
 		t.Errorf("fax A: got %s, want failed", got.Status)
+	}
+}
+
+// TestHostileIngestAuditFlood: 1,000 unsigned webhooks from one source add
+// a handful of audit rows (one per route and source, with the count), and
+// the metric counts every one. The rows are read from the database after
+// a graceful stop, which writes what is pending.
+func TestHostileIngestAuditFlood(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a gateway process")
+	}
+	bin := buildBinary(t)
+	addr := freeAddr(t)
+	dir := t.TempDir()
+	p := startProcess(t, bin, dir, addr, hostileIngestEnv(t, "http://"+addr)...)
+	for i := range 1000 {
+		path := "/phaxio-inbound"
+		if i%2 == 1 {
+			path = "/sinch-inbound"
+		}
+		resp, err := http.Post(p.url+path, "application/json", strings.NewReader(`{"fax":{"id":1}}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("unsigned webhook %d: got %d, want 401", i, resp.StatusCode)
+		}
+	}
+	_, metrics := p.request("GET", "/metrics", "", nil)
+	for _, want := range []string{
+		`faxgate_carrier_webhooks_total{carrier="phaxio",outcome="rejected"} 500`,
+		`faxgate_carrier_webhooks_total{carrier="sinch",outcome="rejected"} 500`,
+	} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("graceful stop: %v\n%s", err, p.logs)
+	}
+	db := openReadOnly(t, filepath.Join(dir, "faxgate.db"))
+	rows, err := db.Query(`SELECT target_id, remote_addr, detail FROM audit WHERE action = 'webhook.rejected'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n, counted := 0, 0
+	for rows.Next() {
+		var route, source, detail string
+		if err := rows.Scan(&route, &source, &detail); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if c, _, ok := strings.Cut(detail, " refused"); ok {
+			k, _ := strconv.Atoi(c)
+			counted += k
+		}
+		if strings.Contains(source, ":") {
+			t.Errorf("audit source %q: want the address without its port", source)
+		}
+	}
+	if n > 4 {
+		t.Errorf("got %d audit rows for 1,000 refused webhooks from one source, want at most a handful", n)
+	}
+	if counted != 1000 {
+		t.Errorf("audit rows count %d refusals, want 1000", counted)
 	}
 }

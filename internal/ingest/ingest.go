@@ -241,7 +241,9 @@ func (in *Ingest) refuse(w http.ResponseWriter, r *http.Request, rt Route, err e
 		return
 	}
 	reason := fax.ErrorMessage(err)
-	in.log.Warn("carrier webhook refused", "provider", rt.Provider, "route", rt.Pattern, "remote_addr", r.RemoteAddr, "reason", reason)
+	// Debug: a flood of refusals must not flood the log either; OnRejected
+	// (Rejections) logs them aggregated.
+	in.log.Debug("carrier webhook refused", "provider", rt.Provider, "route", rt.Pattern, "remote_addr", r.RemoteAddr, "reason", reason)
 	if in.opts.OnRejected != nil {
 		in.opts.OnRejected(r.Context(), rt.Provider, rt.Pattern, r.RemoteAddr, reason)
 	}
