@@ -81,9 +81,12 @@ func headersOnly(local, addr, path string, length int64) (net.Conn, error) {
 
 // TestHostileIngestMemory replays the review's attack on a running
 // gateway: rounds of 25 connections a route that announce 40 MiB bodies and
-// send nothing. The gateway's resident set must grow by less than 64 MB,
-// and signed carrier webhooks from another source must still be answered
-// 200 while the attack holds its connections.
+// send nothing. Then the same class with bodies: connections from three
+// sources that announce the document routes' limit (20 MiB by default) and
+// send it all under a signature of the right shape. The gateway's resident
+// set must grow by less than 64 MB, and signed carrier webhooks from
+// another source must still be answered 200 while the attack holds its
+// connections.
 func TestHostileIngestMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a gateway process")
@@ -94,10 +97,10 @@ func TestHostileIngestMemory(t *testing.T) {
 	p := startProcess(t, bin, t.TempDir(), addr, hostileIngestEnv(t, public)...)
 	pid := p.cmd.Process.Pid
 
-	// A carrier of its own: the attack comes from 127.0.0.1, the carrier
-	// from 127.0.0.2.
+	// A carrier of its own: the attack comes from 127.0.0.1-3, the
+	// carrier from 127.0.0.100.
 	carrier := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, a string) (net.Conn, error) { return dialFrom("127.0.0.2", a) },
+		DialContext: func(ctx context.Context, network, a string) (net.Conn, error) { return dialFrom("127.0.0.100", a) },
 	}}
 	pdf := samplePDF(t, 1)
 	signedID := 910000
@@ -131,9 +134,23 @@ func TestHostileIngestMemory(t *testing.T) {
 	}
 	signed(t)
 	before := vmRSS(t, pid)
+	peak := before
+	// answered waits until each connection has its answer (refused, too
+	// large, too busy) or is held waiting for the rest of its body.
+	answered := func(conns []net.Conn, wait time.Duration) {
+		var wg sync.WaitGroup
+		for _, c := range conns {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c.SetReadDeadline(time.Now().Add(wait))
+				bufio.NewReader(c).ReadString('\n')
+			}()
+		}
+		wg.Wait()
+	}
 
 	routes := []string{"/phaxio-inbound", "/gofax-inbound", "/sinch-inbound", "/_internal/asterisk/inbound"}
-	peak := before
 	for round := range 5 {
 		var conns []net.Conn
 		for _, path := range routes {
@@ -145,21 +162,60 @@ func TestHostileIngestMemory(t *testing.T) {
 				conns = append(conns, c)
 			}
 		}
-		// Every connection is answered at once (refused, too busy) or
-		// held waiting for its body; either way the gateway has done all
-		// it will do with the headers once a signed webhook got through.
 		signed(t)
-		var answered sync.WaitGroup
-		for _, c := range conns {
-			answered.Add(1)
-			go func() {
-				defer answered.Done()
-				c.SetReadDeadline(time.Now().Add(time.Second))
-				bufio.NewReader(c).ReadString('\n')
-			}()
-		}
-		answered.Wait()
+		answered(conns, time.Second)
 		peak = max(peak, vmRSS(t, pid))
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+	t.Logf("resident set: %d MB before, %d MB at the peak of the headers-only attack", before>>20, peak>>20)
+
+	const limit = 20 << 20 // FAXGATE_CARRIER_MAX_BODY_BYTES's default
+	chunk := bytes.Repeat([]byte("a"), 1<<20)
+	for round := range 3 {
+		var conns []net.Conn
+		var sent sync.WaitGroup
+		for src := 1; src <= 3; src++ {
+			for _, path := range []string{"/phaxio-inbound", "/sinch-inbound"} {
+				for range 4 {
+					c, err := headersOnly(fmt.Sprintf("127.0.0.%d", src), addr, path, limit)
+					if err != nil {
+						t.Fatalf("round %d: %v", round, err)
+					}
+					conns = append(conns, c)
+					sent.Add(1)
+					go func() {
+						defer sent.Done()
+						c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+						for range limit / len(chunk) {
+							if _, err := c.Write(chunk); err != nil {
+								return
+							}
+						}
+					}()
+				}
+			}
+		}
+		stop := make(chan struct{})
+		sampled := make(chan int64)
+		go func() {
+			top := int64(0)
+			for {
+				select {
+				case <-stop:
+					sampled <- top
+					return
+				case <-time.After(20 * time.Millisecond):
+					top = max(top, vmRSS(t, pid))
+				}
+			}
+		}()
+		signed(t)
+		sent.Wait()
+		answered(conns, 10*time.Second)
+		close(stop)
+		peak = max(peak, <-sampled, vmRSS(t, pid))
 		for _, c := range conns {
 			c.Close()
 		}

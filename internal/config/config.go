@@ -48,11 +48,11 @@ type Config struct {
 
 	// Carrier webhooks in: what a sender not yet verified can make the
 	// gateway hold, and the rejection audit rows.
-	CarrierMaxBody           int64         // FAXGATE_CARRIER_MAX_BODY_BYTES, default 40 MiB (routes carrying a document)
+	CarrierMaxBody           int64         // FAXGATE_CARRIER_MAX_BODY_BYTES, default 20 MiB (routes carrying a document)
 	CarrierMaxNotice         int64         // FAXGATE_CARRIER_MAX_NOTICE_BYTES, default 256 KiB (routes carrying a status only)
 	CarrierUnverifiedReads   int           // FAXGATE_CARRIER_UNVERIFIED_READS, default 8
 	CarrierUnverifiedPerIP   int           // FAXGATE_CARRIER_UNVERIFIED_READS_PER_SOURCE, default 2
-	CarrierUnverifiedMemory  int64         // FAXGATE_CARRIER_UNVERIFIED_MEMORY_BYTES, default 48 MiB
+	CarrierUnverifiedMemory  int64         // FAXGATE_CARRIER_UNVERIFIED_MEMORY_BYTES, default 20 MiB
 	CarrierBodyTimeout       time.Duration // FAXGATE_CARRIER_BODY_TIMEOUT, default 60s
 	CarrierRejectAuditPeriod time.Duration // FAXGATE_CARRIER_REJECT_AUDIT_INTERVAL, default 1m
 
@@ -281,11 +281,11 @@ func settings() []setting {
 		{"FAXGATE_SMTP_FROM", "", false, "sender address of webhook emails (default faxgate@<hostname>)", str(func(c *Config) *string { return &c.SMTPFrom })},
 		{"FAXGATE_EMAIL_ATTACH_PDF", "1", false, "attach received faxes' PDFs to mailto: webhook emails", boolean(func(c *Config) *bool { return &c.EmailAttachPDF })},
 		{"FAXGATE_INSECURE_WEBHOOKS", "0", false, "1 accepts carrier webhooks whose verification secret is not configured", boolean(func(c *Config) *bool { return &c.InsecureWebhooks })},
-		{"FAXGATE_CARRIER_MAX_BODY_BYTES", "41943040", false, "largest carrier webhook body on the routes that carry a received document (Phaxio inbound, Sinch)", byteSize(func(c *Config) *int64 { return &c.CarrierMaxBody }, 1024, 1<<30)},
+		{"FAXGATE_CARRIER_MAX_BODY_BYTES", "20971520", false, "largest carrier webhook body on the routes that carry a received document (Phaxio inbound, Sinch)", byteSize(func(c *Config) *int64 { return &c.CarrierMaxBody }, 1024, 1<<30)},
 		{"FAXGATE_CARRIER_MAX_NOTICE_BYTES", "262144", false, "largest carrier webhook body on the routes that carry a status only (Phaxio callback, GoFax, Asterisk)", byteSize(func(c *Config) *int64 { return &c.CarrierMaxNotice }, 1024, 1<<30)},
 		{"FAXGATE_CARRIER_UNVERIFIED_READS", "8", false, "carrier webhook bodies read at once before their signature is checked; beyond, 503 with Retry-After", integer(func(c *Config) *int { return &c.CarrierUnverifiedReads }, 1, 10000)},
 		{"FAXGATE_CARRIER_UNVERIFIED_READS_PER_SOURCE", "2", false, "the same, from one remote address", integer(func(c *Config) *int { return &c.CarrierUnverifiedPerIP }, 1, 10000)},
-		{"FAXGATE_CARRIER_UNVERIFIED_MEMORY_BYTES", "50331648", false, "bytes those unverified bodies may hold together (at least FAXGATE_CARRIER_MAX_BODY_BYTES)", byteSize(func(c *Config) *int64 { return &c.CarrierUnverifiedMemory }, 1024, 1<<34)},
+		{"FAXGATE_CARRIER_UNVERIFIED_MEMORY_BYTES", "20971520", false, "bytes those unverified bodies may hold together (at least FAXGATE_CARRIER_MAX_BODY_BYTES)", byteSize(func(c *Config) *int64 { return &c.CarrierUnverifiedMemory }, 1024, 1<<34)},
 		{"FAXGATE_CARRIER_BODY_TIMEOUT", "60s", false, "time a carrier webhook body may take to arrive", dur(func(c *Config) *time.Duration { return &c.CarrierBodyTimeout })},
 		{"FAXGATE_CARRIER_REJECT_AUDIT_INTERVAL", "1m", false, "refused carrier webhooks are written to the audit trail as one row per source and route per interval", dur(func(c *Config) *time.Duration { return &c.CarrierRejectAuditPeriod })},
 		{"FAXGATE_BLOB_URL", "", true, "empty: documents under the data dir; s3://ACCESS:SECRET@host:port/bucket/prefix?region=…&sse=AES256 for object storage", str(func(c *Config) *string { return &c.BlobURL })},

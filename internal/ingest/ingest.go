@@ -62,13 +62,13 @@ type Options struct {
 	Logger *slog.Logger
 	Now    func() time.Time
 	// MaxBody is the largest webhook body accepted on a route that does
-	// not set its own (default 40 MiB: received faxes arrive inside
+	// not set its own (default 20 MiB: received faxes arrive inside
 	// webhooks).
 	MaxBody int64
 	// UnverifiedReads bounds the bodies read at once before their sender
 	// is verified (default 8), UnverifiedReadsPerSource those from one
 	// remote address (default 2), and UnverifiedMemory the bytes they hold
-	// together (default 48 MiB). Past a bound the answer is 503 with
+	// together (default 20 MiB). Past a bound the answer is 503 with
 	// Retry-After.
 	UnverifiedReads          int
 	UnverifiedReadsPerSource int
@@ -111,7 +111,7 @@ func New(opts Options) *Ingest {
 		opts.Now = time.Now
 	}
 	if opts.MaxBody <= 0 {
-		opts.MaxBody = 40 << 20
+		opts.MaxBody = 20 << 20
 	}
 	if opts.UnverifiedReads <= 0 {
 		opts.UnverifiedReads = 8
@@ -120,7 +120,7 @@ func New(opts Options) *Ingest {
 		opts.UnverifiedReadsPerSource = 2
 	}
 	if opts.UnverifiedMemory <= 0 {
-		opts.UnverifiedMemory = 48 << 20
+		opts.UnverifiedMemory = 20 << 20
 	}
 	if opts.BodyTimeout <= 0 {
 		opts.BodyTimeout = 60 * time.Second
@@ -200,27 +200,28 @@ var errRefused = errors.New("ingest: webhook refused")
 // against the gate's memory, until verification is done.
 func (in *Ingest) readVerified(w http.ResponseWriter, r *http.Request, rt Route, limit int64, authenticated bool) ([]byte, error) {
 	rd := http.MaxBytesReader(w, r.Body, limit)
-	var take func(int64) bool
-	if !authenticated {
-		src := sourceOf(r.RemoteAddr)
-		if !in.gate.enter(src) {
-			return nil, errBusy
-		}
-		var held int64
-		defer func() { in.gate.leave(src, held) }()
-		take = in.gate.take
-		body, n, err := readBody(rd, r.ContentLength, take)
-		held = n
+	if authenticated {
+		body, err := readBody(rd, r.ContentLength, nil)
 		if err != nil {
 			return nil, err
 		}
 		return body, in.verify(w, r, rt, body)
 	}
-	body, _, err := readBody(rd, r.ContentLength, nil)
+	src := sourceOf(r.RemoteAddr)
+	if !in.gate.enter(src) {
+		return nil, errBusy
+	}
+	body, err := readBody(rd, r.ContentLength, in.gate)
+	kept := false
+	defer func() { in.gate.leave(src, int64(cap(body)), kept) }()
 	if err != nil {
 		return nil, err
 	}
-	return body, in.verify(w, r, rt, body)
+	if err := in.verify(w, r, rt, body); err != nil {
+		return nil, err
+	}
+	kept = true
+	return body, nil
 }
 
 func (in *Ingest) verify(w http.ResponseWriter, r *http.Request, rt Route, body []byte) error {
@@ -261,37 +262,49 @@ const firstBuffer = 16 << 10
 // errBusy says the bound on unverified bodies was reached.
 var errBusy = fax.Errorf(fax.ECodeUnavailable, "too many unverified webhook bodies are being read; try again shortly")
 
+// budget accounts for the memory of reads it bounds (the gate).
+type budget interface {
+	// take reserves n more bytes, reporting false when that would pass the
+	// bound; first is true for a read's first buffer.
+	take(n int64, first bool) bool
+	// discard counts n bytes that became garbage.
+	discard(n int64)
+}
+
 // readBody reads a webhook body whole. The buffer starts small and doubles
 // as bytes arrive, except that the step reaching the announced length is
-// sized to it, so an honest body ends in a buffer of its own size. Each
-// growth is first reserved with take (nil: no bound); held is what was
-// reserved, for the caller to give back.
-func readBody(rd io.Reader, announced int64, take func(int64) bool) (b []byte, held int64, err error) {
+// sized to it, so an honest body ends in a buffer of its own size. With a
+// budget (nil: none) each growth is reserved first, so that what a read
+// holds reserved is cap(b), and each outgrown buffer is discarded.
+func readBody(rd io.Reader, announced int64, bud budget) (b []byte, err error) {
 	size := int64(firstBuffer)
 	if announced >= 0 && announced < size {
 		size = announced + 1
 	}
 	grow := func(to int64) bool {
-		if take != nil && !take(to-int64(cap(b))) {
+		old := int64(cap(b))
+		if bud != nil && !bud.take(to-old, old == 0) {
 			return false
 		}
-		held += to - int64(cap(b))
 		nb := make([]byte, len(b), to)
 		copy(nb, b)
 		b = nb
+		if bud != nil && old > 0 {
+			bud.discard(old)
+		}
 		return true
 	}
 	if !grow(size) {
-		return nil, held, errBusy
+		return nil, errBusy
 	}
 	for {
 		n, err := rd.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
 		if err == io.EOF {
-			return b, held, nil
+			return b, nil
 		}
 		if err != nil {
-			return b, held, err
+			return b, err
 		}
 		if len(b) == cap(b) {
 			next := 2 * int64(cap(b))
@@ -301,7 +314,7 @@ func readBody(rd io.Reader, announced int64, take func(int64) bool) (b []byte, h
 				next = announced + 1
 			}
 			if !grow(next) {
-				return b, held, errBusy
+				return b, errBusy
 			}
 		}
 	}
