@@ -310,7 +310,7 @@ func readBody(rd io.Reader, announced int64, bud budget) (b []byte, err error) {
 			next := 2 * int64(cap(b))
 			// One byte more than announced, so that the read that finds
 			// the end has room.
-			if announced >= int64(len(b)) && announced+1 < next {
+			if announced >= int64(len(b)) && announced < next-1 {
 				next = announced + 1
 			}
 			if !grow(next) {
