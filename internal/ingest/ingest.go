@@ -1,8 +1,10 @@
-// Package ingest takes carrier webhooks in: for each carrier route it reads
-// the body within a limit, has the carrier package verify and parse it, and
-// applies the resulting updates through one path, the same path the
-// simulator carrier uses. A carrier gets its answer after verification and
-// one transaction.
+// Package ingest takes carrier webhooks in: for each carrier route it
+// settles what the headers can prove, reads the body within the route's
+// limit (and, while the sender is unverified, within a bound on such
+// bodies), has the carrier package verify and parse it, and applies the
+// resulting updates through one path, the same path the simulator carrier
+// uses. A carrier gets its answer after verification and one transaction.
+// Refused webhooks are audited in aggregate (Rejections).
 //
 // It imports internal/fax only; carrier packages are wired in by Main as
 // functions, so ingest never imports them.
