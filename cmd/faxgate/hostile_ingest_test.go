@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -455,5 +456,61 @@ func TestHostileIngestAuditFlood(t *testing.T) {
 	}
 	if counted != 1000 {
 		t.Errorf("audit rows count %d refusals, want 1000", counted)
+	}
+}
+
+// TestHostileIngestGoFaxTokenOnSMS: a fax's callback token, posted to the
+// SMS webhook with an SMS's GoFax ID, must not spend that SMS's event.
+func TestHostileIngestGoFaxTokenOnSMS(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var callbackURL string
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct{ CallbackURL string }
+		json.NewDecoder(r.Body).Decode(&req)
+		switch r.URL.Path {
+		case "/v1.0/SendFax":
+			mu.Lock()
+			callbackURL = req.CallbackURL
+			mu.Unlock()
+			fmt.Fprint(w, `{"Success":true,"Response":100597950}`)
+		case "/v1.0/SMS":
+			fmt.Fprint(w, `{"Success":true,"Response":52410950}`)
+		default:
+			w.WriteHeader(http.StatusNotFound)
+		}
+	}))
+	t.Cleanup(api.Close)
+	addr := freeAddr(t)
+	g := startGateway(t, withEnv("FAXGATE_ADDR", addr), withEnv("FAXGATE_PUBLIC_URL", "http://"+addr),
+		withEnv("GOFAX_TOKEN", "gofax-token"), withEnv("GOFAX_BASE_URL", api.URL),
+		withEnv("GOFAX_WEBHOOK_USER", "gofax-hook"), withEnv("GOFAX_WEBHOOK_PASS", "hook-pass"))
+	var x faxObj
+	if code := g.do("POST", "/v1/faxes", multipartSend(map[string]string{"to": "+61755550141", "provider": "gofax"}, textDoc), &x); code != http.StatusAccepted {
+		t.Fatalf("send fax: got %d", code)
+	}
+	g.waitHanded(x.ID)
+	var m struct{ ID, Status string }
+	if code := g.do("POST", "/v1/sms", map[string]any{"to": "+61412121250", "text": "hello"}, &m); code != http.StatusAccepted {
+		t.Fatalf("send sms: got %d", code)
+	}
+	mu.Lock()
+	u, err := url.Parse(callbackURL)
+	mu.Unlock()
+	if err != nil || u.Query().Get("token") == "" {
+		t.Fatalf("fax CallbackURL %q: want a token", callbackURL)
+	}
+	forged := url.Values{"job_id": {x.ID}, "token": {u.Query().Get("token")}, "ID": {"52410950"}, "Success": {"True"}}
+	if code, resp := g.post("/gofax-sms-callback?"+forged.Encode(), "application/x-www-form-urlencoded", nil, nil); code == http.StatusOK && strings.Contains(resp, `"applied"`) {
+		t.Fatalf("fax token on the SMS webhook: got %d %s, want no SMS touched", code, resp)
+	}
+	genuine := []byte("Recipient=61412121250&ID=52410950&Success=True&Message=Message+successfully+delivered")
+	code, resp := g.post("/gofax-sms-callback", "application/x-www-form-urlencoded", genuine, map[string]string{"Authorization": basic("gofax-hook", "hook-pass")})
+	if code != http.StatusOK || !strings.Contains(resp, `"applied"`) {
+		t.Fatalf("genuine SMS webhook after the forged one: got %d %s, want applied", code, resp)
+	}
+	g.do("GET", "/v1/sms/"+m.ID, nil, &m)
+	if m.Status != "sent" {
+		t.Errorf("sms: got %s, want sent", m.Status)
 	}
 }
