@@ -34,6 +34,7 @@ func (m *Main) buildCarriers() (*carriers, error) {
 	if c.phaxio, err = phaxio.New(phaxio.Config{
 		APIKey: cfg.Phaxio.APIKey, APISecrets: cfg.Phaxio.APISecrets, WebhookTokens: cfg.Phaxio.WebhookTokens,
 		PublicURL: cfg.PublicURL, BaseURL: cfg.Phaxio.BaseURL, Insecure: cfg.InsecureWebhooks,
+		CarrierIDFunc: m.carrierID,
 	}); err != nil {
 		return nil, err
 	}
@@ -42,6 +43,7 @@ func (m *Main) buildCarriers() (*carriers, error) {
 		InboundBasicUser: cfg.Sinch.InboundBasicUser, InboundBasicPass: cfg.Sinch.InboundBasicPass,
 		HMACSecrets: cfg.Sinch.HMACSecrets, Insecure: cfg.InsecureWebhooks,
 		PublicURL: cfg.PublicURL, CallbackContentType: cfg.Sinch.CallbackType, OAuth: cfg.Sinch.OAuth, AuthURL: cfg.Sinch.AuthURL,
+		CarrierIDFunc: m.carrierID,
 	}); err != nil {
 		return nil, err
 	}
@@ -72,38 +74,58 @@ func (m *Main) buildCarriers() (*carriers, error) {
 	return &c, nil
 }
 
+// carrierID is the carrier's id recorded for a fax, which a callback
+// signed over its body alone must name.
+func (m *Main) carrierID(ctx context.Context, faxID string) (string, error) {
+	f, err := m.Store.FindFaxByID(ctx, faxID)
+	if err != nil {
+		return "", err
+	}
+	return f.ProviderFaxID, nil
+}
+
 // routes lists the carrier webhook routes (CONTRACT.md). A carrier that is
-// not configured still has its routes, which refuse everything.
-func (c *carriers) routes() []ingest.Route {
-	refuse := func(setting string) func(*http.Request, []byte) error {
-		return func(*http.Request, []byte) error {
-			return fax.Errorf(fax.ECodeUnauthorized, "this carrier is not configured (set %s)", setting)
+// not configured still has its routes, which refuse everything before the
+// body is read. Each route's body limit is what its carrier really sends
+// there: a received document (doc) or a status notice.
+func (c *carriers) routes(doc, notice int64) []ingest.Route {
+	refuse := func(setting string) func(*http.Request) (bool, error) {
+		return func(*http.Request) (bool, error) {
+			return false, fax.Errorf(fax.ECodeUnauthorized, "this carrier is not configured (set %s)", setting)
 		}
+	}
+	refuseBody := func(*http.Request, []byte) error {
+		return fax.Errorf(fax.ECodeUnauthorized, "carrier not configured")
 	}
 	noParse := func(*http.Request, []byte) ([]fax.Update, error) {
 		return nil, fax.Errorf(fax.ECodeInvalid, "carrier not configured")
 	}
+	// Sinch's FAX_COMPLETED may carry the sent document back; Phaxio's
+	// send callback carries the fax object only.
 	rs := []ingest.Route{
-		{Pattern: "POST /phaxio-callback", Provider: phaxio.Name, Verify: c.phaxio.VerifyWebhook, Parse: c.phaxio.ParseCallback},
-		{Pattern: "POST /phaxio-inbound", Provider: phaxio.Name, Verify: c.phaxio.VerifyWebhook, Parse: c.phaxio.ParseInbound},
-		{Pattern: "POST /sinch-callback", Provider: sinch.Name, Verify: c.sinch.VerifyWebhook, Parse: c.sinch.ParseCallback},
-		{Pattern: "POST /sinch-inbound", Provider: sinch.Name, Verify: c.sinch.VerifyWebhook, Parse: c.sinch.ParseInbound},
+		{Pattern: "POST /phaxio-callback", Provider: phaxio.Name, MaxBody: notice, Preverify: c.phaxio.PreverifyWebhook, Verify: c.phaxio.VerifyCallback, Parse: c.phaxio.ParseCallback},
+		{Pattern: "POST /phaxio-inbound", Provider: phaxio.Name, MaxBody: doc, Preverify: c.phaxio.PreverifyWebhook, Verify: c.phaxio.VerifyWebhook, Parse: c.phaxio.ParseInbound},
+		{Pattern: "POST /sinch-callback", Provider: sinch.Name, MaxBody: doc, Preverify: c.sinch.PreverifyWebhook, Verify: c.sinch.VerifyCallback, Parse: c.sinch.ParseCallback},
+		{Pattern: "POST /sinch-inbound", Provider: sinch.Name, MaxBody: doc, Preverify: c.sinch.PreverifyWebhook, Verify: c.sinch.VerifyWebhook, Parse: c.sinch.ParseInbound},
 	}
+	// GoFax's webhooks carry fields only; a received document is fetched
+	// through its API afterwards.
 	if c.gofax != nil {
 		rs = append(rs,
-			ingest.Route{Pattern: "POST /gofax-callback", Provider: gofax.Name, Verify: c.gofax.VerifyCallback, Parse: c.gofax.ParseCallback},
-			ingest.Route{Pattern: "POST /gofax-sms-callback", Provider: gofax.Name, Verify: c.gofax.VerifyCallback, Parse: c.gofax.ParseSMSCallback},
-			ingest.Route{Pattern: "POST /gofax-inbound", Provider: gofax.Name, Verify: c.gofax.VerifyInbound, Parse: c.gofax.ParseInbound},
+			ingest.Route{Pattern: "POST /gofax-callback", Provider: gofax.Name, MaxBody: notice, Preverify: c.gofax.PreverifyCallback, Verify: c.gofax.VerifyCallback, Parse: c.gofax.ParseCallback},
+			ingest.Route{Pattern: "POST /gofax-sms-callback", Provider: gofax.Name, MaxBody: notice, Preverify: c.gofax.PreverifyCallback, Verify: c.gofax.VerifyCallback, Parse: c.gofax.ParseSMSCallback},
+			ingest.Route{Pattern: "POST /gofax-inbound", Provider: gofax.Name, MaxBody: notice, Preverify: c.gofax.PreverifyInbound, Verify: c.gofax.VerifyInbound, Parse: c.gofax.ParseInbound},
 		)
 	} else {
 		for _, p := range []string{"POST /gofax-callback", "POST /gofax-sms-callback", "POST /gofax-inbound"} {
-			rs = append(rs, ingest.Route{Pattern: p, Provider: gofax.Name, Verify: refuse("GOFAX_TOKEN"), Parse: noParse})
+			rs = append(rs, ingest.Route{Pattern: p, Provider: gofax.Name, MaxBody: notice, Preverify: refuse("GOFAX_TOKEN"), Verify: refuseBody, Parse: noParse})
 		}
 	}
+	// The dialplan posts a small JSON notice; the TIFF stays in the spool.
 	if c.asterisk != nil {
-		rs = append(rs, ingest.Route{Pattern: "POST /_internal/asterisk/inbound", Provider: asterisk.Name, Verify: c.asterisk.VerifyInbound, Parse: c.asterisk.ParseInbound})
+		rs = append(rs, ingest.Route{Pattern: "POST /_internal/asterisk/inbound", Provider: asterisk.Name, MaxBody: notice, Preverify: c.asterisk.PreverifyInbound, Verify: c.asterisk.VerifyInbound, Parse: c.asterisk.ParseInbound})
 	} else {
-		rs = append(rs, ingest.Route{Pattern: "POST /_internal/asterisk/inbound", Provider: asterisk.Name, Verify: refuse("ASTERISK_SPOOL_DIR and ASTERISK_INBOUND_SECRET"), Parse: noParse})
+		rs = append(rs, ingest.Route{Pattern: "POST /_internal/asterisk/inbound", Provider: asterisk.Name, MaxBody: notice, Preverify: refuse("ASTERISK_SPOOL_DIR and ASTERISK_INBOUND_SECRET"), Verify: refuseBody, Parse: noParse})
 	}
 	return rs
 }
@@ -148,7 +170,7 @@ func (c *carriers) cancel(ctx context.Context, f *fax.Fax) error {
 }
 
 func (m *Main) mountCarrierRoutes(c *carriers) {
-	for _, rt := range c.routes() {
+	for _, rt := range c.routes(m.Config.CarrierMaxBody, m.Config.CarrierMaxNotice) {
 		m.API.Mux().Handle(rt.Pattern, m.Ingest.Handler(rt))
 	}
 }

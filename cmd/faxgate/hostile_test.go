@@ -848,19 +848,23 @@ func (fx *hostileFixture) carrierCases(t *testing.T) []hostileReq {
 	unauthorized("phaxio inbound: unsigned metadata file_url", in, "application/json", fileURLBody, nil)
 	hook("phaxio inbound: body over 40 MiB", in, ct, bytes.Repeat([]byte("a"), 40<<20+1), sig(inSig), 413, "too_large")
 
-	// Signed, but malformed: 400 and nothing stored.
+	// Signed, but malformed: 400 and nothing stored. On the callback
+	// route a body signed alone must name the job's fax, so 401 there.
 	signed := func(name, path, ct string, body []byte) {
 		hook(name, path, ct, body, sig(hmacHex(hPhaxioSecret, body)), 400, "invalid")
 	}
-	signed("phaxio callback signed: multipart without boundary", cb, "multipart/form-data", []byte("--x\r\nContent-Disposition: form-data; name=\"fax\"\r\n\r\n{}\r\n--x--\r\n"))
-	signed("phaxio callback signed: truncated multipart", cb, "multipart/form-data; boundary=x", []byte("--x\r\nContent-Disposition: form-data; name=\"fax\"\r\n\r\n{\"id\":1,\"status\":\"fail"))
+	signedCB := func(name, path, ct string, body []byte) {
+		hook(name, path, ct, body, sig(hmacHex(hPhaxioSecret, body)), 401, "unauthorized")
+	}
+	signedCB("phaxio callback signed: multipart without boundary", cb, "multipart/form-data", []byte("--x\r\nContent-Disposition: form-data; name=\"fax\"\r\n\r\n{}\r\n--x--\r\n"))
+	signedCB("phaxio callback signed: truncated multipart", cb, "multipart/form-data; boundary=x", []byte("--x\r\nContent-Disposition: form-data; name=\"fax\"\r\n\r\n{\"id\":1,\"status\":\"fail"))
 	pct, pbody := manyParts(1000)
-	signed("phaxio callback signed: 1000 parts", cb, pct, pbody)
-	signed("phaxio callback signed: nested JSON", cb, "application/json", []byte(`{"fax":`+strings.Repeat(`{"fax":`, 5000)+"1"+strings.Repeat("}", 5001)))
-	signed("phaxio callback signed: fax id of 1 MB", cb, "application/json", []byte(`{"event_type":"fax_completed","fax":{"id":"`+strings.Repeat("9", 1<<20)+`","status":"failure"}}`))
-	signed("phaxio callback signed: job_id of 200 bytes", "/phaxio-callback?job_id=fax_"+strings.Repeat("0", 196), "application/json", jsonFail)
-	signed("phaxio callback signed: job_id with a control byte", "/phaxio-callback?job_id=fax_%01x", "application/json", jsonFail)
-	signed("phaxio callback signed: no job_id", "/phaxio-callback", "application/json", jsonFail)
+	signedCB("phaxio callback signed: 1000 parts", cb, pct, pbody)
+	signedCB("phaxio callback signed: nested JSON", cb, "application/json", []byte(`{"fax":`+strings.Repeat(`{"fax":`, 5000)+"1"+strings.Repeat("}", 5001)))
+	signedCB("phaxio callback signed: fax id of 200 KB (under the route's 256 KiB limit)", cb, "application/json", []byte(`{"event_type":"fax_completed","fax":{"id":"`+strings.Repeat("9", 200<<10)+`","status":"failure"}}`))
+	signedCB("phaxio callback signed: job_id of 200 bytes", "/phaxio-callback?job_id=fax_"+strings.Repeat("0", 196), "application/json", jsonFail)
+	signedCB("phaxio callback signed: job_id with a control byte", "/phaxio-callback?job_id=fax_%01x", "application/json", jsonFail)
+	signedCB("phaxio callback signed: no job_id", "/phaxio-callback", "application/json", jsonFail)
 	signed("phaxio inbound signed: to not E.164", in, "application/json", []byte(`{"fax":{"id":800003,"to":"12","status":"received","file_url":"https://files.phaxio.com/1.pdf"}}`))
 	signed("phaxio inbound signed: file:// file_url", in, "application/json", []byte(`{"fax":{"id":800004,"to":"+15557650022","status":"received","file_url":"file:///etc/passwd"}}`))
 	signed("phaxio inbound signed: relative file_url", in, "application/json", []byte(`{"fax":{"id":800005,"to":"+15557650022","status":"received","file_url":"../../faxgate.db"}}`))

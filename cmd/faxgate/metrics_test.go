@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"strings"
 	"testing"
 )
@@ -53,6 +54,7 @@ func TestAuditTrail(t *testing.T) {
 	g.waitFax(f.ID)
 	g.doKey(k.Key, "GET", "/v1/faxes/"+f.ID+"/document", nil, new([]byte))
 	g.post("/phaxio-inbound", "application/json", []byte(`{}`), map[string]string{"X-Phaxio-Signature": "bad"})
+	g.m.Rejections.Flush(context.Background()) // refusals are audited in aggregate
 	var list struct {
 		Data []struct {
 			Actor, Action, TargetID, Detail string `json:"-"`

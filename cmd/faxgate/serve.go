@@ -46,10 +46,13 @@ type Main struct {
 	// build backlogs.
 	CallerRunsWebhooks bool
 
-	Store      store
-	Blobs      blob.Store
-	API        *api.Server
-	Ingest     *ingest.Ingest
+	Store  store
+	Blobs  blob.Store
+	API    *api.Server
+	Ingest *ingest.Ingest
+	// Rejections writes refused carrier webhooks to the audit trail,
+	// aggregated; tests flush it.
+	Rejections *ingest.Rejections
 	Dispatcher *dispatch.Dispatcher
 	Webhooks   *webhook.Worker
 	Simulator  *simulator.Simulator
@@ -145,6 +148,10 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.Webhooks = webhook.NewWorker(m.Store, whOpts)
 
+	m.Rejections = ingest.NewRejections(ingest.RejectionsOptions{
+		Record: m.Store.RecordAudit, Interval: cfg.CarrierRejectAuditPeriod, Now: m.Now,
+		Logger: m.Logger.With("component", "ingest"),
+	})
 	carrierSet, err := m.buildCarriers()
 	if err != nil {
 		return err
@@ -158,6 +165,8 @@ func (m *Main) Open(ctx context.Context) error {
 		},
 		Store: m.Store, Blobs: m.Blobs, Logger: m.Logger.With("component", "ingest"), Now: m.Now,
 		FetchPerCarrier: cfg.FetchPerCarrier,
+		MaxBody:         cfg.CarrierMaxBody, UnverifiedReads: cfg.CarrierUnverifiedReads, UnverifiedReadsPerSource: cfg.CarrierUnverifiedPerIP,
+		UnverifiedMemory: cfg.CarrierUnverifiedMemory, BodyTimeout: cfg.CarrierBodyTimeout,
 		ToPDF: func(b []byte) ([]byte, int, error) {
 			pdf, info, err := document.ToPDF(b)
 			return pdf, info.Pages, err
@@ -165,13 +174,7 @@ func (m *Main) Open(ctx context.Context) error {
 		WriteError: func(w http.ResponseWriter, r *http.Request, err error) {
 			api.WriteError(w, r, m.Logger, api.UnavailableIfDown(r.Context(), m.Store, err))
 		},
-		OnRejected: func(ctx context.Context, provider, route, remoteAddr, reason string) {
-			e := &fax.AuditEntry{Actor: "carrier:" + provider, Action: "webhook.rejected", TargetType: "route", TargetID: route,
-				Outcome: "unauthorized", RemoteAddr: remoteAddr, Detail: reason}
-			if err := m.Store.RecordAudit(context.WithoutCancel(ctx), e); err != nil {
-				m.Logger.Error("audit", "err", err)
-			}
-		},
+		OnRejected: m.Rejections.Add,
 	})
 
 	senders := map[string]dispatch.Sender{}
@@ -207,7 +210,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.wake.Unlock()
 
 	carrierRoutes := map[string]string{}
-	for _, rt := range carrierSet.routes() {
+	for _, rt := range carrierSet.routes(0, 0) {
 		carrierRoutes[rt.Pattern] = rt.Provider
 	}
 	m.Metrics = metrics.New(m.Store, carrierRoutes, m.Logger.With("component", "metrics"), cfg.MetricsCacheFor)
@@ -338,7 +341,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.carriers.start(workCtx, m.Store); err != nil {
 		m.Logger.Error("start carriers", "err", err)
 	}
-	m.wg.Add(3)
+	m.wg.Add(4)
+	// Stopped after the server, so its last flush holds every refusal.
+	go func() { defer m.wg.Done(); m.Rejections.Run(workCtx) }()
 	go func() { defer m.wg.Done(); m.Retention.Run(workCtx) }()
 	go func() { defer m.wg.Done(); m.Dispatcher.Run(workCtx) }()
 	go func() { defer m.wg.Done(); m.Ingest.RunFetcher(workCtx) }()

@@ -389,6 +389,11 @@ func (s *Server) handleFaxDocument(w http.ResponseWriter, r *http.Request) error
 		return fax.Errorf(fax.ECodeGone, "the document of fax %s was deleted by the retention policy", f.ID)
 	}
 	if f.DocumentKey == "" {
+		if f.Direction == fax.Inbound && f.Failure != nil {
+			// A reception that failed, or whose document could not be
+			// fetched: there is no document and there never will be.
+			return fax.Errorf(fax.ECodeNotFound, "fax %s has no document: %s", f.ID, f.Failure.Message)
+		}
 		return fax.Errorf(fax.ECodeNotFound, "fax %s has no document yet", f.ID)
 	}
 	rc, size, err := s.opts.Blobs.Open(r.Context(), f.DocumentKey)

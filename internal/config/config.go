@@ -46,6 +46,16 @@ type Config struct {
 	EmailAttachPDF       bool            // FAXGATE_EMAIL_ATTACH_PDF, default true
 	InsecureWebhooks     bool            // FAXGATE_INSECURE_WEBHOOKS, default false
 
+	// Carrier webhooks in: what a sender not yet verified can make the
+	// gateway hold, and the rejection audit rows.
+	CarrierMaxBody           int64         // FAXGATE_CARRIER_MAX_BODY_BYTES, default 20 MiB (routes carrying a document)
+	CarrierMaxNotice         int64         // FAXGATE_CARRIER_MAX_NOTICE_BYTES, default 256 KiB (routes carrying a status only)
+	CarrierUnverifiedReads   int           // FAXGATE_CARRIER_UNVERIFIED_READS, default 8
+	CarrierUnverifiedPerIP   int           // FAXGATE_CARRIER_UNVERIFIED_READS_PER_SOURCE, default 2
+	CarrierUnverifiedMemory  int64         // FAXGATE_CARRIER_UNVERIFIED_MEMORY_BYTES, default 20 MiB
+	CarrierBodyTimeout       time.Duration // FAXGATE_CARRIER_BODY_TIMEOUT, default 60s
+	CarrierRejectAuditPeriod time.Duration // FAXGATE_CARRIER_REJECT_AUDIT_INTERVAL, default 1m
+
 	BlobURL           string         // FAXGATE_BLOB_URL, default "" (documents under DataDir); s3://… for object storage
 	RetentionInbound  time.Duration  // FAXGATE_RETENTION_DAYS(_INBOUND), default 0: keep forever
 	RetentionOutbound time.Duration  // FAXGATE_RETENTION_DAYS(_OUTBOUND), default 0: keep forever
@@ -179,6 +189,17 @@ func integer(p func(*Config) *int, min, max int) func(*Config, string) error {
 	}
 }
 
+func byteSize(p func(*Config) *int64, min, max int64) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < min || n > max {
+			return fmt.Errorf("want bytes from %d to %d, got %q", min, max, v)
+		}
+		*p(c) = n
+		return nil
+	}
+}
+
 func boolean(p func(*Config) *bool) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		switch strings.ToLower(v) {
@@ -266,6 +287,13 @@ func settings() []setting {
 		{"FAXGATE_SMTP_FROM", "", false, "sender address of webhook emails (default faxgate@<hostname>)", str(func(c *Config) *string { return &c.SMTPFrom })},
 		{"FAXGATE_EMAIL_ATTACH_PDF", "1", false, "attach received faxes' PDFs to mailto: webhook emails", boolean(func(c *Config) *bool { return &c.EmailAttachPDF })},
 		{"FAXGATE_INSECURE_WEBHOOKS", "0", false, "1 accepts carrier webhooks whose verification secret is not configured", boolean(func(c *Config) *bool { return &c.InsecureWebhooks })},
+		{"FAXGATE_CARRIER_MAX_BODY_BYTES", "20971520", false, "largest carrier webhook body on the routes that carry a received document (Phaxio inbound, Sinch)", byteSize(func(c *Config) *int64 { return &c.CarrierMaxBody }, 1024, 1<<30)},
+		{"FAXGATE_CARRIER_MAX_NOTICE_BYTES", "262144", false, "largest carrier webhook body on the routes that carry a status only (Phaxio callback, GoFax, Asterisk)", byteSize(func(c *Config) *int64 { return &c.CarrierMaxNotice }, 1024, 1<<30)},
+		{"FAXGATE_CARRIER_UNVERIFIED_READS", "8", false, "carrier webhook bodies read at once before their signature is checked; beyond, 503 with Retry-After", integer(func(c *Config) *int { return &c.CarrierUnverifiedReads }, 1, 10000)},
+		{"FAXGATE_CARRIER_UNVERIFIED_READS_PER_SOURCE", "2", false, "the same, from one remote address", integer(func(c *Config) *int { return &c.CarrierUnverifiedPerIP }, 1, 10000)},
+		{"FAXGATE_CARRIER_UNVERIFIED_MEMORY_BYTES", "20971520", false, "bytes those unverified bodies may hold together (at least FAXGATE_CARRIER_MAX_BODY_BYTES)", byteSize(func(c *Config) *int64 { return &c.CarrierUnverifiedMemory }, 1024, 1<<34)},
+		{"FAXGATE_CARRIER_BODY_TIMEOUT", "60s", false, "time a carrier webhook body may take to arrive", dur(func(c *Config) *time.Duration { return &c.CarrierBodyTimeout })},
+		{"FAXGATE_CARRIER_REJECT_AUDIT_INTERVAL", "1m", false, "refused carrier webhooks are written to the audit trail as one row per source and route per interval", dur(func(c *Config) *time.Duration { return &c.CarrierRejectAuditPeriod })},
 		{"FAXGATE_BLOB_URL", "", true, "empty: documents under the data dir; s3://ACCESS:SECRET@host:port/bucket/prefix?region=…&sse=AES256 for object storage", str(func(c *Config) *string { return &c.BlobURL })},
 		{"FAXGATE_RETENTION_DAYS", "0", false, "delete documents this many days after a fax completed (0 keeps forever); metadata stays", days(func(c *Config) []*time.Duration { return []*time.Duration{&c.RetentionInbound, &c.RetentionOutbound} })},
 		{"FAXGATE_RETENTION_DAYS_INBOUND", "", false, "overrides FAXGATE_RETENTION_DAYS for received faxes", days(func(c *Config) []*time.Duration { return []*time.Duration{&c.RetentionInbound} })},
@@ -528,6 +556,9 @@ func (c *Config) Validate() error {
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		bad("FAXGATE_TLS_CERT", "set both FAXGATE_TLS_CERT and FAXGATE_TLS_KEY, or neither")
+	}
+	if c.CarrierUnverifiedMemory > 0 && c.CarrierUnverifiedMemory < max(c.CarrierMaxBody, c.CarrierMaxNotice) {
+		bad("FAXGATE_CARRIER_UNVERIFIED_MEMORY_BYTES", "must be at least FAXGATE_CARRIER_MAX_BODY_BYTES and FAXGATE_CARRIER_MAX_NOTICE_BYTES, or a body that large could never be verified")
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		bad("FAXGATE_LOG_FORMAT", "want text or json, got %q", c.LogFormat)

@@ -105,6 +105,14 @@ func (u *Update) DedupeKey() string {
 	return string(u.Kind) + ":" + id + ":" + string(u.Status) + ":" + strconv.Itoa(u.Page) + ":" + strconv.Itoa(u.RetryCount)
 }
 
+// NamesOther reports whether u, addressed by faxgate's id, names a carrier
+// id other than carrierID, the one the record already has. Such an update
+// is about another fax (or SMS) than the one its id vouches for: a per-fax
+// token verified the id, not the carrier's.
+func (u *Update) NamesOther(carrierID string) bool {
+	return u.FaxID != "" && u.ProviderFaxID != "" && carrierID != "" && carrierID != u.ProviderFaxID
+}
+
 // DispatchJob is an outbound fax claimed for handing to its carrier.
 type DispatchJob struct {
 	Fax *Fax

@@ -71,6 +71,9 @@ const (
 	FailCanceled       = "canceled"
 	FailTimeout        = "timeout"
 	FailGeneral        = "general_error"
+	// FailReception marks a received fax whose reception ended before any
+	// document arrived: it is kept, status partial, without a document.
+	FailReception = "reception_failed"
 )
 
 // FaxFilter selects faxes for listing, newest first.

@@ -24,7 +24,7 @@ func TestReadBody(t *testing.T) {
 		{"announced over the limit", 1 << 30},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := readBody(iotest.HalfReader(strings.NewReader(body)), tc.announced, 1<<20)
+			got, err := readBody(iotest.HalfReader(strings.NewReader(body)), tc.announced, nil)
 			if err != nil || string(got) != body {
 				t.Errorf("got %d bytes, %v; want the %d bytes of the body", len(got), err, len(body))
 			}
@@ -35,7 +35,7 @@ func TestReadBody(t *testing.T) {
 func TestReadBodyTooLarge(t *testing.T) {
 	rec := httptest.NewRecorder()
 	rd := http.MaxBytesReader(rec, io.NopCloser(bytes.NewReader(make([]byte, 200))), 100)
-	_, err := readBody(rd, 200, 1000)
+	_, err := readBody(rd, 200, nil)
 	var mbe *http.MaxBytesError
 	if !errors.As(err, &mbe) {
 		t.Errorf("got %v, want *http.MaxBytesError", err)

@@ -1,8 +1,10 @@
-// Package ingest takes carrier webhooks in: for each carrier route it reads
-// the body within a limit, has the carrier package verify and parse it, and
-// applies the resulting updates through one path, the same path the
-// simulator carrier uses. A carrier gets its answer after verification and
-// one transaction.
+// Package ingest takes carrier webhooks in: for each carrier route it
+// settles what the headers can prove, reads the body within the route's
+// limit (and, while the sender is unverified, within a bound on such
+// bodies), has the carrier package verify and parse it, and applies the
+// resulting updates through one path, the same path the simulator carrier
+// uses. A carrier gets its answer after verification and one transaction.
+// Refused webhooks are audited in aggregate (Rejections).
 //
 // It imports internal/fax only; carrier packages are wired in by Main as
 // functions, so ingest never imports them.
@@ -42,8 +44,17 @@ type Route struct {
 	// Pattern is the ServeMux pattern, e.g. "POST /phaxio-callback".
 	Pattern  string
 	Provider string
-	Verify   func(r *http.Request, body []byte) error
-	Parse    func(r *http.Request, body []byte) ([]fax.Update, error)
+	// Preverify checks what the headers and the URL can prove before the
+	// body is read (nil: nothing). An error refuses the request at once.
+	// Authenticated true means a credential already matched, so the body
+	// is read outside the bound on unverified bodies; false leaves the
+	// decision to Verify once the body is in.
+	Preverify func(r *http.Request) (authenticated bool, err error)
+	// MaxBody is the largest body this route accepts (default
+	// Options.MaxBody): what the carrier really sends there.
+	MaxBody int64
+	Verify  func(r *http.Request, body []byte) error
+	Parse   func(r *http.Request, body []byte) ([]fax.Update, error)
 }
 
 // Options configure an Ingest.
@@ -52,9 +63,21 @@ type Options struct {
 	Blobs  Blobs
 	Logger *slog.Logger
 	Now    func() time.Time
-	// MaxBody is the largest webhook body accepted (default 40 MiB:
-	// received faxes arrive inside webhooks).
+	// MaxBody is the largest webhook body accepted on a route that does
+	// not set its own (default 20 MiB: received faxes arrive inside
+	// webhooks).
 	MaxBody int64
+	// UnverifiedReads bounds the bodies read at once before their sender
+	// is verified (default 8), UnverifiedReadsPerSource those from one
+	// remote address (default 2), and UnverifiedMemory the bytes they hold
+	// together (default 20 MiB). Past a bound the answer is 503 with
+	// Retry-After.
+	UnverifiedReads          int
+	UnverifiedReadsPerSource int
+	UnverifiedMemory         int64
+	// BodyTimeout is how long a webhook body may take to arrive (default
+	// 60s, the time Sinch gives a receiver to answer).
+	BodyTimeout time.Duration
 	// Resolve fills Document.Bytes of an inbound update whose document is
 	// elsewhere (a file URL, a carrier API, a spool file). It runs in the
 	// background, after the carrier was answered. An error with code
@@ -82,6 +105,7 @@ type Ingest struct {
 	opts Options
 	log  *slog.Logger
 	wake chan struct{}
+	gate *gate
 }
 
 // New returns an Ingest.
@@ -93,34 +117,63 @@ func New(opts Options) *Ingest {
 		opts.Now = time.Now
 	}
 	if opts.MaxBody <= 0 {
-		opts.MaxBody = 40 << 20
+		opts.MaxBody = 20 << 20
 	}
-	return &Ingest{opts: opts, log: opts.Logger, wake: make(chan struct{}, 1)}
+	if opts.UnverifiedReads <= 0 {
+		opts.UnverifiedReads = 8
+	}
+	if opts.UnverifiedReadsPerSource <= 0 {
+		opts.UnverifiedReadsPerSource = 2
+	}
+	if opts.UnverifiedMemory <= 0 {
+		opts.UnverifiedMemory = 20 << 20
+	}
+	if opts.BodyTimeout <= 0 {
+		opts.BodyTimeout = 60 * time.Second
+	}
+	return &Ingest{opts: opts, log: opts.Logger, wake: make(chan struct{}, 1),
+		gate: newGate(opts.UnverifiedReads, opts.UnverifiedReadsPerSource, opts.UnverifiedMemory)}
 }
 
-// Handler serves one carrier route.
+// Handler serves one carrier route. What the headers and URL can settle is
+// settled before the body is read; a body is read within the route's limit
+// and BodyTimeout, growing only as bytes arrive, and a body whose sender is
+// not yet verified is read only within the bound on unverified bodies.
 func (in *Ingest) Handler(rt Route) http.Handler {
+	limit := rt.MaxBody
+	if limit <= 0 {
+		limit = in.opts.MaxBody
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := readBody(http.MaxBytesReader(w, r.Body, in.opts.MaxBody), r.ContentLength, in.opts.MaxBody)
-		if err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				in.writeError(w, r, fax.Errorf(fax.ECodeTooLarge, "webhook body is larger than %d bytes", in.opts.MaxBody))
+		authenticated := false
+		if rt.Preverify != nil {
+			ok, err := rt.Preverify(r)
+			if err != nil {
+				in.refuse(w, r, rt, err)
 				return
 			}
-			in.writeError(w, r, fax.Errorf(fax.ECodeInvalid, "could not read the webhook body"))
+			authenticated = ok
+		}
+		if r.ContentLength > limit {
+			in.writeError(w, r, fax.Errorf(fax.ECodeTooLarge, "webhook body is larger than %d bytes", limit))
 			return
 		}
-		if err := rt.Verify(r, body); err != nil {
-			reason := fax.ErrorMessage(err)
-			in.log.Warn("carrier webhook refused", "provider", rt.Provider, "route", rt.Pattern, "remote_addr", r.RemoteAddr, "reason", reason)
-			if in.opts.OnRejected != nil {
-				in.opts.OnRejected(r.Context(), rt.Provider, rt.Pattern, r.RemoteAddr, reason)
+		// A writer that cannot set deadlines (a test recorder) is left to
+		// the server's own read timeout.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(in.opts.BodyTimeout))
+		body, err := in.readVerified(w, r, rt, limit, authenticated)
+		if err != nil {
+			var mbe *http.MaxBytesError
+			switch {
+			case errors.As(err, &mbe):
+				in.writeError(w, r, fax.Errorf(fax.ECodeTooLarge, "webhook body is larger than %d bytes", limit))
+			case errors.Is(err, errBusy):
+				w.Header().Set("Retry-After", "5")
+				in.writeError(w, r, err)
+			case errors.Is(err, errRefused):
+			default:
+				in.writeError(w, r, fax.Errorf(fax.ECodeInvalid, "could not read the webhook body"))
 			}
-			if fax.ErrorCode(err) != fax.ECodeUnauthorized {
-				err = fax.Errorf(fax.ECodeUnauthorized, "webhook verification failed")
-			}
-			in.writeError(w, r, err)
 			return
 		}
 		updates, err := safeParse(rt.Parse, r, body)
@@ -145,16 +198,111 @@ func (in *Ingest) Handler(rt Route) http.Handler {
 	})
 }
 
-// readBody reads a webhook body whole: into a buffer of the announced
-// length when there is one, so that the usual body is read without
-// growing a buffer step by step.
-func readBody(rd io.Reader, announced, max int64) ([]byte, error) {
-	if announced <= 0 || announced > max {
-		return io.ReadAll(rd)
+// errRefused says readVerified already answered the request.
+var errRefused = errors.New("ingest: webhook refused")
+
+// readVerified reads the body and has the route verify it. An
+// unauthenticated body holds a slot of the gate, and its bytes count
+// against the gate's memory, until verification is done.
+func (in *Ingest) readVerified(w http.ResponseWriter, r *http.Request, rt Route, limit int64, authenticated bool) ([]byte, error) {
+	rd := http.MaxBytesReader(w, r.Body, limit)
+	if authenticated {
+		body, err := readBody(rd, r.ContentLength, nil)
+		if err != nil {
+			return nil, err
+		}
+		return body, in.verify(w, r, rt, body)
 	}
-	// One byte more than announced, so that the read that finds the end
-	// has room and a longer body is still read whole.
-	b := make([]byte, 0, announced+1)
+	src := sourceOf(r.RemoteAddr)
+	if !in.gate.enter(src) {
+		return nil, errBusy
+	}
+	body, err := readBody(rd, r.ContentLength, in.gate)
+	kept := false
+	defer func() { in.gate.leave(src, int64(cap(body)), kept) }()
+	if err != nil {
+		return nil, err
+	}
+	if err := in.verify(w, r, rt, body); err != nil {
+		return nil, err
+	}
+	kept = true
+	return body, nil
+}
+
+func (in *Ingest) verify(w http.ResponseWriter, r *http.Request, rt Route, body []byte) error {
+	if err := rt.Verify(r, body); err != nil {
+		in.refuse(w, r, rt, err)
+		return errRefused
+	}
+	return nil
+}
+
+// refuse answers a webhook that failed verification with 401 and reports
+// it, metadata only. A verifier that cannot decide yet (unavailable) gets
+// 503 with Retry-After instead, so that the carrier retries.
+func (in *Ingest) refuse(w http.ResponseWriter, r *http.Request, rt Route, err error) {
+	if fax.ErrorCode(err) == fax.ECodeUnavailable {
+		w.Header().Set("Retry-After", "5")
+		in.writeError(w, r, err)
+		return
+	}
+	reason := fax.ErrorMessage(err)
+	// Debug: a flood of refusals must not flood the log either; OnRejected
+	// (Rejections) logs them aggregated.
+	in.log.Debug("carrier webhook refused", "provider", rt.Provider, "route", rt.Pattern, "remote_addr", r.RemoteAddr, "reason", reason)
+	if in.opts.OnRejected != nil {
+		in.opts.OnRejected(r.Context(), rt.Provider, rt.Pattern, r.RemoteAddr, reason)
+	}
+	if fax.ErrorCode(err) != fax.ECodeUnauthorized {
+		err = fax.Errorf(fax.ECodeUnauthorized, "webhook verification failed")
+	}
+	in.writeError(w, r, err)
+}
+
+// firstBuffer is the most a body read allocates before bytes arrive: the
+// announced Content-Length is a claim, so a buffer grows only as the body
+// really comes in.
+const firstBuffer = 16 << 10
+
+// errBusy says the bound on unverified bodies was reached.
+var errBusy = fax.Errorf(fax.ECodeUnavailable, "too many unverified webhook bodies are being read; try again shortly")
+
+// budget accounts for the memory of reads it bounds (the gate).
+type budget interface {
+	// take reserves n more bytes, reporting false when that would pass the
+	// bound; first is true for a read's first buffer.
+	take(n int64, first bool) bool
+	// discard counts n bytes that became garbage.
+	discard(n int64)
+}
+
+// readBody reads a webhook body whole. The buffer starts small and doubles
+// as bytes arrive, except that the step reaching the announced length is
+// sized to it, so an honest body ends in a buffer of its own size. With a
+// budget (nil: none) each growth is reserved first, so that what a read
+// holds reserved is cap(b), and each outgrown buffer is discarded.
+func readBody(rd io.Reader, announced int64, bud budget) (b []byte, err error) {
+	size := int64(firstBuffer)
+	if announced >= 0 && announced < size {
+		size = announced + 1
+	}
+	grow := func(to int64) bool {
+		old := int64(cap(b))
+		if bud != nil && !bud.take(to-old, old == 0) {
+			return false
+		}
+		nb := make([]byte, len(b), to)
+		copy(nb, b)
+		b = nb
+		if bud != nil && old > 0 {
+			bud.discard(old)
+		}
+		return true
+	}
+	if !grow(size) {
+		return nil, errBusy
+	}
 	for {
 		n, err := rd.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
@@ -165,7 +313,15 @@ func readBody(rd io.Reader, announced, max int64) ([]byte, error) {
 			return b, err
 		}
 		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
+			next := 2 * int64(cap(b))
+			// One byte more than announced, so that the read that finds
+			// the end has room.
+			if announced >= int64(len(b)) && announced < next-1 {
+				next = announced + 1
+			}
+			if !grow(next) {
+				return b, errBusy
+			}
 		}
 	}
 }
@@ -225,7 +381,9 @@ func (in *Ingest) Apply(ctx context.Context, u *fax.Update) (fax.ApplyResult, er
 		return res, err
 	}
 	if u.Kind == fax.UpdateInbound {
-		if err := in.storeInbound(ctx, u); err != nil {
+		if u.Document == nil {
+			failedReception(u)
+		} else if err := in.storeInbound(ctx, u); err != nil {
 			return fax.ApplyResult{}, err
 		}
 	}
@@ -241,10 +399,26 @@ func (in *Ingest) Apply(ctx context.Context, u *fax.Update) (fax.ApplyResult, er
 	return res, nil
 }
 
-func (in *Ingest) storeInbound(ctx context.Context, u *fax.Update) error {
-	if u.Document == nil {
-		return fax.Errorf(fax.ECodeInvalid, "inbound fax without a document")
+// failedReception makes a received fax that came without a document (the
+// carrier reports a reception that failed before any page) one that is
+// recorded as such: refusing it would have the carrier retry something
+// that can never succeed, and staff would never learn a fax was attempted.
+// It is partial, the contract's status for an incomplete reception, with a
+// failure saying what happened.
+func failedReception(u *fax.Update) {
+	u.Status = fax.StatusPartial
+	if u.Failure == nil {
+		u.Failure = &fax.Failure{}
 	}
+	if u.Failure.Code == "" {
+		u.Failure.Code = fax.FailReception
+	}
+	if u.Failure.Message == "" {
+		u.Failure.Message = "The reception failed before any page arrived; there is no document."
+	}
+}
+
+func (in *Ingest) storeInbound(ctx context.Context, u *fax.Update) error {
 	d := u.Document
 	if d.Key != "" {
 		return nil

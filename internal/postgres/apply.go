@@ -11,7 +11,7 @@ import (
 )
 
 // ApplyUpdate applies a carrier update in one transaction: it records the
-// carrier event for deduplication, finds and locks the fax, applies the
+// carrier event for deduplication (unless it matched no fax), finds and locks the fax, applies the
 // domain's transition rules, saves the fax and records the events and
 // deliveries the change causes. A repeated carrier event, a stale update and
 // an update for an unknown fax are all acknowledged without error, and say
@@ -140,6 +140,12 @@ func (s *Store) applyTx(tx *wtx, u *fax.Update) (fax.ApplyResult, error) {
 			}
 		}
 	}
+	if outcome == "unknown" {
+		// An event that matched nothing is not kept: recorded, its key
+		// would turn the genuine event for that fax into a duplicate.
+		tx.queue(`DELETE FROM carrier_events WHERE provider = $1 AND event_key = $2`, u.Provider, key)
+		return res, nil
+	}
 	tx.queue(`UPDATE carrier_events SET outcome = $1, fax_id = $2 WHERE provider = $3 AND event_key = $4`,
 		outcome, res.FaxID, u.Provider, key)
 	return res, nil
@@ -161,7 +167,7 @@ func matches(f *fax.Fax, u *fax.Update) bool {
 	if f.Provider != u.Provider || f.Direction != fax.Outbound {
 		return false
 	}
-	if u.FaxID != "" && u.ProviderFaxID != "" && f.ProviderFaxID != "" && f.ProviderFaxID != u.ProviderFaxID {
+	if u.NamesOther(f.ProviderFaxID) {
 		return false
 	}
 	return true

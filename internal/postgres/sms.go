@@ -94,7 +94,7 @@ func queueMatchSMS(tx *wtx, u *fax.Update, m **fax.SMS) {
 // among endpoints. A final SMS never changes.
 func (s *Store) applySMSTx(tx *wtx, u *fax.Update, m *fax.SMS, endpoints []*fax.Endpoint, now time.Time) (fax.ApplyResult, error) {
 	var res fax.ApplyResult
-	if m == nil {
+	if m == nil || u.NamesOther(m.ProviderSMSID) {
 		res.Unknown = true
 		return res, nil
 	}

@@ -11,7 +11,7 @@ import (
 )
 
 // ApplyUpdate applies a carrier update in one transaction: it records the
-// carrier event for deduplication, finds the fax, applies the domain's
+// carrier event for deduplication (unless it matched no fax), finds the fax, applies the domain's
 // transition rules, saves the fax and records the events and deliveries the
 // change causes. A repeated carrier event, a stale update and an update for
 // an unknown fax are all acknowledged without error, and say so in the
@@ -56,6 +56,11 @@ func (s *Store) applyTx(tx *wtx, u *fax.Update, plan *applyPlan) (fax.ApplyResul
 	if err != nil {
 		return res, err
 	}
+	if outcome == "unknown" {
+		// An event that matched nothing is not kept: recorded, its key
+		// would turn the genuine event for that fax into a duplicate.
+		return res, nil
+	}
 	if _, err := tx.Exec(`INSERT INTO carrier_events (provider, event_key, outcome, fax_id, received_at) VALUES (?, ?, ?, ?, ?)`,
 		u.Provider, key, outcome, res.FaxID, ms(now)); err != nil {
 		return res, fmt.Errorf("sqlite: record carrier event: %w", err)
@@ -89,6 +94,12 @@ func (s *Store) applyPlannedTx(tx *wtx, u *fax.Update, key string, plan *applyPl
 	res, outcome, err := s.applyWork(tx, u, plan.now)
 	if err != nil {
 		return res, err
+	}
+	if outcome == "unknown" {
+		if _, err := tx.Exec(`DELETE FROM carrier_events WHERE provider = ? AND event_key = ?`, u.Provider, key); err != nil {
+			return res, fmt.Errorf("sqlite: forget carrier event: %w", err)
+		}
+		return res, nil
 	}
 	if outcome != "applied" || res.FaxID != plan.after.ID {
 		if _, err := tx.Exec(`UPDATE carrier_events SET outcome = ?, fax_id = ? WHERE provider = ? AND event_key = ?`,
@@ -202,7 +213,7 @@ func (s *Store) matchFax(tx *wtx, u *fax.Update) (*fax.Fax, int64, error) {
 	if f.Provider != u.Provider || f.Direction != fax.Outbound {
 		return nil, 0, nil
 	}
-	if u.FaxID != "" && u.ProviderFaxID != "" && f.ProviderFaxID != "" && f.ProviderFaxID != u.ProviderFaxID {
+	if u.NamesOther(f.ProviderFaxID) {
 		return nil, 0, nil
 	}
 	return f, rowid, nil

@@ -97,7 +97,7 @@ func matches(f *fax.Fax, u *fax.Update) bool {
 	if f.Provider != u.Provider || f.Direction != fax.Outbound {
 		return false
 	}
-	return u.FaxID == "" || u.ProviderFaxID == "" || f.ProviderFaxID == "" || f.ProviderFaxID == u.ProviderFaxID
+	return !u.NamesOther(f.ProviderFaxID)
 }
 
 // guardColumns are the faxes columns a plan checks are unchanged: every

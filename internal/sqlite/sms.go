@@ -99,6 +99,10 @@ func (s *Store) applySMSTx(tx *wtx, u *fax.Update, now time.Time) (fax.ApplyResu
 	if err != nil {
 		return res, fmt.Errorf("sqlite: apply sms: %w", err)
 	}
+	if u.NamesOther(m.ProviderSMSID) {
+		res.Unknown = true
+		return res, nil
+	}
 	res.FaxID = m.ID
 	if m.Status.Final() || (u.Status != fax.StatusSent && u.Status != fax.StatusFailed) {
 		res.Stale = true

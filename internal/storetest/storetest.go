@@ -122,6 +122,8 @@ func Run(t *testing.T, open Factory) {
 		{"Audit", testAudit},
 		{"SMS", testSMS},
 		{"RetentionAndStats", testRetentionAndStats},
+		{"IngestScope", testIngestScope},
+		{"IngestFailedReception", testIngestFailedReception},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

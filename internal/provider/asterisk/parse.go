@@ -114,6 +114,8 @@ func (p *Provider) ParseInbound(r *http.Request, body []byte) ([]fax.Update, err
 	if !ok {
 		u.Status = fax.StatusPartial
 		if pages == 0 {
+			u.Failure = &fax.Failure{Code: fax.FailReception, CarrierMessage: st,
+				Message: "Asterisk reported the reception as failed with no pages; there is no document."}
 			return []fax.Update{u}, nil
 		}
 	}

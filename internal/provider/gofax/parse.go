@@ -33,7 +33,7 @@ func (p *Provider) ParseCallback(r *http.Request, body []byte) ([]fax.Update, er
 	u := fax.Update{
 		Provider:      Name,
 		Kind:          fax.UpdateStatus,
-		EventKey:      "gofax:fax:" + id + ":" + strconv.FormatBool(ok),
+		EventKey:      scopedKey("gofax:fax:"+id+":"+strconv.FormatBool(ok), jobID),
 		FaxID:         jobID,
 		ProviderFaxID: id,
 		Status:        fax.StatusSent,
@@ -65,7 +65,7 @@ func (p *Provider) ParseSMSCallback(r *http.Request, body []byte) ([]fax.Update,
 	u := fax.Update{
 		Provider:      Name,
 		Kind:          fax.UpdateSMS,
-		EventKey:      "gofax:sms:" + id + ":" + strconv.FormatBool(ok),
+		EventKey:      scopedKey("gofax:sms:"+id+":"+strconv.FormatBool(ok), jobID),
 		FaxID:         jobID,
 		ProviderFaxID: id,
 		Status:        fax.StatusSent,
@@ -79,6 +79,17 @@ func (p *Provider) ParseSMSCallback(r *http.Request, body []byte) ([]fax.Update,
 		}
 	}
 	return []fax.Update{u}, nil
+}
+
+// scopedKey scopes an event key to the job_id a callback came for. A
+// per-fax token vouches for that job only, so the event it carries must
+// never share a key with the event GoFax sends for another fax: holding
+// one fax's token would otherwise let anyone mark another's event seen.
+func scopedKey(key, jobID string) string {
+	if jobID == "" {
+		return key
+	}
+	return key + ":job=" + jobID
 }
 
 // sentFields reads the fields the fax-sent and SMS-sent webhooks share: ID
@@ -171,7 +182,10 @@ func (p *Provider) ParseInbound(r *http.Request, body []byte) ([]fax.Update, err
 		From:          looseNumber(isdn, tsid),
 		To:            string(to),
 	}
-	if !(status == fax.StatusPartial && pagesText != "" && pages == 0) {
+	if status == fax.StatusPartial && pagesText != "" && pages == 0 {
+		u.Failure = &fax.Failure{Code: fax.FailReception, CarrierMessage: carrier.Clip(msg, maxMsgLen),
+			Message: "GoFax reported the reception as incomplete with no pages; there is no document."}
+	} else {
 		u.Document = &fax.InboundDocument{FetchID: id}
 	}
 	return []fax.Update{u}, nil

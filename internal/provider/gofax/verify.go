@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"net/http"
+	"net/url"
 
 	"github.com/faxgate/faxgate/internal/fax"
 )
@@ -68,6 +69,38 @@ func (p *Provider) VerifyInbound(r *http.Request, body []byte) error {
 		return nil
 	}
 	return fax.Errorf(fax.ECodeUnauthorized, notConfigured)
+}
+
+// PreverifyInbound is VerifyInbound before the body is read, which it
+// never needs: matching Basic credentials authenticate the webhook.
+func (p *Provider) PreverifyInbound(r *http.Request) (bool, error) {
+	if err := p.VerifyInbound(r, nil); err != nil {
+		return false, err
+	}
+	return p.basicConfigured(), nil
+}
+
+// PreverifyCallback settles before the body is read what the headers and
+// the URL can: matching Basic credentials, or a per-fax token in the query
+// (where faxgate's CallbackURL puts it), authenticate the callback; a query
+// token that does not match refuses it. Anything else is left to
+// VerifyCallback once the body is in.
+func (p *Provider) PreverifyCallback(r *http.Request) (bool, error) {
+	if user, pass, ok := r.BasicAuth(); ok && p.basicConfigured() && p.basicMatches(user, pass) {
+		return true, nil
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil || !q.Has("token") || p.callbackTok == nil {
+		return false, nil
+	}
+	ok, err := p.tokenMatches(r, form{query: q, body: url.Values{}})
+	if err != nil {
+		return false, err
+	}
+	if !ok {
+		return false, fax.Errorf(fax.ECodeUnauthorized, "GoFax callback token does not match the fax's")
+	}
+	return true, nil
 }
 
 // basicMatches compares user and password in constant time. Both are

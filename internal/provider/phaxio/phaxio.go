@@ -38,6 +38,10 @@ type Config struct {
 	// neither APISecrets nor WebhookTokens is configured. Default false.
 	// Configured secrets are always enforced.
 	Insecure bool
+	// CarrierIDFunc returns the Phaxio id recorded for a faxgate fax id;
+	// VerifyCallback needs it to tie a body-signed callback to its job.
+	// Default nil: such callbacks are refused.
+	CarrierIDFunc carrier.CarrierIDFunc
 	// HTTPClient makes the API calls (send, find, cancel). Default a client
 	// with DefaultTimeout. Redirects are never followed, whichever client:
 	// a redirected POST would lose its body or the credentials' host.
@@ -62,19 +66,21 @@ type Provider struct {
 	insecure  bool
 	client    *http.Client
 	now       func() time.Time
+	carrierID carrier.CarrierIDFunc
 }
 
 // New validates cfg and returns a Provider. Errors name the environment
 // variable to fix, so that a bad configuration fails at start-up.
 func New(cfg Config) (*Provider, error) {
 	p := &Provider{
-		apiKey:   cfg.APIKey,
-		secrets:  carrier.Keys(cfg.APISecrets),
-		tokens:   carrier.Keys(cfg.WebhookTokens),
-		baseURL:  cfg.BaseURL,
-		insecure: cfg.Insecure,
-		client:   carrier.NoRedirects(cfg.HTTPClient, DefaultTimeout),
-		now:      cfg.Now,
+		apiKey:    cfg.APIKey,
+		secrets:   carrier.Keys(cfg.APISecrets),
+		tokens:    carrier.Keys(cfg.WebhookTokens),
+		baseURL:   cfg.BaseURL,
+		insecure:  cfg.Insecure,
+		client:    carrier.NoRedirects(cfg.HTTPClient, DefaultTimeout),
+		carrierID: cfg.CarrierIDFunc,
+		now:       cfg.Now,
 	}
 	if p.now == nil {
 		p.now = time.Now

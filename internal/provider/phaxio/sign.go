@@ -69,25 +69,49 @@ func appendSigned(dst []byte, f *carrier.Form) []byte {
 // Config.Insecure accepts them all. Errors are *fax.Error with code
 // unauthorized and never include secrets or expected signatures.
 func (p *Provider) VerifyWebhook(r *http.Request, body []byte) error {
+	_, err := p.verify(r, body)
+	return err
+}
+
+// VerifyCallback is VerifyWebhook for /phaxio-callback?job_id=…. When the
+// raw-body HMAC-SHA256 scheme is what verified, the signature does not
+// cover the URL, so the body must also name the fax (fax.id) and that must
+// be the Phaxio id recorded for job_id (Config.CarrierIDFunc); otherwise a
+// signed body could be replayed to any job.
+func (p *Provider) VerifyCallback(r *http.Request, body []byte) error {
+	bodyOnly, err := p.verify(r, body)
+	if err != nil || !bodyOnly {
+		return err
+	}
+	id := ""
+	if ev, err := readEvent(r, body); err == nil {
+		id = ev.Fax.ID.String()
+	}
+	return carrier.BindJob(r.Context(), p.carrierID, "Phaxio", strings.TrimSpace(r.URL.Query().Get("job_id")), id)
+}
+
+// verify checks the signature, reporting whether the raw-body scheme (the
+// one that does not cover the URL) is what verified.
+func (p *Provider) verify(r *http.Request, body []byte) (bodyOnly bool, err error) {
 	if len(p.secrets) == 0 && len(p.tokens) == 0 {
 		if p.insecure {
-			return nil
+			return false, nil
 		}
-		return fax.Errorf(fax.ECodeUnauthorized, "phaxio webhook verification is not configured")
+		return false, fax.Errorf(fax.ECodeUnauthorized, "phaxio webhook verification is not configured")
 	}
 	h := strings.TrimSpace(r.Header.Get(SignatureHeader))
 	if h == "" {
-		return fax.Errorf(fax.ECodeUnauthorized, "missing %s header", SignatureHeader)
+		return false, fax.Errorf(fax.ECodeUnauthorized, "missing %s header", SignatureHeader)
 	}
 	var sig [sha256.Size]byte
 	n, ok := decodeHex(sig[:], h)
 	switch {
 	case ok && n == sha256.Size && p.verifyBody(sig[:n], body):
-		return nil
+		return true, nil
 	case ok && n == sha1.Size && p.verifyForm(r, body, sig[:n]):
-		return nil
+		return false, nil
 	}
-	return fax.Errorf(fax.ECodeUnauthorized, "%s does not match", SignatureHeader)
+	return false, fax.Errorf(fax.ECodeUnauthorized, "%s does not match", SignatureHeader)
 }
 
 func (p *Provider) verifyBody(sig, body []byte) bool {
@@ -168,4 +192,28 @@ func fromHex(c byte) (byte, bool) {
 		return c - 'A' + 10, true
 	}
 	return 0, false
+}
+
+// PreverifyWebhook refuses, before the body is read, a webhook that
+// VerifyWebhook would refuse whatever its body: verification not
+// configured, or X-Phaxio-Signature missing or of no shape a configured
+// scheme produces. Both schemes sign the body, so it never reports a
+// webhook authenticated.
+func (p *Provider) PreverifyWebhook(r *http.Request) (bool, error) {
+	if len(p.secrets) == 0 && len(p.tokens) == 0 {
+		if p.insecure {
+			return false, nil
+		}
+		return false, fax.Errorf(fax.ECodeUnauthorized, "phaxio webhook verification is not configured")
+	}
+	h := strings.TrimSpace(r.Header.Get(SignatureHeader))
+	if h == "" {
+		return false, fax.Errorf(fax.ECodeUnauthorized, "missing %s header", SignatureHeader)
+	}
+	var sig [sha256.Size]byte
+	n, ok := decodeHex(sig[:], h)
+	if ok && (n == sha256.Size && len(p.secrets) > 0 || n == sha1.Size && len(p.tokens) > 0) {
+		return false, nil
+	}
+	return false, fax.Errorf(fax.ECodeUnauthorized, "%s does not match", SignatureHeader)
 }

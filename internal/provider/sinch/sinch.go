@@ -78,6 +78,10 @@ type Config struct {
 	// AuthURL is SINCH_AUTH_URL, the OAuth2 token endpoint. Default
 	// DefaultAuthURL.
 	AuthURL string
+	// CarrierIDFunc returns the Sinch id recorded for a faxgate fax id;
+	// VerifyCallback needs it, when HMACSecrets is set, to tie a signed
+	// callback to its job. Default nil: such callbacks are refused.
+	CarrierIDFunc carrier.CarrierIDFunc
 	// HTTPClient makes the API and token calls. Default a client with
 	// DefaultTimeout. Redirects are never followed, whichever client: a
 	// redirected POST would lose its body or the credentials' host.
@@ -109,6 +113,7 @@ type Provider struct {
 	client                     *http.Client
 	now                        func() time.Time
 	token                      *tokenCache
+	carrierID                  carrier.CarrierIDFunc
 }
 
 // New validates cfg and returns a Provider. Errors name the environment
@@ -126,6 +131,7 @@ func New(cfg Config) (*Provider, error) {
 		client:    carrier.NoRedirects(cfg.HTTPClient, DefaultTimeout),
 		now:       cfg.Now,
 		token:     newTokenCache(),
+		carrierID: cfg.CarrierIDFunc,
 	}
 	if p.now == nil {
 		p.now = time.Now
@@ -216,6 +222,57 @@ func (p *Provider) VerifyWebhook(r *http.Request, body []byte) error {
 		}
 	}
 	return nil
+}
+
+// VerifyCallback is VerifyWebhook for /sinch-callback?job_id=…. The
+// X-Sinch-Signature covers the body only, so when it is configured the body
+// must also name the fax (fax.id) and that must be the Sinch id recorded for
+// job_id (Config.CarrierIDFunc); otherwise a signed body could be replayed
+// to any job.
+func (p *Provider) VerifyCallback(r *http.Request, body []byte) error {
+	if err := p.VerifyWebhook(r, body); err != nil || len(p.secrets) == 0 {
+		return err
+	}
+	id := ""
+	if ev, err := readEvent(r, body); err == nil {
+		id = ev.Fax.ID.String()
+	}
+	return carrier.BindJob(r.Context(), p.carrierID, "Sinch", strings.TrimSpace(r.URL.Query().Get("job_id")), id)
+}
+
+// PreverifyWebhook does, before the body is read, what VerifyWebhook can
+// do without it: it checks the Basic credentials when they are configured
+// and that X-Sinch-Signature is present and well formed when a secret is.
+// Matching Basic credentials authenticate the webhook; the signature, when
+// configured, is still checked over the body by VerifyWebhook.
+func (p *Provider) PreverifyWebhook(r *http.Request) (bool, error) {
+	basic, signed := p.userSum != nil, len(p.secrets) > 0
+	if !basic && !signed {
+		if p.insecure {
+			return false, nil
+		}
+		return false, fax.Errorf(fax.ECodeUnauthorized, "sinch webhook verification is not configured")
+	}
+	if basic {
+		user, pass, ok := r.BasicAuth()
+		if !ok {
+			return false, fax.Errorf(fax.ECodeUnauthorized, "missing Basic credentials")
+		}
+		if !p.checkBasic(user, pass) {
+			return false, fax.Errorf(fax.ECodeUnauthorized, "Basic credentials do not match")
+		}
+	}
+	if signed {
+		h := strings.TrimSpace(r.Header.Get(SignatureHeader))
+		var sig [sha256.Size]byte
+		if h == "" {
+			return false, fax.Errorf(fax.ECodeUnauthorized, "missing %s header", SignatureHeader)
+		}
+		if !decodeHex(sig[:], h) {
+			return false, fax.Errorf(fax.ECodeUnauthorized, "%s does not match", SignatureHeader)
+		}
+	}
+	return basic, nil
 }
 
 func (p *Provider) checkBasic(user, pass string) bool {
