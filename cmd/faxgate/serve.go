@@ -117,7 +117,7 @@ func (m *Main) Open(ctx context.Context) error {
 		client = webhook.NewClient(webhook.ClientOptions{AllowNetworks: cfg.WebhookAllowNetworks, Timeout: cfg.WebhookTimeout})
 	}
 	whOpts := webhook.Options{
-		Workers: cfg.WebhookWorkers, Schedule: cfg.WebhookRetrySchedule, Now: m.Now, Client: client,
+		Workers: cfg.WebhookWorkers, PerHost: cfg.WebhookPerHost, Schedule: cfg.WebhookRetrySchedule, Now: m.Now, Client: client,
 		// A claim must outlive an attempt's timeout, or a slow attempt's
 		// delivery would be claimed twice.
 		LeaseFor: max(cfg.ClaimLease, 2*cfg.WebhookTimeout),

@@ -56,11 +56,13 @@ type Options struct {
 	Client *http.Client
 	// Logger receives one record per attempt. Default: discard.
 	Logger *slog.Logger
-	// PerEndpoint caps the attempts to one endpoint running at once, so one
-	// slow receiver cannot take every worker from the others. Deliveries to
-	// an endpoint at its cap wait without holding a worker (see Run).
-	// Default: DefaultPerEndpoint (4).
-	PerEndpoint int
+	// PerHost caps the attempts running at once to one destination: an
+	// HTTP endpoint's host and port, shared by every endpoint there, or the
+	// SMTP relay, shared by every mailto: endpoint. So a slow or stalled
+	// receiver, or many endpoints on one, cannot take the workers from the
+	// others. Deliveries to a destination at its cap wait without holding a
+	// worker (see Run). Default: DefaultPerHost (4).
+	PerHost int
 	// Email sends the deliveries of mailto: endpoints, one email per event.
 	// Default nil: they fail with "email is not configured: set
 	// FAXGATE_SMTP_URL".
@@ -141,8 +143,8 @@ func NewWorker(store Store, opts Options) *Worker {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if opts.PerEndpoint <= 0 {
-		opts.PerEndpoint = DefaultPerEndpoint
+	if opts.PerHost <= 0 {
+		opts.PerHost = DefaultPerHost
 	}
 	w := &Worker{
 		store:    store,
@@ -199,19 +201,20 @@ func (w *Worker) Notify() {
 // for a worker, longer than LeaseFor less the attempt's timeout): it is left
 // to its lease and claimed again, so it is never delivered twice at once.
 //
-// At most PerEndpoint attempts to one endpoint run at once; an endpoint's
-// slot is free once it has answered, and the outcome is recorded after
-// (in batches, by one goroutine, when the store is an AttemptsRecorder). A
-// delivery to an endpoint at its cap is held, without a worker, until one
-// of that endpoint's attempts finishes. Held deliveries count against the
-// claims while their endpoint keeps starting them, so that a busy endpoint
-// is not claimed beyond what can start; those of an endpoint that has
-// started none for stallAfter do not, so the claims go on feeding the
-// workers with other endpoints' deliveries. A held delivery whose lease
-// could lapse before its attempt ends is dropped instead of started, and so
-// is one beyond what may be held (the most one claim may ask for, per
-// endpoint, and twice that in all): its lease lapses and it is claimed again
-// after LeaseFor.
+// At most PerHost attempts to one destination (see destination) run at
+// once; a destination's slot is free once it has answered, and the outcome
+// is recorded after (in batches, by one goroutine, when the store is an
+// AttemptsRecorder). A delivery to a destination at its cap is held,
+// without a worker, until one of that destination's attempts finishes.
+// Held deliveries count against the claims while their destination keeps
+// starting them, so that a busy one is not claimed beyond what can start;
+// those of a destination that has started none for stallAfter do not, so
+// the claims go on feeding the workers with other destinations'
+// deliveries. A held delivery whose lease could lapse before its attempt
+// ends is dropped instead of started, and so is one beyond what may be held
+// (the most one claim may ask for, per destination, and twice that in all,
+// shared fairly: see gate): its lease lapses and it is claimed again after
+// LeaseFor.
 func (w *Worker) Run(ctx context.Context) error {
 	if !w.running.CompareAndSwap(false, true) {
 		return errors.New("webhook: worker is already running")
@@ -240,19 +243,19 @@ func (w *Worker) Run(ctx context.Context) error {
 			for q := range jobs {
 				job := q.job
 				if ctx.Err() != nil {
-					done <- endpointKey(job)
+					done <- q.key
 					continue
 				}
 				// A job that waited for a worker so long that its lease
 				// could lapse during the attempt is left to the lease:
 				// another claim could take it and send it too.
 				if w.opts.Now().UTC().Sub(q.since) > maxHold {
-					done <- endpointKey(job)
+					done <- q.key
 					dropped(job, "queued too long for its lease")
 					continue
 				}
 				r := w.attempt(ctx, job)
-				done <- endpointKey(job)
+				done <- q.key
 				if rec != nil {
 					rec.add(r)
 				} else if err := w.record(ctx, r); err != nil {
@@ -274,8 +277,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	// A claim asks for at most window+deep-outstanding-held (see below):
 	// at most that many may be held for one endpoint, so that a claim of
 	// one endpoint's deliveries holds them all, and twice that in all.
-	g := newGate(w.opts.PerEndpoint, window+deep, 2*(window+deep), maxHold)
+	g := newGate(w.opts.PerHost, window+deep, 2*(window+deep), maxHold)
 	p := newProgress(deep, maxHold)
+	g.stalled = func(key string) bool { return !p.keepingUp(key, time.Now()) }
 	// outstanding counts jobs sent on jobs and not finished: queued or
 	// running. A held job starts only in place of a finished one of its
 	// endpoint, and a claim asks for at most window+deep-outstanding, so
@@ -345,13 +349,18 @@ func (w *Worker) Run(ctx context.Context) error {
 				w.log.Error("webhook: claim failed", slog.Any("error", r.err))
 			}
 			for _, job := range r.jobs {
-				switch g.admit(job, r.at) {
+				key := destination(job)
+				switch a, evicted := g.admit(key, job, r.at); a {
 				case admitStart:
 					outstanding++
-					p.started(endpointKey(job), time.Now())
-					jobs <- heldJob{job, r.at}
+					p.started(key, time.Now())
+					jobs <- heldJob{job, key, r.at}
+				case admitHold:
+					if evicted != nil {
+						dropped(evicted, "held beyond its destination's share")
+					}
 				case admitDrop:
-					dropped(job, "endpoint at its concurrency cap")
+					dropped(job, "destination at its concurrency cap")
 				}
 			}
 			more = r.err == nil && len(r.jobs) == r.limit
@@ -378,8 +387,8 @@ func (w *Worker) maxHold() time.Duration {
 }
 
 // DeliverOnce claims one batch of up to BatchSize deliveries, attempts them
-// all on up to Workers goroutines, at most PerEndpoint at once to one
-// endpoint, records each, and returns how many it claimed. It serves tests
+// all on up to Workers goroutines, at most PerHost at once to one
+// destination, records each, and returns how many it claimed. It serves tests
 // and benchmarks, and a one-shot "deliver now" command; it must not run
 // alongside Run on the same worker. Errors recording attempts are joined
 // into the returned error.
@@ -404,11 +413,11 @@ func (w *Worker) DeliverOnce(ctx context.Context) (int, error) {
 		})
 	}
 	// Every claimed job is held until its endpoint has room: none is dropped.
-	g := newGate(w.opts.PerEndpoint, -1, -1, 0)
+	g := newGate(w.opts.PerHost, -1, -1, 0)
 	var ready []int
 	for i, job := range claimed {
 		index[job] = i
-		if g.admit(job, time.Time{}) == admitStart {
+		if a, _ := g.admit(destination(job), job, time.Time{}); a == admitStart {
 			ready = append(ready, i)
 		}
 	}
@@ -417,7 +426,7 @@ func (w *Worker) DeliverOnce(ctx context.Context) (int, error) {
 	}
 	for range claimed {
 		i := <-done
-		if h, _ := g.done(endpointKey(claimed[i]), time.Time{}); h.job != nil {
+		if h, _ := g.done(destination(claimed[i]), time.Time{}); h.job != nil {
 			next <- index[h.job]
 		}
 	}

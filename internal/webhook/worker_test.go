@@ -545,7 +545,7 @@ func TestNewWorkerDefaults(t *testing.T) {
 	if got.Workers != 16 || got.MaxRetryAfter != time.Hour || got.LeaseFor != time.Minute ||
 		got.PollInterval != time.Second || got.BatchSize != 256 || got.ResponseCap != 1024 ||
 		got.Now == nil || got.Client == nil || got.Logger == nil || len(got.Schedule) != 16 ||
-		got.PerEndpoint != 4 || got.Email != nil || got.EmailAttachPDF != nil || got.Document != nil {
+		got.PerHost != 4 || got.Email != nil || got.EmailAttachPDF != nil || got.Document != nil {
 		t.Errorf("defaults = %+v", got)
 	}
 	if got.Client.Timeout != DefaultClientTimeout {
