@@ -110,6 +110,7 @@ func Run(t *testing.T, open Factory) {
 		{"RecordAttempts", testRecordAttempts},
 		{"RecordAttemptsInOrder", testRecordAttemptsInOrder},
 		{"RecordAttemptsGone", testRecordAttemptsGone},
+		{"DeliveryRemoval", testDeliveryRemoval},
 		{"Endpoints", testEndpoints},
 		{"APIKeys", testAPIKeys},
 		{"Setting", testSetting},
