@@ -68,6 +68,8 @@ type Main struct {
 		dispatch func()
 		deliver  func()
 		inbound  func()
+		// endpoints tells the webhook worker an endpoint was removed.
+		endpoints func()
 	}
 }
 
@@ -198,6 +200,7 @@ func (m *Main) Open(ctx context.Context) error {
 	})
 	m.wake.Lock()
 	m.wake.dispatch, m.wake.deliver, m.wake.inbound = m.Dispatcher.Notify, m.Webhooks.Notify, m.Ingest.Notify
+	m.wake.endpoints = m.Webhooks.EndpointsChanged
 	m.wake.Unlock()
 
 	resolver := func(ctx context.Context, host string) ([]netip.Addr, error) {
@@ -296,6 +299,8 @@ func (m *Main) onWork(kind string) {
 		f = m.wake.deliver
 	case "inbound":
 		f = m.wake.inbound
+	case "endpoint":
+		f = m.wake.endpoints
 	}
 	m.wake.Unlock()
 	if f != nil {

@@ -42,7 +42,9 @@ type Options struct {
 	Readers int
 	// OnWork is called after a commit that created work: "fax" for faxes to
 	// dispatch, "delivery" for webhook deliveries, "inbound" for received
-	// documents to fetch. It must not block.
+	// documents to fetch; and "endpoint" after a commit that disabled or
+	// deleted a webhook endpoint, before its callers hear of the commit. It
+	// must not block.
 	OnWork func(kind string)
 	// DisableAfter disables an endpoint whose deliveries have failed for
 	// this long without a success (default 5 days; negative never).
@@ -98,6 +100,7 @@ const (
 	wakeFax = 1 << iota
 	wakeDelivery
 	wakeInbound
+	wakeEndpoint // an endpoint was disabled or deleted
 )
 
 // wtx is a write transaction shared by a batch of operations. Its Exec,
@@ -355,6 +358,11 @@ func (s *Store) sync(c *committed) {
 		err = unavailable(fmt.Errorf("sqlite: fsync the write-ahead log: %w", err))
 		s.syncErr.Store(&err)
 		s.log.Error("sqlite: fsync failed; every later write will fail", "err", err)
+	}
+	// The webhook worker hears of a removed endpoint before the caller
+	// that removed it, so that nothing is sent to it once the API answers.
+	if err == nil && s.onWork != nil && c.wake&wakeEndpoint != 0 {
+		s.onWork("endpoint")
 	}
 	for i, o := range c.ops {
 		if err != nil {

@@ -284,6 +284,7 @@ func (s *Store) disableEndpoint(tx *wtx, endpointID, reason string, now time.Tim
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil
 	}
+	tx.wake |= wakeEndpoint
 	if err := failPendingDeliveries(tx, endpointID, now); err != nil {
 		return err
 	}

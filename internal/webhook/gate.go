@@ -53,8 +53,9 @@ type gate struct {
 
 type heldJob struct {
 	job   *fax.DeliveryJob
-	key   string // its destination
-	since time.Time
+	key   string    // its destination
+	since time.Time // when it was claimed
+	gen   uint64    // the worker's endpoint generation before its claim
 }
 
 func newGate(limit, hold, total int, maxWait time.Duration) *gate {
@@ -100,11 +101,12 @@ func endpointKey(job *fax.DeliveryJob) string {
 	return job.Delivery.EndpointID
 }
 
-// admit decides about a job for key claimed at now. A started job counts
-// against its key until done is called for it. To hold the job when the
+// admit decides about a job for its key. A started job counts against its
+// key until done is called for it. To hold the job when the
 // total is reached, it may evict another key's newest held job, which it
 // returns: that one is left to its lease.
-func (g *gate) admit(key string, job *fax.DeliveryJob, now time.Time) (admission, *fax.DeliveryJob) {
+func (g *gate) admit(h heldJob) (admission, *fax.DeliveryJob) {
+	key := h.key
 	if g.active[key] < g.limit {
 		g.active[key]++
 		return admitStart, nil
@@ -118,7 +120,7 @@ func (g *gate) admit(key string, job *fax.DeliveryJob, now time.Time) (admission
 			return admitDrop, nil
 		}
 	}
-	g.waiting[key] = append(g.waiting[key], heldJob{job, key, now})
+	g.waiting[key] = append(g.waiting[key], h)
 	g.held++
 	return admitHold, evicted
 }

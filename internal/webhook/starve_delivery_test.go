@@ -191,17 +191,17 @@ func TestGateEvictsFromTheLargestHold(t *testing.T) {
 	}
 	g := newGate(1, -1, 3, 0)
 	for _, id := range []string{"s0", "s1", "s2", "s3"} {
-		g.admit("stalled", job(id), t0) // s0 runs, s1..s3 are held
+		g.admit(heldJob{job: job(id), key: "stalled", since: t0}) // s0 runs, s1..s3 are held
 	}
 	h0, h1 := job("h0"), job("h1")
-	if a, _ := g.admit("healthy", h0, t0); a != admitStart {
+	if a, _ := g.admit(heldJob{job: h0, key: "healthy", since: t0}); a != admitStart {
 		t.Fatalf("admit(h0) = %v, want start", a)
 	}
-	a, evicted := g.admit("healthy", h1, t0)
+	a, evicted := g.admit(heldJob{job: h1, key: "healthy", since: t0})
 	if a != admitHold || evicted == nil || evicted.Delivery.ID != "s3" {
 		t.Fatalf("admit(h1) = %v, evicted %v; want held in place of s3", a, evicted)
 	}
-	if a, evicted := g.admit("stalled", job("s4"), t0); a != admitDrop || evicted != nil {
+	if a, evicted := g.admit(heldJob{job: job("s4"), key: "stalled", since: t0}); a != admitDrop || evicted != nil {
 		t.Errorf("admit(s4) = %v, evicted %v; want dropped: the stalled destination holds the most", a, evicted)
 	}
 	if next, _ := g.done("healthy", t0); next.job != h1 {

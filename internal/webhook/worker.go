@@ -106,6 +106,21 @@ type Worker struct {
 	builders map[string]buildFunc
 	wake     chan struct{}
 	running  atomic.Bool
+
+	// endpointGen counts the endpoints disabled or deleted (see
+	// EndpointsChanged); checks caches, for its generation checkGen, which
+	// endpoints were found still enabled or not.
+	endpointGen atomic.Uint64
+	checkMu     sync.Mutex
+	checkGen    uint64
+	checks      map[string]bool
+}
+
+// EndpointFinder is what the worker needs, when the store has it, to check
+// that an endpoint is still enabled before an attempt to it claimed before
+// an endpoint was removed.
+type EndpointFinder interface {
+	FindEndpointByID(ctx context.Context, id string) (*fax.Endpoint, error)
 }
 
 // NewWorker returns a worker for store with opts, defaults filled in.
@@ -173,6 +188,53 @@ func (w *Worker) attemptTimeout() time.Duration {
 		return w.client.Timeout
 	}
 	return DefaultClientTimeout
+}
+
+// EndpointsChanged tells the worker that an endpoint was disabled or
+// deleted: each delivery claimed before then is checked against the store
+// before its attempt, and dropped if its endpoint is gone, so that nothing
+// is sent to an endpoint after its removal, even a delivery held for a busy
+// host when the removal came. It never blocks.
+func (w *Worker) EndpointsChanged() {
+	w.endpointGen.Add(1)
+}
+
+// removed reports whether job's endpoint was disabled or deleted since the
+// job was claimed in generation gen. Per-fax endpoints (a fax's
+// callback_url) cannot be removed. When the store cannot say, the job goes
+// ahead: its claim found the endpoint enabled.
+func (w *Worker) removed(ctx context.Context, job *fax.DeliveryJob, gen uint64) bool {
+	now := w.endpointGen.Load()
+	finder, ok := w.store.(EndpointFinder)
+	if gen == now || !ok || job.Endpoint.FaxID != "" || job.Endpoint.ID == "" {
+		return false
+	}
+	id := job.Endpoint.ID
+	w.checkMu.Lock()
+	if w.checkGen != now {
+		w.checkGen, w.checks = now, map[string]bool{}
+	}
+	enabled, seen := w.checks[id]
+	w.checkMu.Unlock()
+	if seen {
+		return !enabled
+	}
+	e, err := finder.FindEndpointByID(ctx, id)
+	switch {
+	case fax.ErrorCode(err) == fax.ECodeNotFound:
+		enabled = false
+	case err != nil:
+		w.log.Warn("webhook: could not check the endpoint; sending as claimed", slog.String("endpoint_id", id), slog.Any("error", err))
+		return false
+	default:
+		enabled = e.Enabled
+	}
+	w.checkMu.Lock()
+	if w.checkGen == now {
+		w.checks[id] = enabled
+	}
+	w.checkMu.Unlock()
+	return !enabled
 }
 
 // Notify wakes Run to claim at once, after new deliveries were committed. It
@@ -254,6 +316,11 @@ func (w *Worker) Run(ctx context.Context) error {
 					dropped(job, "queued too long for its lease")
 					continue
 				}
+				if w.removed(ctx, job, q.gen) {
+					done <- q.key
+					dropped(job, "its endpoint was disabled or deleted")
+					continue
+				}
 				r := w.attempt(ctx, job)
 				done <- q.key
 				if rec != nil {
@@ -304,14 +371,18 @@ func (w *Worker) Run(ctx context.Context) error {
 		err   error
 		limit int
 		at    time.Time
+		gen   uint64
 	}
 	claimReq := make(chan int, 1)
 	claimRes := make(chan claimResult, 1)
 	go func() {
 		for limit := range claimReq {
 			at := w.opts.Now().UTC()
+			// Read before the claim, so that a removal committed while
+			// it runs counts as after it.
+			gen := w.endpointGen.Load()
 			jobs, err := w.claim(ctx, limit)
-			claimRes <- claimResult{jobs, err, limit, at}
+			claimRes <- claimResult{jobs, err, limit, at, gen}
 		}
 	}()
 	defer close(claimReq)
@@ -349,12 +420,12 @@ func (w *Worker) Run(ctx context.Context) error {
 				w.log.Error("webhook: claim failed", slog.Any("error", r.err))
 			}
 			for _, job := range r.jobs {
-				key := destination(job)
-				switch a, evicted := g.admit(key, job, r.at); a {
+				h := heldJob{job: job, key: destination(job), since: r.at, gen: r.gen}
+				switch a, evicted := g.admit(h); a {
 				case admitStart:
 					outstanding++
-					p.started(key, time.Now())
-					jobs <- heldJob{job, key, r.at}
+					p.started(h.key, time.Now())
+					jobs <- h
 				case admitHold:
 					if evicted != nil {
 						dropped(evicted, "held beyond its destination's share")
@@ -417,7 +488,7 @@ func (w *Worker) DeliverOnce(ctx context.Context) (int, error) {
 	var ready []int
 	for i, job := range claimed {
 		index[job] = i
-		if a, _ := g.admit(destination(job), job, time.Time{}); a == admitStart {
+		if a, _ := g.admit(heldJob{job: job, key: destination(job)}); a == admitStart {
 			ready = append(ready, i)
 		}
 	}
