@@ -184,10 +184,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 			s.wdb.Close()
 			return nil, fmt.Errorf("sqlite: release leases: %w", err)
 		}
-		if _, err := s.wdb.ExecContext(ctx, `UPDATE deliveries SET lease_until = NULL WHERE status = 'pending' AND lease_until IS NOT NULL`); err != nil {
-			s.wdb.Close()
-			return nil, fmt.Errorf("sqlite: release leases: %w", err)
-		}
+		// Webhook deliveries keep their leases: one claimed before a crash
+		// may be on the wire with its receiver still at work on it, and is
+		// sent again only once its lease runs out (at least once, never
+		// twice at once).
 	}
 	if s.wc, err = newWriteConn(ctx, s.wdb); err != nil {
 		s.wdb.Close()
