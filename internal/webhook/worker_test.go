@@ -208,8 +208,8 @@ func TestWorkerTimeout(t *testing.T) {
 		t.Fatalf("%d attempts, want 1", len(d.Attempts))
 	}
 	a := d.Attempts[0]
-	if a.Error != "timeout" || a.StatusCode != 0 || d.Status != fax.DeliveryPending {
-		t.Errorf("attempt error %q, status code %d, delivery %s; want timeout, 0, pending", a.Error, a.StatusCode, d.Status)
+	if a.Error != "timeout awaiting response headers" || a.StatusCode != 0 || d.Status != fax.DeliveryPending {
+		t.Errorf("attempt error %q, status code %d, delivery %s; want timeout awaiting response headers, 0, pending", a.Error, a.StatusCode, d.Status)
 	}
 }
 
