@@ -139,6 +139,10 @@ func (s *Store) recordAttemptsTx(tx *wtx, ds []fax.Delivery, errs []error, ids [
 		}
 		tx.queue(`UPDATE deliveries SET status = $1, attempt_count = $2, next_attempt_at = $3, lease_until = NULL, updated_at = $4 WHERE id = $5`,
 			status, r.n, msPtr(next), ms(now), d.ID)
+		if a.HoldEndpointUntil != nil {
+			tx.queue(`UPDATE deliveries SET next_attempt_at = $1 WHERE endpoint_id = $2 AND status = 'pending' AND next_attempt_at < $1`,
+				ms(*a.HoldEndpointUntil), r.endpoint)
+		}
 		if err := s.moveHealth(tx, h, a, d.Status, now); err != nil {
 			return nil, err
 		}

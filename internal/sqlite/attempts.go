@@ -101,6 +101,12 @@ func (s *Store) recordAttemptTx(tx *wtx, deliveryID string, a fax.Attempt, statu
 	if err != nil {
 		return fmt.Errorf("sqlite: record attempt: %w", err)
 	}
+	if a.HoldEndpointUntil != nil {
+		if _, err := tx.Exec(`UPDATE deliveries SET next_attempt_at = ?1 WHERE endpoint_id = ?2 AND status = 'pending' AND next_attempt_at < ?1`,
+			ms(*a.HoldEndpointUntil), endpointID); err != nil {
+			return fmt.Errorf("sqlite: record attempt: %w", err)
+		}
+	}
 	body := truncateUTF8(a.ResponseBody, maxResponseBody)
 	errText := truncateUTF8(a.Error, 512)
 	if _, err := tx.Exec(`INSERT INTO attempts (delivery_id, n, at, status_code, latency_ms, error, response_body) VALUES (?, ?, ?, ?, ?, ?, ?)`,

@@ -111,6 +111,7 @@ func Run(t *testing.T, open Factory) {
 		{"RecordAttemptsInOrder", testRecordAttemptsInOrder},
 		{"RecordAttemptsGone", testRecordAttemptsGone},
 		{"DeliveryRemoval", testDeliveryRemoval},
+		{"RetryAfterHoldsEndpoint", testRetryAfterHoldsEndpoint},
 		{"Endpoints", testEndpoints},
 		{"APIKeys", testAPIKeys},
 		{"Setting", testSetting},

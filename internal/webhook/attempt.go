@@ -72,6 +72,13 @@ func (w *Worker) attempt(ctx context.Context, job *fax.DeliveryJob) attemptRecor
 	now := w.opts.Now().UTC()
 	out := w.send(ctx, job, now)
 	status, next := w.decide(job.Delivery.AttemptCount, out, now)
+	// A Retry-After is the endpoint's: its other deliveries wait too, those
+	// this worker holds and, through the record, those in the store.
+	if out.hasRetryAfter {
+		until := now.Add(min(out.retryAfter, w.opts.MaxRetryAfter))
+		out.attempt.HoldEndpointUntil = &until
+		w.holdEndpoint(job, until)
+	}
 
 	level := slog.LevelInfo
 	switch status {

@@ -114,6 +114,11 @@ type Worker struct {
 	checkMu     sync.Mutex
 	checkGen    uint64
 	checks      map[string]bool
+
+	// held maps an endpoint that answered 429 or 503 with Retry-After to
+	// when it may be sent to again (on the Now clock).
+	holdMu sync.Mutex
+	held   map[string]time.Time
 }
 
 // EndpointFinder is what the worker needs, when the store has it, to check
@@ -237,6 +242,35 @@ func (w *Worker) removed(ctx context.Context, job *fax.DeliveryJob, gen uint64) 
 	return !enabled
 }
 
+// holdEndpoint records that job's endpoint asked, with Retry-After, not to
+// be sent to before until.
+func (w *Worker) holdEndpoint(job *fax.DeliveryJob, until time.Time) {
+	w.holdMu.Lock()
+	defer w.holdMu.Unlock()
+	if w.held == nil {
+		w.held = map[string]time.Time{}
+	}
+	if until.After(w.held[job.Endpoint.ID]) {
+		w.held[job.Endpoint.ID] = until
+	}
+}
+
+// endpointHeld reports whether job's endpoint asked to wait and the wait is
+// not over; it forgets waits that are.
+func (w *Worker) endpointHeld(job *fax.DeliveryJob) bool {
+	w.holdMu.Lock()
+	defer w.holdMu.Unlock()
+	until, ok := w.held[job.Endpoint.ID]
+	if !ok {
+		return false
+	}
+	if !w.opts.Now().Before(until) {
+		delete(w.held, job.Endpoint.ID)
+		return false
+	}
+	return true
+}
+
 // Notify wakes Run to claim at once, after new deliveries were committed. It
 // never blocks; wake-ups while Run is busy collapse into one.
 func (w *Worker) Notify() {
@@ -319,6 +353,13 @@ func (w *Worker) Run(ctx context.Context) error {
 				if w.removed(ctx, job, q.gen) {
 					done <- q.key
 					dropped(job, "its endpoint was disabled or deleted")
+					continue
+				}
+				// The store put the delivery off when it recorded the
+				// Retry-After; this one was claimed before.
+				if w.endpointHeld(job) {
+					done <- q.key
+					dropped(job, "its endpoint asked to wait (Retry-After)")
 					continue
 				}
 				r := w.attempt(ctx, job)
