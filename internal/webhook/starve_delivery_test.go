@@ -208,3 +208,28 @@ func TestGateEvictsFromTheLargestHold(t *testing.T) {
 		t.Errorf("done(healthy) started %v, want h1", next.job)
 	}
 }
+
+// TestGateEvictsStalledFirst: a stalled destination gives up its held jobs
+// to one that is not, even holding fewer; a stalled one never takes the
+// place of one that is not.
+func TestGateEvictsStalledFirst(t *testing.T) {
+	t0 := newFakeClock().Now()
+	job := func(id string) *fax.DeliveryJob {
+		j := jobTo(id, "we_"+id, "http://x")
+		return &j
+	}
+	g := newGate(1, -1, 4, 0)
+	g.stalled = func(key string) bool { return key == "stalled" }
+	for _, id := range []string{"f0", "f1", "f2", "f3"} {
+		g.admit(heldJob{job: job(id), key: "fast", since: t0}) // f0 runs, f1..f3 are held
+	}
+	for _, id := range []string{"s0", "s1", "s2"} {
+		g.admit(heldJob{job: job(id), key: "stalled", since: t0}) // s0 runs, s1 is held, s2 is dropped
+	}
+	if a, evicted := g.admit(heldJob{job: job("f4"), key: "fast", since: t0}); a != admitHold || evicted == nil || evicted.Delivery.ID != "s1" {
+		t.Errorf("admit(f4) = %v, evicted %v; want held in place of the stalled s1", a, evicted)
+	}
+	if a, evicted := g.admit(heldJob{job: job("s3"), key: "stalled", since: t0}); a != admitDrop || evicted != nil {
+		t.Errorf("admit(s3) = %v, evicted %v; want dropped", a, evicted)
+	}
+}
