@@ -527,9 +527,11 @@ func (w *Worker) DeliverOnce(ctx context.Context) (int, error) {
 	// Every claimed job is held until its endpoint has room: none is dropped.
 	g := newGate(w.opts.PerHost, -1, -1, 0)
 	var ready []int
+	keys := make([]string, len(claimed))
 	for i, job := range claimed {
 		index[job] = i
-		if a, _ := g.admit(heldJob{job: job, key: destination(job)}); a == admitStart {
+		keys[i] = destination(job)
+		if a, _ := g.admit(heldJob{job: job, key: keys[i]}); a == admitStart {
 			ready = append(ready, i)
 		}
 	}
@@ -538,7 +540,7 @@ func (w *Worker) DeliverOnce(ctx context.Context) (int, error) {
 	}
 	for range claimed {
 		i := <-done
-		if h, _ := g.done(destination(claimed[i]), time.Time{}); h.job != nil {
+		if h, _ := g.done(keys[i], time.Time{}); h.job != nil {
 			next <- index[h.job]
 		}
 	}
