@@ -59,60 +59,73 @@ func (r *slowFailingReceiver) after(t time.Time) int {
 // gets no request once its removal has taken effect, although those
 // attempts' results come back after it.
 func TestRemovedEndpointReceivesNothing(t *testing.T) {
-	for _, how := range []string{"delete", "disable", "gone"} {
-		t.Run(how, func(t *testing.T) {
-			t.Parallel()
-			g := startGateway(t, withEnv("FAXGATE_WEBHOOK_RETRY_SCHEDULE", "1s×50"))
-			r := newSlowFailingReceiver(t)
-			var ep struct{ ID string }
-			if code := g.do("POST", "/v1/webhook-endpoints", map[string]any{"url": r.srv.URL + "/hook"}, &ep); code != http.StatusCreated {
-				t.Fatalf("create endpoint: got %d", code)
+	for _, store := range []string{"sqlite", "postgres"} {
+		for _, how := range []string{"delete", "disable", "gone"} {
+			t.Run(store+"/"+how, func(t *testing.T) {
+				t.Parallel()
+				testRemovedEndpoint(t, store, how)
+			})
+		}
+	}
+}
+
+func testRemovedEndpoint(t *testing.T, store, how string) {
+	opts := []gatewayOption{withEnv("FAXGATE_WEBHOOK_RETRY_SCHEDULE", "1s×50")}
+	if store == "postgres" {
+		opts = append(opts, withEnv("FAXGATE_DATABASE_URL", freshDatabase(t)))
+	}
+	g := startGateway(t, opts...)
+	r := newSlowFailingReceiver(t)
+	var ep struct{ ID string }
+	if code := g.do("POST", "/v1/webhook-endpoints", map[string]any{"url": r.srv.URL + "/hook"}, &ep); code != http.StatusCreated {
+		t.Fatalf("create endpoint: got %d", code)
+	}
+	const faxes = 12
+	for i := range faxes {
+		g.send("+1555123"+strconv.Itoa(1000+i), textDoc)
+	}
+	// Wait until retries are under way: more requests than faxes.
+	deadline := time.Now().Add(30 * time.Second)
+	for r.count() <= faxes && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if r.count() <= faxes {
+		t.Fatalf("receiver got %d requests, want retries under way", r.count())
+	}
+	var removed time.Time
+	switch how {
+	case "delete":
+		if code := g.do("DELETE", "/v1/webhook-endpoints/"+ep.ID, nil, nil); code != http.StatusNoContent {
+			t.Fatalf("DELETE: got %d", code)
+		}
+		removed = time.Now()
+	case "disable":
+		if code := g.do("PATCH", "/v1/webhook-endpoints/"+ep.ID, map[string]any{"enabled": false}, nil); code != http.StatusOK {
+			t.Fatalf("PATCH: got %d", code)
+		}
+		removed = time.Now()
+	case "gone":
+		r.mu.Lock()
+		r.gone = true
+		r.mu.Unlock()
+		// The 410 takes effect when it is recorded.
+		for {
+			var e struct{ Enabled bool }
+			g.do("GET", "/v1/webhook-endpoints/"+ep.ID, nil, &e)
+			if !e.Enabled {
+				break
 			}
-			const faxes = 12
-			for i := range faxes {
-				g.send("+1555123"+strconv.Itoa(1000+i), textDoc)
+			if time.Now().After(deadline) {
+				t.Fatal("the endpoint is still enabled after answering 410")
 			}
-			// Wait until retries are under way: more requests than faxes.
-			deadline := time.Now().Add(30 * time.Second)
-			for r.count() <= faxes && time.Now().Before(deadline) {
-				time.Sleep(10 * time.Millisecond)
-			}
-			if r.count() <= faxes {
-				t.Fatalf("receiver got %d requests, want retries under way", r.count())
-			}
-			var removed time.Time
-			switch how {
-			case "delete":
-				if code := g.do("DELETE", "/v1/webhook-endpoints/"+ep.ID, nil, nil); code != http.StatusNoContent {
-					t.Fatalf("DELETE: got %d", code)
-				}
-				removed = time.Now()
-			case "disable":
-				if code := g.do("PATCH", "/v1/webhook-endpoints/"+ep.ID, map[string]any{"enabled": false}, nil); code != http.StatusOK {
-					t.Fatalf("PATCH: got %d", code)
-				}
-				removed = time.Now()
-			case "gone":
-				r.mu.Lock()
-				r.gone = true
-				r.mu.Unlock()
-				// The 410 takes effect when it is recorded.
-				for time.Now().Before(deadline) {
-					var e struct{ Enabled bool }
-					g.do("GET", "/v1/webhook-endpoints/"+ep.ID, nil, &e)
-					if !e.Enabled {
-						break
-					}
-					time.Sleep(5 * time.Millisecond)
-				}
-				removed = time.Now()
-			}
-			// Several retry periods: each delivery put back to pending
-			// would be sent again within a second.
-			time.Sleep(4 * time.Second)
-			if n := r.after(removed); n != 0 {
-				t.Errorf("receiver got %d requests after the endpoint was removed (%s), want 0", n, how)
-			}
-		})
+			time.Sleep(5 * time.Millisecond)
+		}
+		removed = time.Now()
+	}
+	// Several retry periods: each delivery put back to pending
+	// would be sent again within a second.
+	time.Sleep(4 * time.Second)
+	if n := r.after(removed); n != 0 {
+		t.Errorf("receiver got %d requests after the endpoint was removed (%s), want 0", n, how)
 	}
 }
