@@ -46,6 +46,8 @@ type gate struct {
 	// stalled says whether a key has stopped starting its held jobs; nil:
 	// none has.
 	stalled func(key string) bool
+	// capFor is a key's cap now, at most limit; nil: limit for every key.
+	capFor  func(key string) int
 	active  map[string]int
 	waiting map[string][]heldJob
 	held    int
@@ -63,6 +65,14 @@ func newGate(limit, hold, total int, maxWait time.Duration) *gate {
 		limit: max(limit, 1), hold: hold, total: total, maxWait: maxWait,
 		active: map[string]int{}, waiting: map[string][]heldJob{},
 	}
+}
+
+// cap is key's cap now.
+func (g *gate) cap(key string) int {
+	if g.capFor == nil {
+		return g.limit
+	}
+	return min(max(g.capFor(key), 1), g.limit)
 }
 
 // mailRelay is the destination of every mailto: endpoint: they all go
@@ -107,7 +117,7 @@ func endpointKey(job *fax.DeliveryJob) string {
 // returns: that one is left to its lease.
 func (g *gate) admit(h heldJob) (admission, *fax.DeliveryJob) {
 	key := h.key
-	if g.active[key] < g.limit {
+	if g.active[key] < g.cap(key) {
 		g.active[key]++
 		return admitStart, nil
 	}
@@ -164,6 +174,11 @@ func (g *gate) evict(key string) *fax.DeliveryJob {
 // admitted, or no job, and the held jobs dropped on the way for having
 // waited too long.
 func (g *gate) done(key string, now time.Time) (next heldJob, expired []*fax.DeliveryJob) {
+	if g.active[key] > g.cap(key) {
+		// The key's cap came down: this slot is not taken again.
+		g.active[key]--
+		return next, nil
+	}
 	q := g.waiting[key]
 	for len(q) > 0 && next.job == nil {
 		h := q[0]

@@ -152,6 +152,27 @@ func TestManySlowEndpointsOnOneHostDoNotStarveHealthy(t *testing.T) {
 	runStarveCase(t, urls, 5, Options{}, stall.close)
 }
 
+// TestManyStalledHostsDoNotStarveHealthy: 100 endpoints that never
+// answer, each on a host of its own, more than the workers: their attempts
+// are handed off instead of holding the workers until the timeout.
+func TestManyStalledHostsDoNotStarveHealthy(t *testing.T) {
+	t.Parallel()
+	var (
+		urls    []string
+		servers []*stallServer
+	)
+	for range 100 {
+		s := newStallServer(t, false)
+		servers = append(servers, s)
+		urls = append(urls, s.url())
+	}
+	runStarveCase(t, urls, 5, Options{}, func() {
+		for _, s := range servers {
+			s.close()
+		}
+	})
+}
+
 // slowRelay is a Sender through the repo's SMTP peer, whose DATA answers only
 // once the test releases it.
 func slowRelay(t *testing.T) (*email.Sender, func()) {
@@ -231,5 +252,33 @@ func TestGateEvictsStalledFirst(t *testing.T) {
 	}
 	if a, evicted := g.admit(heldJob{job: job("s3"), key: "stalled", since: t0}); a != admitDrop || evicted != nil {
 		t.Errorf("admit(s3) = %v, evicted %v; want dropped", a, evicted)
+	}
+}
+
+// TestGateCapComesDown: when a key's cap comes down, its running attempts
+// end without starting held ones until it is under the new cap.
+func TestGateCapComesDown(t *testing.T) {
+	t0 := newFakeClock().Now()
+	job := func(id string) *fax.DeliveryJob {
+		j := jobTo(id, "we_"+id, "http://x")
+		return &j
+	}
+	g := newGate(3, -1, -1, 0)
+	capNow := 3
+	g.capFor = func(string) int { return capNow }
+	for _, id := range []string{"a0", "a1", "a2", "a3", "a4"} {
+		g.admit(heldJob{job: job(id), key: "a", since: t0}) // a0..a2 run, a3 and a4 are held
+	}
+	capNow = 1
+	for i := range 2 {
+		if next, _ := g.done("a", t0); next.job != nil {
+			t.Fatalf("done %d started %s over the lowered cap", i, next.job.Delivery.ID)
+		}
+	}
+	if next, _ := g.done("a", t0); next.job == nil || next.job.Delivery.ID != "a3" {
+		t.Errorf("done at the cap started %v, want a3", next.job)
+	}
+	if a, _ := g.admit(heldJob{job: job("a5"), key: "a", since: t0}); a != admitHold {
+		t.Errorf("admit(a5) = %v, want held at the lowered cap", a)
 	}
 }

@@ -311,6 +311,11 @@ func (w *Worker) Notify() {
 // (the most one claim may ask for, per destination, and twice that in all,
 // shared fairly: see gate): its lease lapses and it is claimed again after
 // LeaseFor.
+//
+// An attempt still running after stallAfter is handed off to a goroutine of
+// its own (see handoff) and its worker moves on; the claims do not count it.
+// So receivers that hang hold connections, not workers, however many
+// destinations they are on.
 func (w *Worker) Run(ctx context.Context) error {
 	if !w.running.CompareAndSwap(false, true) {
 		return errors.New("webhook: worker is already running")
@@ -324,8 +329,14 @@ func (w *Worker) Run(ctx context.Context) error {
 	maxHold := w.maxHold()
 	// Outstanding jobs (queued or running) never exceed window+deep (see
 	// outstanding below), so sends on jobs and done never block.
-	jobs := make(chan heldJob, window+deep)
-	done := make(chan string, window+deep)
+	// Attempts handed off (see handoff) stay outstanding without holding a
+	// worker; the claims leave them out, so up to handoffs more jobs may be
+	// outstanding, and each handed-off one that ends may start a held one.
+	handoffs := 16 * w.opts.Workers
+	jobs := make(chan heldJob, window+deep+2*handoffs)
+	done := make(chan doneMsg, window+deep+2*handoffs)
+	handed := make(chan struct{}, handoffs)
+	ho := newHandoff(handoffs)
 	dropped := func(job *fax.DeliveryJob, why string) {
 		w.log.Debug("webhook: delivery left for a later claim: "+why,
 			slog.String("endpoint_id", endpointKey(job)), slog.String("delivery_id", job.Delivery.ID))
@@ -334,41 +345,68 @@ func (w *Worker) Run(ctx context.Context) error {
 	// is recorded after, in a batch when the store can (see recorder.go).
 	rec := w.newRecorder()
 	var wg sync.WaitGroup
+	complete := func(q heldJob, r attemptRecord, wasHanded bool) {
+		done <- doneMsg{q.key, wasHanded}
+		if rec != nil {
+			rec.add(r)
+		} else if err := w.record(ctx, r); err != nil {
+			w.log.Error("webhook: delivery not recorded", slog.String("delivery_id", q.job.Delivery.ID), slog.Any("error", err))
+		}
+	}
 	for range w.opts.Workers {
 		wg.Go(func() {
 			for q := range jobs {
 				job := q.job
 				if ctx.Err() != nil {
-					done <- q.key
+					done <- doneMsg{key: q.key}
 					continue
 				}
 				// A job that waited for a worker so long that its lease
 				// could lapse during the attempt is left to the lease:
 				// another claim could take it and send it too.
 				if w.opts.Now().UTC().Sub(q.since) > maxHold {
-					done <- q.key
+					done <- doneMsg{key: q.key}
 					dropped(job, "queued too long for its lease")
 					continue
 				}
 				if w.removed(ctx, job, q.gen) {
-					done <- q.key
+					done <- doneMsg{key: q.key}
 					dropped(job, "its endpoint was disabled or deleted")
 					continue
 				}
 				// The store put the delivery off when it recorded the
 				// Retry-After; this one was claimed before.
 				if w.endpointHeld(job) {
-					done <- q.key
+					done <- doneMsg{key: q.key}
 					dropped(job, "its endpoint asked to wait (Retry-After)")
 					continue
 				}
-				r := w.attempt(ctx, job)
-				done <- q.key
-				if rec != nil {
-					rec.add(r)
-				} else if err := w.record(ctx, r); err != nil {
-					w.log.Error("webhook: delivery not recorded", slog.String("delivery_id", job.Delivery.ID), slog.Any("error", err))
+				res := make(chan attemptRecord, 1)
+				go func() { res <- w.attempt(ctx, job) }()
+				if heavy(job) {
+					complete(q, <-res, false)
+					continue
 				}
+				if !ho.isSlow(q.key) || !ho.take(q.key) {
+					timer := time.NewTimer(stallAfter)
+					select {
+					case r := <-res:
+						timer.Stop()
+						complete(q, r, false)
+						continue
+					case <-timer.C:
+					}
+					if !ho.take(q.key) {
+						complete(q, <-res, false)
+						continue
+					}
+				}
+				handed <- struct{}{}
+				wg.Go(func() {
+					r := <-res
+					ho.release(q.key)
+					complete(q, r, true)
+				})
 			}
 		})
 	}
@@ -388,13 +426,26 @@ func (w *Worker) Run(ctx context.Context) error {
 	g := newGate(w.opts.PerHost, window+deep, 2*(window+deep), maxHold)
 	p := newProgress(deep, maxHold)
 	g.stalled = func(key string) bool { return !p.keepingUp(key, time.Now()) }
+	g.capFor = func(key string) int {
+		if ho.pressed() && ho.isSlow(key) {
+			return 1
+		}
+		return w.opts.PerHost
+	}
 	// outstanding counts jobs sent on jobs and not finished: queued or
 	// running. A held job starts only in place of a finished one of its
 	// endpoint, and a claim asks for at most window+deep-outstanding, so
 	// outstanding never exceeds window+deep.
 	outstanding := 0
-	finish := func(key string) {
+	// handedOut counts the outstanding jobs handed off, which hold no
+	// worker: the claims count outstanding less these (busy).
+	handedOut := 0
+	finish := func(m doneMsg) {
+		key := m.key
 		outstanding--
+		if m.handed {
+			handedOut--
+		}
 		next, expired := g.done(key, w.opts.Now().UTC())
 		for _, job := range expired {
 			dropped(job, "held too long for its lease")
@@ -434,15 +485,18 @@ func (w *Worker) Run(ctx context.Context) error {
 	drain:
 		for {
 			select {
-			case key := <-done:
-				finish(key)
+			case m := <-done:
+				finish(m)
+			case <-handed:
+				handedOut++
 			default:
 				break drain
 			}
 		}
-		if more && !claiming && outstanding <= w.opts.Workers {
+		busy := outstanding - max(handedOut, 0)
+		if more && !claiming && busy <= w.opts.Workers {
 			now := time.Now()
-			if room := window - outstanding - p.held(g, now) + p.extra(now); room > 0 {
+			if room := window - busy - p.held(g, now) + p.extra(now); room > 0 {
 				claimReq <- min(w.opts.BatchSize, room)
 				claiming = true
 			}
@@ -481,10 +535,19 @@ func (w *Worker) Run(ctx context.Context) error {
 		case <-ticker.C:
 			more = true
 			p.forget(g, time.Now())
-		case key := <-done:
-			finish(key)
+		case m := <-done:
+			finish(m)
+		case <-handed:
+			handedOut++
 		}
 	}
+}
+
+// doneMsg says that a job to destination key is finished: its attempt has
+// answered, or it was dropped. handed: the attempt had been handed off.
+type doneMsg struct {
+	key    string
+	handed bool
 }
 
 // maxHold is how long a claimed delivery may be held for its endpoint and
