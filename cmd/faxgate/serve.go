@@ -71,6 +71,8 @@ type Main struct {
 		dispatch func()
 		deliver  func()
 		inbound  func()
+		// endpoints tells the webhook worker an endpoint was removed.
+		endpoints func()
 	}
 	// metricsServer serves /metrics on FAXGATE_METRICS_ADDR; nil when unset.
 	metricsServer   *http.Server
@@ -123,7 +125,7 @@ func (m *Main) Open(ctx context.Context) error {
 		client = webhook.NewClient(webhook.ClientOptions{AllowNetworks: cfg.WebhookAllowNetworks, Timeout: cfg.WebhookTimeout})
 	}
 	whOpts := webhook.Options{
-		Workers: cfg.WebhookWorkers, Schedule: cfg.WebhookRetrySchedule, Now: m.Now, Client: client,
+		Workers: cfg.WebhookWorkers, PerHost: cfg.WebhookPerHost, Schedule: cfg.WebhookRetrySchedule, Now: m.Now, Client: client,
 		// A claim must outlive an attempt's timeout, or a slow attempt's
 		// delivery would be claimed twice.
 		LeaseFor: max(cfg.ClaimLease, 2*cfg.WebhookTimeout),
@@ -207,6 +209,7 @@ func (m *Main) Open(ctx context.Context) error {
 	})
 	m.wake.Lock()
 	m.wake.dispatch, m.wake.deliver, m.wake.inbound = m.Dispatcher.Notify, m.Webhooks.Notify, m.Ingest.Notify
+	m.wake.endpoints = m.Webhooks.EndpointsChanged
 	m.wake.Unlock()
 
 	carrierRoutes := map[string]string{}
@@ -310,6 +313,8 @@ func (m *Main) onWork(kind string) {
 		f = m.wake.deliver
 	case "inbound":
 		f = m.wake.inbound
+	case "endpoint":
+		f = m.wake.endpoints
 	}
 	m.wake.Unlock()
 	if f != nil {

@@ -37,6 +37,7 @@ type Config struct {
 
 	WebhookAllowNetworks []netip.Prefix  // FAXGATE_WEBHOOK_ALLOW_NETWORKS, default none
 	WebhookWorkers       int             // FAXGATE_WEBHOOK_WORKERS, default 16
+	WebhookPerHost       int             // FAXGATE_WEBHOOK_PER_HOST, default 4 attempts at once per host:port (and to the SMTP relay)
 	WebhookTimeout       time.Duration   // FAXGATE_WEBHOOK_TIMEOUT, default 15s
 	WebhookRetrySchedule []time.Duration // FAXGATE_WEBHOOK_RETRY_SCHEDULE, default carriers' 16 retries
 	WebhookDisableAfter  time.Duration   // FAXGATE_WEBHOOK_DISABLE_AFTER, default 120h (5 days); 0 never
@@ -272,6 +273,7 @@ func settings() []setting {
 		{"FAXGATE_SHUTDOWN_TIMEOUT", "30s", false, "how long in-flight work may take to finish on SIGTERM", dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 		{"FAXGATE_WEBHOOK_ALLOW_NETWORKS", "", false, "CIDRs webhook endpoints may reach although private or loopback", prefixes(func(c *Config) *[]netip.Prefix { return &c.WebhookAllowNetworks })},
 		{"FAXGATE_WEBHOOK_WORKERS", "16", false, "concurrent webhook deliveries", integer(func(c *Config) *int { return &c.WebhookWorkers }, 1, 1024)},
+		{"FAXGATE_WEBHOOK_PER_HOST", "4", false, "concurrent webhook deliveries to one host:port, and to the SMTP relay", integer(func(c *Config) *int { return &c.WebhookPerHost }, 1, 1024)},
 		{"FAXGATE_WEBHOOK_TIMEOUT", "15s", false, "timeout of one delivery attempt", dur(func(c *Config) *time.Duration { return &c.WebhookTimeout })},
 		{"FAXGATE_WEBHOOK_RETRY_SCHEDULE", "5m,10m,20m,30m,6h×12", false, "waits before each retry (comma-separated durations; d×n repeats)", func(c *Config, v string) error {
 			s, err := ParseSchedule(v)

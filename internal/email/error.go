@@ -53,15 +53,16 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.err }
 
 // Permanent reports whether retrying cannot help: the relay refused the
-// message, its sender or a recipient with a 5xx reply (550 no such user), or
-// the message could not be built (an invalid address). A 5xx to EHLO,
-// STARTTLS or AUTH is not permanent: it is the operator's configuration, and
+// message or a recipient with a 5xx reply (550 no such user), or the message
+// could not be built (an invalid address). A 5xx to EHLO, STARTTLS, AUTH or
+// MAIL FROM is not permanent: it is the operator's configuration (530 the
+// relay wants AUTH, 550 it will not relay for the configured sender), and
 // once they fix it the retries go through.
 func (e *Error) Permanent() bool { return e.permanent }
 
-// replyError wraps an SMTP reply. 5xx to MAIL, RCPT or DATA is permanent.
+// replyError wraps an SMTP reply. 5xx to RCPT or DATA is permanent.
 func replyError(op string, code int, msg string, err error) *Error {
-	perm := code >= 500 && code <= 599 && (op == OpMail || op == OpRcpt || op == OpData)
+	perm := code >= 500 && code <= 599 && (op == OpRcpt || op == OpData)
 	return &Error{Op: op, Code: code, Message: cleanText(msg), permanent: perm, err: err}
 }
 

@@ -38,6 +38,11 @@ type Attempt struct {
 	LatencyMS    int64
 	Error        string
 	ResponseBody string // truncated
+	// HoldEndpointUntil is set when the receiver answered 429 or 503 with
+	// Retry-After: the wait applies to the endpoint, so recording the
+	// attempt also puts its other pending deliveries off until then. It is
+	// not stored with the attempt.
+	HoldEndpointUntil *time.Time
 }
 
 // DeliveryFilter selects deliveries, newest first.

@@ -57,6 +57,7 @@ func (s *Store) RecordAttempts(ctx context.Context, ds []fax.Delivery) []error {
 // moves it, written once at the end (or before the endpoint is disabled).
 type endpointHealth struct {
 	id           string
+	enabled      bool
 	failingSince *int64
 	lastSuccess  *int64
 	dirty        bool
@@ -76,11 +77,11 @@ func (h *endpointHealth) flush(tx *wtx) {
 func (s *Store) recordAttemptsTx(tx *wtx, ds []fax.Delivery, errs []error, ids []string, notFound []int) ([]int, error) {
 	health := make(map[string]*endpointHealth)
 	var order []*endpointHealth
-	tx.queue(`SELECT id, failing_since FROM endpoints
+	tx.queue(`SELECT id, enabled, failing_since FROM endpoints
 		WHERE id IN (SELECT endpoint_id FROM deliveries WHERE id = ANY($1)) ORDER BY id FOR UPDATE`, ids).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			h := &endpointHealth{}
-			if err := rows.Scan(&h.id, &h.failingSince); err != nil {
+			if err := rows.Scan(&h.id, &h.enabled, &h.failingSince); err != nil {
 				return err
 			}
 			health[h.id] = h
@@ -126,12 +127,22 @@ func (s *Store) recordAttemptsTx(tx *wtx, ds []fax.Delivery, errs []error, ids [
 		r.n++
 		tx.queue(`INSERT INTO attempts (delivery_id, n, at, status_code, latency_ms, error, response_body) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 			d.ID, r.n, ms(a.At), a.StatusCode, a.LatencyMS, truncateUTF8(a.Error, 512), truncateUTF8(a.ResponseBody, maxResponseBody))
-		next := d.NextAttemptAt
-		if d.Status != fax.DeliveryPending {
+		status, next := d.Status, d.NextAttemptAt
+		// A retry is never scheduled to an endpoint deleted or disabled
+		// while the attempt was on the wire: its deliveries were failed
+		// then, and a late result must not make one pending again.
+		if status == fax.DeliveryPending && !h.enabled {
+			status = fax.DeliveryFailed
+		}
+		if status != fax.DeliveryPending {
 			next = nil
 		}
 		tx.queue(`UPDATE deliveries SET status = $1, attempt_count = $2, next_attempt_at = $3, lease_until = NULL, updated_at = $4 WHERE id = $5`,
-			d.Status, r.n, msPtr(next), ms(now), d.ID)
+			status, r.n, msPtr(next), ms(now), d.ID)
+		if a.HoldEndpointUntil != nil {
+			tx.queue(`UPDATE deliveries SET next_attempt_at = $1 WHERE endpoint_id = $2 AND status = 'pending' AND next_attempt_at < $1`,
+				ms(*a.HoldEndpointUntil), r.endpoint)
+		}
 		if err := s.moveHealth(tx, h, a, d.Status, now); err != nil {
 			return nil, err
 		}
@@ -153,6 +164,7 @@ func (s *Store) moveHealth(tx *wtx, h *endpointHealth, a fax.Attempt, status fax
 	}
 	if a.StatusCode == 410 {
 		h.flush(tx)
+		h.enabled = false
 		return s.disableEndpoint(tx, h.id, "the receiver answered 410 Gone", now)
 	}
 	if h.failingSince == nil {
@@ -162,6 +174,7 @@ func (s *Store) moveHealth(tx *wtx, h *endpointHealth, a fax.Attempt, status fax
 	}
 	if s.disableAfter > 0 && a.At.Sub(fromMS(*h.failingSince)) >= s.disableAfter {
 		h.flush(tx)
+		h.enabled = false
 		return s.disableEndpoint(tx, h.id, fmt.Sprintf("no successful delivery for %s", s.disableAfter), now)
 	}
 	return nil

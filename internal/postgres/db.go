@@ -49,7 +49,8 @@ type Options struct {
 	Logger *slog.Logger
 	// OnWork is called when any instance commits work: "fax" for faxes to
 	// dispatch, "delivery" for webhook deliveries, "inbound" for received
-	// documents to fetch. It is called from the listener goroutine (which
+	// documents to fetch; "endpoint" when a webhook endpoint was disabled or
+	// deleted. It is called from the listener goroutine (which
 	// holds its own connection), and for this Store's own work also right
 	// after the commit on the committing goroutine; it must not block. Nil:
 	// no listener.

@@ -281,6 +281,7 @@ func (s *Store) disableEndpoint(tx *wtx, endpointID, reason string, now time.Tim
 	if n == 0 {
 		return nil
 	}
+	tx.wake |= wakeEndpoint
 	failPendingDeliveries(tx, endpointID, now)
 	data, _ := json.Marshal(map[string]string{"endpoint_id": endpointID, "reason": reason})
 	ev := fax.Event{ID: s.ids.New(fax.PrefixEvent, now), Type: fax.EventEndpointDisabled, CreatedAt: now, Data: data}

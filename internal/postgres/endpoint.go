@@ -207,6 +207,7 @@ func (s *Store) UpdateEndpoint(ctx context.Context, id string, fn func(*fax.Endp
 			e.Secret, e.PreviousSecret, msPtr(e.PreviousSecretExpiresAt), e.Enabled, e.DisabledReason, ms(now), e.ID)
 		if !e.Enabled {
 			failPendingDeliveries(tx, e.ID, now)
+			tx.wake |= wakeEndpoint
 		}
 		out = e
 		return nil
@@ -226,6 +227,7 @@ func (s *Store) DeleteEndpoint(ctx context.Context, id string) error {
 		if n == 0 {
 			return fax.Errorf(fax.ECodeNotFound, "webhook endpoint %s not found", id)
 		}
+		tx.wake |= wakeEndpoint
 		failPendingDeliveries(tx, id, now)
 		return nil
 	})

@@ -20,16 +20,18 @@ const (
 	wakeFax = 1 << iota
 	wakeDelivery
 	wakeInbound
+	wakeEndpoint // an endpoint was disabled or deleted
 )
 
 // workChannel is the NOTIFY channel every instance LISTENs on; the payload
-// is the kind of work: "fax", "delivery" or "inbound".
+// is the kind of work: "fax", "delivery" or "inbound", or "endpoint" when
+// a webhook endpoint was disabled or deleted.
 const workChannel = "faxgate_work"
 
 var wakeKinds = []struct {
 	flag int
 	kind string
-}{{wakeFax, "fax"}, {wakeDelivery, "delivery"}, {wakeInbound, "inbound"}}
+}{{wakeFax, "fax"}, {wakeDelivery, "delivery"}, {wakeInbound, "inbound"}, {wakeEndpoint, "endpoint"}}
 
 // wtx is one write transaction on one pooled connection. Statements are
 // queued and sent in batches: the BEGIN goes with the first batch, writes

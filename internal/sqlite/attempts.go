@@ -85,13 +85,27 @@ func (s *Store) recordAttemptTx(tx *wtx, deliveryID string, a fax.Attempt, statu
 	}
 	var n int
 	var endpointID string
-	err := tx.QueryRow(`UPDATE deliveries SET status = ?, attempt_count = attempt_count + 1, next_attempt_at = ?, lease_until = NULL, updated_at = ?
-		WHERE id = ? RETURNING attempt_count, endpoint_id`, status, msPtr(next), ms(now), deliveryID).Scan(&n, &endpointID)
+	// A retry is never scheduled to an endpoint deleted or disabled while
+	// the attempt was on the wire: its deliveries were failed then, and a
+	// late result must not make one pending again.
+	err := tx.QueryRow(`UPDATE deliveries SET
+			status = CASE WHEN ?1 = 'pending' AND COALESCE((SELECT enabled FROM endpoints e WHERE e.id = deliveries.endpoint_id), 0) = 0
+				THEN 'failed' ELSE ?1 END,
+			next_attempt_at = CASE WHEN ?1 = 'pending' AND COALESCE((SELECT enabled FROM endpoints e WHERE e.id = deliveries.endpoint_id), 0) = 0
+				THEN NULL ELSE ?2 END,
+			attempt_count = attempt_count + 1, lease_until = NULL, updated_at = ?3
+		WHERE id = ?4 RETURNING attempt_count, endpoint_id`, status, msPtr(next), ms(now), deliveryID).Scan(&n, &endpointID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fax.Errorf(fax.ECodeNotFound, "delivery %s not found", deliveryID)
 	}
 	if err != nil {
 		return fmt.Errorf("sqlite: record attempt: %w", err)
+	}
+	if a.HoldEndpointUntil != nil {
+		if _, err := tx.Exec(`UPDATE deliveries SET next_attempt_at = ?1 WHERE endpoint_id = ?2 AND status = 'pending' AND next_attempt_at < ?1`,
+			ms(*a.HoldEndpointUntil), endpointID); err != nil {
+			return fmt.Errorf("sqlite: record attempt: %w", err)
+		}
 	}
 	body := truncateUTF8(a.ResponseBody, maxResponseBody)
 	errText := truncateUTF8(a.Error, 512)

@@ -42,7 +42,9 @@ type Options struct {
 	Readers int
 	// OnWork is called after a commit that created work: "fax" for faxes to
 	// dispatch, "delivery" for webhook deliveries, "inbound" for received
-	// documents to fetch. It must not block.
+	// documents to fetch; and "endpoint" after a commit that disabled or
+	// deleted a webhook endpoint, before its callers hear of the commit. It
+	// must not block.
 	OnWork func(kind string)
 	// DisableAfter disables an endpoint whose deliveries have failed for
 	// this long without a success (default 5 days; negative never).
@@ -98,6 +100,7 @@ const (
 	wakeFax = 1 << iota
 	wakeDelivery
 	wakeInbound
+	wakeEndpoint // an endpoint was disabled or deleted
 )
 
 // wtx is a write transaction shared by a batch of operations. Its Exec,
@@ -181,10 +184,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 			s.wdb.Close()
 			return nil, fmt.Errorf("sqlite: release leases: %w", err)
 		}
-		if _, err := s.wdb.ExecContext(ctx, `UPDATE deliveries SET lease_until = NULL WHERE status = 'pending' AND lease_until IS NOT NULL`); err != nil {
-			s.wdb.Close()
-			return nil, fmt.Errorf("sqlite: release leases: %w", err)
-		}
+		// Webhook deliveries keep their leases: one claimed before a crash
+		// may be on the wire with its receiver still at work on it, and is
+		// sent again only once its lease runs out (at least once, never
+		// twice at once).
 	}
 	if s.wc, err = newWriteConn(ctx, s.wdb); err != nil {
 		s.wdb.Close()
@@ -355,6 +358,11 @@ func (s *Store) sync(c *committed) {
 		err = unavailable(fmt.Errorf("sqlite: fsync the write-ahead log: %w", err))
 		s.syncErr.Store(&err)
 		s.log.Error("sqlite: fsync failed; every later write will fail", "err", err)
+	}
+	// The webhook worker hears of a removed endpoint before the caller
+	// that removed it, so that nothing is sent to it once the API answers.
+	if err == nil && s.onWork != nil && c.wake&wakeEndpoint != 0 {
+		s.onWork("endpoint")
 	}
 	for i, o := range c.ops {
 		if err != nil {

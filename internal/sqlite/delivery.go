@@ -31,6 +31,8 @@ func scanDelivery(row scanner, extra ...any) (*fax.Delivery, error) {
 // ClaimDeliveries claims up to limit pending deliveries due at now, leasing
 // them until now+leaseFor, with their endpoints and events. Each endpoint
 // is read once per claim, however many of its deliveries the claim holds.
+// A pending delivery whose endpoint is disabled or deleted is failed here
+// instead of sent, as the PostgreSQL store does.
 func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, leaseFor time.Duration, limit int) ([]*fax.DeliveryJob, error) {
 	var jobs []*fax.DeliveryJob
 	err := s.writeNoUndo(ctx, func(tx *wtx) error {
@@ -76,6 +78,13 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, leaseFor tim
 			}
 			if e == nil {
 				continue // no endpoint row: not claimed, as an inner join would not
+			}
+			if !e.Enabled {
+				if _, err := tx.Exec(`UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, lease_until = NULL, updated_at = ?
+					WHERE id = ?`, ms(s.now()), j.Delivery.ID); err != nil {
+					return fmt.Errorf("sqlite: claim deliveries: %w", err)
+				}
+				continue
 			}
 			j.Endpoint = *e
 			if _, err := tx.Exec(`UPDATE deliveries SET lease_until = ? WHERE id = ?`, lease, j.Delivery.ID); err != nil {
@@ -275,6 +284,7 @@ func (s *Store) disableEndpoint(tx *wtx, endpointID, reason string, now time.Tim
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil
 	}
+	tx.wake |= wakeEndpoint
 	if err := failPendingDeliveries(tx, endpointID, now); err != nil {
 		return err
 	}

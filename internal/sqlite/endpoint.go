@@ -200,6 +200,7 @@ func (s *Store) UpdateEndpoint(ctx context.Context, id string, fn func(*fax.Endp
 			if err := failPendingDeliveries(tx, e.ID, now); err != nil {
 				return err
 			}
+			tx.wake |= wakeEndpoint
 		}
 		out = e
 		return nil
@@ -219,6 +220,7 @@ func (s *Store) DeleteEndpoint(ctx context.Context, id string) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fax.Errorf(fax.ECodeNotFound, "webhook endpoint %s not found", id)
 		}
+		tx.wake |= wakeEndpoint
 		return failPendingDeliveries(tx, id, now)
 	})
 }

@@ -111,6 +111,8 @@ func Run(t *testing.T, open Factory) {
 		{"RecordAttempts", testRecordAttempts},
 		{"RecordAttemptsInOrder", testRecordAttemptsInOrder},
 		{"RecordAttemptsGone", testRecordAttemptsGone},
+		{"DeliveryRemoval", testDeliveryRemoval},
+		{"RetryAfterHoldsEndpoint", testRetryAfterHoldsEndpoint},
 		{"Endpoints", testEndpoints},
 		{"APIKeys", testAPIKeys},
 		{"Setting", testSetting},

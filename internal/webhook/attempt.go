@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
@@ -71,6 +72,13 @@ func (w *Worker) attempt(ctx context.Context, job *fax.DeliveryJob) attemptRecor
 	now := w.opts.Now().UTC()
 	out := w.send(ctx, job, now)
 	status, next := w.decide(job.Delivery.AttemptCount, out, now)
+	// A Retry-After is the endpoint's: its other deliveries wait too, those
+	// this worker holds and, through the record, those in the store.
+	if out.hasRetryAfter {
+		until := now.Add(min(out.retryAfter, w.opts.MaxRetryAfter))
+		out.attempt.HoldEndpointUntil = &until
+		w.holdEndpoint(job, until)
+	}
 
 	level := slog.LevelInfo
 	switch status {
@@ -193,6 +201,11 @@ func (w *Worker) send(ctx context.Context, job *fax.DeliveryJob, now time.Time) 
 		ctx, cancel = context.WithTimeout(ctx, DefaultClientTimeout)
 		defer cancel()
 	}
+	// Canceling the request ends a response body that trickles (see below).
+	ctx, cancelRequest := context.WithCancel(ctx)
+	defer cancelRequest()
+	trace := &attemptTrace{}
+	ctx = httptrace.WithClientTrace(ctx, trace.clientTrace())
 	doc, err := w.webhookDocument(ctx, job)
 	if err != nil {
 		out.attempt.Error = "the received fax's document could not be read; will retry"
@@ -215,10 +228,15 @@ func (w *Worker) send(ctx context.Context, job *fax.DeliveryJob, now time.Time) 
 	resp, err := w.client.Do(req)
 	if err != nil {
 		out.attempt.LatencyMS = time.Since(start).Milliseconds()
-		out.attempt.Error = describeError(err)
+		out.attempt.Error = trace.describe(err)
 		return out
 	}
+	// The status is the answer; the body is only kept for the log, so a
+	// receiver trickling it does not hold the destination's slot for the
+	// whole timeout: what came within responseBodyWait is kept.
+	stop := time.AfterFunc(responseBodyWait, cancelRequest)
 	body := readBody(resp.Body, w.opts.ResponseCap)
+	stop.Stop()
 	resp.Body.Close()
 	out.attempt.LatencyMS = time.Since(start).Milliseconds()
 	out.attempt.StatusCode = resp.StatusCode
@@ -228,6 +246,10 @@ func (w *Worker) send(ctx context.Context, job *fax.DeliveryJob, now time.Time) 
 	}
 	return out
 }
+
+// responseBodyWait bounds how long an attempt reads the response body once
+// the status and headers have come.
+const responseBodyWait = 2 * time.Second
 
 // maxWebhookFile bounds the PDF a phaxio-format fax.received webhook
 // carries; a larger one is left out, and the receiver fetches it.

@@ -16,7 +16,8 @@
 // webhooks with X-Phaxio-Signature, buildPhaxio) and "gofax" (GoFax's form
 // fields, buildGoFax); every one also carries the Standard Webhooks headers.
 // mailto: endpoints get one email per event through a Mailer instead. At most
-// Options.PerEndpoint attempts run at once per endpoint.
+// Options.PerHost attempts run at once per destination: an HTTP endpoint's
+// host and port, or the SMTP relay.
 //
 // It imports the domain (internal/fax), the wire shapes it reads event data
 // with (internal/wire), internal/email for its Attachment type,

@@ -1,14 +1,17 @@
 package webhook
 
 import (
+	"net"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
 )
 
-// DefaultPerEndpoint is how many attempts to one endpoint run at once by
+// DefaultPerHost is how many attempts to one destination run at once by
 // default.
-const DefaultPerEndpoint = 4
+const DefaultPerHost = 4
 
 // admission is what the gate decided about a job.
 type admission int
@@ -19,22 +22,32 @@ const (
 	admitDrop                   // no room to hold it either: leave it to its lease
 )
 
-// gate caps the attempts running at once per endpoint, so that one slow
-// receiver cannot take every worker. A job for an endpoint at its cap is held
-// in a per-endpoint queue, without a worker, and started when one of that
-// endpoint's attempts finishes. A gate belongs to the one goroutine that
-// dispatches jobs and is not safe for concurrent use.
+// gate caps the attempts running at once per key (a destination, see
+// destination), so that one slow receiver cannot take every worker. A job
+// for a key at its cap is held in a per-key queue, without a worker, and
+// started when one of that key's attempts finishes. A gate belongs to the
+// one goroutine that dispatches jobs and is not safe for concurrent use.
 //
-// Holding is bounded two ways. In number: at most hold jobs per endpoint and
+// Holding is bounded two ways. In number: at most hold jobs per key and
 // total jobs in all; a job beyond is dropped, so its lease lapses and it is
-// claimed again later. In time: a job held longer than maxWait is dropped
-// when its turn comes instead of started, because its lease could lapse
-// during the attempt and another worker claim and send it too.
+// claimed again later. When the total is reached, a stalled key (one that
+// has started nothing for a while) gives up its newest held job to a key
+// that is not, or failing that the key holding the most gives one up to a
+// key holding fewer, so that a stalled destination's backlog never makes
+// another destination's jobs wait out their leases. In time: a job held longer than
+// maxWait is dropped when its turn comes instead of started, because its
+// lease could lapse during the attempt and another worker claim and send it
+// too.
 type gate struct {
 	limit   int
-	hold    int           // per endpoint; negative: unlimited
+	hold    int           // per key; negative: unlimited
 	total   int           // across endpoints; negative: unlimited
 	maxWait time.Duration // zero: unlimited
+	// stalled says whether a key has stopped starting its held jobs; nil:
+	// none has.
+	stalled func(key string) bool
+	// capFor is a key's cap now, at most limit; nil: limit for every key.
+	capFor  func(key string) int
 	active  map[string]int
 	waiting map[string][]heldJob
 	held    int
@@ -42,7 +55,9 @@ type gate struct {
 
 type heldJob struct {
 	job   *fax.DeliveryJob
-	since time.Time
+	key   string    // its destination
+	since time.Time // when it was claimed
+	gen   uint64    // the worker's endpoint generation before its claim
 }
 
 func newGate(limit, hold, total int, maxWait time.Duration) *gate {
@@ -50,6 +65,42 @@ func newGate(limit, hold, total int, maxWait time.Duration) *gate {
 		limit: max(limit, 1), hold: hold, total: total, maxWait: maxWait,
 		active: map[string]int{}, waiting: map[string][]heldJob{},
 	}
+}
+
+// cap is key's cap now.
+func (g *gate) cap(key string) int {
+	if g.capFor == nil {
+		return g.limit
+	}
+	return min(max(g.capFor(key), 1), g.limit)
+}
+
+// mailRelay is the destination of every mailto: endpoint: they all go
+// through the worker's one Mailer, and so one relay.
+const mailRelay = "smtp relay"
+
+// destination is where a job's attempt connects, which is what the gate
+// limits: the SMTP relay for a mailto: endpoint, else the URL's host and
+// port, so that all the endpoints on one host share its limit. A URL that
+// does not parse is its endpoint's own destination (its attempt fails
+// without connecting).
+func destination(job *fax.DeliveryJob) string {
+	raw := job.Endpoint.URL
+	if isMailto(raw) {
+		return mailRelay
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "endpoint " + endpointKey(job)
+	}
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if strings.EqualFold(u.Scheme, "https") {
+			port = "443"
+		}
+	}
+	return net.JoinHostPort(strings.ToLower(u.Hostname()), port)
 }
 
 // endpointKey is the endpoint a job's attempt goes to.
@@ -60,20 +111,62 @@ func endpointKey(job *fax.DeliveryJob) string {
 	return job.Delivery.EndpointID
 }
 
-// admit decides about a job claimed at now. A started job counts against its
-// endpoint until done is called for it.
-func (g *gate) admit(job *fax.DeliveryJob, now time.Time) admission {
-	key := endpointKey(job)
-	if g.active[key] < g.limit {
+// admit decides about a job for its key. A started job counts against its
+// key until done is called for it. To hold the job when the
+// total is reached, it may evict another key's newest held job, which it
+// returns: that one is left to its lease.
+func (g *gate) admit(h heldJob) (admission, *fax.DeliveryJob) {
+	key := h.key
+	if g.active[key] < g.cap(key) {
 		g.active[key]++
-		return admitStart
+		return admitStart, nil
 	}
-	if g.hold >= 0 && len(g.waiting[key]) >= g.hold || g.total >= 0 && g.held >= g.total {
-		return admitDrop
+	if g.hold >= 0 && len(g.waiting[key]) >= g.hold {
+		return admitDrop, nil
 	}
-	g.waiting[key] = append(g.waiting[key], heldJob{job, now})
+	var evicted *fax.DeliveryJob
+	if g.total >= 0 && g.held >= g.total {
+		if evicted = g.evict(key); evicted == nil {
+			return admitDrop, nil
+		}
+	}
+	g.waiting[key] = append(g.waiting[key], h)
 	g.held++
-	return admitHold
+	return admitHold, evicted
+}
+
+// evict drops the newest held job of another key to make room for one of
+// key: the stalled key holding the most, when key is not stalled itself,
+// else the key holding the most if it would still hold more than key does
+// once it holds one more. A stalled key never takes the place of one that
+// is not.
+func (g *gate) evict(key string) *fax.DeliveryJob {
+	stalled := func(k string) bool { return g.stalled != nil && g.stalled(k) }
+	victim, most := "", 0
+	if !stalled(key) {
+		for k, q := range g.waiting {
+			if k != key && len(q) > most && stalled(k) {
+				victim, most = k, len(q)
+			}
+		}
+	}
+	if victim == "" {
+		most = len(g.waiting[key]) + 1
+		for k, q := range g.waiting {
+			if k != key && len(q) > most && (stalled(k) || !stalled(key)) {
+				victim, most = k, len(q)
+			}
+		}
+	}
+	if victim == "" {
+		return nil
+	}
+	q := g.waiting[victim]
+	job := q[len(q)-1].job
+	q[len(q)-1] = heldJob{}
+	g.waiting[victim] = q[:len(q)-1]
+	g.held--
+	return job
 }
 
 // done records that an attempt to endpoint key finished at now. It returns
@@ -81,6 +174,11 @@ func (g *gate) admit(job *fax.DeliveryJob, now time.Time) admission {
 // admitted, or no job, and the held jobs dropped on the way for having
 // waited too long.
 func (g *gate) done(key string, now time.Time) (next heldJob, expired []*fax.DeliveryJob) {
+	if g.active[key] > g.cap(key) {
+		// The key's cap came down: this slot is not taken again.
+		g.active[key]--
+		return next, nil
+	}
 	q := g.waiting[key]
 	for len(q) > 0 && next.job == nil {
 		h := q[0]

@@ -77,7 +77,7 @@ func TestWorkerPerEndpointCap(t *testing.T) {
 	for i := range nFast {
 		store.add(jobTo("fast_"+strconv.Itoa(i), "we_fast", fast.srv.URL))
 	}
-	w := newTestWorker(store, clock, Options{Workers: 8, PerEndpoint: 2, PollInterval: time.Hour})
+	w := newTestWorker(store, clock, Options{Workers: 8, PerHost: 2, PollInterval: time.Hour})
 	ctx, cancel := context.WithCancel(t.Context())
 	errc := make(chan error, 1)
 	go func() { errc <- w.Run(ctx) }()
@@ -130,7 +130,7 @@ func TestDeliverOncePerEndpointCap(t *testing.T) {
 	for i := range 5 {
 		store.add(jobTo("fast_"+strconv.Itoa(i), "we_fast", fast.srv.URL))
 	}
-	w := newTestWorker(store, clock, Options{Workers: 4, PerEndpoint: 2})
+	w := newTestWorker(store, clock, Options{Workers: 4, PerHost: 2})
 	go func() {
 		// The fast endpoint finishes while the slow one holds its two.
 		waitRecorded(t, store, 5)
@@ -164,15 +164,15 @@ func TestGate(t *testing.T) {
 		{b1, admitStart}, {b2, admitStart}, {c1, admitStart}, {c2, admitStart},
 	}
 	for _, s := range steps {
-		if got := g.admit(s.job, t0); got != s.want {
+		if got, _ := g.admit(heldJob{job: s.job, key: s.job.Endpoint.ID, since: t0}); got != s.want {
 			t.Errorf("admit(%s) = %v, want %v", s.job.Delivery.ID, got, s.want)
 		}
 	}
 	bx := job("bx", "b")
-	if got := g.admit(bx, t0); got != admitHold {
+	if got, _ := g.admit(heldJob{job: bx, key: "b", since: t0}); got != admitHold {
 		t.Errorf("admit(bx) = %v, want hold", got)
 	}
-	if got := g.admit(job("cx", "c"), t0); got != admitDrop {
+	if got, _ := g.admit(heldJob{job: job("cx", "c"), key: "c", since: t0}); got != admitDrop {
 		t.Errorf("admit(cx) = %v, want drop: two held in all is the total", got)
 	}
 	if next, expired := g.done("a", t0.Add(time.Second)); next.job != a3 || len(expired) != 0 {
@@ -182,7 +182,7 @@ func TestGate(t *testing.T) {
 		t.Errorf("done(b) after two minutes = %v, %v; want bx expired and nothing started", next, expired)
 	}
 	// b now has one running: one more may start.
-	if got := g.admit(job("b3", "b"), t0); got != admitStart {
+	if got, _ := g.admit(heldJob{job: job("b3", "b"), key: "b", since: t0}); got != admitStart {
 		t.Errorf("admit(b3) = %v, want start", got)
 	}
 	for range 2 {

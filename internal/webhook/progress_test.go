@@ -63,7 +63,7 @@ func TestProgressHeld(t *testing.T) {
 	g := newGate(1, -1, -1, 0)
 	for _, id := range []string{"a1", "a2", "a3", "b1", "b2"} {
 		j := jobTo(id, id[:1], "http://x")
-		g.admit(&j, t0)
+		g.admit(heldJob{job: &j, key: id[:1], since: t0})
 	}
 	p.started("a", t0)
 	p.started("b", t0.Add(-stallAfter))

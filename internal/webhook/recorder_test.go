@@ -63,7 +63,7 @@ func TestWorkerBusyEndpoint(t *testing.T) {
 	for i := range n {
 		store.add(newJob("dlv_"+strconv.Itoa(i), rc.srv.URL))
 	}
-	w := newTestWorker(store, clock, Options{Workers: 8, PerEndpoint: 2, PollInterval: time.Hour})
+	w := newTestWorker(store, clock, Options{Workers: 8, PerHost: 2, PollInterval: time.Hour})
 	ctx, cancel := context.WithCancel(t.Context())
 	errc := make(chan error, 1)
 	go func() { errc <- w.Run(ctx) }()
@@ -107,7 +107,7 @@ func TestWorkerRecordsBeforeReturning(t *testing.T) {
 	for i := range 4 {
 		store.add(newJob("dlv_"+strconv.Itoa(i), rc.srv.URL))
 	}
-	w := newTestWorker(store, clock, Options{Workers: 4, PerEndpoint: 4, PollInterval: time.Hour})
+	w := newTestWorker(store, clock, Options{Workers: 4, PerHost: 4, PollInterval: time.Hour})
 	ctx, cancel := context.WithCancel(t.Context())
 	errc := make(chan error, 1)
 	go func() { errc <- w.Run(ctx) }()

@@ -56,11 +56,13 @@ type Options struct {
 	Client *http.Client
 	// Logger receives one record per attempt. Default: discard.
 	Logger *slog.Logger
-	// PerEndpoint caps the attempts to one endpoint running at once, so one
-	// slow receiver cannot take every worker from the others. Deliveries to
-	// an endpoint at its cap wait without holding a worker (see Run).
-	// Default: DefaultPerEndpoint (4).
-	PerEndpoint int
+	// PerHost caps the attempts running at once to one destination: an
+	// HTTP endpoint's host and port, shared by every endpoint there, or the
+	// SMTP relay, shared by every mailto: endpoint. So a slow or stalled
+	// receiver, or many endpoints on one, cannot take the workers from the
+	// others. Deliveries to a destination at its cap wait without holding a
+	// worker (see Run). Default: DefaultPerHost (4).
+	PerHost int
 	// Email sends the deliveries of mailto: endpoints, one email per event.
 	// Default nil: they fail with "email is not configured: set
 	// FAXGATE_SMTP_URL".
@@ -104,6 +106,19 @@ type Worker struct {
 	builders map[string]buildFunc
 	wake     chan struct{}
 	running  atomic.Bool
+
+	// endpointGen counts the endpoints disabled or deleted (see
+	// EndpointsChanged); checks caches, for its generation checkGen, which
+	// endpoints were found still enabled or not.
+	endpointGen atomic.Uint64
+	checkMu     sync.Mutex
+	checkGen    uint64
+	checks      map[string]bool
+
+	// held maps an endpoint that answered 429 or 503 with Retry-After to
+	// when it may be sent to again (on the Now clock).
+	holdMu sync.Mutex
+	held   map[string]time.Time
 }
 
 // NewWorker returns a worker for store with opts, defaults filled in.
@@ -141,8 +156,8 @@ func NewWorker(store Store, opts Options) *Worker {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if opts.PerEndpoint <= 0 {
-		opts.PerEndpoint = DefaultPerEndpoint
+	if opts.PerHost <= 0 {
+		opts.PerHost = DefaultPerHost
 	}
 	w := &Worker{
 		store:    store,
@@ -199,19 +214,25 @@ func (w *Worker) Notify() {
 // for a worker, longer than LeaseFor less the attempt's timeout): it is left
 // to its lease and claimed again, so it is never delivered twice at once.
 //
-// At most PerEndpoint attempts to one endpoint run at once; an endpoint's
-// slot is free once it has answered, and the outcome is recorded after
-// (in batches, by one goroutine, when the store is an AttemptsRecorder). A
-// delivery to an endpoint at its cap is held, without a worker, until one
-// of that endpoint's attempts finishes. Held deliveries count against the
-// claims while their endpoint keeps starting them, so that a busy endpoint
-// is not claimed beyond what can start; those of an endpoint that has
-// started none for stallAfter do not, so the claims go on feeding the
-// workers with other endpoints' deliveries. A held delivery whose lease
-// could lapse before its attempt ends is dropped instead of started, and so
-// is one beyond what may be held (the most one claim may ask for, per
-// endpoint, and twice that in all): its lease lapses and it is claimed again
-// after LeaseFor.
+// At most PerHost attempts to one destination (see destination) run at
+// once; a destination's slot is free once it has answered, and the outcome
+// is recorded after (in batches, by one goroutine, when the store is an
+// AttemptsRecorder). A delivery to a destination at its cap is held,
+// without a worker, until one of that destination's attempts finishes.
+// Held deliveries count against the claims while their destination keeps
+// starting them, so that a busy one is not claimed beyond what can start;
+// those of a destination that has started none for stallAfter do not, so
+// the claims go on feeding the workers with other destinations'
+// deliveries. A held delivery whose lease could lapse before its attempt
+// ends is dropped instead of started, and so is one beyond what may be held
+// (the most one claim may ask for, per destination, and twice that in all,
+// shared fairly: see gate): its lease lapses and it is claimed again after
+// LeaseFor.
+//
+// An attempt still running after stallAfter is handed off to a goroutine of
+// its own (see handoff) and its worker moves on; the claims do not count it.
+// So receivers that hang hold connections, not workers, however many
+// destinations they are on.
 func (w *Worker) Run(ctx context.Context) error {
 	if !w.running.CompareAndSwap(false, true) {
 		return errors.New("webhook: worker is already running")
@@ -225,8 +246,14 @@ func (w *Worker) Run(ctx context.Context) error {
 	maxHold := w.maxHold()
 	// Outstanding jobs (queued or running) never exceed window+deep (see
 	// outstanding below), so sends on jobs and done never block.
-	jobs := make(chan heldJob, window+deep)
-	done := make(chan string, window+deep)
+	// Attempts handed off (see handoff) stay outstanding without holding a
+	// worker; the claims leave them out, so up to handoffs more jobs may be
+	// outstanding, and each handed-off one that ends may start a held one.
+	handoffs := 16 * w.opts.Workers
+	jobs := make(chan heldJob, window+deep+2*handoffs)
+	done := make(chan doneMsg, window+deep+2*handoffs)
+	handed := make(chan struct{}, handoffs)
+	ho := newHandoff(handoffs)
 	dropped := func(job *fax.DeliveryJob, why string) {
 		w.log.Debug("webhook: delivery left for a later claim: "+why,
 			slog.String("endpoint_id", endpointKey(job)), slog.String("delivery_id", job.Delivery.ID))
@@ -235,29 +262,68 @@ func (w *Worker) Run(ctx context.Context) error {
 	// is recorded after, in a batch when the store can (see recorder.go).
 	rec := w.newRecorder()
 	var wg sync.WaitGroup
+	complete := func(q heldJob, r attemptRecord, wasHanded bool) {
+		done <- doneMsg{q.key, wasHanded}
+		if rec != nil {
+			rec.add(r)
+		} else if err := w.record(ctx, r); err != nil {
+			w.log.Error("webhook: delivery not recorded", slog.String("delivery_id", q.job.Delivery.ID), slog.Any("error", err))
+		}
+	}
 	for range w.opts.Workers {
 		wg.Go(func() {
 			for q := range jobs {
 				job := q.job
 				if ctx.Err() != nil {
-					done <- endpointKey(job)
+					done <- doneMsg{key: q.key}
 					continue
 				}
 				// A job that waited for a worker so long that its lease
 				// could lapse during the attempt is left to the lease:
 				// another claim could take it and send it too.
 				if w.opts.Now().UTC().Sub(q.since) > maxHold {
-					done <- endpointKey(job)
+					done <- doneMsg{key: q.key}
 					dropped(job, "queued too long for its lease")
 					continue
 				}
-				r := w.attempt(ctx, job)
-				done <- endpointKey(job)
-				if rec != nil {
-					rec.add(r)
-				} else if err := w.record(ctx, r); err != nil {
-					w.log.Error("webhook: delivery not recorded", slog.String("delivery_id", job.Delivery.ID), slog.Any("error", err))
+				if w.removed(ctx, job, q.gen) {
+					done <- doneMsg{key: q.key}
+					dropped(job, "its endpoint was disabled or deleted")
+					continue
 				}
+				// The store put the delivery off when it recorded the
+				// Retry-After; this one was claimed before.
+				if w.endpointHeld(job) {
+					done <- doneMsg{key: q.key}
+					dropped(job, "its endpoint asked to wait (Retry-After)")
+					continue
+				}
+				res := make(chan attemptRecord, 1)
+				go func() { res <- w.attempt(ctx, job) }()
+				if heavy(job) {
+					complete(q, <-res, false)
+					continue
+				}
+				if !ho.isSlow(q.key) || !ho.take(q.key) {
+					timer := time.NewTimer(stallAfter)
+					select {
+					case r := <-res:
+						timer.Stop()
+						complete(q, r, false)
+						continue
+					case <-timer.C:
+					}
+					if !ho.take(q.key) {
+						complete(q, <-res, false)
+						continue
+					}
+				}
+				handed <- struct{}{}
+				wg.Go(func() {
+					r := <-res
+					ho.release(q.key)
+					complete(q, r, true)
+				})
 			}
 		})
 	}
@@ -274,15 +340,29 @@ func (w *Worker) Run(ctx context.Context) error {
 	// A claim asks for at most window+deep-outstanding-held (see below):
 	// at most that many may be held for one endpoint, so that a claim of
 	// one endpoint's deliveries holds them all, and twice that in all.
-	g := newGate(w.opts.PerEndpoint, window+deep, 2*(window+deep), maxHold)
+	g := newGate(w.opts.PerHost, window+deep, 2*(window+deep), maxHold)
 	p := newProgress(deep, maxHold)
+	g.stalled = func(key string) bool { return !p.keepingUp(key, time.Now()) }
+	g.capFor = func(key string) int {
+		if ho.pressed() && ho.isSlow(key) {
+			return 1
+		}
+		return w.opts.PerHost
+	}
 	// outstanding counts jobs sent on jobs and not finished: queued or
 	// running. A held job starts only in place of a finished one of its
 	// endpoint, and a claim asks for at most window+deep-outstanding, so
 	// outstanding never exceeds window+deep.
 	outstanding := 0
-	finish := func(key string) {
+	// handedOut counts the outstanding jobs handed off, which hold no
+	// worker: the claims count outstanding less these (busy).
+	handedOut := 0
+	finish := func(m doneMsg) {
+		key := m.key
 		outstanding--
+		if m.handed {
+			handedOut--
+		}
 		next, expired := g.done(key, w.opts.Now().UTC())
 		for _, job := range expired {
 			dropped(job, "held too long for its lease")
@@ -300,14 +380,18 @@ func (w *Worker) Run(ctx context.Context) error {
 		err   error
 		limit int
 		at    time.Time
+		gen   uint64
 	}
 	claimReq := make(chan int, 1)
 	claimRes := make(chan claimResult, 1)
 	go func() {
 		for limit := range claimReq {
 			at := w.opts.Now().UTC()
+			// Read before the claim, so that a removal committed while
+			// it runs counts as after it.
+			gen := w.endpointGen.Load()
 			jobs, err := w.claim(ctx, limit)
-			claimRes <- claimResult{jobs, err, limit, at}
+			claimRes <- claimResult{jobs, err, limit, at, gen}
 		}
 	}()
 	defer close(claimReq)
@@ -318,15 +402,18 @@ func (w *Worker) Run(ctx context.Context) error {
 	drain:
 		for {
 			select {
-			case key := <-done:
-				finish(key)
+			case m := <-done:
+				finish(m)
+			case <-handed:
+				handedOut++
 			default:
 				break drain
 			}
 		}
-		if more && !claiming && outstanding <= w.opts.Workers {
+		busy := outstanding - max(handedOut, 0)
+		if more && !claiming && busy <= w.opts.Workers {
 			now := time.Now()
-			if room := window - outstanding - p.held(g, now) + p.extra(now); room > 0 {
+			if room := window - busy - p.held(g, now) + p.extra(now); room > 0 {
 				claimReq <- min(w.opts.BatchSize, room)
 				claiming = true
 			}
@@ -345,13 +432,18 @@ func (w *Worker) Run(ctx context.Context) error {
 				w.log.Error("webhook: claim failed", slog.Any("error", r.err))
 			}
 			for _, job := range r.jobs {
-				switch g.admit(job, r.at) {
+				h := heldJob{job: job, key: destination(job), since: r.at, gen: r.gen}
+				switch a, evicted := g.admit(h); a {
 				case admitStart:
 					outstanding++
-					p.started(endpointKey(job), time.Now())
-					jobs <- heldJob{job, r.at}
+					p.started(h.key, time.Now())
+					jobs <- h
+				case admitHold:
+					if evicted != nil {
+						dropped(evicted, "held beyond its destination's share")
+					}
 				case admitDrop:
-					dropped(job, "endpoint at its concurrency cap")
+					dropped(job, "destination at its concurrency cap")
 				}
 			}
 			more = r.err == nil && len(r.jobs) == r.limit
@@ -360,10 +452,19 @@ func (w *Worker) Run(ctx context.Context) error {
 		case <-ticker.C:
 			more = true
 			p.forget(g, time.Now())
-		case key := <-done:
-			finish(key)
+		case m := <-done:
+			finish(m)
+		case <-handed:
+			handedOut++
 		}
 	}
+}
+
+// doneMsg says that a job to destination key is finished: its attempt has
+// answered, or it was dropped. handed: the attempt had been handed off.
+type doneMsg struct {
+	key    string
+	handed bool
 }
 
 // maxHold is how long a claimed delivery may be held for its endpoint and
@@ -378,8 +479,8 @@ func (w *Worker) maxHold() time.Duration {
 }
 
 // DeliverOnce claims one batch of up to BatchSize deliveries, attempts them
-// all on up to Workers goroutines, at most PerEndpoint at once to one
-// endpoint, records each, and returns how many it claimed. It serves tests
+// all on up to Workers goroutines, at most PerHost at once to one
+// destination, records each, and returns how many it claimed. It serves tests
 // and benchmarks, and a one-shot "deliver now" command; it must not run
 // alongside Run on the same worker. Errors recording attempts are joined
 // into the returned error.
@@ -404,11 +505,13 @@ func (w *Worker) DeliverOnce(ctx context.Context) (int, error) {
 		})
 	}
 	// Every claimed job is held until its endpoint has room: none is dropped.
-	g := newGate(w.opts.PerEndpoint, -1, -1, 0)
+	g := newGate(w.opts.PerHost, -1, -1, 0)
 	var ready []int
+	keys := make([]string, len(claimed))
 	for i, job := range claimed {
 		index[job] = i
-		if g.admit(job, time.Time{}) == admitStart {
+		keys[i] = destination(job)
+		if a, _ := g.admit(heldJob{job: job, key: keys[i]}); a == admitStart {
 			ready = append(ready, i)
 		}
 	}
@@ -417,7 +520,7 @@ func (w *Worker) DeliverOnce(ctx context.Context) (int, error) {
 	}
 	for range claimed {
 		i := <-done
-		if h, _ := g.done(endpointKey(claimed[i]), time.Time{}); h.job != nil {
+		if h, _ := g.done(keys[i], time.Time{}); h.job != nil {
 			next <- index[h.job]
 		}
 	}

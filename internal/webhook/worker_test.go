@@ -208,8 +208,8 @@ func TestWorkerTimeout(t *testing.T) {
 		t.Fatalf("%d attempts, want 1", len(d.Attempts))
 	}
 	a := d.Attempts[0]
-	if a.Error != "timeout" || a.StatusCode != 0 || d.Status != fax.DeliveryPending {
-		t.Errorf("attempt error %q, status code %d, delivery %s; want timeout, 0, pending", a.Error, a.StatusCode, d.Status)
+	if a.Error != "timeout awaiting response headers" || a.StatusCode != 0 || d.Status != fax.DeliveryPending {
+		t.Errorf("attempt error %q, status code %d, delivery %s; want timeout awaiting response headers, 0, pending", a.Error, a.StatusCode, d.Status)
 	}
 }
 
@@ -545,7 +545,7 @@ func TestNewWorkerDefaults(t *testing.T) {
 	if got.Workers != 16 || got.MaxRetryAfter != time.Hour || got.LeaseFor != time.Minute ||
 		got.PollInterval != time.Second || got.BatchSize != 256 || got.ResponseCap != 1024 ||
 		got.Now == nil || got.Client == nil || got.Logger == nil || len(got.Schedule) != 16 ||
-		got.PerEndpoint != 4 || got.Email != nil || got.EmailAttachPDF != nil || got.Document != nil {
+		got.PerHost != 4 || got.Email != nil || got.EmailAttachPDF != nil || got.Document != nil {
 		t.Errorf("defaults = %+v", got)
 	}
 	if got.Client.Timeout != DefaultClientTimeout {
