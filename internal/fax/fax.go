@@ -71,6 +71,12 @@ const (
 	FailCanceled       = "canceled"
 	FailTimeout        = "timeout"
 	FailGeneral        = "general_error"
+	// FailNotConfirmed: faxgate could not learn from the carrier whether
+	// it took or sent the fax (an ambiguous hand-over on a carrier that
+	// cannot be asked, or no result within the carrier's result timeout).
+	// The carrier may still have sent it, so a later final report from the
+	// carrier replaces this failure (see Apply).
+	FailNotConfirmed = "not_confirmed"
 )
 
 // FaxFilter selects faxes for listing, newest first.
