@@ -21,7 +21,8 @@ func (s *Store) ClaimFaxes(ctx context.Context, leaseFor time.Duration, limit in
 // ClaimFaxesPerCarrier claims outbound faxes due for handing to their
 // carrier, up to each carrier's free slots, leasing each until
 // now+leaseFor. A fax whose earlier lease ran out without an outcome (its
-// process died mid-send) is claimed again, marked Resumed. A claimed queued
+// process died) is claimed again, marked Resumed if its send was on the
+// wire (MarkOnWire). A claimed queued
 // fax moves to sending with its event. Each carrier's queue is read on its
 // own, so that one carrier's backlog never holds back another's faxes.
 //
@@ -49,13 +50,13 @@ func (s *Store) ClaimFaxesPerCarrier(ctx context.Context, leaseFor time.Duration
 			scan := func(rows pgx.Rows) error {
 				for rows.Next() {
 					var state string
-					var attempts int
+					var attempts, onWire int
 					var at int64
-					f, err := scanFax(rows, &state, &attempts, &at)
+					f, err := scanFax(rows, &state, &attempts, &at, &onWire)
 					if err != nil {
 						return err
 					}
-					rs = append(rs, row{&fax.DispatchJob{Fax: f, Attempt: attempts + 1, Resumed: state == "inflight"}, at})
+					rs = append(rs, row{&fax.DispatchJob{Fax: f, Attempt: attempts + 1, Resumed: state == "inflight" && onWire != 0}, at})
 				}
 				if err := rows.Err(); err != nil {
 					return err
@@ -71,10 +72,10 @@ func (s *Store) ClaimFaxesPerCarrier(ctx context.Context, leaseFor time.Duration
 				return nil
 			}
 			n := len(args)
-			tx.queue(`SELECT `+faxColumns+`, dispatch_state, send_attempts, dispatch_at FROM faxes
+			tx.queue(`SELECT `+faxColumns+`, dispatch_state, send_attempts, dispatch_at, on_wire FROM faxes
 				WHERE `+where+` AND dispatch_state = 'pending' AND dispatch_at <= $`+strconv.Itoa(n+1)+`
 				ORDER BY dispatch_at, id LIMIT $`+strconv.Itoa(n+2)+` FOR UPDATE SKIP LOCKED`, append(args, ms(now), limit)...).Query(scan)
-			tx.queue(`SELECT `+faxColumns+`, dispatch_state, send_attempts, dispatch_at FROM faxes
+			tx.queue(`SELECT `+faxColumns+`, dispatch_state, send_attempts, dispatch_at, on_wire FROM faxes
 				WHERE `+where+` AND dispatch_state = 'inflight' AND lease_until < $`+strconv.Itoa(n+1)+`
 				ORDER BY dispatch_at, id LIMIT $`+strconv.Itoa(n+2)+` FOR UPDATE SKIP LOCKED`, append(args, ms(now), limit)...).Query(func(rows pgx.Rows) error {
 				if err := scan(rows); err != nil {
@@ -208,6 +209,15 @@ func (s *Store) ScheduleCheck(ctx context.Context, id string, at time.Time) erro
 	})
 }
 
+// MarkOnWire records that a claimed fax's send is about to go out, so that
+// a claim resumed after a crash knows the carrier may have it.
+func (s *Store) MarkOnWire(ctx context.Context, id string) error {
+	return s.write(ctx, func(tx *wtx) error {
+		tx.queue(`UPDATE faxes SET on_wire = 1 WHERE id = $1 AND dispatch_state = 'inflight'`, id)
+		return nil
+	})
+}
+
 // ExtendLease keeps a long send's claim alive.
 func (s *Store) ExtendLease(ctx context.Context, id string, leaseFor time.Duration) error {
 	return s.write(ctx, func(tx *wtx) error {
@@ -235,7 +245,7 @@ func (s *Store) MarkHanded(ctx context.Context, id, providerFaxID string, checkA
 // line for another hand-over at at.
 func (s *Store) RescheduleDispatch(ctx context.Context, id string, at time.Time) error {
 	return s.write(ctx, func(tx *wtx) error {
-		tx.queue(`UPDATE faxes SET dispatch_state = 'pending', dispatch_at = $1, lease_until = NULL
+		tx.queue(`UPDATE faxes SET dispatch_state = 'pending', dispatch_at = $1, lease_until = NULL, on_wire = 0
 			WHERE id = $2 AND dispatch_state = 'inflight'`, ms(at), id)
 		tx.wake |= wakeFax
 		return nil

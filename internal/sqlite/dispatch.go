@@ -20,7 +20,8 @@ func (s *Store) ClaimFaxes(ctx context.Context, leaseFor time.Duration, limit in
 // ClaimFaxesPerCarrier claims outbound faxes due for handing to their
 // carrier, up to each carrier's free slots, leasing each until
 // now+leaseFor. A fax whose earlier lease ran out without an outcome (its
-// process died mid-send) is claimed again, marked Resumed. A claimed queued
+// process died) is claimed again, marked Resumed if its send was on the
+// wire (MarkOnWire). A claimed queued
 // fax moves to sending with its event. Each carrier's queue is read on its
 // own, so that one carrier's backlog never holds back another's faxes.
 func (s *Store) ClaimFaxesPerCarrier(ctx context.Context, leaseFor time.Duration, slots fax.ClaimSlots) ([]*fax.DispatchJob, error) {
@@ -29,7 +30,7 @@ func (s *Store) ClaimFaxesPerCarrier(ctx context.Context, leaseFor time.Duration
 		jobs = jobs[:0]
 		now := s.now().UTC()
 		err := eachSlot(slots, func(where string, args []any, limit int) error {
-			rows, err := tx.Query(`SELECT `+faxColumns+`, dispatch_state, send_attempts FROM faxes
+			rows, err := tx.Query(`SELECT `+faxColumns+`, dispatch_state, send_attempts, on_wire FROM faxes
 				WHERE `+where+` AND ((dispatch_state = 'pending' AND dispatch_at <= ?) OR (dispatch_state = 'inflight' AND lease_until < ?))
 				ORDER BY dispatch_at LIMIT ?`, append(args, ms(now), ms(now), limit)...)
 			if err != nil {
@@ -38,12 +39,12 @@ func (s *Store) ClaimFaxesPerCarrier(ctx context.Context, leaseFor time.Duration
 			defer rows.Close()
 			for rows.Next() {
 				var state string
-				var attempts int
-				f, err := scanFax(rows, &state, &attempts)
+				var attempts, onWire int
+				f, err := scanFax(rows, &state, &attempts, &onWire)
 				if err != nil {
 					return err
 				}
-				jobs = append(jobs, &fax.DispatchJob{Fax: f, Attempt: attempts + 1, Resumed: state == "inflight"})
+				jobs = append(jobs, &fax.DispatchJob{Fax: f, Attempt: attempts + 1, Resumed: state == "inflight" && onWire != 0})
 			}
 			return rows.Err()
 		})
@@ -153,6 +154,17 @@ func (s *Store) ScheduleCheck(ctx context.Context, id string, at time.Time) erro
 	})
 }
 
+// MarkOnWire records that a claimed fax's send is about to go out, so that
+// a claim resumed after a crash knows the carrier may have it.
+func (s *Store) MarkOnWire(ctx context.Context, id string) error {
+	return s.write(ctx, func(tx *wtx) error {
+		if _, err := tx.Exec(`UPDATE faxes SET on_wire = 1 WHERE id = ? AND dispatch_state = 'inflight'`, id); err != nil {
+			return fmt.Errorf("sqlite: mark on wire: %w", err)
+		}
+		return nil
+	})
+}
+
 // ExtendLease keeps a long send's claim alive.
 func (s *Store) ExtendLease(ctx context.Context, id string, leaseFor time.Duration) error {
 	return s.write(ctx, func(tx *wtx) error {
@@ -187,7 +199,7 @@ func (s *Store) MarkHanded(ctx context.Context, id, providerFaxID string, checkA
 // line for another hand-over at at.
 func (s *Store) RescheduleDispatch(ctx context.Context, id string, at time.Time) error {
 	return s.write(ctx, func(tx *wtx) error {
-		_, err := tx.Exec(`UPDATE faxes SET dispatch_state = 'pending', dispatch_at = ?, lease_until = NULL
+		_, err := tx.Exec(`UPDATE faxes SET dispatch_state = 'pending', dispatch_at = ?, lease_until = NULL, on_wire = 0
 			WHERE id = ? AND dispatch_state = 'inflight'`, ms(at), id)
 		if err != nil {
 			return fmt.Errorf("sqlite: reschedule: %w", err)

@@ -25,8 +25,12 @@ func TestStartKeepsSendLeases(t *testing.T) {
 	if _, _, err := s.CreateFax(ctx, &fax.Fax{To: "+15551230000", Provider: "phaxio", DocumentKey: "k", DocumentType: "application/pdf"}, fax.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if jobs, err := s.ClaimFaxes(ctx, time.Minute, 10); err != nil || len(jobs) != 1 {
+	jobs, err := s.ClaimFaxes(ctx, time.Minute, 10)
+	if err != nil || len(jobs) != 1 {
 		t.Fatalf("got %d jobs %v, want 1", len(jobs), err)
+	}
+	if err := s.MarkOnWire(ctx, jobs[0].Fax.ID); err != nil {
+		t.Fatal(err)
 	}
 	s.Close()
 

@@ -14,6 +14,7 @@ type dispatchStore interface {
 	ClaimFaxesPerCarrier(ctx context.Context, leaseFor time.Duration, slots fax.ClaimSlots) ([]*fax.DispatchJob, error)
 	ClaimResultChecks(ctx context.Context, holdFor time.Duration, slots fax.ClaimSlots) ([]*fax.DispatchJob, error)
 	ScheduleCheck(ctx context.Context, id string, at time.Time) error
+	MarkOnWire(ctx context.Context, id string) error
 }
 
 func asDispatchStore(t *testing.T, s Store) dispatchStore {
@@ -65,11 +66,25 @@ func testClaimPerCarrier(t *testing.T, s Store, c *Clock) {
 	if got := countByProvider(jobs); got["sinch"] != 1 || got["gofax"] != 1 || len(got) != 2 {
 		t.Fatalf("got %v, want 1 sinch and 1 gofax", got)
 	}
-	// A lease that ran out is resumed within its carrier's slots too.
+	// A lease that ran out is resumed within its carrier's slots too;
+	// only a send that was on the wire is marked Resumed.
+	if err := ds.MarkOnWire(ctx, jobs[0].Fax.ID); err != nil {
+		t.Fatal(err)
+	}
+	sinchOnWire := jobs[0].Fax.ID
+	if jobs[0].Fax.Provider != "sinch" {
+		sinchOnWire = jobs[1].Fax.ID
+		ds.MarkOnWire(ctx, sinchOnWire)
+	}
 	c.Advance(2 * time.Minute)
-	jobs, _ = ds.ClaimFaxesPerCarrier(ctx, time.Minute, fax.ClaimSlots{PerProvider: map[string]int{"sinch": 1}})
-	if len(jobs) != 1 || jobs[0].Fax.Provider != "sinch" || !jobs[0].Resumed {
-		t.Fatalf("got %+v, want one resumed sinch fax", jobs)
+	jobs, _ = ds.ClaimFaxesPerCarrier(ctx, time.Minute, fax.ClaimSlots{PerProvider: map[string]int{"sinch": 5}})
+	if len(jobs) != 2 {
+		t.Fatalf("got %+v, want both sinch faxes resumed", jobs)
+	}
+	for _, j := range jobs {
+		if j.Resumed != (j.Fax.ID == sinchOnWire) {
+			t.Errorf("%s: got Resumed %v, want it only for the fax whose send was on the wire", j.Fax.ID, j.Resumed)
+		}
 	}
 	jobs, _ = ds.ClaimFaxesPerCarrier(ctx, time.Minute, fax.ClaimSlots{PerProvider: map[string]int{"phaxio": 10}})
 	if got := countByProvider(jobs); got["phaxio"] != 6 {

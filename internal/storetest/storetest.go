@@ -447,7 +447,8 @@ func testDispatch(t *testing.T, s Store, c *Clock) {
 	if len(again) != 1 || again[0].Fax.ID != b.ID || again[0].Attempt != 2 || again[0].Resumed {
 		t.Fatalf("got %+v, want b again as attempt 2", again)
 	}
-	// The process dies: the lease runs out and the claim is resumed.
+	// The process dies mid-send: the lease runs out and the claim is resumed.
+	asDispatchStore(t, s).MarkOnWire(ctx, b.ID)
 	c.Advance(2 * time.Minute)
 	again, _ = s.ClaimFaxes(ctx, time.Minute, 10)
 	if len(again) != 1 || !again[0].Resumed {
