@@ -71,7 +71,7 @@ type Config struct {
 	ResultCheckEvery    time.Duration // FAXGATE_RESULT_CHECK_EVERY, default 30m
 	SendFindSettle      time.Duration // FAXGATE_SEND_FIND_SETTLE, default 30s
 	SendFindSpacing     time.Duration // FAXGATE_SEND_FIND_SPACING, default 30s
-	SimulatorPageDelay time.Duration // FAXGATE_SIMULATOR_PAGE_DELAY, default 0
+	SimulatorPageDelay  time.Duration // FAXGATE_SIMULATOR_PAGE_DELAY, default 0
 
 	Phaxio   Phaxio
 	Sinch    Sinch
