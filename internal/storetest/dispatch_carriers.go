@@ -117,7 +117,22 @@ func testResultChecks(t *testing.T, s Store, c *Clock) {
 	if jobs, _ := ds.ClaimResultChecks(ctx, time.Minute, all); len(jobs) != 0 {
 		t.Fatalf("checks claimed before they were due: %+v", jobs)
 	}
-	c.Advance(2 * time.Hour)
+	// Both await a result: the result queue counts them.
+	c.Advance(time.Minute)
+	st, err := s.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var result *fax.QueueStats
+	for i := range st.Queues {
+		if st.Queues[i].Name == "result" {
+			result = &st.Queues[i]
+		}
+	}
+	if result == nil || result.Depth != 2 || result.OldestAge != time.Minute {
+		t.Errorf("result queue: got %+v, want 2 faxes, oldest handed a minute ago", result)
+	}
+	c.Advance(2*time.Hour - time.Minute)
 	if jobs, _ := s.ClaimFaxes(ctx, time.Minute, 10); len(jobs) != 0 {
 		t.Fatalf("a handed or unconfirmed fax was claimed for sending again: %+v", jobs)
 	}
