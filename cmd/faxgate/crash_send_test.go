@@ -182,9 +182,7 @@ func TestCrashSendNoDoubles(t *testing.T) {
 			defer cancel()
 			carrier := newSendRecorder(t, ctx, kind)
 			dir, addr := t.TempDir(), freeAddr(t)
-			env := []string{"FAXGATE_PROVIDER=" + kind, "FAXGATE_PUBLIC_URL=http://" + addr,
-				// Short leases and lookups, so that ten kills settle fast.
-				"FAXGATE_CLAIM_LEASE=1s", "FAXGATE_SEND_FIND_SETTLE=200ms", "FAXGATE_SEND_FIND_SPACING=200ms"}
+			env := append([]string{"FAXGATE_PROVIDER=" + kind, "FAXGATE_PUBLIC_URL=http://" + addr}, fastResume...)
 			if kind == "phaxio" {
 				env = append(env, "PHAXIO_API_KEY=crash-key", "PHAXIO_API_SECRET=crash-secret",
 					"PHAXIO_WEBHOOK_TOKEN="+harnessToken, "PHAXIO_BASE_URL="+carrier.srv.URL+"/v2.1")
