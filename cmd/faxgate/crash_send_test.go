@@ -36,11 +36,19 @@ type sendRecorder struct {
 	finds  int
 	checks int
 	cut    int // sends whose answer faxgate did not wait for (killed mid-send)
+
+	// misbehave, when set, picks how the carrier answers the first send of
+	// a fax to number to after recording it ("" answers normally); the
+	// callbacks of such faxes wait until release is closed.
+	misbehave func(to string) string
+	release   chan struct{}
+	answered  map[string]bool // faxgate id → its first send was answered
 	wg     sync.WaitGroup
 }
 
 func newSendRecorder(t *testing.T, ctx context.Context, kind string) *sendRecorder {
-	c := &sendRecorder{t: t, kind: kind, ctx: ctx, sends: map[string][]int{}, next: 500000000, rng: mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), 7))}
+	c := &sendRecorder{t: t, kind: kind, ctx: ctx, sends: map[string][]int{}, next: 500000000, rng: mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), 7)),
+		answered: map[string]bool{}}
 	c.srv = httptest.NewServer(http.HandlerFunc(c.serve))
 	t.Cleanup(func() { c.wg.Wait(); c.srv.Close() })
 	return c
@@ -71,9 +79,32 @@ func (c *sendRecorder) serve(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(c.delay())
 		id := c.record(faxID) // committed as the request ends, even if faxgate is gone
 		c.noteCut(r)
-		fmt.Fprintf(w, `{"success":true,"message":"Fax queued for sending","data":{"id":%d}}`, id)
-		c.wg.Add(1)
-		go c.callBack(cb, id)
+		if c.answer(w, faxID, r.FormValue("to"), "application/json", fmt.Sprintf(`{"success":true,"message":"Fax queued for sending","data":{"id":%d}}`, id)) {
+			c.wg.Add(1)
+			go c.callBack(cb, id)
+		}
+	case c.kind == "sinch" && r.Method == "POST" && r.URL.Path == "/v3/projects/proj-1/faxes":
+		if err := r.ParseMultipartForm(32 << 20); err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		faxID, cb, to := r.FormValue("labels[faxgate_id]"), r.FormValue("callbackUrl"), r.FormValue("to")
+		id := c.record(faxID)
+		if c.answer(w, faxID, to, "application/json", fmt.Sprintf(`{"id":"sinch%d","direction":"OUTBOUND","status":"QUEUED","to":%q}`, id, to)) {
+			c.wg.Add(1)
+			go c.callBack(cb, id)
+		}
+	case c.kind == "sinch" && r.Method == "GET" && r.URL.Path == "/v3/projects/proj-1/faxes":
+		c.mu.Lock()
+		c.finds++
+		faxes := []any{}
+		for faxID, ids := range c.sends {
+			for _, id := range ids {
+				faxes = append(faxes, map[string]any{"id": fmt.Sprintf("sinch%d", id), "direction": "OUTBOUND", "status": "IN_PROGRESS", "labels": map[string]string{"faxgate_id": faxID}})
+			}
+		}
+		c.mu.Unlock()
+		json.NewEncoder(w).Encode(map[string]any{"faxes": faxes, "totalSize": len(faxes)})
 	case c.kind == "phaxio" && r.Method == "GET" && r.URL.Path == "/v2.1/faxes":
 		faxID := r.URL.Query().Get("tag[" + phaxio.TagName + "]")
 		c.mu.Lock()
@@ -102,16 +133,59 @@ func (c *sendRecorder) serve(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusBadRequest)
 			return
 		}
-		id := c.record(u.Query().Get("job_id")) // queued as it arrives
-		time.Sleep(c.delay())
+		faxID := u.Query().Get("job_id")
+		id := c.record(faxID) // queued as it arrives
+		if c.misbehave == nil {
+			time.Sleep(c.delay())
+		}
 		c.noteCut(r)
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"Success":true,"Message":null,"ValidationErrors":null,"Response":%d}`, id)
-		c.wg.Add(1)
-		go c.callBack(req.CallbackURL+"&"+url.Values{"Recipient": {req.SendTo}, "ID": {fmt.Sprint(id)}, "Success": {"True"}, "Message": {"Fax successfully sent"}}.Encode(), id)
+		if c.answer(w, faxID, req.SendTo, "application/json", fmt.Sprintf(`{"Success":true,"Message":null,"ValidationErrors":null,"Response":%d}`, id)) {
+			c.wg.Add(1)
+			go c.callBack(req.CallbackURL+"&"+url.Values{"Recipient": {req.SendTo}, "ID": {fmt.Sprint(id)}, "Success": {"True"}, "Message": {"Fax successfully sent"}}.Encode(), id)
+		}
 	default:
 		w.WriteHeader(http.StatusNotFound)
 	}
+}
+
+// answer writes the carrier's answer to a send it recorded, or, for the
+// first send of a fax that misbehave names a mode for, misbehaves: "reset"
+// drops the connection, "cut" cuts the answer off, "500" to "504" answer
+// that status, "malformed" a 200 that is not the carrier's JSON. It
+// reports whether the fax's callbacks should follow (always, but held
+// until release for a fax that misbehaved).
+func (c *sendRecorder) answer(w http.ResponseWriter, faxID, to, ct, body string) bool {
+	c.mu.Lock()
+	first := !c.answered[faxID]
+	c.answered[faxID] = true
+	c.mu.Unlock()
+	mode := ""
+	if c.misbehave != nil && first {
+		mode = c.misbehave(to)
+	}
+	switch mode {
+	case "reset":
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	case "cut":
+		w.Header().Set("Content-Type", ct)
+		w.Header().Set("Content-Length", fmt.Sprint(len(body)+50))
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, body[:len(body)/2])
+	case "500", "502", "503", "504":
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(map[string]int{"500": 500, "502": 502, "503": 503, "504": 504}[mode])
+		io.WriteString(w, "<html>upstream error</html>")
+	case "malformed":
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, "<html>OK</html>")
+	default:
+		w.Header().Set("Content-Type", ct)
+		io.WriteString(w, body)
+	}
+	return true
 }
 
 // noteCut counts a send whose sender is gone: the kill came mid-send.
@@ -126,10 +200,22 @@ func (c *sendRecorder) noteCut(r *http.Request) {
 // callBack posts the fax's final callback until faxgate answers 2xx.
 func (c *sendRecorder) callBack(cbURL string, id int) {
 	defer c.wg.Done()
+	if c.release != nil {
+		select {
+		case <-c.release:
+		case <-c.ctx.Done():
+			return
+		}
+	}
 	time.Sleep(c.delay())
 	var body []byte
 	ct, sig := "application/x-www-form-urlencoded", ""
-	if c.kind == "phaxio" {
+	switch c.kind {
+	case "sinch":
+		ct = "application/json"
+		body, _ = json.Marshal(map[string]any{"event": "FAX_COMPLETED", "eventTime": "2026-11-23T10:00:00Z",
+			"fax": map[string]any{"id": fmt.Sprintf("sinch%d", id), "direction": "OUTBOUND", "status": "COMPLETED", "numberOfPages": 1}})
+	case "phaxio":
 		done := fmt.Sprintf(`{"id":%d,"direction":"sent","num_pages":1,"status":"success","completed_at":"2026-11-23T10:00:00.000Z"}`, id)
 		fields := map[string][]string{"fax": {done}, "event_type": {"fax_completed"}}
 		body = []byte(url.Values(fields).Encode())
