@@ -43,7 +43,7 @@ type sendRecorder struct {
 	misbehave func(to string) string
 	release   chan struct{}
 	answered  map[string]bool // faxgate id → its first send was answered
-	wg     sync.WaitGroup
+	wg        sync.WaitGroup
 }
 
 func newSendRecorder(t *testing.T, ctx context.Context, kind string) *sendRecorder {
