@@ -23,7 +23,7 @@ import (
 // between the carrier taking a fax and faxgate recording it), and then
 // posts the fax's final callback until faxgate acknowledges it, as
 // carriers do. Phaxio commits a send only as its request ends (the worst
-// case for a lookup right after a restart); GoFax as it arrives.
+// case for a lookup right after a restart); Sinch and GoFax as it arrives.
 type sendRecorder struct {
 	t      *testing.T
 	kind   string // "phaxio" or "gofax"
@@ -42,8 +42,11 @@ type sendRecorder struct {
 	// callbacks of such faxes wait until release is closed.
 	misbehave func(to string) string
 	release   chan struct{}
-	answered  map[string]bool // faxgate id → its first send was answered
-	wg        sync.WaitGroup
+	// callbackAfter delays every callback, so that a killed send's lease
+	// runs out before its callback comes and the carrier is asked.
+	callbackAfter time.Duration
+	answered      map[string]bool // faxgate id → its first send was answered
+	wg            sync.WaitGroup
 }
 
 func newSendRecorder(t *testing.T, ctx context.Context, kind string) *sendRecorder {
@@ -89,7 +92,11 @@ func (c *sendRecorder) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		faxID, cb, to := r.FormValue("labels[faxgate_id]"), r.FormValue("callbackUrl"), r.FormValue("to")
-		id := c.record(faxID)
+		id := c.record(faxID) // queued as it arrives
+		if c.misbehave == nil {
+			time.Sleep(c.delay())
+		}
+		c.noteCut(r)
 		if c.answer(w, faxID, to, "application/json", fmt.Sprintf(`{"id":"sinch%d","direction":"OUTBOUND","status":"QUEUED","to":%q}`, id, to)) {
 			c.wg.Add(1)
 			go c.callBack(cb, id)
@@ -207,7 +214,7 @@ func (c *sendRecorder) callBack(cbURL string, id int) {
 			return
 		}
 	}
-	time.Sleep(c.delay())
+	time.Sleep(c.callbackAfter + c.delay())
 	var body []byte
 	ct, sig := "application/x-www-form-urlencoded", ""
 	switch c.kind {
@@ -262,19 +269,14 @@ func TestCrashSendNoDoubles(t *testing.T) {
 		t.Skip("builds and kills the binary; skipped in -short mode")
 	}
 	bin := buildBinary(t)
-	for _, kind := range []string{"phaxio", "gofax"} {
+	for _, kind := range []string{"phaxio", "sinch", "gofax"} {
 		t.Run(kind, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 			defer cancel()
 			carrier := newSendRecorder(t, ctx, kind)
+			carrier.callbackAfter = 2 * time.Second
 			dir, addr := t.TempDir(), freeAddr(t)
-			env := append([]string{"FAXGATE_PROVIDER=" + kind, "FAXGATE_PUBLIC_URL=http://" + addr}, fastResume...)
-			if kind == "phaxio" {
-				env = append(env, "PHAXIO_API_KEY=crash-key", "PHAXIO_API_SECRET=crash-secret",
-					"PHAXIO_WEBHOOK_TOKEN="+harnessToken, "PHAXIO_BASE_URL="+carrier.srv.URL+"/v2.1")
-			} else {
-				env = append(env, "GOFAX_TOKEN=crash-token", "GOFAX_BASE_URL="+carrier.srv.URL)
-			}
+			env := carrierEnv(kind, carrier, addr)
 			var accepted []string
 			for cycle := range 10 {
 				p := startProcess(t, bin, dir, addr, env...)

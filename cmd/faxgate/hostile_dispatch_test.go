@@ -44,18 +44,7 @@ func TestHostileCarrierRecordsOnce(t *testing.T) {
 				return ""
 			}
 			dir, addr := t.TempDir(), freeAddr(t)
-			env := append([]string{"FAXGATE_PROVIDER=" + kind, "FAXGATE_PUBLIC_URL=http://" + addr}, fastResume...)
-			switch kind {
-			case "phaxio":
-				env = append(env, "PHAXIO_API_KEY=crash-key", "PHAXIO_API_SECRET=crash-secret",
-					"PHAXIO_WEBHOOK_TOKEN="+harnessToken, "PHAXIO_BASE_URL="+carrier.srv.URL+"/v2.1")
-			case "sinch":
-				env = append(env, "SINCH_PROJECT_ID=proj-1", "SINCH_KEY_ID=key-id", "SINCH_KEY_SECRET=key-secret",
-					"SINCH_BASE_URL="+carrier.srv.URL, "SINCH_INBOUND_BASIC_USER=sinch-hook", "SINCH_INBOUND_BASIC_PASS=hook-pass",
-					"SINCH_CALLBACK_CONTENT_TYPE=application/json")
-			case "gofax":
-				env = append(env, "GOFAX_TOKEN=crash-token", "GOFAX_BASE_URL="+carrier.srv.URL)
-			}
+			env := carrierEnv(kind, carrier, addr)
 			p := startProcess(t, bin, dir, addr, env...)
 			ids := map[string]string{} // fax id → mode
 			for i, mode := range hostileModes {
@@ -93,6 +82,23 @@ func TestHostileCarrierRecordsOnce(t *testing.T) {
 			t.Logf("%s: %d ambiguous answers, sends per fax %v, %d lookups", kind, len(ids), carrier.counts(), carrier.finds)
 		})
 	}
+}
+
+// carrierEnv configures faxgate on addr to send through the recorder.
+func carrierEnv(kind string, carrier *sendRecorder, addr string) []string {
+	env := append([]string{"FAXGATE_PROVIDER=" + kind, "FAXGATE_PUBLIC_URL=http://" + addr}, fastResume...)
+	switch kind {
+	case "phaxio":
+		env = append(env, "PHAXIO_API_KEY=crash-key", "PHAXIO_API_SECRET=crash-secret",
+			"PHAXIO_WEBHOOK_TOKEN="+harnessToken, "PHAXIO_BASE_URL="+carrier.srv.URL+"/v2.1")
+	case "sinch":
+		env = append(env, "SINCH_PROJECT_ID=proj-1", "SINCH_KEY_ID=key-id", "SINCH_KEY_SECRET=key-secret",
+			"SINCH_BASE_URL="+carrier.srv.URL, "SINCH_INBOUND_BASIC_USER=sinch-hook", "SINCH_INBOUND_BASIC_PASS=hook-pass",
+			"SINCH_CALLBACK_CONTENT_TYPE=application/json")
+	case "gofax":
+		env = append(env, "GOFAX_TOKEN=crash-token", "GOFAX_BASE_URL="+carrier.srv.URL)
+	}
+	return env
 }
 
 // queueDepth reads faxgate_queue_depth{queue="name"} from /metrics.
