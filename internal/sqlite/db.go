@@ -47,8 +47,8 @@ type Options struct {
 	// DisableAfter disables an endpoint whose deliveries have failed for
 	// this long without a success (default 5 days; negative never).
 	DisableAfter time.Duration
-	// ReleaseLeases ends claims at start-up (fax sends excepted: they wait
-	// out their leases, see Open). Only a process that owns
+	// ReleaseLeases ends claims at start-up (but not of fax sends that may
+	// be on the wire: they wait out their leases). Only a process that owns
 	// the database alone may set it (faxgate serve holds a lock on the data
 	// directory): the claims of a crashed predecessor then resume at once
 	// instead of waiting for their leases to run out.
@@ -174,9 +174,12 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	if opts.ReleaseLeases {
-		// Fax leases are not released: a fax whose lease is live may be on
-		// the wire to its carrier (the carrier finishing a request the dead
-		// process made), so it waits out its lease before it is resumed.
+		// A fax whose send may be on the wire (the carrier finishing a
+		// request the dead process made) keeps its lease and waits it out.
+		if _, err := s.wdb.ExecContext(ctx, `UPDATE faxes SET lease_until = 0 WHERE dispatch_state = 'inflight' AND on_wire = 0`); err != nil {
+			s.wdb.Close()
+			return nil, fmt.Errorf("sqlite: release leases: %w", err)
+		}
 		if _, err := s.wdb.ExecContext(ctx, `UPDATE inbound_jobs SET lease_until = NULL WHERE status = 'pending' AND lease_until IS NOT NULL`); err != nil {
 			s.wdb.Close()
 			return nil, fmt.Errorf("sqlite: release leases: %w", err)
