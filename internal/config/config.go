@@ -308,7 +308,7 @@ func settings() []setting {
 		{"FAXGATE_RATE_BURST", "200", false, "requests an API key may make at once before FAXGATE_RATE_LIMIT applies", integer(func(c *Config) *int { return &c.RateBurst }, 1, 1000000)},
 		{"FAXGATE_MAX_INFLIGHT_SENDS", "64", false, "sends (POST /v1/faxes) handled at once; beyond, 503 with Retry-After (0 off)", integer(func(c *Config) *int { return &c.MaxInflightSends }, 0, 100000)},
 		{"FAXGATE_DISPATCH_WORKERS", "8", false, "faxes handed to carriers at once", integer(func(c *Config) *int { return &c.DispatchWorkers }, 1, 1024)},
-		{"FAXGATE_DISPATCH_PER_CARRIER", "4", false, "faxes of one carrier being sent or checked at once, so that a slow carrier never holds back another", integer(func(c *Config) *int { return &c.DispatchPerCarrier }, 1, 1024)},
+		{"FAXGATE_DISPATCH_PER_CARRIER", "4", false, "faxes of one carrier being sent or checked at once, so that a slow carrier never holds back another (a lone carrier may use every worker)", integer(func(c *Config) *int { return &c.DispatchPerCarrier }, 1, 1024)},
 		{"FAXGATE_RESULT_TIMEOUT", "24h", false, "a fax handed to a carrier (or held as not confirmed) with no final result this long is failed with code not_confirmed; the carrier's late final report still settles it", posDur(func(c *Config) *time.Duration { return &c.ResultTimeout })},
 		{"FAXGATE_PHAXIO_RESULT_TIMEOUT", "", false, "overrides FAXGATE_RESULT_TIMEOUT for Phaxio", posDur(func(c *Config) *time.Duration { return &c.PhaxioResultTimeout })},
 		{"FAXGATE_SINCH_RESULT_TIMEOUT", "", false, "overrides FAXGATE_RESULT_TIMEOUT for Sinch", posDur(func(c *Config) *time.Duration { return &c.SinchResultTimeout })},

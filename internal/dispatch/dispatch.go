@@ -121,6 +121,8 @@ type Dispatcher struct {
 	mu      sync.Mutex
 	busy    map[string]int // running jobs per carrier ("" for carriers not configured)
 	running int
+
+	lastChecks time.Time // when result checks were last claimed (claiming goroutine only)
 }
 
 // New returns a Dispatcher.
@@ -176,11 +178,15 @@ func New(store Store, opts Options) *Dispatcher {
 	return &Dispatcher{store: store, opts: opts, log: opts.Logger, wake: make(chan struct{}, 1), busy: map[string]int{}}
 }
 
-// carrier returns a carrier's settings with defaults filled in.
+// carrier returns a carrier's settings with defaults filled in. A lone
+// carrier has no other to hold back: by default it may use every worker.
 func (d *Dispatcher) carrier(name string) Carrier {
 	c := d.opts.Carriers[name]
 	if c.Concurrency <= 0 {
 		c.Concurrency = d.opts.Concurrency
+		if len(d.opts.Senders) == 1 {
+			c.Concurrency = d.opts.Workers
+		}
 	}
 	if c.ResultTimeout <= 0 {
 		c.ResultTimeout = d.opts.ResultTimeout
@@ -204,7 +210,8 @@ func (d *Dispatcher) Notify() {
 
 // slots shares the free workers among the carriers, one at a time in turn
 // up to each carrier's free slots, so that a claim is fair to every
-// carrier; faxes of carriers not configured get one slot to be failed.
+// carrier; faxes of carriers not configured get one slot first, to be
+// failed.
 func (d *Dispatcher) slots() fax.ClaimSlots {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -218,6 +225,10 @@ func (d *Dispatcher) slots() fax.ClaimSlots {
 	for n := range d.opts.Senders {
 		sl.PerProvider[n] = 0
 	}
+	if free > 0 && d.busy[""] == 0 {
+		sl.Other = 1
+		free--
+	}
 	for progress := true; free > 0 && progress; {
 		progress = false
 		for _, n := range names {
@@ -227,9 +238,6 @@ func (d *Dispatcher) slots() fax.ClaimSlots {
 				progress = true
 			}
 		}
-	}
-	if free > 0 && d.busy[""] == 0 {
-		sl.Other = 1
 	}
 	return sl
 }
@@ -254,8 +262,9 @@ func (d *Dispatcher) done(name string) {
 	d.mu.Unlock()
 }
 
-// claim takes due sends and then due result checks within the free slots.
-func (d *Dispatcher) claim(ctx context.Context) ([]*fax.DispatchJob, error) {
+// claim takes due sends and then, at most once a Poll unless always, due
+// result checks within the free slots.
+func (d *Dispatcher) claim(ctx context.Context, always bool) ([]*fax.DispatchJob, error) {
 	jobs, err := d.store.ClaimFaxesPerCarrier(ctx, d.opts.LeaseFor, d.slots())
 	if err != nil {
 		return nil, err
@@ -263,6 +272,13 @@ func (d *Dispatcher) claim(ctx context.Context) ([]*fax.DispatchJob, error) {
 	for _, j := range jobs {
 		d.take(j)
 	}
+	// Result checks come due over minutes: looking once a Poll is enough,
+	// and spares the store a second claim each time a send ends.
+	now := time.Now()
+	if !always && now.Sub(d.lastChecks) < d.opts.Poll {
+		return jobs, nil
+	}
+	d.lastChecks = now
 	sl := d.slots()
 	sl.Other = 0
 	checks, err := d.store.ClaimResultChecks(ctx, d.opts.LeaseFor, sl)
@@ -282,7 +298,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	t := time.NewTicker(d.opts.Poll)
 	defer t.Stop()
 	for ctx.Err() == nil {
-		claimed, err := d.claim(ctx)
+		claimed, err := d.claim(ctx, false)
 		if err != nil && ctx.Err() == nil {
 			d.log.Error("claim faxes", "err", err)
 		}
@@ -318,7 +334,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 // Once claims one batch of sends and result checks and runs it
 // synchronously, for tests and tools.
 func (d *Dispatcher) Once(ctx context.Context) (int, error) {
-	claimed, err := d.claim(ctx)
+	claimed, err := d.claim(ctx, true)
 	var wg sync.WaitGroup
 	for _, j := range claimed {
 		wg.Add(1)
