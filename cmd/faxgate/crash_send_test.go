@@ -101,6 +101,11 @@ func (c *sendRecorder) serve(w http.ResponseWriter, r *http.Request) {
 			c.wg.Add(1)
 			go c.callBack(cb, id)
 		}
+	case c.kind == "sinch" && r.Method == "GET" && strings.HasPrefix(r.URL.Path, "/v3/projects/proj-1/faxes/"):
+		c.mu.Lock()
+		c.checks++
+		c.mu.Unlock()
+		json.NewEncoder(w).Encode(map[string]any{"id": strings.TrimPrefix(r.URL.Path, "/v3/projects/proj-1/faxes/"), "direction": "OUTBOUND", "status": "COMPLETED", "numberOfPages": 1})
 	case c.kind == "sinch" && r.Method == "GET" && r.URL.Path == "/v3/projects/proj-1/faxes":
 		c.mu.Lock()
 		c.finds++

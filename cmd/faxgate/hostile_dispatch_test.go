@@ -84,6 +84,85 @@ func TestHostileCarrierRecordsOnce(t *testing.T) {
 	}
 }
 
+// TestSilentCarrierSettled: a carrier takes faxes and never calls back.
+// Phaxio and Sinch are asked for the result after
+// FAXGATE_RESULT_CHECK_AFTER and the faxes end sent; GoFax cannot be asked,
+// and its faxes fail as not_confirmed at FAXGATE_GOFAX_RESULT_TIMEOUT. The
+// result queue counts the faxes while they wait, and none is sent twice.
+func TestSilentCarrierSettled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary; skipped in -short mode")
+	}
+	bin := buildBinary(t)
+	for _, kind := range []string{"phaxio", "sinch", "gofax"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			carrier := newSendRecorder(t, ctx, kind)
+			carrier.release = make(chan struct{}) // never closed: no callback ever comes
+			dir, addr := t.TempDir(), freeAddr(t)
+			env := append(carrierEnv(kind, carrier, addr), "FAXGATE_RESULT_CHECK_AFTER=3s", "FAXGATE_RESULT_CHECK_EVERY=1s",
+				"FAXGATE_GOFAX_RESULT_TIMEOUT=4s")
+			p := startProcess(t, bin, dir, addr, env...)
+			var ids []string
+			for i := range 3 {
+				body := multipartSend(map[string]string{"to": fmt.Sprintf("+1555888000%d", i)}, textDoc)
+				code, b := p.request("POST", "/v1/faxes", body.ct, bytes.NewReader(body.buf.Bytes()))
+				if code != http.StatusAccepted {
+					t.Fatalf("send: got %d %s", code, b)
+				}
+				var f faxObj
+				json.Unmarshal(b, &f)
+				ids = append(ids, f.ID)
+			}
+			deadline := time.Now().Add(time.Minute)
+			for queueDepth(t, p, "result") != len(ids) {
+				if time.Now().After(deadline) {
+					t.Fatalf("the result queue never counted the %d handed faxes; logs:\n%s", len(ids), p.logs)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			for _, id := range ids {
+				for {
+					_, b := p.request("GET", "/v1/faxes/"+id, "", nil)
+					var f faxObj
+					json.Unmarshal(b, &f)
+					if f.Status == "sent" || f.Status == "failed" {
+						want, code := "sent", ""
+						if kind == "gofax" {
+							want = "failed"
+						}
+						if f.Error != nil {
+							code = f.Error.Code
+						}
+						if f.Status != want || (kind == "gofax" && code != "not_confirmed") {
+							t.Errorf("%s: got %s %q, want %s (not_confirmed for GoFax)", id, f.Status, code, want)
+						}
+						break
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("%s still %s; logs:\n%s", id, f.Status, p.logs)
+					}
+					time.Sleep(50 * time.Millisecond)
+				}
+			}
+			if n := queueDepth(t, p, "result"); n != 0 {
+				t.Errorf("result queue: got %d, want 0 once every fax is settled", n)
+			}
+			for id, n := range carrier.counts() {
+				if n != 1 {
+					t.Errorf("%s recorded %d times, want 1", id, n)
+				}
+			}
+			if kind != "gofax" && carrier.checks == 0 {
+				t.Errorf("%s was never asked for a result", kind)
+			}
+			t.Logf("%s: %d faxes without callbacks settled after %d result checks", kind, len(ids), carrier.checks)
+		})
+	}
+}
+
 // carrierEnv configures faxgate on addr to send through the recorder.
 func carrierEnv(kind string, carrier *sendRecorder, addr string) []string {
 	env := append([]string{"FAXGATE_PROVIDER=" + kind, "FAXGATE_PUBLIC_URL=http://" + addr}, fastResume...)
