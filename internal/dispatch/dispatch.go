@@ -95,9 +95,9 @@ type Options struct {
 	// the carrier is first asked whether it has the fax (default 30s):
 	// a carrier may record a request only when it ends. FindSpacing
 	// separates further questions (default 30s), and FindEmpty is how
-	// many empty answers in a row allow sending again (default 2). Asking
-	// stops after FindEmpty+2 questions; the fax is then held as not
-	// confirmed.
+	// many empty answers in a row allow sending again (default and least
+	// 2: one empty answer is never proof). Asking stops after FindEmpty+2
+	// questions; the fax is then held as not confirmed.
 	FindSettle, FindSpacing time.Duration
 	FindEmpty               int
 	// Backoff is the wait before hand-over attempt n+1 after a retryable
