@@ -555,7 +555,7 @@ func (b *bench) setup(ctx context.Context, m *Main, n int, secret string) ([]ben
 					DocumentKey: "bench/document.pdf", DocumentType: "application/pdf"}, fax.CreateOptions{})
 				pid := int64(400000000 + i)
 				if err == nil {
-					err = m.Store.MarkHanded(ctx, f.ID, strconv.FormatInt(pid, 10))
+					err = m.Store.MarkHanded(ctx, f.ID, strconv.FormatInt(pid, 10), time.Now().Add(time.Hour))
 				}
 				if err != nil {
 					mu.Lock()

@@ -75,6 +75,11 @@ func (f *fakePhaxio) serve(w http.ResponseWriter, r *http.Request) {
 	id := f.nextID
 	f.mu.Unlock()
 	if code != 200 {
+		if code == http.StatusServiceUnavailable {
+			// Unavailable for now: the request was not taken (a 503
+			// without Retry-After is ambiguous).
+			w.Header().Set("Retry-After", "1")
+		}
 		w.WriteHeader(code)
 		json.NewEncoder(w).Encode(map[string]any{"success": false, "message": "Phaxio says no"})
 		return
@@ -206,8 +211,8 @@ func TestPhaxioBusy(t *testing.T) {
 	}
 }
 
-// TestPhaxioRetryAndRefusal: a 503 before acceptance is retried without a
-// double send; a 422 fails the fax with the carrier's message.
+// TestPhaxioRetryAndRefusal: a 503 with Retry-After (not taken) is retried
+// without a double send; a 422 fails the fax with the carrier's message.
 func TestPhaxioRetryAndRefusal(t *testing.T) {
 	clock := newTestClock()
 	fake := newFakePhaxio(t, "tok", 503)

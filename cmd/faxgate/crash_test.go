@@ -131,7 +131,7 @@ func TestSIGKILLAfterAccept(t *testing.T) {
 	var accepted []string
 	// Kill at once, during the first page, and between pages.
 	for i, delay := range []time.Duration{0, 50 * time.Millisecond, 150 * time.Millisecond, 250 * time.Millisecond, 400 * time.Millisecond} {
-		p := startProcess(t, bin, dir, addr, "FAXGATE_SIMULATOR_PAGE_DELAY=100ms")
+		p := startProcess(t, bin, dir, addr, append([]string{"FAXGATE_SIMULATOR_PAGE_DELAY=100ms"}, fastResume...)...)
 		body := multipartSend(map[string]string{"to": fmt.Sprintf("+1555123%04d", 100+i)}, textDoc)
 		code, b := p.request("POST", "/v1/faxes", body.ct, bytes.NewReader(body.buf.Bytes()))
 		if code != http.StatusAccepted {
@@ -143,7 +143,7 @@ func TestSIGKILLAfterAccept(t *testing.T) {
 		json.Unmarshal(b, &f)
 		accepted = append(accepted, f.ID)
 	}
-	p := startProcess(t, bin, dir, addr)
+	p := startProcess(t, bin, dir, addr, fastResume...)
 	deadline := time.Now().Add(30 * time.Second)
 	for _, id := range accepted {
 		p.waitSent(id, deadline)
@@ -159,6 +159,10 @@ func TestSIGKILLAfterAccept(t *testing.T) {
 		}
 	}
 }
+
+// fastResume shortens the lease a killed send waits out and the lookups
+// before it is sent again, so that crash tests settle in seconds.
+var fastResume = []string{"FAXGATE_CLAIM_LEASE=1s", "FAXGATE_SEND_FIND_SETTLE=200ms", "FAXGATE_SEND_FIND_SPACING=200ms"}
 
 // TestSIGTERMGraceful: SIGTERM stops the gateway cleanly with exit code 0,
 // and a second gateway on the same data directory is refused while the

@@ -142,6 +142,7 @@ func newHarness(t *testing.T, seed uint64, pg string) *harness {
 		// verification's thousands of reads are not throttled.
 		"FAXGATE_WEBHOOK_RETRY_SCHEDULE=100ms×50", "FAXGATE_RATE_LIMIT=0",
 	}
+	h.env = append(h.env, fastResume...)
 	if pg != "" {
 		h.env = append(h.env, "FAXGATE_DATABASE_URL="+harnessDatabase(t, pg))
 	}

@@ -95,7 +95,8 @@ func TestThreeInstancesOnPostgres(t *testing.T) {
 	shared := t.TempDir()
 	r := newReceiver(t)
 	env := []string{"FAXGATE_DATABASE_URL=" + db, "FAXGATE_BLOB_URL=file://" + shared,
-		"FAXGATE_WEBHOOK_ALLOW_NETWORKS=127.0.0.0/8", "FAXGATE_SIMULATOR_PAGE_DELAY=30ms", "FAXGATE_CLAIM_LEASE=5s", "FAXGATE_WEBHOOK_TIMEOUT=2s"}
+		"FAXGATE_WEBHOOK_ALLOW_NETWORKS=127.0.0.0/8", "FAXGATE_SIMULATOR_PAGE_DELAY=30ms", "FAXGATE_CLAIM_LEASE=5s", "FAXGATE_WEBHOOK_TIMEOUT=2s",
+		"FAXGATE_SEND_FIND_SETTLE=200ms", "FAXGATE_SEND_FIND_SPACING=200ms"}
 	type inst struct {
 		p    *process
 		dir  string

@@ -202,6 +202,18 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.Dispatcher = dispatch.New(m.Store, dispatch.Options{
 		Senders: senders, Workers: cfg.DispatchWorkers, Now: m.Now, Grace: cfg.ShutdownTimeout, LeaseFor: cfg.ClaimLease,
+		Concurrency: cfg.DispatchPerCarrier, ResultTimeout: cfg.ResultTimeout,
+		CheckAfter: cfg.ResultCheckAfter, CheckEvery: cfg.ResultCheckEvery,
+		FindSettle: cfg.SendFindSettle, FindSpacing: cfg.SendFindSpacing,
+		Carriers: map[string]dispatch.Carrier{
+			"phaxio": {ResultTimeout: cfg.PhaxioResultTimeout},
+			"sinch":  {ResultTimeout: cfg.SinchResultTimeout},
+			"gofax":  {ResultTimeout: cfg.GoFaxResultTimeout},
+		},
+		ApplyFunc: func(ctx context.Context, u *fax.Update) error {
+			_, err := m.Ingest.Apply(ctx, u)
+			return err
+		},
 		Logger: m.Logger.With("component", "dispatch"),
 		Document: func(ctx context.Context, f *fax.Fax) ([]byte, error) {
 			return m.Blobs.Get(ctx, f.DocumentKey)

@@ -72,7 +72,18 @@ type Config struct {
 	MaxInflightSends   int           // FAXGATE_MAX_INFLIGHT_SENDS, default 64; 0 off
 	DispatchWorkers    int           // FAXGATE_DISPATCH_WORKERS, default 8
 	FetchPerCarrier    int           // FAXGATE_FETCH_PER_CARRIER, default 4
-	SimulatorPageDelay time.Duration // FAXGATE_SIMULATOR_PAGE_DELAY, default 0
+	DispatchPerCarrier int           // FAXGATE_DISPATCH_PER_CARRIER, default 4
+	// Result timeouts end a handed fax whose final result never came
+	// (failed, code not_confirmed); per carrier, 0 takes ResultTimeout.
+	ResultTimeout       time.Duration // FAXGATE_RESULT_TIMEOUT, default 24h
+	PhaxioResultTimeout time.Duration // FAXGATE_PHAXIO_RESULT_TIMEOUT, default 0 (FAXGATE_RESULT_TIMEOUT)
+	SinchResultTimeout  time.Duration // FAXGATE_SINCH_RESULT_TIMEOUT, default 0 (FAXGATE_RESULT_TIMEOUT)
+	GoFaxResultTimeout  time.Duration // FAXGATE_GOFAX_RESULT_TIMEOUT, default 0 (FAXGATE_RESULT_TIMEOUT)
+	ResultCheckAfter    time.Duration // FAXGATE_RESULT_CHECK_AFTER, default 30m
+	ResultCheckEvery    time.Duration // FAXGATE_RESULT_CHECK_EVERY, default 30m
+	SendFindSettle      time.Duration // FAXGATE_SEND_FIND_SETTLE, default 30s
+	SendFindSpacing     time.Duration // FAXGATE_SEND_FIND_SPACING, default 30s
+	SimulatorPageDelay  time.Duration // FAXGATE_SIMULATOR_PAGE_DELAY, default 0
 
 	MaxInflightSendsPerKey int           // FAXGATE_MAX_INFLIGHT_SENDS_PER_KEY, default 16; 0 off
 	SendBodyTimeout        time.Duration // FAXGATE_SEND_BODY_TIMEOUT, default 1m; 0 off
@@ -175,6 +186,22 @@ func dur(p func(*Config) *time.Duration) func(*Config, string) error {
 			return fmt.Errorf("want a duration such as 500ms, 15s or 5m, got %q", v)
 		}
 		*p(c) = d
+		return nil
+	}
+}
+
+// posDur is dur refusing zero; "" leaves the field unset.
+func posDur(p func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
+		if err := dur(p)(c, v); err != nil {
+			return err
+		}
+		if *p(c) == 0 {
+			return fmt.Errorf("want a duration above zero, got %q", v)
+		}
 		return nil
 	}
 }
@@ -322,6 +349,15 @@ func settings() []setting {
 		{"FAXGATE_METRICS_CACHE", "30s", false, "how long the database's figures in /metrics are reused before one scrape reads them again", dur(func(c *Config) *time.Duration { return &c.MetricsCacheFor })},
 		{"FAXGATE_DISPATCH_WORKERS", "8", false, "faxes handed to carriers at once", integer(func(c *Config) *int { return &c.DispatchWorkers }, 1, 1024)},
 		{"FAXGATE_FETCH_PER_CARRIER", "4", false, "received documents downloaded at once from each carrier", integer(func(c *Config) *int { return &c.FetchPerCarrier }, 1, 64)},
+		{"FAXGATE_DISPATCH_PER_CARRIER", "4", false, "faxes of one carrier being sent or checked at once, so that a slow carrier never holds back another (a lone carrier may use every worker)", integer(func(c *Config) *int { return &c.DispatchPerCarrier }, 1, 1024)},
+		{"FAXGATE_RESULT_TIMEOUT", "24h", false, "a fax handed to a carrier (or held as not confirmed) with no final result this long is failed with code not_confirmed; the carrier's late final report still settles it", posDur(func(c *Config) *time.Duration { return &c.ResultTimeout })},
+		{"FAXGATE_PHAXIO_RESULT_TIMEOUT", "", false, "overrides FAXGATE_RESULT_TIMEOUT for Phaxio", posDur(func(c *Config) *time.Duration { return &c.PhaxioResultTimeout })},
+		{"FAXGATE_SINCH_RESULT_TIMEOUT", "", false, "overrides FAXGATE_RESULT_TIMEOUT for Sinch", posDur(func(c *Config) *time.Duration { return &c.SinchResultTimeout })},
+		{"FAXGATE_GOFAX_RESULT_TIMEOUT", "", false, "overrides FAXGATE_RESULT_TIMEOUT for GoFax", posDur(func(c *Config) *time.Duration { return &c.GoFaxResultTimeout })},
+		{"FAXGATE_RESULT_CHECK_AFTER", "30m", false, "a handed fax without a result is first checked with its carrier (Phaxio, Sinch) this long after the hand-over", posDur(func(c *Config) *time.Duration { return &c.ResultCheckAfter })},
+		{"FAXGATE_RESULT_CHECK_EVERY", "30m", false, "how often a handed fax without a result is checked again", posDur(func(c *Config) *time.Duration { return &c.ResultCheckEvery })},
+		{"FAXGATE_SEND_FIND_SETTLE", "30s", false, "after an ambiguous send, wait this long before asking the carrier whether it has the fax", posDur(func(c *Config) *time.Duration { return &c.SendFindSettle })},
+		{"FAXGATE_SEND_FIND_SPACING", "30s", false, "time between the questions that must twice find no fax before it is sent again", posDur(func(c *Config) *time.Duration { return &c.SendFindSpacing })},
 		{"FAXGATE_SIMULATOR_PAGE_DELAY", "0", false, "time the simulator takes per page", func(c *Config, v string) error {
 			if v == "0" {
 				c.SimulatorPageDelay = 0

@@ -1,16 +1,23 @@
 // Package dispatch hands outbound faxes to their carriers: workers claim
 // queued faxes from the store with a lease, send each through its carrier's
 // Sender and record the outcome. A fax is handed over at most once unless
-// the carrier clearly did not take it; after a crash mid-send, a carrier
-// that can be asked is asked before anything is sent again.
+// the carrier clearly did not take it: after an ambiguous outcome (a
+// timeout, a 5xx, an unreadable answer, a crash mid-send) a carrier that
+// can be asked is asked, and only repeated empty answers allow another
+// send; a carrier that cannot be asked never gets the fax again, which is
+// held as not confirmed until the carrier's callback or the carrier's
+// result timeout settles it. Faxes handed over whose result does not come
+// are checked with the carrier (where it can be asked) and ended at the
+// result timeout. Each carrier has its own slots, so that a slow carrier
+// never holds back another.
 //
 // It imports internal/fax only.
 package dispatch
 
 import (
 	"context"
-	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -19,9 +26,12 @@ import (
 
 // Store is what dispatch needs of the store.
 type Store interface {
-	ClaimFaxes(ctx context.Context, leaseFor time.Duration, limit int) ([]*fax.DispatchJob, error)
+	ClaimFaxesPerCarrier(ctx context.Context, leaseFor time.Duration, slots fax.ClaimSlots) ([]*fax.DispatchJob, error)
+	ClaimResultChecks(ctx context.Context, holdFor time.Duration, slots fax.ClaimSlots) ([]*fax.DispatchJob, error)
 	ExtendLease(ctx context.Context, id string, leaseFor time.Duration) error
-	MarkHanded(ctx context.Context, id, providerFaxID string) error
+	MarkOnWire(ctx context.Context, id string) error
+	MarkHanded(ctx context.Context, id, providerFaxID string, checkAt time.Time) error
+	ScheduleCheck(ctx context.Context, id string, at time.Time) error
 	RescheduleDispatch(ctx context.Context, id string, at time.Time) error
 	FailDispatch(ctx context.Context, id string, failure *fax.Failure) error
 }
@@ -32,20 +42,64 @@ type Sender interface {
 	Send(ctx context.Context, job *fax.DispatchJob, doc []byte) (providerFaxID string, err error)
 }
 
-// Resumer is a Sender that can be asked, after a crash mid-send, whether it
-// has the fax: found reports whether it does, with its id.
+// Resumer is a Sender that can be asked whether it has a fax: found reports
+// whether it does, with its id. found=false must mean the carrier answered
+// that it has no such fax; a carrier that cannot prove absence returns an
+// error instead.
 type Resumer interface {
 	Find(ctx context.Context, f *fax.Fax) (providerFaxID string, found bool, err error)
+}
+
+// Checker is a Sender that can be asked for the result of a fax it has
+// (f.ProviderFaxID): a final status update, or nil while it is still on its
+// way.
+type Checker interface {
+	CheckResult(ctx context.Context, f *fax.Fax) (*fax.Update, error)
+}
+
+// Carrier configures one carrier's slots and result checks; zero fields
+// take the Options' defaults.
+type Carrier struct {
+	// Concurrency caps the faxes of this carrier being sent or checked at
+	// once.
+	Concurrency int
+	// ResultTimeout ends a fax handed to the carrier, or held as not
+	// confirmed, whose final result has not come this long after the
+	// hand-over: failed with code not_confirmed, which the carrier's own
+	// late final report still replaces.
+	ResultTimeout time.Duration
+	// CheckAfter is when a handed fax without a result is first checked,
+	// and CheckEvery how often after that.
+	CheckAfter, CheckEvery time.Duration
 }
 
 // Options configure a Dispatcher.
 type Options struct {
 	Senders map[string]Sender
+	// Carriers holds per-carrier settings by carrier name.
+	Carriers map[string]Carrier
 	// Document returns a fax's stored document.
 	Document func(ctx context.Context, f *fax.Fax) ([]byte, error)
-	Workers  int           // default 8
-	LeaseFor time.Duration // default 2m; renewed while a send runs
-	Poll     time.Duration // default 1s; Notify wakes workers sooner
+	// ApplyFunc records a carrier's update (a result check's answer) as
+	// a callback would.
+	ApplyFunc func(ctx context.Context, u *fax.Update) error
+	Workers   int           // all carriers together; default 8
+	LeaseFor  time.Duration // default 2m; renewed for the whole attempt
+	Poll      time.Duration // default 1s; Notify wakes workers sooner
+	// Concurrency is the default Carrier.Concurrency (default 4).
+	Concurrency int
+	// ResultTimeout (default 24h), CheckAfter (default 30m) and CheckEvery
+	// (default 30m) are the defaults of the Carrier fields.
+	ResultTimeout, CheckAfter, CheckEvery time.Duration
+	// FindSettle is how long after an ambiguous send, or a resumed one,
+	// the carrier is first asked whether it has the fax (default 30s):
+	// a carrier may record a request only when it ends. FindSpacing
+	// separates further questions (default 30s), and FindEmpty is how
+	// many empty answers in a row allow sending again (default and least
+	// 2: one empty answer is never proof). Asking stops after FindEmpty+2
+	// questions; the fax is then held as not confirmed.
+	FindSettle, FindSpacing time.Duration
+	FindEmpty               int
 	// Backoff is the wait before hand-over attempt n+1 after a retryable
 	// error (default 30s doubling, capped at 30m).
 	Backoff func(attempt int) time.Duration
@@ -63,6 +117,12 @@ type Dispatcher struct {
 	opts  Options
 	log   *slog.Logger
 	wake  chan struct{}
+
+	mu      sync.Mutex
+	busy    map[string]int // running jobs per carrier ("" for carriers not configured)
+	running int
+
+	lastChecks time.Time // when result checks were last claimed (claiming goroutine only)
 }
 
 // New returns a Dispatcher.
@@ -75,6 +135,27 @@ func New(store Store, opts Options) *Dispatcher {
 	}
 	if opts.Poll <= 0 {
 		opts.Poll = time.Second
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 4
+	}
+	if opts.ResultTimeout <= 0 {
+		opts.ResultTimeout = 24 * time.Hour
+	}
+	if opts.CheckAfter <= 0 {
+		opts.CheckAfter = 30 * time.Minute
+	}
+	if opts.CheckEvery <= 0 {
+		opts.CheckEvery = 30 * time.Minute
+	}
+	if opts.FindSettle <= 0 {
+		opts.FindSettle = 30 * time.Second
+	}
+	if opts.FindSpacing <= 0 {
+		opts.FindSpacing = 30 * time.Second
+	}
+	if opts.FindEmpty <= 1 {
+		opts.FindEmpty = 2
 	}
 	if opts.Backoff == nil {
 		opts.Backoff = func(n int) time.Duration {
@@ -94,7 +175,29 @@ func New(store Store, opts Options) *Dispatcher {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Dispatcher{store: store, opts: opts, log: opts.Logger, wake: make(chan struct{}, 1)}
+	return &Dispatcher{store: store, opts: opts, log: opts.Logger, wake: make(chan struct{}, 1), busy: map[string]int{}}
+}
+
+// carrier returns a carrier's settings with defaults filled in. A lone
+// carrier has no other to hold back: by default it may use every worker.
+func (d *Dispatcher) carrier(name string) Carrier {
+	c := d.opts.Carriers[name]
+	if c.Concurrency <= 0 {
+		c.Concurrency = d.opts.Concurrency
+		if len(d.opts.Senders) == 1 {
+			c.Concurrency = d.opts.Workers
+		}
+	}
+	if c.ResultTimeout <= 0 {
+		c.ResultTimeout = d.opts.ResultTimeout
+	}
+	if c.CheckAfter <= 0 {
+		c.CheckAfter = d.opts.CheckAfter
+	}
+	if c.CheckEvery <= 0 {
+		c.CheckEvery = d.opts.CheckEvery
+	}
+	return c
 }
 
 // Notify wakes the dispatcher after new faxes were committed.
@@ -105,36 +208,111 @@ func (d *Dispatcher) Notify() {
 	}
 }
 
+// slots shares the free workers among the carriers, one at a time in turn
+// up to each carrier's free slots, so that a claim is fair to every
+// carrier; faxes of carriers not configured get one slot first, to be
+// failed.
+func (d *Dispatcher) slots() fax.ClaimSlots {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	free := d.opts.Workers - d.running
+	names := make([]string, 0, len(d.opts.Senders))
+	for n := range d.opts.Senders {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	sl := fax.ClaimSlots{PerProvider: make(map[string]int, len(names))}
+	for n := range d.opts.Senders {
+		sl.PerProvider[n] = 0
+	}
+	if free > 0 && d.busy[""] == 0 {
+		sl.Other = 1
+		free--
+	}
+	for progress := true; free > 0 && progress; {
+		progress = false
+		for _, n := range names {
+			if free > 0 && d.busy[n]+sl.PerProvider[n] < d.carrier(n).Concurrency {
+				sl.PerProvider[n]++
+				free--
+				progress = true
+			}
+		}
+	}
+	return sl
+}
+
+// take and done count a job against its carrier's slots.
+func (d *Dispatcher) take(j *fax.DispatchJob) string {
+	name := j.Fax.Provider
+	if _, ok := d.opts.Senders[name]; !ok {
+		name = ""
+	}
+	d.mu.Lock()
+	d.busy[name]++
+	d.running++
+	d.mu.Unlock()
+	return name
+}
+
+func (d *Dispatcher) done(name string) {
+	d.mu.Lock()
+	d.busy[name]--
+	d.running--
+	d.mu.Unlock()
+}
+
+// claim takes due sends and then, at most once a Poll unless always, due
+// result checks within the free slots.
+func (d *Dispatcher) claim(ctx context.Context, always bool) ([]*fax.DispatchJob, error) {
+	jobs, err := d.store.ClaimFaxesPerCarrier(ctx, d.opts.LeaseFor, d.slots())
+	if err != nil {
+		return nil, err
+	}
+	for _, j := range jobs {
+		d.take(j)
+	}
+	// Result checks come due over minutes: looking once a Poll is enough,
+	// and spares the store a second claim each time a send ends.
+	now := time.Now()
+	if !always && now.Sub(d.lastChecks) < d.opts.Poll {
+		return jobs, nil
+	}
+	d.lastChecks = now
+	sl := d.slots()
+	sl.Other = 0
+	checks, err := d.store.ClaimResultChecks(ctx, d.opts.LeaseFor, sl)
+	for _, j := range checks {
+		d.take(j)
+	}
+	return append(jobs, checks...), err
+}
+
 // Run claims and sends until ctx ends, then lets in-flight sends finish
 // within the grace period; a send cut off by it is left leased, to be
 // resumed by the next start.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	sendCtx, cancelSends := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelSends()
-	busy := make(chan struct{}, d.opts.Workers) // one token per running send
 	var wg sync.WaitGroup
 	t := time.NewTicker(d.opts.Poll)
 	defer t.Stop()
 	for ctx.Err() == nil {
-		// Claim no more than there are free workers, so that claimed faxes
-		// never wait out their lease in a queue.
-		if free := d.opts.Workers - len(busy); free > 0 {
-			claimed, err := d.store.ClaimFaxes(ctx, d.opts.LeaseFor, free)
-			if err != nil && ctx.Err() == nil {
-				d.log.Error("claim faxes", "err", err)
-			}
-			for _, j := range claimed {
-				busy <- struct{}{}
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					defer func() { <-busy; d.Notify() }()
-					d.handle(sendCtx, j)
-				}()
-			}
-			if len(claimed) == free {
-				continue
-			}
+		claimed, err := d.claim(ctx, false)
+		if err != nil && ctx.Err() == nil {
+			d.log.Error("claim faxes", "err", err)
+		}
+		for _, j := range claimed {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				name := j.Fax.Provider
+				if _, ok := d.opts.Senders[name]; !ok {
+					name = ""
+				}
+				defer func() { d.done(name); d.Notify() }()
+				d.handle(sendCtx, j)
+			}()
 		}
 		select {
 		case <-ctx.Done():
@@ -153,48 +331,56 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	return nil
 }
 
-// Once claims one batch and sends it synchronously, for tests and tools.
+// Once claims one batch of sends and result checks and runs it
+// synchronously, for tests and tools.
 func (d *Dispatcher) Once(ctx context.Context) (int, error) {
-	claimed, err := d.store.ClaimFaxes(ctx, d.opts.LeaseFor, d.opts.Workers)
-	if err != nil {
-		return 0, err
-	}
+	claimed, err := d.claim(ctx, true)
 	var wg sync.WaitGroup
 	for _, j := range claimed {
 		wg.Add(1)
-		go func() { defer wg.Done(); d.handle(ctx, j) }()
+		go func() {
+			defer wg.Done()
+			name := j.Fax.Provider
+			if _, ok := d.opts.Senders[name]; !ok {
+				name = ""
+			}
+			defer d.done(name)
+			d.handle(ctx, j)
+		}()
 	}
 	wg.Wait()
-	return len(claimed), nil
+	return len(claimed), err
 }
 
 func (d *Dispatcher) handle(ctx context.Context, j *fax.DispatchJob) {
 	f := j.Fax
 	log := d.log.With("fax_id", f.ID, "provider", f.Provider, "attempt", j.Attempt)
+	if j.Check {
+		d.check(ctx, log, j)
+		return
+	}
 	sender, ok := d.opts.Senders[f.Provider]
 	if !ok {
 		d.fail(ctx, log, f.ID, &fax.Failure{Code: fax.FailCarrier, Message: "carrier " + f.Provider + " is not configured on this gateway"})
 		return
 	}
+	// The lease is held for the whole attempt, questions to the carrier
+	// included, so that no other claim takes the fax meanwhile.
+	stop := d.keepLease(ctx, f.ID)
+	defer stop()
 	if j.Resumed {
-		if r, ok := sender.(Resumer); ok {
-			id, found, err := r.Find(ctx, f)
-			if err != nil {
-				if j.Attempt > d.opts.MaxAttempts {
-					// Never resend blindly: end the fax and say why.
-					d.fail(ctx, log, f.ID, &fax.Failure{Code: fax.FailCarrier,
-						Message: "the carrier could not confirm whether it took this fax; check with the carrier before sending it again"})
-					return
-				}
-				log.Warn("could not ask the carrier about a resumed fax; will ask again", "err", err)
-				return // the lease runs out and the fax is resumed again
+		switch id, res := d.resolve(ctx, log, sender, f); res {
+		case present:
+			log.Info("resumed fax was already with the carrier")
+			d.handed(ctx, log, f, id)
+			return
+		case unknown:
+			if ctx.Err() == nil {
+				d.holdUnconfirmed(ctx, log, f)
 			}
-			if found {
-				log.Info("resumed fax was already with the carrier")
-				d.handed(ctx, log, f.ID, id)
-				return
-			}
+			return
 		}
+		log.Info("the carrier confirmed it does not have the resumed fax; sending it")
 	}
 	doc, err := d.opts.Document(ctx, f)
 	if err != nil {
@@ -202,11 +388,14 @@ func (d *Dispatcher) handle(ctx context.Context, j *fax.DispatchJob) {
 		d.fail(ctx, log, f.ID, &fax.Failure{Code: fax.FailDocument, Message: "the document could not be read"})
 		return
 	}
-	stop := d.keepLease(ctx, f.ID)
+	if err := d.store.MarkOnWire(ctx, f.ID); err != nil {
+		// Unrecorded, a crash would resend it blindly: do not send.
+		log.Error("mark on wire", "err", err)
+		return
+	}
 	id, err := sender.Send(ctx, j, doc)
-	stop()
 	if err == nil {
-		d.handed(ctx, log, f.ID, id)
+		d.handed(ctx, log, f, id)
 		return
 	}
 	se := fax.AsSendError(err)
@@ -219,27 +408,42 @@ func (d *Dispatcher) handle(ctx context.Context, j *fax.DispatchJob) {
 		log.Warn("carrier refused the fax", "code", fl.Code)
 		d.fail(ctx, log, f.ID, fl)
 	case fax.SendRetryable:
-		if j.Attempt >= d.opts.MaxAttempts {
-			d.fail(ctx, log, f.ID, &fax.Failure{Code: fax.FailCarrier, Message: "the carrier did not take the fax after repeated attempts"})
-			return
-		}
-		wait := max(d.opts.Backoff(j.Attempt), se.RetryAfter)
-		log.Warn("carrier did not take the fax; will retry", "err", err, "retry_in", wait.String())
-		if err := d.store.RescheduleDispatch(ctx, f.ID, d.opts.Now().Add(wait)); err != nil {
-			log.Error("reschedule", "err", err)
-		}
+		d.retry(ctx, log, j, se.RetryAfter, err)
 	default:
-		// Maybe sent: leave the lease to run out; the resumed claim asks
-		// the carrier before sending again.
-		if errors.Is(err, context.Canceled) {
+		if ctx.Err() != nil {
+			// Shutdown: the lease runs out and the next start asks.
 			log.Info("send interrupted by shutdown; it resumes at the next start")
 			return
 		}
-		log.Warn("send outcome unknown; the carrier will be asked", "err", err)
+		log.Warn("send outcome unknown; asking the carrier", "err", err)
+		switch id, res := d.resolve(ctx, log, sender, f); res {
+		case present:
+			d.handed(ctx, log, f, id)
+		case absent:
+			d.retry(ctx, log, j, 0, err)
+		default:
+			if ctx.Err() == nil {
+				d.holdUnconfirmed(ctx, log, f)
+			}
+		}
 	}
 }
 
-// keepLease renews the claim while a long send runs.
+// retry puts a fax the carrier did not take back in line, or ends it after
+// MaxAttempts.
+func (d *Dispatcher) retry(ctx context.Context, log *slog.Logger, j *fax.DispatchJob, after time.Duration, cause error) {
+	if j.Attempt >= d.opts.MaxAttempts {
+		d.fail(ctx, log, j.Fax.ID, &fax.Failure{Code: fax.FailCarrier, Message: "the carrier did not take the fax after repeated attempts"})
+		return
+	}
+	wait := max(d.opts.Backoff(j.Attempt), after)
+	log.Warn("carrier did not take the fax; will retry", "err", cause, "retry_in", wait.String())
+	if err := d.store.RescheduleDispatch(ctx, j.Fax.ID, d.opts.Now().Add(wait)); err != nil {
+		log.Error("reschedule", "err", err)
+	}
+}
+
+// keepLease renews the claim while a long attempt runs.
 func (d *Dispatcher) keepLease(ctx context.Context, id string) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -261,8 +465,9 @@ func (d *Dispatcher) keepLease(ctx context.Context, id string) (stop func()) {
 	return func() { cancel(); <-done }
 }
 
-func (d *Dispatcher) handed(ctx context.Context, log *slog.Logger, id, providerFaxID string) {
-	if err := d.store.MarkHanded(ctx, id, providerFaxID); err != nil {
+func (d *Dispatcher) handed(ctx context.Context, log *slog.Logger, f *fax.Fax, providerFaxID string) {
+	c := d.carrier(f.Provider)
+	if err := d.store.MarkHanded(ctx, f.ID, providerFaxID, d.opts.Now().Add(min(c.CheckAfter, c.ResultTimeout))); err != nil {
 		log.Error("mark handed", "err", err)
 	}
 }

@@ -63,6 +63,7 @@ func setup(t *testing.T, sender dispatch.Sender) *env {
 	t.Cleanup(func() { st.Close() })
 	d := dispatch.New(st, dispatch.Options{
 		Senders: map[string]dispatch.Sender{"fake": sender}, Now: clock.Now, LeaseFor: time.Minute, MaxAttempts: 3,
+		FindSettle: time.Millisecond, FindSpacing: time.Millisecond,
 		Document: func(context.Context, *fax.Fax) ([]byte, error) { return []byte("%PDF-1.4"), nil },
 	})
 	return &env{store: st, clock: clock, d: d}
@@ -105,8 +106,8 @@ func TestHandedOnce(t *testing.T) {
 		t.Fatalf("got %+v after %d sends", f, s.sends)
 	}
 	e.clock.Advance(time.Hour)
-	if n := e.once(t); n != 0 || s.sends != 1 {
-		t.Errorf("a handed fax was claimed again (%d claims, %d sends)", n, s.sends)
+	if e.once(t); s.sends != 1 {
+		t.Errorf("a handed fax was sent again (%d sends)", s.sends)
 	}
 }
 
@@ -178,6 +179,8 @@ func TestAmbiguousAsksCarrier(t *testing.T) {
 	}
 }
 
+// TestAmbiguousNotFoundResends: a fax is sent again only after the
+// carrier said twice, spaced apart, that it has none.
 func TestAmbiguousNotFoundResends(t *testing.T) {
 	found := false
 	s := &fakeSender{results: []error{errors.New("connection reset")}, found: &found}
@@ -186,8 +189,8 @@ func TestAmbiguousNotFoundResends(t *testing.T) {
 	e.once(t)
 	e.clock.Advance(2 * time.Minute)
 	e.once(t)
-	if f := e.fax(t, id); s.sends != 2 || s.finds != 1 || f.ProviderFaxID != "carrier-1" {
-		t.Errorf("sends %d finds %d fax %+v, want a second send after the carrier said it has none", s.sends, s.finds, f)
+	if f := e.fax(t, id); s.sends != 2 || s.finds != 2 || f.ProviderFaxID != "carrier-1" {
+		t.Errorf("sends %d finds %d fax %+v, want a second send after the carrier twice said it has none", s.sends, s.finds, f)
 	}
 }
 
@@ -206,18 +209,22 @@ func (s unsureSender) Find(ctx context.Context, f *fax.Fax) (string, bool, error
 	return "", false, errors.New("the carrier cannot be asked")
 }
 
-// TestUnconfirmableEnds: a carrier that can never confirm a resumed fax
-// ends it failed after MaxAttempts claims, without ever resending.
+// TestUnconfirmableEnds: a carrier that can never confirm an ambiguous
+// send never gets the fax again; it stays open until its result timeout
+// and then fails as not confirmed.
 func TestUnconfirmableEnds(t *testing.T) {
 	s := &fakeSender{results: []error{&fax.SendError{Outcome: fax.SendAmbiguous, Err: context.DeadlineExceeded}}}
 	e := setup(t, unsureSender{s})
 	id := e.create(t)
-	for i := 0; i < 6; i++ {
+	for i := 0; i < 30; i++ {
 		e.once(t)
-		e.clock.Advance(2 * time.Minute)
+		if f := e.fax(t, id); i < 20 && f.Status != fax.StatusSending {
+			t.Fatalf("got %s after %d hours, want sending until the 24h result timeout", f.Status, i)
+		}
+		e.clock.Advance(time.Hour)
 	}
 	f := e.fax(t, id)
-	if s.sends != 1 || f.Status != fax.StatusFailed {
-		t.Errorf("got %s after %d sends, want failed after one send", f.Status, s.sends)
+	if s.sends != 1 || f.Status != fax.StatusFailed || f.Failure.Code != fax.FailNotConfirmed {
+		t.Errorf("got %s %+v after %d sends, want failed not_confirmed after one send", f.Status, f.Failure, s.sends)
 	}
 }

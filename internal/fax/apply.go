@@ -16,11 +16,19 @@ type EventSpec struct {
 // and returns the events to record. It returns nil when the update changes
 // nothing because it is stale or repeated: a final status never changes, a
 // status never moves backwards, a page already reported is not reported
-// again. Stores call Apply inside the transaction that saves f, so the
-// decision and its effects commit together.
+// again. The one exception is a fax failed as not confirmed: the carrier's
+// own final report (sent, or failed for a reason of its own) settles it,
+// because the carrier knows what faxgate could not. Stores call Apply
+// inside the transaction that saves f, so the decision and its effects
+// commit together.
 func Apply(f *Fax, u *Update, now time.Time) []EventSpec {
 	if f.Status.Final() {
-		return nil
+		if !SettlesUnconfirmed(f, u) {
+			return nil
+		}
+		// Reopened only within this call: the switch below moves it to
+		// the carrier's final status at once.
+		f.Status, f.CompletedAt = StatusSending, nil
 	}
 	if u.ProviderFaxID != "" && f.ProviderFaxID == "" {
 		f.ProviderFaxID = u.ProviderFaxID
@@ -74,6 +82,21 @@ func Apply(f *Fax, u *Update, now time.Time) []EventSpec {
 	return nil
 }
 
+// SettlesUnconfirmed reports whether u is a carrier's final report on a
+// fax that faxgate failed as not confirmed, which it may replace.
+func SettlesUnconfirmed(f *Fax, u *Update) bool {
+	if f.Status != StatusFailed || f.Failure == nil || f.Failure.Code != FailNotConfirmed || u.Kind != UpdateStatus {
+		return false
+	}
+	switch u.Status {
+	case StatusSent:
+		return true
+	case StatusFailed:
+		return u.Failure == nil || u.Failure.Code != FailNotConfirmed
+	}
+	return false
+}
+
 func failureOrDefault(fl *Failure) *Failure {
 	if fl == nil {
 		return &Failure{Code: FailGeneral, Message: "the carrier reported a failure without details"}
@@ -122,4 +145,27 @@ type DispatchJob struct {
 	// outcome (the process died mid-send): the carrier may or may not have
 	// the fax, so a carrier that can be asked must be asked first.
 	Resumed bool
+	// Check is true when the carrier has, or may have, the fax and no final
+	// result has come: the job is to ask the carrier for it (or give up
+	// after the carrier's result timeout), never to send. HandedAt is when
+	// the fax was handed over or held as unconfirmed.
+	Check    bool
+	HandedAt time.Time
+}
+
+// ClaimSlots says how many faxes a claim may take per carrier: the free
+// send slots of each. Other takes faxes of carriers not named, which the
+// dispatcher can only fail ("not configured").
+type ClaimSlots struct {
+	PerProvider map[string]int
+	Other       int
+}
+
+// Total is the most faxes the claim may take.
+func (c ClaimSlots) Total() int {
+	n := max(c.Other, 0)
+	for _, v := range c.PerProvider {
+		n += max(v, 0)
+	}
+	return n
 }

@@ -74,6 +74,12 @@ const (
 	// FailReception marks a received fax whose reception ended before any
 	// document arrived: it is kept, status partial, without a document.
 	FailReception = "reception_failed"
+	// FailNotConfirmed: faxgate could not learn from the carrier whether
+	// it took or sent the fax (an ambiguous hand-over on a carrier that
+	// cannot be asked, or no result within the carrier's result timeout).
+	// The carrier may still have sent it, so a later final report from the
+	// carrier replaces this failure (see Apply).
+	FailNotConfirmed = "not_confirmed"
 )
 
 // FaxFilter selects faxes for listing, newest first.

@@ -143,7 +143,7 @@ func newStoreCollector(stats *statsCache) *storeCollector {
 	return &storeCollector{stats: stats,
 		faxes:      prometheus.NewDesc("faxgate_faxes", "Faxes by carrier, direction and status.", []string{"provider", "direction", "status"}, nil),
 		deliveries: prometheus.NewDesc("faxgate_deliveries", "Webhook deliveries by status.", []string{"status"}, nil),
-		queue:      prometheus.NewDesc("faxgate_queue_depth", "Work waiting, by queue (dispatch, delivery, inbound).", []string{"queue"}, nil),
+		queue:      prometheus.NewDesc("faxgate_queue_depth", "Work waiting, by queue (dispatch, delivery, inbound; result: faxes handed to a carrier awaiting their final result).", []string{"queue"}, nil),
 		oldest:     prometheus.NewDesc("faxgate_queue_oldest_age_seconds", "Age of the oldest waiting item, by queue.", []string{"queue"}, nil),
 		scrapeErr:  prometheus.NewDesc("faxgate_store_scrape_error", "1 when the store could not be read for metrics.", nil, nil),
 	}

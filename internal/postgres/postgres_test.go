@@ -279,7 +279,7 @@ func TestSMSRetentionStats(t *testing.T) {
 	for _, n := range st.Faxes {
 		faxes += n.Count
 	}
-	if faxes != 3 || len(st.Queues) != 3 || st.Queues[0].Name != "dispatch" || st.Queues[0].Depth != 2 {
+	if faxes != 3 || len(st.Queues) != 4 || st.Queues[0].Name != "dispatch" || st.Queues[0].Depth != 2 {
 		t.Errorf("Stats: got %+v, want 3 faxes and 2 to dispatch", st)
 	}
 }

@@ -39,6 +39,9 @@ func (s *Store) Stats(ctx context.Context) (fax.Stats, error) {
 		{"dispatch", `SELECT COUNT(*), MIN(created_at) FROM faxes WHERE dispatch_state IN ('pending', 'inflight')`},
 		{"delivery", `SELECT COUNT(*), MIN(created_at) FROM deliveries WHERE status = 'pending'`},
 		{"inbound", `SELECT COUNT(*), MIN(created_at) FROM inbound_jobs WHERE status = 'pending'`},
+		// Faxes handed to a carrier (or held as not confirmed) still
+		// awaiting their final result, aged from the hand-over.
+		{"result", `SELECT COUNT(*), MIN(handed_at) FROM faxes WHERE dispatch_state = 'handed'`},
 	} {
 		b.Queue(q.query).QueryRow(func(row pgx.Row) error {
 			var n int64

@@ -33,7 +33,7 @@ func planStore(t *testing.T) (*Store, *fax.Fax) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.MarkHanded(ctx, f.ID, "777"); err != nil {
+	if err := s.MarkHanded(ctx, f.ID, "777", time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	return s, f

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
 	"github.com/faxgate/faxgate/internal/sqlite"
@@ -38,7 +39,7 @@ func benchFax(b *testing.B, s *sqlite.Store, carrierID string) *fax.Fax {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := s.MarkHanded(ctx, f.ID, carrierID); err != nil {
+	if err := s.MarkHanded(ctx, f.ID, carrierID, time.Now().Add(time.Hour)); err != nil {
 		b.Fatal(err)
 	}
 	return f

@@ -49,7 +49,8 @@ type Options struct {
 	// DisableAfter disables an endpoint whose deliveries have failed for
 	// this long without a success (default 5 days; negative never).
 	DisableAfter time.Duration
-	// ReleaseLeases ends every claim at start-up. Only a process that owns
+	// ReleaseLeases ends claims at start-up (but not of fax sends that may
+	// be on the wire: they wait out their leases). Only a process that owns
 	// the database alone may set it (faxgate serve holds a lock on the data
 	// directory): the claims of a crashed predecessor then resume at once
 	// instead of waiting for their leases to run out.
@@ -176,7 +177,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	if opts.ReleaseLeases {
-		if _, err := s.wdb.ExecContext(ctx, `UPDATE faxes SET lease_until = 0 WHERE dispatch_state = 'inflight'`); err != nil {
+		// A fax whose send may be on the wire (the carrier finishing a
+		// request the dead process made) keeps its lease and waits it out.
+		if _, err := s.wdb.ExecContext(ctx, `UPDATE faxes SET lease_until = 0 WHERE dispatch_state = 'inflight' AND on_wire = 0`); err != nil {
 			s.wdb.Close()
 			return nil, fmt.Errorf("sqlite: release leases: %w", err)
 		}

@@ -2,39 +2,53 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
 )
 
-// ClaimFaxes claims up to limit outbound faxes due for handing to their
-// carrier, leasing each until now+leaseFor. A fax whose earlier lease ran out
-// without an outcome (its process died mid-send) is claimed again, marked
-// Resumed. A claimed queued fax moves to sending with its event.
+// ClaimFaxes claims up to limit outbound faxes of any carrier; see
+// ClaimFaxesPerCarrier.
 func (s *Store) ClaimFaxes(ctx context.Context, leaseFor time.Duration, limit int) ([]*fax.DispatchJob, error) {
+	return s.ClaimFaxesPerCarrier(ctx, leaseFor, fax.ClaimSlots{Other: limit})
+}
+
+// ClaimFaxesPerCarrier claims outbound faxes due for handing to their
+// carrier, up to each carrier's free slots, leasing each until
+// now+leaseFor. A fax whose earlier lease ran out without an outcome (its
+// process died) is claimed again, marked Resumed if its send was on the
+// wire (MarkOnWire). A claimed queued
+// fax moves to sending with its event. Each carrier's queue is read on its
+// own, so that one carrier's backlog never holds back another's faxes.
+func (s *Store) ClaimFaxesPerCarrier(ctx context.Context, leaseFor time.Duration, slots fax.ClaimSlots) ([]*fax.DispatchJob, error) {
 	var jobs []*fax.DispatchJob
 	err := s.write(ctx, func(tx *wtx) error {
 		jobs = jobs[:0]
 		now := s.now().UTC()
-		rows, err := tx.Query(`SELECT `+faxColumns+`, dispatch_state, send_attempts FROM faxes
-			WHERE (dispatch_state = 'pending' AND dispatch_at <= ?) OR (dispatch_state = 'inflight' AND lease_until < ?)
-			ORDER BY dispatch_at LIMIT ?`, ms(now), ms(now), limit)
-		if err != nil {
-			return fmt.Errorf("sqlite: claim faxes: %w", err)
-		}
-		for rows.Next() {
-			var state string
-			var attempts int
-			f, err := scanFax(rows, &state, &attempts)
+		err := eachSlot(slots, func(where string, args []any, limit int) error {
+			rows, err := tx.Query(`SELECT `+faxColumns+`, dispatch_state, send_attempts, on_wire FROM faxes
+				WHERE `+where+` AND ((dispatch_state = 'pending' AND dispatch_at <= ?) OR (dispatch_state = 'inflight' AND lease_until < ?))
+				ORDER BY dispatch_at LIMIT ?`, append(args, ms(now), ms(now), limit)...)
 			if err != nil {
-				rows.Close()
-				return fmt.Errorf("sqlite: claim faxes: %w", err)
+				return err
 			}
-			jobs = append(jobs, &fax.DispatchJob{Fax: f, Attempt: attempts + 1, Resumed: state == "inflight"})
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+			defer rows.Close()
+			for rows.Next() {
+				var state string
+				var attempts, onWire int
+				f, err := scanFax(rows, &state, &attempts, &onWire)
+				if err != nil {
+					return err
+				}
+				jobs = append(jobs, &fax.DispatchJob{Fax: f, Attempt: attempts + 1, Resumed: state == "inflight" && onWire != 0})
+			}
+			return rows.Err()
+		})
+		if err != nil {
 			return fmt.Errorf("sqlite: claim faxes: %w", err)
 		}
 		for _, j := range jobs {
@@ -56,6 +70,101 @@ func (s *Store) ClaimFaxes(ctx context.Context, leaseFor time.Duration, limit in
 	return jobs, err
 }
 
+// eachSlot calls fn with a provider condition and the number of faxes it
+// may take, once per carrier with free slots and once for the others.
+func eachSlot(slots fax.ClaimSlots, fn func(where string, args []any, limit int) error) error {
+	names := make([]string, 0, len(slots.PerProvider))
+	for p := range slots.PerProvider {
+		names = append(names, p)
+	}
+	slices.Sort(names)
+	for _, p := range names {
+		if n := slots.PerProvider[p]; n > 0 {
+			if err := fn("provider = ?", []any{p}, n); err != nil {
+				return err
+			}
+		}
+	}
+	if slots.Other <= 0 {
+		return nil
+	}
+	if len(names) == 0 {
+		return fn("1 = 1", nil, slots.Other)
+	}
+	args := make([]any, len(names))
+	for i, p := range names {
+		args[i] = p
+	}
+	return fn("provider NOT IN (?"+strings.Repeat(", ?", len(names)-1)+")", args, slots.Other)
+}
+
+// ClaimResultChecks claims handed faxes whose next result check is due, up
+// to each carrier's free slots, and pushes that check holdFor ahead so that
+// no other claim takes them meanwhile. They stay handed: a check never
+// sends.
+func (s *Store) ClaimResultChecks(ctx context.Context, holdFor time.Duration, slots fax.ClaimSlots) ([]*fax.DispatchJob, error) {
+	var jobs []*fax.DispatchJob
+	err := s.write(ctx, func(tx *wtx) error {
+		jobs = jobs[:0]
+		now := s.now().UTC()
+		err := eachSlot(slots, func(where string, args []any, limit int) error {
+			rows, err := tx.Query(`SELECT `+faxColumns+`, send_attempts, handed_at FROM faxes
+				WHERE `+where+` AND dispatch_state = 'handed' AND dispatch_at <= ?
+				ORDER BY dispatch_at LIMIT ?`, append(args, ms(now), limit)...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var attempts int
+				var handed sql.NullInt64
+				f, err := scanFax(rows, &attempts, &handed)
+				if err != nil {
+					return err
+				}
+				j := &fax.DispatchJob{Fax: f, Attempt: attempts, Check: true, HandedAt: f.UpdatedAt}
+				if handed.Valid {
+					j.HandedAt = time.UnixMilli(handed.Int64).UTC()
+				}
+				jobs = append(jobs, j)
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			return fmt.Errorf("sqlite: claim result checks: %w", err)
+		}
+		for _, j := range jobs {
+			if _, err := tx.Exec(`UPDATE faxes SET dispatch_at = ? WHERE id = ?`, ms(now.Add(holdFor)), j.Fax.ID); err != nil {
+				return fmt.Errorf("sqlite: claim result checks: %w", err)
+			}
+		}
+		return nil
+	})
+	return jobs, err
+}
+
+// ScheduleCheck sets when faxgate next asks the carrier for a handed fax's
+// result.
+func (s *Store) ScheduleCheck(ctx context.Context, id string, at time.Time) error {
+	return s.write(ctx, func(tx *wtx) error {
+		if _, err := tx.Exec(`UPDATE faxes SET dispatch_at = ? WHERE id = ? AND dispatch_state = 'handed'`, ms(at), id); err != nil {
+			return fmt.Errorf("sqlite: schedule check: %w", err)
+		}
+		return nil
+	})
+}
+
+// MarkOnWire records that a claimed fax's send is about to go out, so that
+// a claim resumed after a crash knows the carrier may have it.
+func (s *Store) MarkOnWire(ctx context.Context, id string) error {
+	return s.write(ctx, func(tx *wtx) error {
+		if _, err := tx.Exec(`UPDATE faxes SET on_wire = 1 WHERE id = ? AND dispatch_state = 'inflight'`, id); err != nil {
+			return fmt.Errorf("sqlite: mark on wire: %w", err)
+		}
+		return nil
+	})
+}
+
 // ExtendLease keeps a long send's claim alive.
 func (s *Store) ExtendLease(ctx context.Context, id string, leaseFor time.Duration) error {
 	return s.write(ctx, func(tx *wtx) error {
@@ -67,13 +176,18 @@ func (s *Store) ExtendLease(ctx context.Context, id string, leaseFor time.Durati
 	})
 }
 
-// MarkHanded records that the carrier accepted the fax under providerFaxID;
-// its outcome now arrives through the carrier's callbacks.
-func (s *Store) MarkHanded(ctx context.Context, id, providerFaxID string) error {
+// MarkHanded records that the carrier accepted the fax under providerFaxID,
+// or, with providerFaxID "", that it may have the fax and must not be sent
+// it again (not confirmed). Its outcome now arrives through the carrier's
+// callbacks; checkAt is when faxgate first asks the carrier if none came.
+// Marking a handed fax again keeps its hand-over time.
+func (s *Store) MarkHanded(ctx context.Context, id, providerFaxID string, checkAt time.Time) error {
 	return s.write(ctx, func(tx *wtx) error {
+		now := ms(s.now())
 		_, err := tx.Exec(`UPDATE faxes SET dispatch_state = CASE WHEN dispatch_state = 'done' THEN 'done' ELSE 'handed' END,
-			lease_until = NULL, provider_fax_id = CASE WHEN provider_fax_id = '' THEN ? ELSE provider_fax_id END, updated_at = ?
-			WHERE id = ?`, providerFaxID, ms(s.now()), id)
+			lease_until = NULL, provider_fax_id = CASE WHEN provider_fax_id = '' THEN ? ELSE provider_fax_id END, updated_at = ?,
+			handed_at = CASE WHEN dispatch_state = 'handed' AND handed_at IS NOT NULL THEN handed_at ELSE ? END, dispatch_at = ?
+			WHERE id = ?`, providerFaxID, now, now, ms(checkAt), id)
 		if err != nil {
 			return fmt.Errorf("sqlite: mark handed: %w", err)
 		}
@@ -85,7 +199,7 @@ func (s *Store) MarkHanded(ctx context.Context, id, providerFaxID string) error 
 // line for another hand-over at at.
 func (s *Store) RescheduleDispatch(ctx context.Context, id string, at time.Time) error {
 	return s.write(ctx, func(tx *wtx) error {
-		_, err := tx.Exec(`UPDATE faxes SET dispatch_state = 'pending', dispatch_at = ?, lease_until = NULL
+		_, err := tx.Exec(`UPDATE faxes SET dispatch_state = 'pending', dispatch_at = ?, lease_until = NULL, on_wire = 0
 			WHERE id = ? AND dispatch_state = 'inflight'`, ms(at), id)
 		if err != nil {
 			return fmt.Errorf("sqlite: reschedule: %w", err)

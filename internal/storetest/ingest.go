@@ -20,7 +20,7 @@ func testIngestScope(t *testing.T, s Store, c *Clock) {
 		t.Fatal(err)
 	}
 	for id, carrierID := range map[string]string{x.ID: "100597945", y.ID: "100597946"} {
-		if err := s.MarkHanded(ctx, id, carrierID); err != nil {
+		if err := s.MarkHanded(ctx, id, carrierID, c.Now().Add(24*time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -59,7 +59,7 @@ func testIngestScope(t *testing.T, s Store, c *Clock) {
 	}
 	z := mustCreate(t, s, "+61755550103", func(f *fax.Fax) { f.Provider = "gofax" })
 	s.ClaimFaxes(ctx, time.Minute, 10)
-	if err := s.MarkHanded(ctx, z.ID, "100597947"); err != nil {
+	if err := s.MarkHanded(ctx, z.ID, "100597947", c.Now().Add(24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if r, _ := s.ApplyUpdate(ctx, &early); !r.Applied || r.FaxID != z.ID {

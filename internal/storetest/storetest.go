@@ -27,7 +27,7 @@ type Store interface {
 
 	ClaimFaxes(ctx context.Context, leaseFor time.Duration, limit int) ([]*fax.DispatchJob, error)
 	ExtendLease(ctx context.Context, id string, leaseFor time.Duration) error
-	MarkHanded(ctx context.Context, id, providerFaxID string) error
+	MarkHanded(ctx context.Context, id, providerFaxID string, checkAt time.Time) error
 	RescheduleDispatch(ctx context.Context, id string, at time.Time) error
 	FailDispatch(ctx context.Context, id string, failure *fax.Failure) error
 
@@ -126,6 +126,7 @@ func Run(t *testing.T, open Factory) {
 		{"RetentionAndStats", testRetentionAndStats},
 		{"IngestScope", testIngestScope},
 		{"IngestFailedReception", testIngestFailedReception},
+		{"ClaimPerCarrier", testClaimPerCarrier}, {"ResultChecks", testResultChecks},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -438,7 +439,7 @@ func testDispatch(t *testing.T, s Store, c *Clock) {
 	if again, _ := s.ClaimFaxes(ctx, time.Minute, 10); len(again) != 0 {
 		t.Fatalf("leased faxes claimed twice")
 	}
-	if err := s.MarkHanded(ctx, a.ID, "prov-a"); err != nil {
+	if err := s.MarkHanded(ctx, a.ID, "prov-a", c.Now().Add(24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.RescheduleDispatch(ctx, b.ID, c.Now().Add(30*time.Second)); err != nil {
@@ -452,7 +453,8 @@ func testDispatch(t *testing.T, s Store, c *Clock) {
 	if len(again) != 1 || again[0].Fax.ID != b.ID || again[0].Attempt != 2 || again[0].Resumed {
 		t.Fatalf("got %+v, want b again as attempt 2", again)
 	}
-	// The process dies: the lease runs out and the claim is resumed.
+	// The process dies mid-send: the lease runs out and the claim is resumed.
+	asDispatchStore(t, s).MarkOnWire(ctx, b.ID)
 	c.Advance(2 * time.Minute)
 	again, _ = s.ClaimFaxes(ctx, time.Minute, 10)
 	if len(again) != 1 || !again[0].Resumed {

@@ -343,10 +343,11 @@ func (p *Provider) spool(ctx context.Context, faxID string, doc []byte) (string,
 // crash or a lost connection mid-send), whether Asterisk has the fax: while
 // this process still tracks its call it does; otherwise Asterisk is asked
 // for a live channel carrying FAXGATE_JOB=<fax id> (Action: Status), which
-// is then tracked, timeout included. found is false only when Asterisk
-// answered and has no such call: the fax was never placed, or its call
-// ended without a result faxgate heard, and sending it again is right. Any
-// error means nothing is known; ask again later.
+// is then tracked, timeout included. Find never reports found=false: a fax
+// with no live call was either never placed or placed and ended while
+// faxgate was not listening (a crash), and calling again could send it
+// twice. The error then says so; the dispatcher holds the fax as not
+// confirmed and ASTERISK_FAX_TIMEOUT ends it.
 func (p *Provider) Find(ctx context.Context, f *fax.Fax) (string, bool, error) {
 	if f == nil || !safeJobID(f.ID) {
 		return "", false, errors.New("asterisk: find: the fax has no valid id")
@@ -359,7 +360,7 @@ func (p *Provider) Find(ctx context.Context, f *fax.Fax) (string, bool, error) {
 		return "", false, fmt.Errorf("asterisk: find: %w", err)
 	}
 	if call.channel == "" {
-		return "", false, nil
+		return "", false, errors.New("asterisk: find: Asterisk has no live call for this fax, which does not prove it never placed one")
 	}
 	p.tracker.adopt(f.ID, call)
 	p.tracker.arm(f.ID, p.out.faxTimeout)

@@ -22,19 +22,39 @@ type Names struct {
 	AuthHelp   string // the whole Failure message of a 401
 }
 
+// NotTaken reports whether an HTTP status to a send says the carrier did
+// not take the request, so that sending it again cannot double the fax:
+// 408 (the carrier stopped waiting for the request), 429 (rate limited) and
+// 503 with a Retry-After (the service refuses work for now). Any other 5xx
+// may come after the carrier recorded the fax (a proxy timing out, a crash
+// after the commit) and is ambiguous: the carrier is asked where it can be,
+// and the fax is held as not confirmed where it cannot.
+func NotTaken(status int, h http.Header) bool {
+	switch status {
+	case http.StatusRequestTimeout, http.StatusTooManyRequests:
+		return true
+	case http.StatusServiceUnavailable:
+		return strings.TrimSpace(h.Get("Retry-After")) != ""
+	}
+	return false
+}
+
 // Refusal classifies a non-2xx answer to a send. msg and errorType are the
 // carrier's words, already cleaned; documentType says the carrier's error
-// type means the document was at fault. 408, 429 and 5xx are retryable with
-// any Retry-After (read against now); a redirect, a 401 and other 4xx are
-// permanent.
+// type means the document was at fault. What NotTaken names is retryable
+// with any Retry-After (read against now); other 5xx are ambiguous; a
+// redirect, a 401 and other 4xx are permanent.
 func (n Names) Refusal(a *Answer, msg, errorType string, documentType bool, now time.Time) *fax.SendError {
+	quoted := ""
+	if msg != "" {
+		quoted = fmt.Sprintf(": %q", msg)
+	}
 	switch s := a.Status; {
-	case s == http.StatusRequestTimeout || s == http.StatusTooManyRequests || (s >= 500 && s <= 599):
-		err := fmt.Errorf("%s: HTTP %d, the fax was not taken", n.Prefix, s)
-		if msg != "" {
-			err = fmt.Errorf("%s: HTTP %d, the fax was not taken: %q", n.Prefix, s, msg)
-		}
+	case NotTaken(s, a.Header):
+		err := fmt.Errorf("%s: HTTP %d, the fax was not taken%s", n.Prefix, s, quoted)
 		return &fax.SendError{Outcome: fax.SendRetryable, RetryAfter: RetryAfter(a.Header.Get("Retry-After"), now), Err: err}
+	case s >= 500 && s <= 599:
+		return Ambiguous(n.Prefix, "HTTP %d, %s may have taken the fax%s", s, n.Carrier, quoted)
 	case s >= 300 && s <= 399:
 		return Refused(n.Prefix, fax.FailCarrier, fmt.Sprintf("%s answered with a redirect (HTTP %d); check %s.", n.Carrier, s, n.BaseURLVar), errorType, s, msg)
 	case s == http.StatusUnauthorized:

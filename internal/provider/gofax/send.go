@@ -78,12 +78,13 @@ func (p *Provider) SendProblem() string { return "" }
 // carries its callback token when FAXGATE_PUBLIC_URL is set and the fax has
 // a token; otherwise GoFax's account-level webhook reports the result.
 //
-// Errors are *fax.SendError: nothing sent (connection refused, 5xx, 408,
-// 429 with its Retry-After) is retryable; a refusal (other 4xx, a 2xx with
-// Success false or ValidationErrors) is permanent, with a Failure keeping
-// GoFax's words; a timeout or a dropped connection after the request was
-// written, a 504, or a 2xx that cannot be read is ambiguous, since GoFax may
-// have queued the fax. No error text holds the API token.
+// Errors are *fax.SendError: nothing sent (connection refused, 408, 429,
+// 503 with a Retry-After; see carrier.NotTaken) is retryable; a refusal
+// (other 4xx, a 2xx with Success false or ValidationErrors) is permanent,
+// with a Failure keeping GoFax's words; a timeout or a dropped connection
+// after the request was written, any other 5xx, or a 2xx that cannot be
+// read is ambiguous, since GoFax may have queued the fax. No error text
+// holds the API token.
 func (p *Provider) Send(ctx context.Context, job *fax.DispatchJob, doc []byte) (string, error) {
 	if job == nil || job.Fax == nil {
 		return "", &fax.SendError{Outcome: fax.SendPermanent, Err: errors.New("gofax: send: no fax")}
@@ -228,7 +229,7 @@ func (p *Provider) classify(what string, a *carrier.Answer) (string, error) {
 		se.Failure = &fax.Failure{Code: fax.FailCarrier, Message: "GoFax refused the token: check GOFAX_TOKEN",
 			CarrierType: "http", CarrierCode: strconv.Itoa(code)}
 		return "", se
-	case code == http.StatusTooManyRequests, code == http.StatusRequestTimeout:
+	case carrier.NotTaken(code, a.Header):
 		se := fail(fax.SendRetryable, "GoFax asked to try later")
 		se.RetryAfter = retryAfter(a.Header.Get("Retry-After"), time.Now())
 		return "", se
@@ -241,13 +242,10 @@ func (p *Provider) classify(what string, a *carrier.Answer) (string, error) {
 			words = strings.TrimSpace(http.StatusText(code))
 		}
 		return "", p.refusal(fail(fax.SendPermanent, "GoFax refused the request"), words)
-	case code == http.StatusGatewayTimeout:
-		// A proxy gave up waiting for GoFax, which may still have taken it.
-		return "", fail(fax.SendAmbiguous, "a gateway timed out waiting for GoFax")
 	case code >= 500 && code <= 599:
-		se := fail(fax.SendRetryable, "GoFax failed")
-		se.RetryAfter = retryAfter(a.Header.Get("Retry-After"), time.Now())
-		return "", se
+		// A proxy giving up on GoFax, or GoFax failing after it queued
+		// the fax: it may have taken it.
+		return "", fail(fax.SendAmbiguous, "GoFax answered with a server error and may have taken the fax")
 	case code >= 300 && code <= 399:
 		se := fail(fax.SendPermanent, "GoFax answered with a redirect")
 		se.Failure = &fax.Failure{Code: fax.FailCarrier, Message: "GoFax answered with a redirect: check GOFAX_BASE_URL",

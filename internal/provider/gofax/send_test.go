@@ -254,7 +254,7 @@ func TestSendFailures(t *testing.T) {
 		{name: "404 no body", replies: []http.HandlerFunc{reply(404, "")}, want: fax.SendPermanent, wantCarrier: "Not Found"},
 		{name: "302", replies: []http.HandlerFunc{reply(302, "", "Location", "https://evil.example/")},
 			want: fax.SendPermanent, wantMessage: "GOFAX_BASE_URL"},
-		{name: "500", replies: []http.HandlerFunc{reply(500, `{"Message":"An error has occurred."}`)}, want: fax.SendRetryable},
+		{name: "500", replies: []http.HandlerFunc{reply(500, `{"Message":"An error has occurred."}`)}, want: fax.SendAmbiguous},
 		{name: "503 retry-after date", replies: []http.HandlerFunc{reply(503, "", "Retry-After", time.Now().Add(90*time.Second).UTC().Format(http.TimeFormat))},
 			want: fax.SendRetryable, wantAfter: 89 * time.Second},
 		{name: "429 retry-after", replies: []http.HandlerFunc{reply(429, "", "Retry-After", "120")},

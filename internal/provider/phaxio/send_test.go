@@ -187,10 +187,10 @@ func TestSendFailures(t *testing.T) {
 		message    string // part of the failure message
 		status     string // CarrierCode
 	}{
-		{name: "500", answer: answerJSON(t, 500, `{"success":false,"message":"Internal error"}`), outcome: fax.SendRetryable},
-		{name: "502 html", answer: answerText(502, "text/html", "<html>Bad Gateway</html>"), outcome: fax.SendRetryable},
+		{name: "500", answer: answerJSON(t, 500, `{"success":false,"message":"Internal error"}`), outcome: fax.SendAmbiguous},
+		{name: "502 html", answer: answerText(502, "text/html", "<html>Bad Gateway</html>"), outcome: fax.SendAmbiguous},
 		{name: "503 retry-after", answer: withHeader("Retry-After", "120", answerJSON(t, 503, `{"success":false,"message":"Service unavailable"}`)), outcome: fax.SendRetryable, retryAfter: 2 * time.Minute},
-		{name: "504", answer: answerText(504, "text/plain", "timeout"), outcome: fax.SendRetryable},
+		{name: "504", answer: answerText(504, "text/plain", "timeout"), outcome: fax.SendAmbiguous},
 		{name: "408", answer: answerText(408, "text/plain", ""), outcome: fax.SendRetryable},
 		{name: "429 seconds", answer: withHeader("Retry-After", "30", answerJSON(t, 429, `{"success":false,"message":"Rate limit exceeded"}`)), outcome: fax.SendRetryable, retryAfter: 30 * time.Second},
 		{name: "429 date", answer: withHeader("Retry-After", testNow().Add(90*time.Second).Format(http.TimeFormat), answerJSON(t, 429, `{}`)), outcome: fax.SendRetryable, retryAfter: 90 * time.Second},

@@ -53,16 +53,13 @@ func (p *Provider) ParseCallback(r *http.Request, body []byte) ([]fax.Update, er
 	if status == "" {
 		return nil, fax.Errorf(fax.ECodeInvalid, "field fax.status is missing")
 	}
-	switch status {
-	case "COMPLETED", "SUCCESS", "SENT":
-		u.Status = fax.StatusSent
-	case "FAILURE", "FAILED":
-		u.Status = fax.StatusFailed
-		u.Failure = ev.failure()
-	case "IN_PROGRESS", "INPROGRESS":
-		u.Status = fax.StatusSending
-	default:
+	st, ok := outboundStatus(status)
+	if !ok {
 		return nil, nil
+	}
+	u.Status = st
+	if st == fax.StatusFailed {
+		u.Failure = ev.failure()
 	}
 	u.Kind = fax.UpdateStatus
 	id := u.ProviderFaxID
@@ -71,6 +68,20 @@ func (p *Provider) ParseCallback(r *http.Request, body []byte) ([]fax.Update, er
 	}
 	u.EventKey = eventKey(id, event, status)
 	return []fax.Update{u}, nil
+}
+
+// outboundStatus maps a sent fax's Sinch status (upper case) to faxgate's;
+// ok is false for statuses that say nothing faxgate records (QUEUED).
+func outboundStatus(status string) (fax.Status, bool) {
+	switch status {
+	case "COMPLETED", "SUCCESS", "SENT":
+		return fax.StatusSent, true
+	case "FAILURE", "FAILED":
+		return fax.StatusFailed, true
+	case "IN_PROGRESS", "INPROGRESS":
+		return fax.StatusSending, true
+	}
+	return "", false
 }
 
 // ParseInbound reads an INCOMING_FAX webhook posted to /sinch-inbound, in

@@ -197,10 +197,10 @@ func TestSendFailures(t *testing.T) {
 		message    string // part of the failure message
 		status     string // CarrierCode
 	}{
-		{name: "500", answer: answerJSON(t, 500, `{"code":500,"status":"INTERNAL","message":"Internal error"}`), outcome: fax.SendRetryable},
-		{name: "502 html", answer: answerText(502, "text/html", "<html>Bad Gateway</html>"), outcome: fax.SendRetryable},
+		{name: "500", answer: answerJSON(t, 500, `{"code":500,"status":"INTERNAL","message":"Internal error"}`), outcome: fax.SendAmbiguous},
+		{name: "502 html", answer: answerText(502, "text/html", "<html>Bad Gateway</html>"), outcome: fax.SendAmbiguous},
 		{name: "503 retry-after", answer: withHeader("Retry-After", "120", answerJSON(t, 503, `{"code":503,"status":"UNAVAILABLE"}`)), outcome: fax.SendRetryable, retryAfter: 2 * time.Minute},
-		{name: "504", answer: answerText(504, "text/plain", "timeout"), outcome: fax.SendRetryable},
+		{name: "504", answer: answerText(504, "text/plain", "timeout"), outcome: fax.SendAmbiguous},
 		{name: "429 seconds", answer: withHeader("Retry-After", "30", answerJSON(t, 429, `{"code":429,"status":"RESOURCE_EXHAUSTED","message":"Too many requests"}`)), outcome: fax.SendRetryable, retryAfter: 30 * time.Second},
 		{name: "429 date", answer: withHeader("Retry-After", testNow().Add(90*time.Second).Format(http.TimeFormat), answerJSON(t, 429, `{}`)), outcome: fax.SendRetryable, retryAfter: 90 * time.Second},
 		{name: "400 carrier message", answer: answerJSON(t, 400, "error-invalid.json"), outcome: fax.SendPermanent, code: fax.FailCarrier, message: "Sinch refused the fax (HTTP 400): to: must be a valid E.164 phone number.", status: "400"},
