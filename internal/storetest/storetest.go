@@ -124,6 +124,7 @@ func Run(t *testing.T, open Factory) {
 		{"RetentionAndStats", testRetentionAndStats},
 		{"IngestScope", testIngestScope},
 		{"IngestFailedReception", testIngestFailedReception},
+		{"Sessions", testSessions},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
