@@ -90,9 +90,9 @@ var funcs = template.FuncMap{
 		}
 		return true
 	},
-	"join": strings.Join,
-	"list3": func(a, b, c string) []string { return []string{a, b, c} },
-	"events": func() []string { return eventTypes },
+	"join":        strings.Join,
+	"list3":       func(a, b, c string) []string { return []string{a, b, c} },
+	"events":      func() []string { return eventTypes },
 	"newEndpoint": func() wire.Endpoint { return wire.Endpoint{Format: "json"} },
 	"lastAttempt": func(as []wire.Attempt) *wire.Attempt {
 		if len(as) == 0 {
@@ -100,7 +100,7 @@ var funcs = template.FuncMap{
 		}
 		return &as[len(as)-1]
 	},
-	"has":  func(list []string, s string) bool { return contains(list, s) },
+	"has": func(list []string, s string) bool { return contains(list, s) },
 }
 
 func contains(list []string, s string) bool {
