@@ -342,20 +342,33 @@ func (c *Console) handleFaxDocument(w http.ResponseWriter, r *http.Request, p *p
 	if r.URL.Query().Get("inline") == "1" {
 		w.Header().Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'self'")
 		w.Header().Set("X-Frame-Options", "SAMEORIGIN")
-		w = inlineWriter{w}
+		w = &inlineWriter{ResponseWriter: w}
 	}
 	c.opts.API.ServeAs(p.key, w, req)
 	return nil
 }
 
 // inlineWriter turns the API's attachment into an inline document.
-type inlineWriter struct{ http.ResponseWriter }
+type inlineWriter struct {
+	http.ResponseWriter
+	wrote bool
+}
 
-func (w inlineWriter) WriteHeader(code int) {
-	if cd := w.Header().Get("Content-Disposition"); strings.HasPrefix(cd, "attachment") {
-		w.Header().Set("Content-Disposition", "inline"+strings.TrimPrefix(cd, "attachment"))
+func (w *inlineWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.wrote = true
+		if cd := w.Header().Get("Content-Disposition"); strings.HasPrefix(cd, "attachment") {
+			w.Header().Set("Content-Disposition", "inline"+strings.TrimPrefix(cd, "attachment"))
+		}
 	}
 	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *inlineWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
 }
 
 func (c *Console) handleFaxCancel(w http.ResponseWriter, r *http.Request, p *principal) error {
@@ -390,6 +403,10 @@ func (c *Console) handleFaxResend(w http.ResponseWriter, r *http.Request, p *pri
 }
 
 func (c *Console) handleSendPage(w http.ResponseWriter, r *http.Request, p *principal) error {
+	// The form posts nowhere the key could go: say so, as the API would.
+	if !p.key.Has(fax.ScopeFaxSend) {
+		return fax.Errorf(fax.ECodeForbidden, "this API key lacks the %s scope", fax.ScopeFaxSend)
+	}
 	c.render(w, r, http.StatusOK, "send", p, &view{Title: "Send a fax", Nav: "send"})
 	return nil
 }
