@@ -90,7 +90,13 @@ var funcs = template.FuncMap{
 		}
 		return true
 	},
-	"join":        strings.Join,
+	"join": strings.Join,
+	"fields": func(v *view, e wire.Endpoint) any {
+		return struct {
+			V *view
+			E wire.Endpoint
+		}{v, e}
+	},
 	"list3":       func(a, b, c string) []string { return []string{a, b, c} },
 	"events":      func() []string { return eventTypes },
 	"newEndpoint": func() wire.Endpoint { return wire.Endpoint{Format: "json"} },
@@ -547,13 +553,18 @@ func (c *Console) endpointHealth(r *http.Request, p *principal, e wire.Endpoint)
 
 func endpointForm(r *http.Request) map[string]any {
 	events := r.Form["events"]
-	numbers := strings.FieldsFunc(r.FormValue("numbers"), func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' })
-	if numbers == nil {
-		numbers = []string{}
-	}
 	in := map[string]any{
-		"url": strings.TrimSpace(r.FormValue("url")), "format": r.FormValue("format"), "numbers": numbers,
+		"url": strings.TrimSpace(r.FormValue("url")), "format": r.FormValue("format"),
 		"inflight": r.FormValue("inflight") == "1", "description": strings.TrimSpace(r.FormValue("description")),
+	}
+	// A key that may not read faxes sees the numbers masked and has no
+	// numbers field: leaving them out keeps them as they are.
+	if _, ok := r.Form["numbers"]; ok {
+		numbers := strings.FieldsFunc(r.FormValue("numbers"), func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' })
+		if numbers == nil {
+			numbers = []string{}
+		}
+		in["numbers"] = numbers
 	}
 	if len(events) > 0 {
 		in["events"] = events
