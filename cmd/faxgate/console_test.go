@@ -130,7 +130,9 @@ func TestConsoleSessionAndCSRF(t *testing.T) {
 		t.Fatalf("post with the CSRF token: got %d, want 201 showing the key", resp.StatusCode)
 	}
 	// The console's action is in the audit trail under the signed-in key.
-	var audit struct{ Data []struct{ Actor, Action string } }
+	var audit struct {
+		Data []struct{ Actor, Action string }
+	}
 	g.do("GET", "/v1/audit?action=api_key.create", nil, &audit)
 	if len(audit.Data) != 1 || audit.Data[0].Actor != "admin" {
 		t.Errorf("audit of the console's key creation: got %+v, want one row by admin", audit.Data)
@@ -206,7 +208,9 @@ func TestConsoleSignInRateLimit(t *testing.T) {
 		t.Fatalf("4th attempt in a minute: got %d (Retry-After %q), want 429 and no session", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 	g.m.Rejections.Flush(t.Context())
-	var audit struct{ Data []struct{ Actor, Outcome, Detail string } }
+	var audit struct {
+		Data []struct{ Actor, Outcome, Detail string }
+	}
 	g.do("GET", "/v1/audit?action=console.sign_in_failed", nil, &audit)
 	if len(audit.Data) != 1 || !strings.HasPrefix(audit.Data[0].Detail, "4 refused") {
 		t.Errorf("failed sign-ins in the audit trail: got %+v, want one row counting 4", audit.Data)
