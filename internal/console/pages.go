@@ -544,11 +544,17 @@ func (c *Console) endpointHealth(r *http.Request, p *principal, e wire.Endpoint)
 			row.LastSuccess = d.UpdatedAt
 			break
 		}
-		if len(d.Attempts) > 0 && d.Attempts[len(d.Attempts)-1].Error != "" || d.Status == "failed" {
+		if n := len(d.Attempts); d.Status == "failed" || n > 0 && attemptFailed(d.Attempts[n-1]) {
 			row.FailingSince = d.CreatedAt
 		}
 	}
 	return row
+}
+
+// attemptFailed reports an attempt that did not end in a 2xx, as the
+// delivery worker counts it.
+func attemptFailed(a wire.Attempt) bool {
+	return a.Error != "" || a.StatusCode < 200 || a.StatusCode > 299
 }
 
 func endpointForm(r *http.Request) map[string]any {
