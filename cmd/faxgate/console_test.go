@@ -250,3 +250,37 @@ func TestConsoleScopeHiding(t *testing.T) {
 		t.Errorf("a key without fax:read is offered the fax pages")
 	}
 }
+
+// TestConsoleFaxActions: cancel and send again from a fax's page go
+// through the API, and the new fax opens.
+func TestConsoleFaxActions(t *testing.T) {
+	t.Parallel()
+	g := startGateway(t, withEnv("FAXGATE_SIMULATOR_PAGE_DELAY", "1h"), withEnv("FAXGATE_SHUTDOWN_TIMEOUT", "1s"))
+	f := g.send("+15551234567", textDoc)
+	b := &browser{t: t, g: g}
+	b.signIn(adminKey)
+	token := b.csrf()
+	resp, _ := b.req("POST", "/console/faxes/"+f.ID+"/cancel", url.Values{"csrf": {token}}, nil)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("cancel: got %d, want 303", resp.StatusCode)
+	}
+	var got faxObj
+	g.do("GET", "/v1/faxes/"+f.ID, nil, &got)
+	if got.Status != "canceled" {
+		t.Errorf("after cancel: status %q, want canceled", got.Status)
+	}
+	resp, _ = b.req("POST", "/console/faxes/"+f.ID+"/resend", url.Values{"csrf": {token}}, nil)
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/console/faxes/fax_") || strings.Contains(loc, f.ID) {
+		t.Fatalf("send again: got %d to %q, want the new fax's page", resp.StatusCode, loc)
+	}
+	newID := strings.TrimPrefix(strings.Split(loc, "?")[0], "/console/faxes/")
+	g.do("GET", "/v1/faxes/"+newID, nil, &got)
+	if got.To != "+15551234567" || got.Direction != "outbound" {
+		t.Errorf("the fax sent again: got %+v, want outbound to the same number", got)
+	}
+	// A second cancel of a final fax gets the API's conflict, shown as such.
+	if resp, _ := b.req("POST", "/console/faxes/"+f.ID+"/cancel", url.Values{"csrf": {token}}, nil); resp.StatusCode != http.StatusConflict {
+		t.Errorf("cancel of a canceled fax: got %d, want the API's 409", resp.StatusCode)
+	}
+}

@@ -91,6 +91,7 @@ var funcs = template.FuncMap{
 		return true
 	},
 	"join": strings.Join,
+	"age":  func(d time.Duration) string { return d.Round(time.Second).String() },
 	"fields": func(v *view, e wire.Endpoint) any {
 		return struct {
 			V *view
@@ -199,6 +200,10 @@ func (c *Console) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		c.refused(r, "invalid key")
 		c.render(w, r, http.StatusUnauthorized, "signin", nil, &view{Title: "Sign in", Error: "That key is not valid."})
 		return
+	}
+	// A sign-in replaces the browser's previous session, if any.
+	if old, err := r.Cookie(cookieName); err == nil && len(old.Value) == 64 {
+		c.opts.Sessions.DeleteSession(r.Context(), tokenHash(old.Value))
 	}
 	token := hex.EncodeToString(randomBytes(32))
 	se := &fax.Session{ID: tokenHash(token), KeyID: k.ID, KeyHash: k.Hash, CSRF: hex.EncodeToString(randomBytes(32)),
@@ -398,10 +403,10 @@ func (c *Console) handleFaxResend(w http.ResponseWriter, r *http.Request, p *pri
 	if err := decodeAnswer(doc, nil); err != nil {
 		return err
 	}
-	fields := map[string]string{"to": f.To}
-	if f.Direction == "inbound" {
-		fields["to"] = f.From
+	if f.Direction != "outbound" {
+		return fax.Errorf(fax.ECodeInvalid, "only a sent fax can be sent again")
 	}
+	fields := map[string]string{"to": f.To}
 	if f.HeaderText != nil {
 		fields["header_text"] = *f.HeaderText
 	}
@@ -517,7 +522,7 @@ func (c *Console) handleEndpoints(w http.ResponseWriter, r *http.Request, p *pri
 
 func (c *Console) renderEndpoints(w http.ResponseWriter, r *http.Request, p *principal, status int, created *wire.Endpoint) error {
 	var list wire.List[wire.Endpoint]
-	if err := c.callJSON(r, p, "GET", "/v1/webhook-endpoints"+query("limit", "100", "cursor", r.URL.Query().Get("cursor")), nil, &list); err != nil {
+	if err := c.callJSON(r, p, "GET", "/v1/webhook-endpoints"+query("limit", "25", "cursor", r.URL.Query().Get("cursor")), nil, &list); err != nil {
 		return err
 	}
 	d := endpointsData{Created: created}
@@ -665,6 +670,7 @@ func (c *Console) handleEndpointAction(w http.ResponseWriter, r *http.Request, p
 
 type deliveriesData struct {
 	EndpointID, Status, EventType string
+	Endpoints                     []wire.Endpoint
 	Deliveries                    []wire.Delivery
 	Next                          string
 	EventTypes                    []string
@@ -675,6 +681,11 @@ func (c *Console) handleDeliveries(w http.ResponseWriter, r *http.Request, p *pr
 	q := r.URL.Query()
 	d := deliveriesData{EndpointID: q.Get("endpoint_id"), Status: q.Get("status"), EventType: q.Get("event_type"), EventTypes: append([]string{"webhook.test"}, eventTypes...),
 		Since: c.now().Add(-24 * time.Hour).Format("2006-01-02T15:04")}
+	var eps wire.List[wire.Endpoint]
+	if err := c.callJSON(r, p, "GET", "/v1/webhook-endpoints?limit=100", nil, &eps); err != nil {
+		return err
+	}
+	d.Endpoints = eps.Data
 	var list wire.List[wire.Delivery]
 	path := "/v1/deliveries" + query("endpoint_id", d.EndpointID, "status", d.Status, "limit", "50", "cursor", q.Get("cursor"))
 	if err := c.callJSON(r, p, "GET", path, nil, &list); err != nil {
