@@ -284,3 +284,42 @@ func TestConsoleFaxActions(t *testing.T) {
 		t.Errorf("cancel of a canceled fax: got %d, want the API's 409", resp.StatusCode)
 	}
 }
+
+// TestConsoleBadInput: wrong and hostile form posts get the API's 4xx,
+// shown on a page, and never a 5xx.
+func TestConsoleBadInput(t *testing.T) {
+	t.Parallel()
+	g := startGateway(t)
+	b := &browser{t: t, g: g}
+	b.signIn(adminKey)
+	token := b.csrf()
+	long := strings.Repeat("x", 70<<10)
+	for _, tc := range []struct {
+		path string
+		form url.Values
+		want int
+	}{
+		{"/console/send", url.Values{"to": {"+15551234567"}}, http.StatusBadRequest},
+		{"/console/endpoints", url.Values{"url": {"not a url"}}, http.StatusBadRequest},
+		{"/console/endpoints", url.Values{"url": {"https://example.com/h"}, "events": {"fax.nope"}}, http.StatusBadRequest},
+		{"/console/endpoints/we_nope/rotate", nil, http.StatusNotFound},
+		{"/console/endpoints/we_nope/bogus", nil, http.StatusNotFound},
+		{"/console/endpoints/we_nope/retry-failed", url.Values{"since": {"yesterday"}}, http.StatusBadRequest},
+		{"/console/keys", url.Values{"name": {"k"}}, http.StatusBadRequest},
+		{"/console/keys", url.Values{"name": {long}, "scopes": {"fax:read"}}, http.StatusRequestEntityTooLarge},
+		{"/console/keys/key_nope/revoke", nil, http.StatusNotFound},
+		{"/console/deliveries/dlv_nope/retry", nil, http.StatusNotFound},
+		{"/console/faxes/fax_nope/cancel", nil, http.StatusNotFound},
+		{"/console/faxes/..%2F..%2Fv1%2Fapi-keys/cancel", nil, http.StatusNotFound},
+	} {
+		form := tc.form
+		if form == nil {
+			form = url.Values{}
+		}
+		form.Set("csrf", token)
+		resp, body := b.req("POST", tc.path, form, nil)
+		if resp.StatusCode != tc.want || !strings.Contains(body, `class="error"`) {
+			t.Errorf("POST %s: got %d, want %d with the error shown", tc.path, resp.StatusCode, tc.want)
+		}
+	}
+}
