@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"io"
 	"net/http"
 	"net/url"
@@ -321,5 +322,27 @@ func TestConsoleBadInput(t *testing.T) {
 		if resp.StatusCode != tc.want || !strings.Contains(body, `class="error"`) {
 			t.Errorf("POST %s: got %d, want %d with the error shown", tc.path, resp.StatusCode, tc.want)
 		}
+	}
+}
+
+// TestConsoleSendTooLarge: a document over the limit is refused with 413
+// from the console's own bound, before the API sees it.
+func TestConsoleSendTooLarge(t *testing.T) {
+	t.Parallel()
+	g := startGateway(t, withEnv("FAXGATE_MAX_DOCUMENT_BYTES", "2048"))
+	b := &browser{t: t, g: g}
+	b.signIn(adminKey)
+	token := b.csrf()
+	mb := multipartSend(map[string]string{"csrf": token, "to": "+15551234567"}, []byte(strings.Repeat("a", 2<<20)))
+	req, _ := http.NewRequest("POST", g.url+"/console/send", bytes.NewReader(mb.buf.Bytes()))
+	req.Header.Set("Content-Type", mb.ct)
+	req.AddCookie(b.cookie)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("a 2 MiB document over a 2 KiB limit: got %d, want 413", resp.StatusCode)
 	}
 }

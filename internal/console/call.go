@@ -101,6 +101,8 @@ func statusOf(err error) int {
 		return http.StatusNotFound
 	case fax.ECodeInvalid:
 		return http.StatusBadRequest
+	case fax.ECodeTooLarge:
+		return http.StatusRequestEntityTooLarge
 	case fax.ECodeRateLimited:
 		return http.StatusTooManyRequests
 	case fax.ECodeUnavailable:

@@ -10,6 +10,7 @@ package console
 
 import (
 	"context"
+	"errors"
 	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
@@ -196,6 +197,10 @@ func (c *Console) signedIn(h handler, touch bool) http.Handler {
 		}
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, c.opts.MaxBody)
+			if err := parseForm(r, c.opts.MaxBody); err != nil {
+				c.fail(w, r, p, err)
+				return
+			}
 			if !c.checkCSRF(r, p.sess) {
 				c.fail(w, r, p, fax.Errorf(fax.ECodeForbidden, "the form is missing its security token; reload the page and try again"))
 				return
@@ -244,6 +249,26 @@ func (c *Console) session(r *http.Request, touch bool) (*principal, string) {
 		}
 	}
 	return &principal{key: k, sess: se}, ""
+}
+
+// parseForm reads a posted form, a document included, before the CSRF
+// token is checked, so that a body too large says so instead of looking
+// like a missing token.
+func parseForm(r *http.Request, max int64) error {
+	var err error
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		err = r.ParseMultipartForm(32 << 20)
+	} else {
+		err = r.ParseForm()
+	}
+	var mbe *http.MaxBytesError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &mbe):
+		return fax.Errorf(fax.ECodeTooLarge, "the form is larger than %d bytes", max)
+	}
+	return fax.Errorf(fax.ECodeInvalid, "the form could not be read")
 }
 
 func (c *Console) checkCSRF(r *http.Request, se *fax.Session) bool {
