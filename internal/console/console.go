@@ -10,11 +10,11 @@ package console
 
 import (
 	"context"
-	"errors"
 	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
 	"encoding/hex"
+	"errors"
 	"html/template"
 	"io/fs"
 	"log/slog"
