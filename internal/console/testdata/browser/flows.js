@@ -14,15 +14,23 @@ function check(cond, msg) {
   if (!cond) throw new Error(msg);
 }
 
+// shot saves a screenshot of the page, after checking that every control
+// on it has a label a screen reader can announce.
 async function shot(page, name) {
+  const unlabelled = await page.evaluate(() =>
+    Array.from(document.querySelectorAll("input:not([type=hidden]), select, textarea, button"))
+      .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute("aria-label") && !(el.textContent || "").trim())
+      .map((el) => el.outerHTML.slice(0, 80)));
+  check(unlabelled.length === 0, name + ": controls without a label: " + unlabelled.join(", "));
   await page.screenshot({ path: path.join(shots, name + ".png"), fullPage: true });
 }
 
 async function signIn(page, key) {
   await page.goto(base + "/console/");
   check(page.url().includes("/console/sign-in"), "an anonymous visit did not land on the sign-in page: " + page.url());
-  await page.getByLabel("API key").fill(key);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  // By keyboard: the key field has focus, Enter submits.
+  await page.keyboard.type(key);
+  await page.keyboard.press("Enter");
   await page.waitForURL((u) => !u.pathname.endsWith("/sign-in"));
 }
 
@@ -54,6 +62,10 @@ async function reloadUntil(page, fn, what) {
     await shot(page, "sign-in");
     await signIn(page, process.env.ADMIN_KEY);
     check(page.url().includes("/console/faxes"), "signed in but landed on " + page.url());
+    await page.keyboard.press("Tab");
+    check(await page.evaluate(() => document.activeElement.textContent) === "Skip to content", "Tab does not reach the skip link first");
+    await page.keyboard.press("Tab");
+    check(await page.evaluate(() => document.activeElement.tagName) === "A", "Tab does not move on to the menu");
 
     step("send a text document and watch it reach sent");
     await page.getByRole("link", { name: "Send" }).click();
