@@ -250,6 +250,10 @@ func TestConsoleScopeHiding(t *testing.T) {
 	if strings.Contains(body, `href="/console/faxes`) {
 		t.Errorf("a key without fax:read is offered the fax pages")
 	}
+	_, body = b.req("GET", "/console/health", nil, nil)
+	if strings.Contains(body, "<h2>Queues</h2>") || !strings.Contains(body, "ready") {
+		t.Errorf("a key without metrics:read: the health page shows queue depths or no readiness")
+	}
 }
 
 // TestConsoleFaxActions: cancel and send again from a fax's page go

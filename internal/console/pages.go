@@ -793,6 +793,7 @@ func (c *Console) handleAudit(w http.ResponseWriter, r *http.Request, p *princip
 
 type healthData struct {
 	Ready    bool
+	Figures  bool
 	Problem  string
 	Carriers []string
 	Queues   []fax.QueueStats
@@ -805,7 +806,9 @@ func (c *Console) handleHealth(w http.ResponseWriter, r *http.Request, p *princi
 	if err != nil {
 		d.Problem = messageOf(err)
 	}
-	if c.opts.Health != nil {
+	// Queue figures are what /metrics shows, so they take its scope.
+	d.Figures = p.key.Has(fax.ScopeMetricsRead)
+	if c.opts.Health != nil && d.Figures {
 		h, err := c.opts.Health(r.Context())
 		if err != nil && !errors.Is(err, context.Canceled) {
 			c.log.WarnContext(r.Context(), "console health", "err", err)
