@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
 	neturl "net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -286,6 +288,9 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.API = api.New(apiOpts)
 	m.mountCarrierRoutes(carrierSet)
+	if err := m.mountConsole(slices.Collect(maps.Keys(senders))); err != nil {
+		return err
+	}
 	m.carriers = carrierSet
 	route := func(r *http.Request) string {
 		_, pattern := m.API.Mux().Handler(r)

@@ -90,6 +90,11 @@ type Config struct {
 	MetricsAddr            string        // FAXGATE_METRICS_ADDR, default "" (metrics only on the API, with a metrics:read key)
 	MetricsCacheFor        time.Duration // FAXGATE_METRICS_CACHE, default 30s: how long the store's figures are reused
 
+	// The console at /console.
+	ConsoleIdle        time.Duration // FAXGATE_CONSOLE_IDLE_TIMEOUT, default 30m: a session unused this long ends
+	ConsoleMaxAge      time.Duration // FAXGATE_CONSOLE_SESSION_MAX_AGE, default 12h: a session ends this long after sign-in
+	ConsoleSignInLimit int           // FAXGATE_CONSOLE_SIGNIN_LIMIT, default 10 sign-in attempts a minute per source address
+
 	Phaxio   Phaxio
 	Sinch    Sinch
 	GoFax    GoFax
@@ -347,6 +352,9 @@ func settings() []setting {
 		{"FAXGATE_SEND_BODY_TIMEOUT", "1m", false, "how long a send's whole request body may take to arrive; slower gets 408 (0 off)", dur(func(c *Config) *time.Duration { return &c.SendBodyTimeout })},
 		{"FAXGATE_METRICS_ADDR", "", false, "a second listen address serving GET /metrics without a key (keep it private); empty: metrics only on the API with a metrics:read key", str(func(c *Config) *string { return &c.MetricsAddr })},
 		{"FAXGATE_METRICS_CACHE", "30s", false, "how long the database's figures in /metrics are reused before one scrape reads them again", dur(func(c *Config) *time.Duration { return &c.MetricsCacheFor })},
+		{"FAXGATE_CONSOLE_IDLE_TIMEOUT", "30m", false, "a console session unused this long ends", dur(func(c *Config) *time.Duration { return &c.ConsoleIdle })},
+		{"FAXGATE_CONSOLE_SESSION_MAX_AGE", "12h", false, "a console session ends this long after sign-in, however active", dur(func(c *Config) *time.Duration { return &c.ConsoleMaxAge })},
+		{"FAXGATE_CONSOLE_SIGNIN_LIMIT", "10", false, "console sign-in attempts a minute from one source address (beyond, 429; failures are audited)", integer(func(c *Config) *int { return &c.ConsoleSignInLimit }, 1, 100000)},
 		{"FAXGATE_DISPATCH_WORKERS", "8", false, "faxes handed to carriers at once", integer(func(c *Config) *int { return &c.DispatchWorkers }, 1, 1024)},
 		{"FAXGATE_FETCH_PER_CARRIER", "4", false, "received documents downloaded at once from each carrier", integer(func(c *Config) *int { return &c.FetchPerCarrier }, 1, 64)},
 		{"FAXGATE_DISPATCH_PER_CARRIER", "4", false, "faxes of one carrier being sent or checked at once, so that a slow carrier never holds back another (a lone carrier may use every worker)", integer(func(c *Config) *int { return &c.DispatchPerCarrier }, 1, 1024)},

@@ -45,7 +45,9 @@ type RejectionsOptions struct {
 	Logger   *slog.Logger
 }
 
-type rejectKey struct{ provider, route, source string }
+// rejectKey is one audit row's identity: who was refused (actor), as what
+// action, on which route, from where.
+type rejectKey struct{ actor, action, route, source string }
 
 type rejectCount struct {
 	n           int
@@ -69,9 +71,15 @@ func NewRejections(opts RejectionsOptions) *Rejections {
 }
 
 // Add counts one refused webhook; it has Options.OnRejected's signature.
-func (r *Rejections) Add(_ context.Context, provider, route, remoteAddr, reason string) {
+func (r *Rejections) Add(ctx context.Context, provider, route, remoteAddr, reason string) {
+	r.AddRefusal(ctx, "carrier:"+provider, "webhook.rejected", route, remoteAddr, reason)
+}
+
+// AddRefusal counts one refused request of any kind, written as action by
+// actor: the console's failed sign-ins are aggregated the same way.
+func (r *Rejections) AddRefusal(_ context.Context, actor, action, route, remoteAddr, reason string) {
 	now := r.now().UTC()
-	k := rejectKey{provider: provider, route: route, source: sourceOf(remoteAddr)}
+	k := rejectKey{actor: actor, action: action, route: route, source: sourceOf(remoteAddr)}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c := r.pending[k]
@@ -123,15 +131,15 @@ func (r *Rejections) Flush(ctx context.Context) {
 	}
 	sort.Slice(keys, func(i, j int) bool {
 		a, b := keys[i], keys[j]
-		return a.provider+a.route+a.source < b.provider+b.route+b.source
+		return a.actor+a.action+a.route+a.source < b.actor+b.action+b.route+b.source
 	})
 	for _, k := range keys {
 		c := pending[k]
-		r.log.Warn("carrier webhooks refused", "provider", k.provider, "route", k.route, "remote_addr", k.source, "count", c.n)
-		e := &fax.AuditEntry{At: c.last, Actor: "carrier:" + k.provider, Action: "webhook.rejected", TargetType: "route",
+		r.log.Warn("requests refused", "actor", k.actor, "action", k.action, "route", k.route, "remote_addr", k.source, "count", c.n)
+		e := &fax.AuditEntry{At: c.last, Actor: k.actor, Action: k.action, TargetType: "route",
 			TargetID: k.route, Outcome: "unauthorized", RemoteAddr: k.source, Detail: c.detail()}
 		if err := r.record(ctx, e); err != nil {
-			r.log.Error("audit refused webhooks", "provider", k.provider, "route", k.route, "count", c.n, "err", err)
+			r.log.Error("audit refused requests", "actor", k.actor, "route", k.route, "count", c.n, "err", err)
 		}
 	}
 }

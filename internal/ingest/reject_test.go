@@ -70,7 +70,7 @@ func TestRejectionsBounded(t *testing.T) {
 	if n := len(r.pending); n != maxRejectSources+1 {
 		t.Errorf("got %d sources held, want %d (the rest in one)", n, maxRejectSources+1)
 	}
-	other := r.pending[rejectKey{"sinch", "POST /sinch-inbound", otherSources}]
+	other := r.pending[rejectKey{"carrier:sinch", "webhook.rejected", "POST /sinch-inbound", otherSources}]
 	if other == nil || other.n != 500 || len(other.reasons) > maxRejectReasons || other.other == 0 {
 		t.Fatalf("got %+v, want 500 refusals with at most %d reasons and the rest counted as other", other, maxRejectReasons)
 	}

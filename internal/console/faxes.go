@@ -1,0 +1,255 @@
+package console
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/wire"
+)
+
+// The fax pages: outbox and inbox, one fax, send, send again, receive.
+
+type faxesData struct {
+	Direction, Status, Q string
+	Faxes                []wire.Fax
+	Next                 string
+	Statuses             []string
+}
+
+func (c *Console) handleFaxes(w http.ResponseWriter, r *http.Request, p *principal) error {
+	q := r.URL.Query()
+	d := faxesData{Direction: q.Get("direction"), Status: q.Get("status"), Q: strings.TrimSpace(q.Get("q")),
+		Statuses: []string{"queued", "sending", "sent", "failed", "canceled", "received", "partial"}}
+	if d.Direction == "" {
+		d.Direction = "outbound"
+	}
+	var list wire.List[wire.Fax]
+	path := "/v1/faxes" + query("direction", d.Direction, "status", d.Status, "limit", "50", "cursor", q.Get("cursor"))
+	if err := c.callJSON(r, p, "GET", path, nil, &list); err != nil {
+		return err
+	}
+	// The API has no number filter here: the console narrows the page it
+	// read to the faxes whose number contains the digits searched for.
+	digits := onlyDigits(d.Q)
+	for _, f := range list.Data {
+		if digits == "" || strings.Contains(onlyDigits(f.To), digits) || strings.Contains(onlyDigits(f.From), digits) {
+			d.Faxes = append(d.Faxes, f)
+		}
+	}
+	if list.NextCursor != nil {
+		d.Next = query("direction", d.Direction, "status", d.Status, "q", d.Q, "cursor", *list.NextCursor)
+	}
+	title := "Outbox"
+	if d.Direction == "inbound" {
+		title = "Inbox"
+	}
+	c.render(w, r, http.StatusOK, "faxes", p, &view{Title: title, Nav: d.Direction, Data: d})
+	return nil
+}
+
+func onlyDigits(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+type faxData struct {
+	Fax    wire.Fax
+	Events []wire.Event
+}
+
+func (c *Console) handleFax(w http.ResponseWriter, r *http.Request, p *principal) error {
+	id := r.PathValue("id")
+	var d faxData
+	if err := c.callJSON(r, p, "GET", "/v1/faxes/"+url.PathEscape(id), nil, &d.Fax); err != nil {
+		return err
+	}
+	var ev wire.List[wire.Event]
+	if err := c.callJSON(r, p, "GET", "/v1/faxes/"+url.PathEscape(id)+"/events", nil, &ev); err != nil {
+		return err
+	}
+	d.Events = ev.Data
+	nav := "outbound"
+	if d.Fax.Direction == "inbound" {
+		nav = "inbound"
+	}
+	c.render(w, r, http.StatusOK, "fax", p, &view{Title: "Fax " + d.Fax.ID, Nav: nav, Data: d})
+	return nil
+}
+
+// handleFaxJSON is the polling route of console.js: the API's fax object.
+func (c *Console) handleFaxJSON(w http.ResponseWriter, r *http.Request, p *principal) error {
+	rec := c.call(r, p, "GET", "/v1/faxes/"+url.PathEscape(r.PathValue("id")), nil, "")
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(rec.code)
+	w.Write(rec.body.Bytes())
+	return nil
+}
+
+// handleFaxDocument streams the API's PDF; ?inline=1 lets the fax's page
+// show it in a frame of its own origin.
+func (c *Console) handleFaxDocument(w http.ResponseWriter, r *http.Request, p *principal) error {
+	req, err := http.NewRequestWithContext(r.Context(), "GET", "/v1/faxes/"+url.PathEscape(r.PathValue("id"))+"/document", nil)
+	if err != nil {
+		return err
+	}
+	req.RemoteAddr = r.RemoteAddr
+	if r.URL.Query().Get("inline") == "1" {
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'self'")
+		w.Header().Set("X-Frame-Options", "SAMEORIGIN")
+		w = &inlineWriter{ResponseWriter: w}
+	}
+	c.opts.API.ServeAs(p.key, w, req)
+	return nil
+}
+
+// inlineWriter turns the API's attachment into an inline document.
+type inlineWriter struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (w *inlineWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.wrote = true
+		if cd := w.Header().Get("Content-Disposition"); strings.HasPrefix(cd, "attachment") {
+			w.Header().Set("Content-Disposition", "inline"+strings.TrimPrefix(cd, "attachment"))
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *inlineWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (c *Console) handleFaxCancel(w http.ResponseWriter, r *http.Request, p *principal) error {
+	id := r.PathValue("id")
+	if err := c.callJSON(r, p, "POST", "/v1/faxes/"+url.PathEscape(id)+"/cancel", nil, nil); err != nil {
+		return err
+	}
+	c.audit(r, p.key.ID, "console.fax_cancel", "fax", id, "ok")
+	redirect(w, r, Prefix+"/faxes/"+url.PathEscape(id), "canceled")
+	return nil
+}
+
+// handleFaxResend sends the fax's document again to the same number.
+func (c *Console) handleFaxResend(w http.ResponseWriter, r *http.Request, p *principal) error {
+	id := r.PathValue("id")
+	var f wire.Fax
+	if err := c.callJSON(r, p, "GET", "/v1/faxes/"+url.PathEscape(id), nil, &f); err != nil {
+		return err
+	}
+	doc := c.call(r, p, "GET", "/v1/faxes/"+url.PathEscape(id)+"/document", nil, "")
+	if err := decodeAnswer(doc, nil); err != nil {
+		return err
+	}
+	if f.Direction != "outbound" {
+		return fax.Errorf(fax.ECodeInvalid, "only a sent fax can be sent again")
+	}
+	fields := map[string]string{"to": f.To}
+	if f.HeaderText != nil {
+		fields["header_text"] = *f.HeaderText
+	}
+	return c.send(w, r, p, fields, f.ID+".pdf", doc.body.Bytes(), "console.fax_resend")
+}
+
+func (c *Console) handleSendPage(w http.ResponseWriter, r *http.Request, p *principal) error {
+	// The form posts nowhere the key could go: say so, as the API would.
+	if !p.key.Has(fax.ScopeFaxSend) {
+		return fax.Errorf(fax.ECodeForbidden, "this API key lacks the %s scope", fax.ScopeFaxSend)
+	}
+	c.render(w, r, http.StatusOK, "send", p, &view{Title: "Send a fax", Nav: "send"})
+	return nil
+}
+
+func (c *Console) handleSend(w http.ResponseWriter, r *http.Request, p *principal) error {
+	file, hdr, err := r.FormFile("file")
+	if err != nil {
+		return fax.Errorf(fax.ECodeInvalid, "choose a document to send")
+	}
+	defer file.Close()
+	b, err := io.ReadAll(file)
+	if err != nil {
+		return err
+	}
+	fields := map[string]string{}
+	for _, name := range []string{"header_text", "callback_url"} {
+		if v := strings.TrimSpace(r.FormValue(name)); v != "" {
+			fields[name] = v
+		}
+	}
+	fields["to"] = strings.TrimSpace(r.FormValue("to"))
+	return c.send(w, r, p, fields, hdr.Filename, b, "console.fax_send")
+}
+
+// send posts a multipart send to the API; numbers separated by commas,
+// spaces or lines become one fax each, as the API's repeated "to" does.
+func (c *Console) send(w http.ResponseWriter, r *http.Request, p *principal, fields map[string]string, filename string, doc []byte, action string) error {
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	to := strings.FieldsFunc(fields["to"], func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' || r == ';' })
+	if len(to) == 0 {
+		return fax.Errorf(fax.ECodeInvalid, "enter the number to send to, such as +15551234567")
+	}
+	var sent []wire.Fax
+	for _, n := range to {
+		body.Reset()
+		mw = multipart.NewWriter(&body)
+		mw.WriteField("to", n)
+		for k, v := range fields {
+			if k != "to" {
+				mw.WriteField(k, v)
+			}
+		}
+		fw, err := mw.CreateFormFile("file", filename)
+		if err != nil {
+			return err
+		}
+		fw.Write(doc)
+		mw.Close()
+		var f wire.Fax
+		if err := decodeAnswer(c.call(r, p, "POST", "/v1/faxes", &body, mw.FormDataContentType()), &f); err != nil {
+			if len(sent) > 0 {
+				return fmt.Errorf("%w (after %d of %d faxes were queued)", err, len(sent), len(to))
+			}
+			return err
+		}
+		sent = append(sent, f)
+		c.audit(r, p.key.ID, action, "fax", f.ID, "ok")
+	}
+	if len(sent) == 1 && p.key.Has(fax.ScopeFaxRead) {
+		redirect(w, r, Prefix+"/faxes/"+url.PathEscape(sent[0].ID), "sent")
+		return nil
+	}
+	c.render(w, r, http.StatusAccepted, "sent", p, &view{Title: "Sent", Nav: "send", Data: sent})
+	return nil
+}
+
+func (c *Console) handleReceive(w http.ResponseWriter, r *http.Request, p *principal) error {
+	in := map[string]any{"from": "+15550100" + fmt.Sprintf("%03d", c.now().Nanosecond()/1e6), "to": "+15550199999", "pages": 1}
+	var f wire.Fax
+	if err := c.callJSON(r, p, "POST", "/v1/simulator/inbound", in, &f); err != nil {
+		return err
+	}
+	c.audit(r, p.key.ID, "console.simulator_receive", "fax", f.ID, "ok")
+	if p.key.Has(fax.ScopeFaxRead) {
+		redirect(w, r, Prefix+"/faxes/"+url.PathEscape(f.ID), "received")
+		return nil
+	}
+	redirect(w, r, Prefix+"/send", "received")
+	return nil
+}
