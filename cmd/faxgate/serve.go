@@ -271,6 +271,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.API = api.New(apiOpts)
 	m.mountCarrierRoutes(carrierSet)
+	m.mountMCP()
 	m.carriers = carrierSet
 	route := func(r *http.Request) string {
 		_, pattern := m.API.Mux().Handler(r)
