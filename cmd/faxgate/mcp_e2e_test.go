@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -121,8 +122,26 @@ func TestMCPHTTP(t *testing.T) {
 	if !ok || er.Resource.MIMEType != "application/pdf" || !bytes.HasPrefix(er.Resource.Blob, []byte("%PDF")) {
 		t.Fatalf("get_fax_document: got %#v, want an embedded PDF", res.Content[0])
 	}
-	if _, err := callToolRaw(ctx, cs, "list_deliveries", map[string]any{"fax_id": f.ID}); err != nil {
-		t.Fatal(err)
+	// A delivery of the fax's events, listed and retried through MCP.
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }))
+	defer hook.Close()
+	var ep struct{ ID string }
+	if g.do("POST", "/v1/webhook-endpoints", map[string]any{"url": hook.URL, "events": []string{"fax.sent"}}, &ep) != 201 {
+		t.Fatal("create an endpoint")
+	}
+	text, _ = callTool(t, ctx, cs, "send_fax", map[string]any{"to": "+15551230101", "text": "with a webhook\n"}, false)
+	json.Unmarshal([]byte(text), &f)
+	var dl struct{ Data []struct{ ID string } }
+	for deadline := time.Now().Add(time.Minute); len(dl.Data) == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		text, _ = callTool(t, ctx, cs, "list_deliveries", map[string]any{"fax_id": f.ID}, false)
+		json.Unmarshal([]byte(text), &dl)
+	}
+	if len(dl.Data) == 0 {
+		t.Fatalf("list_deliveries of %s: got none", f.ID)
+	}
+	text, _ = callTool(t, ctx, cs, "retry_delivery", map[string]any{"id": dl.Data[0].ID}, false)
+	if !strings.Contains(text, dl.Data[0].ID) {
+		t.Fatalf("retry_delivery: got %s, want the delivery", text)
 	}
 	text, _ = callTool(t, ctx, cs, "retry_delivery", map[string]any{"id": "dlv_nosuchdelivery"}, true)
 	if !strings.Contains(text, "not_found") {
@@ -133,10 +152,6 @@ func TestMCPHTTP(t *testing.T) {
 	if !strings.Contains(text, "400 invalid") {
 		t.Fatalf("send_fax to a bad number: got %s, want the API's 400 invalid", text)
 	}
-}
-
-func callToolRaw(ctx context.Context, cs *sdk.ClientSession, name string, args map[string]any) (*sdk.CallToolResult, error) {
-	return cs.CallTool(ctx, &sdk.CallToolParams{Name: name, Arguments: args})
 }
 
 // TestMCPScopes: /mcp needs an API key; a key without fax:send cannot send
