@@ -37,8 +37,17 @@ func (m *Main) mountMCP() {
 			c, err := client.New("http://faxgate.internal", key, &client.Options{HTTPClient: hc, MaxRetries: -1, UserAgent: "faxgate-mcp"})
 			return c, k.Has(fax.ScopeFaxRead), err
 		}})
-	h := sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return srv },
-		&sdk.StreamableHTTPOptions{Stateless: true, JSONResponse: true, Logger: m.Logger})
+	h := sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return srv }, &sdk.StreamableHTTPOptions{
+		Stateless: true, JSONResponse: true, Logger: m.Logger, PropagateRequestCancellation: true,
+		// A send_fax call carries its document in base64: room for the
+		// largest document the API accepts.
+		MaxRequestBodyBytes: m.Config.MaxDocument/3*4 + 64<<10,
+		// The SDK refuses a non-localhost Host arriving on loopback, against
+		// DNS rebinding; that also refuses a reverse proxy on the same
+		// machine. /mcp needs an API key in a header, which a rebound page
+		// does not have.
+		DisableLocalhostProtection: true,
+	})
 	m.API.Mux().Handle("/mcp", m.API.RequireKey(h))
 }
 
