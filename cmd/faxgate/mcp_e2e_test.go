@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -167,6 +168,23 @@ func TestMCPScopes(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("/mcp without a key: got %d, want 401", resp.StatusCode)
+	}
+
+	// Behind a reverse proxy on the same machine, requests arrive on
+	// loopback with the public Host; the key is what guards /mcp.
+	req, _ := http.NewRequest("POST", g.url+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}`))
+	req.Host = "fax.example.com"
+	req.Header.Set("Authorization", "Bearer "+adminKey)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte("send_fax")) {
+		t.Fatalf("/mcp through a proxy's Host: got %d %s, want 200 listing the tools", resp.StatusCode, body)
 	}
 
 	var reader, sender struct{ Key string }
