@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -147,6 +148,13 @@ func TestMCPHTTP(t *testing.T) {
 	text, _ = callTool(t, ctx, cs, "retry_delivery", map[string]any{"id": "dlv_nosuchdelivery"}, true)
 	if !strings.Contains(text, "not_found") {
 		t.Fatalf("retry_delivery of an unknown id: got %s, want not_found", text)
+	}
+	// A document over the SDK's default 4 MiB body, in base64, reaches the
+	// API, which judges it (random bytes: 415).
+	big := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0x00, 0xff, 0x13, 0x37}, 900<<10))
+	text, _ = callTool(t, ctx, cs, "send_fax", map[string]any{"to": "+15551230100", "content_base64": big, "filename": "big.bin"}, true)
+	if !strings.Contains(text, "415 unsupported_type") {
+		t.Fatalf("send_fax of a 3.5 MiB document: got %.200s, want the API's 415", text)
 	}
 	// The API validates a send from MCP as any other.
 	text, _ = callTool(t, ctx, cs, "send_fax", map[string]any{"to": "12", "text": "x"}, true)
