@@ -1,27 +1,19 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
-	"mime/multipart"
-	"net/http"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
+
+	"github.com/faxgate/faxgate/client"
 )
 
-// apiClient talks to a running gateway for `send` and `status`.
-type apiClient struct {
-	base string
-	key  string
-	hc   *http.Client
-}
-
-func newAPIClient(getenv func(string) string, url, key string) (*apiClient, error) {
+// newAPIClient returns the Go client (package client) that the commands
+// talking to a running gateway share, so that no HTTP code is written
+// twice. url and key come from flags, else FAXGATE_URL and FAXGATE_API_KEY
+// (or FAXGATE_ADMIN_KEY).
+func newAPIClient(getenv func(string) string, url, key string) (*client.Client, error) {
 	if url == "" {
 		url = getenv("FAXGATE_URL")
 	}
@@ -37,37 +29,11 @@ func newAPIClient(getenv func(string) string, url, key string) (*apiClient, erro
 	if key == "" {
 		return nil, usageError("set FAXGATE_API_KEY (or pass --key) to an API key")
 	}
-	return &apiClient{base: strings.TrimRight(url, "/"), key: key, hc: &http.Client{Timeout: 2 * time.Minute}}, nil
-}
-
-func (c *apiClient) do(ctx context.Context, method, path, contentType string, body io.Reader, hdr map[string]string) (map[string]any, error) {
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	c, err := client.New(url, key, nil)
 	if err != nil {
-		return nil, err
+		return nil, usageError(err.Error())
 	}
-	req.Header.Set("Authorization", "Bearer "+c.key)
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("cannot reach faxgate at %s: %w", c.base, err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 10<<20)).Decode(&out); err != nil {
-		return nil, fmt.Errorf("faxgate answered %s with a body that is not JSON", resp.Status)
-	}
-	if resp.StatusCode >= 300 {
-		if e, ok := out["error"].(map[string]any); ok {
-			return nil, fmt.Errorf("%s: %v (%v)", resp.Status, e["message"], e["code"])
-		}
-		return nil, fmt.Errorf("faxgate answered %s", resp.Status)
-	}
-	return out, nil
+	return c, nil
 }
 
 func printJSON(w io.Writer, v any) error {
@@ -97,29 +63,12 @@ func cmdSend(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	doc, err := os.ReadFile(fs.Arg(0))
+	f, err := c.SendFaxFile(ctx, fs.Arg(0), client.SendRequest{To: *to, From: *from, CallbackURL: *callback,
+		Provider: *provider, HeaderText: *header, IdempotencyKey: *idem})
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	for k, v := range map[string]string{"to": *to, "from": *from, "callback_url": *callback, "provider": *provider, "header_text": *header} {
-		if v != "" {
-			mw.WriteField(k, v)
-		}
-	}
-	fw, _ := mw.CreateFormFile("file", filepath.Base(fs.Arg(0)))
-	fw.Write(doc)
-	mw.Close()
-	hdr := map[string]string{}
-	if *idem != "" {
-		hdr["Idempotency-Key"] = *idem
-	}
-	out, err := c.do(ctx, http.MethodPost, "/v1/faxes", mw.FormDataContentType(), &buf, hdr)
-	if err != nil {
-		return err
-	}
-	return printJSON(stdout, out)
+	return printJSON(stdout, f)
 }
 
 func cmdStatus(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -138,22 +87,14 @@ func cmdStatus(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
-	for {
-		out, err := c.do(ctx, http.MethodGet, "/v1/faxes/"+fs.Arg(0), "", nil, nil)
-		if err != nil {
-			return err
-		}
-		switch out["status"] {
-		case "queued", "sending":
-			if *wait {
-				select {
-				case <-ctx.Done():
-					return ctx.Err()
-				case <-time.After(500 * time.Millisecond):
-				}
-				continue
-			}
-		}
-		return printJSON(stdout, out)
+	var f *client.Fax
+	if *wait {
+		f, err = c.WaitFax(ctx, fs.Arg(0), 500*time.Millisecond)
+	} else {
+		f, err = c.GetFax(ctx, fs.Arg(0))
 	}
+	if err != nil {
+		return err
+	}
+	return printJSON(stdout, f)
 }

@@ -2,16 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/faxgate/faxgate/internal/webhook"
+	"github.com/faxgate/faxgate/client"
 )
 
 // cmdListen is a developer's webhook receiver: it registers itself as an
@@ -43,42 +41,38 @@ func cmdListen(ctx context.Context, args []string, getenv func(string) string, s
 		sec := secret
 		mu.Unlock()
 		verdict := "signature ok"
-		if err := webhook.Verify(sec, r.Header, body, time.Now(), 0); err != nil {
+		if v, err := client.NewVerifier(sec); err != nil || v.Verify(r.Header, body) != nil {
 			verdict = "SIGNATURE INVALID"
 		}
-		var ev struct {
-			Type string `json:"type"`
-			Data struct {
-				ID     string `json:"id"`
-				Status string `json:"status"`
-				Page   int    `json:"page"`
-			} `json:"data"`
+		typ, id, status, extra := "?", "", "", ""
+		if ev, err := client.ParseWebhookEvent(body); err == nil {
+			typ = ev.Type
+			if f, err := ev.Fax(); err == nil {
+				id, status = f.ID, f.Status
+				if f.Page > 0 {
+					extra = fmt.Sprintf(" page %d", f.Page)
+				}
+			}
 		}
-		json.Unmarshal(body, &ev)
-		extra := ""
-		if ev.Data.Page > 0 {
-			extra = fmt.Sprintf(" page %d", ev.Data.Page)
-		}
-		fmt.Fprintf(stdout, "%s  %-18s %s %s%s  (%s)\n", time.Now().Format("15:04:05"), ev.Type, ev.Data.ID, ev.Data.Status, extra, verdict)
+		fmt.Fprintf(stdout, "%s  %-18s %s %s%s  (%s)\n", time.Now().Format("15:04:05"), typ, id, status, extra, verdict)
 		w.WriteHeader(http.StatusNoContent)
 	})}
 	go srv.Serve(ln)
 	defer srv.Close()
 	hookURL := "http://" + ln.Addr().String() + "/"
-	body := fmt.Sprintf(`{"url":%q,"inflight":%t,"description":"faxgate listen"}`, hookURL, *inflight)
-	ep, err := c.do(ctx, http.MethodPost, "/v1/webhook-endpoints", "application/json", strings.NewReader(body), nil)
+	ep, err := c.CreateEndpoint(ctx, client.EndpointCreate{URL: hookURL, Inflight: *inflight, Description: "faxgate listen"})
 	if err != nil {
 		return fmt.Errorf("register the endpoint: %w", err)
 	}
 	mu.Lock()
-	secret, _ = ep["secret"].(string)
+	secret = ep.Secret
 	mu.Unlock()
-	id, _ := ep["id"].(string)
+	id := ep.ID
 	fmt.Fprintf(stdout, "listening on %s as webhook endpoint %s; press Ctrl-C to stop\n", hookURL, id)
 	<-ctx.Done()
 	dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c.do(dctx, http.MethodDelete, "/v1/webhook-endpoints/"+id, "", nil, nil)
+	c.DeleteEndpoint(dctx, id)
 	fmt.Fprintf(stdout, "removed webhook endpoint %s\n", id)
 	return nil
 }

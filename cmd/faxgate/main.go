@@ -23,6 +23,7 @@ Usage:
   faxgate send --to NUMBER [flags] FILE  send a document through a running gateway
   faxgate status [--wait] ID             show a fax
   faxgate listen [--addr ADDR]           receive a gateway's webhooks here, verifying signatures
+  faxgate mcp                            serve faxgate's MCP tools over stdio to an assistant
   faxgate keys create|list|revoke        manage API keys in the database
   faxgate bench [flags]                  measure ingest, delivery and end-to-end throughput on this machine
   faxgate migrate [--config FILE]        apply database migrations and exit
@@ -74,6 +75,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = cmdStatus(ctx, args[1:], getenv, stdout, stderr)
 	case "listen":
 		err = cmdListen(ctx, args[1:], getenv, stdout, stderr)
+	case "mcp":
+		err = cmdMCP(ctx, args[1:], getenv, stdout, stderr)
 	case "bench":
 		err = cmdBench(ctx, args[1:], getenv, stdout, stderr)
 	case "keys":

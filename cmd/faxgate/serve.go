@@ -291,6 +291,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := m.mountConsole(slices.Collect(maps.Keys(senders))); err != nil {
 		return err
 	}
+	m.mountMCP()
 	m.carriers = carrierSet
 	route := func(r *http.Request) string {
 		_, pattern := m.API.Mux().Handler(r)
