@@ -121,6 +121,11 @@ type Dispatcher struct {
 	mu      sync.Mutex
 	busy    map[string]int // running jobs per carrier ("" for carriers not configured)
 	running int
+	// active holds the faxes this process is working on. A lease that
+	// lapses while its own send still runs (a stalled renewal) lets the
+	// fax be claimed again; handling it twice at once would ask the
+	// carrier before the running send is recorded and send it again.
+	active map[string]bool
 
 	lastChecks time.Time // when result checks were last claimed (claiming goroutine only)
 }
@@ -175,7 +180,7 @@ func New(store Store, opts Options) *Dispatcher {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Dispatcher{store: store, opts: opts, log: opts.Logger, wake: make(chan struct{}, 1), busy: map[string]int{}}
+	return &Dispatcher{store: store, opts: opts, log: opts.Logger, wake: make(chan struct{}, 1), busy: map[string]int{}, active: map[string]bool{}}
 }
 
 // carrier returns a carrier's settings with defaults filled in. A lone
@@ -243,16 +248,12 @@ func (d *Dispatcher) slots() fax.ClaimSlots {
 }
 
 // take and done count a job against its carrier's slots.
-func (d *Dispatcher) take(j *fax.DispatchJob) string {
-	name := j.Fax.Provider
-	if _, ok := d.opts.Senders[name]; !ok {
-		name = ""
-	}
+func (d *Dispatcher) take(j *fax.DispatchJob) {
+	name := d.slotName(j)
 	d.mu.Lock()
 	d.busy[name]++
 	d.running++
 	d.mu.Unlock()
-	return name
 }
 
 func (d *Dispatcher) done(name string) {
@@ -260,6 +261,39 @@ func (d *Dispatcher) done(name string) {
 	d.busy[name]--
 	d.running--
 	d.mu.Unlock()
+}
+
+// slotName is the carrier a job's slot is counted against.
+func (d *Dispatcher) slotName(j *fax.DispatchJob) string {
+	if _, ok := d.opts.Senders[j.Fax.Provider]; !ok {
+		return ""
+	}
+	return j.Fax.Provider
+}
+
+// begin marks a claimed job's fax as worked on here, or, when this
+// process still works on it (its lease lapsed meanwhile), gives the slot
+// back and reports false: the running attempt keeps the fax, and its
+// renewals take the new lease over.
+func (d *Dispatcher) begin(j *fax.DispatchJob) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.active[j.Fax.ID] {
+		d.busy[d.slotName(j)]--
+		d.running--
+		d.log.Warn("fax claimed again while this process still works on it; left to the running attempt", "fax_id", j.Fax.ID, "provider", j.Fax.Provider)
+		return false
+	}
+	d.active[j.Fax.ID] = true
+	return true
+}
+
+// end releases what begin and take counted.
+func (d *Dispatcher) end(j *fax.DispatchJob) {
+	d.mu.Lock()
+	delete(d.active, j.Fax.ID)
+	d.mu.Unlock()
+	d.done(d.slotName(j))
 }
 
 // claim takes due sends and then, at most once a Poll unless always, due
@@ -303,14 +337,14 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			d.log.Error("claim faxes", "err", err)
 		}
 		for _, j := range claimed {
+			if !d.begin(j) {
+				continue
+			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				name := j.Fax.Provider
-				if _, ok := d.opts.Senders[name]; !ok {
-					name = ""
-				}
-				defer func() { d.done(name); d.Notify() }()
+				defer d.Notify()
+				defer d.end(j)
 				d.handle(sendCtx, j)
 			}()
 		}
@@ -337,14 +371,13 @@ func (d *Dispatcher) Once(ctx context.Context) (int, error) {
 	claimed, err := d.claim(ctx, true)
 	var wg sync.WaitGroup
 	for _, j := range claimed {
+		if !d.begin(j) {
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			name := j.Fax.Provider
-			if _, ok := d.opts.Senders[name]; !ok {
-				name = ""
-			}
-			defer d.done(name)
+			defer d.end(j)
 			d.handle(ctx, j)
 		}()
 	}
