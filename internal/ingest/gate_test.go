@@ -115,7 +115,7 @@ func TestHandlerBusy(t *testing.T) {
 	if !in.gate.enter("192.0.2.1") {
 		t.Fatal("could not take the only slot")
 	}
-	req := httptest.NewRequest("POST", "/hook", strings.NewReader("x=1"))
+	req := httptest.NewRequest("POST", "/hook", strings.NewReader("x="+strings.Repeat("1", firstBuffer)))
 	rec := httptest.NewRecorder()
 	in.Handler(countingRoute(&seen)).ServeHTTP(rec, req)
 	if fax.ErrorCode(wrote) != fax.ECodeUnavailable || rec.Header().Get("Retry-After") == "" {
@@ -135,4 +135,38 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += n
 	return n, err
+}
+
+// TestSmallBodiesOwnBound: a carrier's burst of small status callbacks from
+// one address is not held to the large bodies' per-source share (a loaded
+// bench saw 503s for signed callbacks when it was).
+func TestSmallBodiesOwnBound(t *testing.T) {
+	var seen atomic.Int32
+	in := New(Options{UnverifiedReads: 8, UnverifiedReadsPerSource: 2})
+	for range 2 {
+		if !in.gate.enter("192.0.2.1") {
+			t.Fatal("could not take the source's large-body slots")
+		}
+	}
+	for i := range 40 {
+		req := httptest.NewRequest("POST", "/hook", strings.NewReader("fax[id]=1"))
+		rec := httptest.NewRecorder()
+		if !in.small.enter("192.0.2.1") && i < 39 {
+			t.Fatalf("small slot %d refused, want 64 per source", i)
+		}
+		in.Handler(countingRoute(&seen)).ServeHTTP(rec, req)
+		if seen.Load() != int32(i+1) {
+			t.Fatalf("small callback %d beside full large-body slots was not read and verified (answer %d)", i, rec.Code)
+		}
+	}
+	if seen.Load() != 40 {
+		t.Errorf("got %d bodies verified, want 40", seen.Load())
+	}
+	// A large body from the same source still meets its share.
+	req := httptest.NewRequest("POST", "/hook", strings.NewReader(strings.Repeat("x", firstBuffer)))
+	rec := httptest.NewRecorder()
+	in.Handler(countingRoute(&seen)).ServeHTTP(rec, req)
+	if seen.Load() != 40 {
+		t.Error("a large body was read beyond its source's share")
+	}
 }

@@ -105,7 +105,9 @@ type Ingest struct {
 	opts Options
 	log  *slog.Logger
 	wake chan struct{}
-	gate *gate
+	// gate bounds unverified bodies; small, those announced under
+	// firstBuffer.
+	gate, small *gate
 }
 
 // New returns an Ingest.
@@ -132,7 +134,8 @@ func New(opts Options) *Ingest {
 		opts.BodyTimeout = 60 * time.Second
 	}
 	return &Ingest{opts: opts, log: opts.Logger, wake: make(chan struct{}, 1),
-		gate: newGate(opts.UnverifiedReads, opts.UnverifiedReadsPerSource, opts.UnverifiedMemory)}
+		gate:  newGate(opts.UnverifiedReads, opts.UnverifiedReadsPerSource, opts.UnverifiedMemory),
+		small: newGate(smallShare*opts.UnverifiedReads, smallShare*opts.UnverifiedReadsPerSource, int64(smallShare*opts.UnverifiedReads)*firstBuffer)}
 }
 
 // Handler serves one carrier route. What the headers and URL can settle is
@@ -214,12 +217,16 @@ func (in *Ingest) readVerified(w http.ResponseWriter, r *http.Request, rt Route,
 		return body, in.verify(w, r, rt, body)
 	}
 	src := sourceOf(r.RemoteAddr)
-	if !in.gate.enter(src) {
+	g := in.gate
+	if r.ContentLength >= 0 && r.ContentLength < firstBuffer {
+		g = in.small
+	}
+	if !g.enter(src) {
 		return nil, errBusy
 	}
-	body, err := readBody(rd, r.ContentLength, in.gate)
+	body, err := readBody(rd, r.ContentLength, g)
 	kept := false
-	defer func() { in.gate.leave(src, int64(cap(body)), kept) }()
+	defer func() { g.leave(src, int64(cap(body)), kept) }()
 	if err != nil {
 		return nil, err
 	}
@@ -264,6 +271,13 @@ func (in *Ingest) refuse(w http.ResponseWriter, r *http.Request, rt Route, err e
 // announced Content-Length is a claim, so a buffer grows only as the body
 // really comes in.
 const firstBuffer = 16 << 10
+
+// smallShare is how many more slots bodies announced under firstBuffer get
+// than large ones, from a bound of their own: a status callback is read and
+// verified in microseconds, but a carrier's burst from one address must not
+// meet the large bodies' 2-per-source share (32 × 8 slots of at most 16 KiB
+// hold 4 MiB together).
+const smallShare = 32
 
 // errBusy says the bound on unverified bodies was reached.
 var errBusy = fax.Errorf(fax.ECodeUnavailable, "too many unverified webhook bodies are being read; try again shortly")
