@@ -25,8 +25,10 @@ import (
 	"github.com/faxgate/faxgate/internal/fax"
 	"github.com/faxgate/faxgate/internal/ingest"
 	"github.com/faxgate/faxgate/internal/metrics"
+	"github.com/faxgate/faxgate/internal/provider/gofax"
 	"github.com/faxgate/faxgate/internal/provider/simulator"
 	"github.com/faxgate/faxgate/internal/retention"
+	"github.com/faxgate/faxgate/internal/sms"
 	"github.com/faxgate/faxgate/internal/webhook"
 )
 
@@ -59,12 +61,16 @@ type Main struct {
 	Retention  *retention.Retention
 	Metrics    *metrics.Metrics
 
-	lock     *os.File
-	carriers *carriers
-	server   *http.Server
-	listener net.Listener
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
+	lock          *os.File
+	carriers      *carriers
+	webhookClient *http.Client // delivers webhooks and downloads content_url documents
+	carrierClient *http.Client // downloads received documents
+	senders       map[string]dispatch.Sender
+	sendProblems  map[string]string // why a configured carrier cannot send
+	server        *http.Server
+	listener      net.Listener
+	cancel        context.CancelFunc
+	wg            sync.WaitGroup
 	// wake routes the store's new-work signals to the workers.
 	wake struct {
 		sync.Mutex
@@ -88,8 +94,42 @@ func NewMain(cfg config.Config, logger *slog.Logger) *Main {
 }
 
 // Open builds every component and starts listening, but serves nothing
-// until Run.
+// until Run. Each step builds what the later ones use.
 func (m *Main) Open(ctx context.Context) error {
+	if err := m.openStore(ctx); err != nil {
+		return err
+	}
+	if err := m.openBlobs(ctx); err != nil {
+		return err
+	}
+	m.buildRetention()
+	if err := m.buildWebhooks(); err != nil {
+		return err
+	}
+	carrierSet, err := m.buildCarriers()
+	if err != nil {
+		return err
+	}
+	m.carriers = carrierSet
+	m.buildIngest()
+	if err := m.buildDispatch(); err != nil {
+		return err
+	}
+	m.routeWork()
+	m.buildMetrics()
+	m.buildAPI()
+	if err := m.listen(); err != nil {
+		return err
+	}
+	if m.Config.InsecureWebhooks {
+		m.Logger.Warn("FAXGATE_INSECURE_WEBHOOKS=1: carrier webhooks without configured verification are accepted unverified")
+	}
+	return nil
+}
+
+// openStore takes the data directory's lock and opens the store in it (or
+// on PostgreSQL).
+func (m *Main) openStore(ctx context.Context) error {
 	cfg := m.Config
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("FAXGATE_DATA_DIR: %w", err)
@@ -101,45 +141,51 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Store, err = openStoreFor(ctx, cfg, m.Now, storeOptions{
 		logger: m.Logger, onWork: m.onWork, owner: true, disableAfter: disableAfter(cfg.WebhookDisableAfter),
 	})
-	if err != nil {
-		return err
-	}
-	m.Blobs, err = blob.Open(ctx, cfg.BlobURL, filepath.Join(cfg.DataDir, "documents"))
-	if err != nil {
-		return err
-	}
+	return err
+}
+
+// openBlobs opens where document bytes live.
+func (m *Main) openBlobs(ctx context.Context) error {
+	var err error
+	m.Blobs, err = blob.Open(ctx, m.Config.BlobURL, filepath.Join(m.Config.DataDir, "documents"))
+	return err
+}
+
+// buildRetention builds the job that purges old documents and audit rows.
+func (m *Main) buildRetention() {
+	cfg := m.Config
 	m.Retention = retention.New(m.Store, m.Blobs, retention.Options{
 		Inbound: cfg.RetentionInbound, Outbound: cfg.RetentionOutbound, Audit: cfg.AuditRetention, Now: m.Now,
-		LeadFunc: leadFunc(m.Store),
-		Logger:   m.Logger.With("component", "retention"),
-		SweepFunc: func(ctx context.Context) (int, error) {
-			if d, ok := m.Blobs.(*blob.Dir); ok {
-				return d.Sweep(ctx, time.Hour, m.Now(), m.Store.DocumentReferenced)
-			}
-			return 0, nil
-		},
+		LeadFunc:  leadFunc(m.Store),
+		Logger:    m.Logger.With("component", "retention"),
+		SweepFunc: m.sweepBlobs,
 	})
+}
 
-	client := m.WebhookClient
-	if client == nil {
-		client = webhook.NewClient(webhook.ClientOptions{AllowNetworks: cfg.WebhookAllowNetworks, Timeout: cfg.WebhookTimeout})
+// sweepBlobs removes document files no fax refers to; object storage
+// expires its own.
+func (m *Main) sweepBlobs(ctx context.Context) (int, error) {
+	if d, ok := m.Blobs.(*blob.Dir); ok {
+		return d.Sweep(ctx, time.Hour, m.Now(), m.Store.DocumentReferenced)
+	}
+	return 0, nil
+}
+
+// buildWebhooks builds the delivery worker and the outbound client it
+// shares with document downloads.
+func (m *Main) buildWebhooks() error {
+	cfg := m.Config
+	m.webhookClient = m.WebhookClient
+	if m.webhookClient == nil {
+		m.webhookClient = webhook.NewClient(webhook.ClientOptions{AllowNetworks: cfg.WebhookAllowNetworks, Timeout: cfg.WebhookTimeout})
 	}
 	whOpts := webhook.Options{
-		Workers: cfg.WebhookWorkers, PerHost: cfg.WebhookPerHost, Schedule: cfg.WebhookRetrySchedule, Now: m.Now, Client: client,
+		Workers: cfg.WebhookWorkers, PerHost: cfg.WebhookPerHost, Schedule: cfg.WebhookRetrySchedule, Now: m.Now, Client: m.webhookClient,
 		// A claim must outlive an attempt's timeout, or a slow attempt's
 		// delivery would be claimed twice.
 		LeaseFor: max(cfg.ClaimLease, 2*cfg.WebhookTimeout),
 		Logger:   m.Logger.With("component", "webhook"), EmailAttachPDF: &cfg.EmailAttachPDF,
-		Document: func(ctx context.Context, faxID string) ([]byte, error) {
-			f, err := m.Store.FindFaxByID(ctx, faxID)
-			if err != nil {
-				return nil, err
-			}
-			if f.DocumentPurged || f.DocumentKey == "" {
-				return nil, fax.Errorf(fax.ECodeNotFound, "no document")
-			}
-			return m.Blobs.Get(ctx, f.DocumentKey)
-		},
+		Document: m.faxDocument,
 	}
 	if cfg.SMTPURL != "" {
 		mailer, err := email.New(email.Config{URL: cfg.SMTPURL, From: cfg.SMTPFrom, AllowNetworks: cfg.WebhookAllowNetworks, TLSConfig: m.EmailTLS})
@@ -149,59 +195,86 @@ func (m *Main) Open(ctx context.Context) error {
 		whOpts.Email = mailer
 	}
 	m.Webhooks = webhook.NewWorker(m.Store, whOpts)
+	return nil
+}
 
+// faxDocument is a fax's document for an email attachment, unless purged.
+func (m *Main) faxDocument(ctx context.Context, faxID string) ([]byte, error) {
+	f, err := m.Store.FindFaxByID(ctx, faxID)
+	if err != nil {
+		return nil, err
+	}
+	if f.DocumentPurged || f.DocumentKey == "" {
+		return nil, fax.Errorf(fax.ECodeNotFound, "no document")
+	}
+	return m.Blobs.Get(ctx, f.DocumentKey)
+}
+
+// buildIngest builds the carrier webhook path and the audit of refused
+// webhooks.
+func (m *Main) buildIngest() {
+	cfg := m.Config
 	m.Rejections = ingest.NewRejections(ingest.RejectionsOptions{
 		Record: m.Store.RecordAudit, Interval: cfg.CarrierRejectAuditPeriod, Now: m.Now,
 		Logger: m.Logger.With("component", "ingest"),
 	})
-	carrierSet, err := m.buildCarriers()
-	if err != nil {
-		return err
-	}
 	// Received documents are fetched with the same outbound safety as
 	// webhooks: private addresses refused unless allowed, no redirects.
-	carrierClient := webhook.NewClient(webhook.ClientOptions{AllowNetworks: cfg.WebhookAllowNetworks, Timeout: 2 * time.Minute})
+	m.carrierClient = webhook.NewClient(webhook.ClientOptions{AllowNetworks: cfg.WebhookAllowNetworks, Timeout: 2 * time.Minute})
 	m.Ingest = ingest.New(ingest.Options{
-		Resolve: func(ctx context.Context, u *fax.Update) error {
-			return carrierSet.resolve(ctx, carrierClient, receivedLimit(cfg.MaxDocument), u)
-		},
-		Store: m.Store, Blobs: m.Blobs, Logger: m.Logger.With("component", "ingest"), Now: m.Now,
+		Resolve: m.resolveUpdate,
+		Store:   m.Store, Blobs: m.Blobs, Logger: m.Logger.With("component", "ingest"), Now: m.Now,
 		FetchPerCarrier: cfg.FetchPerCarrier,
 		MaxBody:         cfg.CarrierMaxBody, UnverifiedReads: cfg.CarrierUnverifiedReads, UnverifiedReadsPerSource: cfg.CarrierUnverifiedPerIP,
 		UnverifiedMemory: cfg.CarrierUnverifiedMemory, BodyTimeout: cfg.CarrierBodyTimeout,
-		ToPDF: func(b []byte) ([]byte, int, error) {
-			pdf, info, err := document.ToPDF(b)
-			return pdf, info.Pages, err
-		},
-		WriteError: func(w http.ResponseWriter, r *http.Request, err error) {
-			api.WriteError(w, r, m.Logger, api.UnavailableIfDown(r.Context(), m.Store, err))
-		},
+		ToPDF:      receivedToPDF,
+		WriteError: m.writeIngestError,
 		OnRejected: m.Rejections.Add,
 	})
+}
 
-	senders := map[string]dispatch.Sender{}
-	problems := map[string]string{}
-	for name, c := range carrierSet.senders() {
+// resolveUpdate fetches what a received fax's update only points to.
+func (m *Main) resolveUpdate(ctx context.Context, u *fax.Update) error {
+	return m.carriers.resolve(ctx, m.carrierClient, receivedLimit(m.Config.MaxDocument), u)
+}
+
+func (m *Main) writeIngestError(w http.ResponseWriter, r *http.Request, err error) {
+	api.WriteError(w, r, m.Logger, api.UnavailableIfDown(r.Context(), m.Store, err))
+}
+
+// receivedToPDF converts a received document to the PDF users get.
+func receivedToPDF(b []byte) ([]byte, int, error) {
+	pdf, info, err := document.ToPDF(b)
+	return pdf, info.Pages, err
+}
+
+// buildDispatch builds the outbound worker over the carriers that can send,
+// and fails when the default carrier cannot.
+func (m *Main) buildDispatch() error {
+	cfg := m.Config
+	m.senders = map[string]dispatch.Sender{}
+	m.sendProblems = map[string]string{}
+	for name, c := range m.carriers.senders() {
 		if p := c.SendProblem(); p != "" {
-			problems[name] = p
+			m.sendProblems[name] = p
 			continue
 		}
-		senders[name] = c
+		m.senders[name] = c
 	}
 	if cfg.Provider == simulator.Name {
 		m.Simulator = simulator.New(simulator.Config{
 			PageDelay: cfg.SimulatorPageDelay, Apply: m.Ingest.Apply, SamplePDF: document.SamplePDF,
 		})
-		senders[simulator.Name] = m.Simulator
-	} else if _, ok := senders[cfg.Provider]; !ok {
-		p := problems[cfg.Provider]
+		m.senders[simulator.Name] = m.Simulator
+	} else if _, ok := m.senders[cfg.Provider]; !ok {
+		p := m.sendProblems[cfg.Provider]
 		if p == "" {
 			p = "it cannot send in this version"
 		}
 		return fmt.Errorf("FAXGATE_PROVIDER=%s: %s", cfg.Provider, p)
 	}
 	m.Dispatcher = dispatch.New(m.Store, dispatch.Options{
-		Senders: senders, Workers: cfg.DispatchWorkers, Now: m.Now, Grace: cfg.ShutdownTimeout, LeaseFor: cfg.ClaimLease,
+		Senders: m.senders, Workers: cfg.DispatchWorkers, Now: m.Now, Grace: cfg.ShutdownTimeout, LeaseFor: cfg.ClaimLease,
 		Concurrency: cfg.DispatchPerCarrier, ResultTimeout: cfg.ResultTimeout,
 		CheckAfter: cfg.ResultCheckAfter, CheckEvery: cfg.ResultCheckEvery,
 		FindSettle: cfg.SendFindSettle, FindSpacing: cfg.SendFindSpacing,
@@ -210,88 +283,116 @@ func (m *Main) Open(ctx context.Context) error {
 			"sinch":  {ResultTimeout: cfg.SinchResultTimeout},
 			"gofax":  {ResultTimeout: cfg.GoFaxResultTimeout},
 		},
-		ApplyFunc: func(ctx context.Context, u *fax.Update) error {
-			_, err := m.Ingest.Apply(ctx, u)
-			return err
-		},
-		Logger: m.Logger.With("component", "dispatch"),
-		Document: func(ctx context.Context, f *fax.Fax) ([]byte, error) {
-			return m.Blobs.Get(ctx, f.DocumentKey)
-		},
+		ApplyFunc: m.applyUpdate,
+		Logger:    m.Logger.With("component", "dispatch"),
+		Document:  m.sendDocument,
 	})
+	return nil
+}
+
+// applyUpdate applies a carrier's answer through ingest, like a webhook.
+func (m *Main) applyUpdate(ctx context.Context, u *fax.Update) error {
+	_, err := m.Ingest.Apply(ctx, u)
+	return err
+}
+
+func (m *Main) sendDocument(ctx context.Context, f *fax.Fax) ([]byte, error) {
+	return m.Blobs.Get(ctx, f.DocumentKey)
+}
+
+// routeWork points the store's new-work signals at the workers, which
+// exist only now.
+func (m *Main) routeWork() {
 	m.wake.Lock()
 	m.wake.dispatch, m.wake.deliver, m.wake.inbound = m.Dispatcher.Notify, m.Webhooks.Notify, m.Ingest.Notify
 	m.wake.endpoints = m.Webhooks.EndpointsChanged
 	m.wake.Unlock()
+}
 
+// buildMetrics builds the metrics, which name carrier routes by carrier.
+func (m *Main) buildMetrics() {
 	carrierRoutes := map[string]string{}
-	for _, rt := range carrierSet.routes(0, 0) {
+	for _, rt := range m.carriers.routes(0, 0) {
 		carrierRoutes[rt.Pattern] = rt.Provider
 	}
-	m.Metrics = metrics.New(m.Store, carrierRoutes, m.Logger.With("component", "metrics"), cfg.MetricsCacheFor)
+	m.Metrics = metrics.New(m.Store, carrierRoutes, m.Logger.With("component", "metrics"), m.Config.MetricsCacheFor)
+}
 
-	resolver := func(ctx context.Context, host string) ([]netip.Addr, error) {
-		return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
-	}
+// buildAPI builds the REST API and mounts the carrier webhook routes on it.
+func (m *Main) buildAPI() {
+	cfg := m.Config
 	apiOpts := api.Options{
 		Store: m.Store, Blobs: m.Blobs, Logger: m.Logger.With("component", "api"), Now: m.Now,
 		AdminKeys: cfg.AdminKeys, MaxDocument: cfg.MaxDocument, DefaultProvider: cfg.Provider,
 		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, MaxInflightSends: cfg.MaxInflightSends,
 		MaxInflightSendsPerKey: cfg.MaxInflightSendsPerKey, SendBodyTimeout: cfg.SendBodyTimeout,
-		ProviderProblem: func(name string) string {
-			if _, ok := senders[name]; ok {
-				return ""
-			}
-			if p, ok := problems[name]; ok {
-				return p
-			}
-			if name == simulator.Name {
-				return "the simulator runs only when FAXGATE_PROVIDER=simulator"
-			}
-			for _, p := range config.ProviderNames() {
-				if p == name {
-					return "not configured on this gateway"
-				}
-			}
-			return "unknown carrier; want one of simulator, phaxio, sinch, gofax, asterisk"
-		},
-		CancelAtCarrier: carrierSet.cancel,
+		ProviderProblem: m.providerProblem,
+		CancelAtCarrier: m.carriers.cancel,
 		Audit:           m.Store,
 		PrepareDocument: prepareDocument,
-		RenderPDF: func(b []byte, _ string) ([]byte, error) {
-			pdf, _, err := document.ToPDF(b)
-			return pdf, err
-		},
-		FetchDocument: func(ctx context.Context, url string, max int64) ([]byte, error) {
-			return fetchDocument(ctx, client, url, max)
-		},
-		CheckWebhookURL: func(ctx context.Context, raw string) error {
-			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			defer cancel()
-			return webhook.CheckURL(raw, cfg.WebhookAllowNetworks, func(_ context.Context, host string) ([]netip.Addr, error) {
-				return resolver(ctx, host)
-			})
-		},
-		NewSecret:      webhook.NewSecret,
-		Formats:        []string{fax.FormatJSON, fax.FormatPhaxio, fax.FormatGoFax},
-		EmailEnabled:   cfg.SMTPURL != "",
-		CallbackSecret: m.callbackSecret,
-		Metrics:        m.Metrics.Handler(),
+		RenderPDF:       renderPDF,
+		FetchDocument:   m.fetchDocument,
+		CheckWebhookURL: m.checkWebhookURL,
+		NewSecret:       webhook.NewSecret,
+		Formats:         []string{fax.FormatJSON, fax.FormatPhaxio, fax.FormatGoFax},
+		EmailEnabled:    cfg.SMTPURL != "",
+		CallbackSecret:  m.callbackSecret,
+		Metrics:         m.Metrics.Handler(),
 	}
 	if m.Simulator != nil {
 		apiOpts.SimulatorInbound = m.Simulator.Receive
 	}
-	if carrierSet.gofax != nil {
-		apiOpts.SMS = &smsService{store: m.Store, gofax: carrierSet.gofax, apply: m.Ingest.Apply}
+	if m.carriers.gofax != nil {
+		apiOpts.SMS = sms.New(sms.Options{Store: m.Store, Sender: m.carriers.gofax, Carrier: gofax.Name, Label: "GoFax", ApplyFunc: m.applyUpdate})
 	}
 	m.API = api.New(apiOpts)
-	m.mountCarrierRoutes(carrierSet)
-	m.carriers = carrierSet
-	route := func(r *http.Request) string {
-		_, pattern := m.API.Mux().Handler(r)
-		return pattern
-	}
+	m.mountCarrierRoutes(m.carriers)
+}
 
+// providerProblem says why a fax cannot go through carrier name ("" when
+// it can).
+func (m *Main) providerProblem(name string) string {
+	if _, ok := m.senders[name]; ok {
+		return ""
+	}
+	if p, ok := m.sendProblems[name]; ok {
+		return p
+	}
+	if name == simulator.Name {
+		return "the simulator runs only when FAXGATE_PROVIDER=simulator"
+	}
+	for _, p := range config.ProviderNames() {
+		if p == name {
+			return "not configured on this gateway"
+		}
+	}
+	return "unknown carrier; want one of simulator, phaxio, sinch, gofax, asterisk"
+}
+
+func renderPDF(b []byte, _ string) ([]byte, error) {
+	pdf, _, err := document.ToPDF(b)
+	return pdf, err
+}
+
+func (m *Main) fetchDocument(ctx context.Context, url string, max int64) ([]byte, error) {
+	return fetchDocument(ctx, m.webhookClient, url, max)
+}
+
+// checkWebhookURL refuses an endpoint URL the delivery client would refuse,
+// resolving its host for at most five seconds.
+func (m *Main) checkWebhookURL(ctx context.Context, raw string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return webhook.CheckURL(raw, m.Config.WebhookAllowNetworks, func(_ context.Context, host string) ([]netip.Addr, error) {
+		return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	})
+}
+
+// listen opens the API's listener (and the metrics one) and builds the
+// server around the API.
+func (m *Main) listen() error {
+	cfg := m.Config
+	var err error
 	m.listener, err = net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("FAXGATE_ADDR: %w", err)
@@ -301,7 +402,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	var ids fax.IDGen
 	m.server = &http.Server{
-		Handler:           api.WithTrustedProxies(m.Metrics.Middleware(api.WithRequestID(m.API, &ids, m.Now), route), cfg.TrustedProxies),
+		Handler:           api.WithTrustedProxies(m.Metrics.Middleware(api.WithRequestID(m.API, &ids, m.Now), m.route), cfg.TrustedProxies),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       5 * time.Minute,
 		WriteTimeout:      5 * time.Minute,
@@ -309,10 +410,13 @@ func (m *Main) Open(ctx context.Context) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 	}
-	if cfg.InsecureWebhooks {
-		m.Logger.Warn("FAXGATE_INSECURE_WEBHOOKS=1: carrier webhooks without configured verification are accepted unverified")
-	}
 	return nil
+}
+
+// route is the pattern a request matches, which metrics count by.
+func (m *Main) route(r *http.Request) string {
+	_, pattern := m.API.Mux().Handler(r)
+	return pattern
 }
 
 func (m *Main) onWork(kind string) {
