@@ -43,15 +43,10 @@ type Main struct {
 	WebhookClient *http.Client
 	// EmailTLS overrides the TLS settings for the SMTP relay (tests).
 	EmailTLS *tls.Config
-	// CallerRunsWebhooks leaves running Webhooks (the delivery worker) to
-	// the caller of Run, which may stop and start it: the bench does, to
-	// build backlogs.
-	CallerRunsWebhooks bool
-
-	Store  store
-	Blobs  blob.Store
-	API    *api.Server
-	Ingest *ingest.Ingest
+	Store    store
+	Blobs    blob.Store
+	API      *api.Server
+	Ingest   *ingest.Ingest
 	// Rejections writes refused carrier webhooks to the audit trail,
 	// aggregated; tests flush it.
 	Rejections *ingest.Rejections
@@ -79,6 +74,14 @@ type Main struct {
 		inbound  func()
 		// endpoints tells the webhook worker an endpoint was removed.
 		endpoints func()
+	}
+	// deliveries is the webhook worker's run, which StopDeliveries and
+	// StartDeliveries end and begin again while the gateway serves.
+	deliveries struct {
+		sync.Mutex
+		parent context.Context // Run's work context; nil before Run
+		stop   context.CancelFunc
+		done   chan error
 	}
 	// metricsServer serves /metrics on FAXGATE_METRICS_ADDR; nil when unset.
 	metricsServer   *http.Server
@@ -468,10 +471,10 @@ func (m *Main) Run(ctx context.Context) error {
 	go func() { defer m.wg.Done(); m.Retention.Run(workCtx) }()
 	go func() { defer m.wg.Done(); m.Dispatcher.Run(workCtx) }()
 	go func() { defer m.wg.Done(); m.Ingest.RunFetcher(workCtx) }()
-	if !m.CallerRunsWebhooks {
-		m.wg.Add(1)
-		go func() { defer m.wg.Done(); m.Webhooks.Run(workCtx) }()
-	}
+	m.deliveries.Lock()
+	m.deliveries.parent = workCtx
+	m.deliveries.Unlock()
+	m.StartDeliveries()
 	serveErr := make(chan error, 1)
 	go func() {
 		if m.Config.TLSCert != "" {
@@ -505,6 +508,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	cancel()
 	m.wg.Wait()
+	m.StopDeliveries()
 	m.carriers.close()
 	if cerr := m.Store.Close(); cerr != nil {
 		err = errors.Join(err, cerr)
@@ -515,6 +519,37 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.Logger.Info("stopped")
 	return err
+}
+
+// StopDeliveries stops the webhook worker once the attempts in flight are
+// recorded, returning the worker's error. Deliveries created meanwhile
+// wait, pending, until StartDeliveries: an operator (or the bench) builds
+// a backlog this way. Stopping a stopped worker does nothing.
+func (m *Main) StopDeliveries() error {
+	m.deliveries.Lock()
+	defer m.deliveries.Unlock()
+	if m.deliveries.stop == nil {
+		return nil
+	}
+	m.deliveries.stop()
+	m.deliveries.stop = nil
+	return <-m.deliveries.done
+}
+
+// StartDeliveries starts the webhook worker again after StopDeliveries. It
+// does nothing before Run, after Run's shutdown began, or while the worker
+// runs.
+func (m *Main) StartDeliveries() {
+	m.deliveries.Lock()
+	defer m.deliveries.Unlock()
+	parent := m.deliveries.parent
+	if parent == nil || parent.Err() != nil || m.deliveries.stop != nil {
+		return
+	}
+	ctx, stop := context.WithCancel(parent)
+	done := make(chan error, 1)
+	m.deliveries.stop, m.deliveries.done = stop, done
+	go func() { done <- m.Webhooks.Run(ctx) }()
 }
 
 // Close releases what Open built, for a Main that never ran.
