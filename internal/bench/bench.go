@@ -399,14 +399,16 @@ func (b *bench) run(ctx context.Context) (*Results, error) {
 // carrier and the configuration; cleanup undoes what prepare made.
 func (b *bench) prepare() (cleanup func(), err error) {
 	var undo []func()
-	cleanup = func() {
+	undoAll := func() {
 		for i := len(undo) - 1; i >= 0; i-- {
 			undo[i]()
 		}
 	}
+	// A failing return sets cleanup to nil, so the undoing must not go
+	// through it.
 	defer func() {
 		if err != nil {
-			cleanup()
+			undoAll()
 		}
 	}()
 	b.dir = b.o.dir
@@ -431,7 +433,7 @@ func (b *bench) prepare() (cleanup func(), err error) {
 		return nil, fmt.Errorf("bench: fake carrier: %w", err)
 	}
 	undo = append(undo, func() { b.carrier.srv.Close() })
-	return cleanup, b.configure()
+	return undoAll, b.configure()
 }
 
 // configure builds the gateway's configuration: Phaxio as the carrier with
