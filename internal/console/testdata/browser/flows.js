@@ -28,10 +28,17 @@ async function shot(page, name) {
 async function signIn(page, key) {
   await page.goto(base + "/console/");
   check(page.url().includes("/console/sign-in"), "an anonymous visit did not land on the sign-in page: " + page.url());
-  // By keyboard: the key field has focus, Enter submits.
+  // By keyboard: the key field has focus (autofocus, which a loaded
+  // browser may apply a moment after the load), Enter submits.
+  await page.waitForFunction(() => document.activeElement && document.activeElement.id === "key");
   await page.keyboard.type(key);
   await page.keyboard.press("Enter");
-  await page.waitForURL((u) => !u.pathname.endsWith("/sign-in"));
+  try {
+    await page.waitForURL((u) => !u.pathname.endsWith("/sign-in"));
+  } catch (e) {
+    const text = (await page.textContent("body").catch(() => "")) || "";
+    throw new Error("sign-in stayed on " + page.url() + ": " + text.replace(/\s+/g, " ").slice(0, 300));
+  }
 }
 
 // reloadUntil reloads the page until fn(page) holds, for states that the

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bufio"
@@ -36,8 +36,8 @@ import (
 // fail tests.
 const soakGrowthLimit = 0.10
 
-// soakSample is one reading of the child's memory.
-type soakSample struct {
+// SoakSample is one reading of the child's memory.
+type SoakSample struct {
 	AtS        float64 `json:"at_s"`
 	RSSMB      float64 `json:"rss_mb"`
 	HeapMB     float64 `json:"heap_inuse_mb,omitempty"`
@@ -45,13 +45,13 @@ type soakSample struct {
 	Delivered  int64   `json:"webhooks_delivered"`
 }
 
-// soakResults is what a soak measured.
-type soakResults struct {
-	Machine   benchMachine `json:"machine"`
+// SoakResults is what a soak measured.
+type SoakResults struct {
+	Machine   Machine      `json:"machine"`
 	Rate      float64      `json:"offered_per_s"`
 	Seconds   float64      `json:"seconds"`
-	EndToEnd  benchFigure  `json:"end_to_end"`
-	Samples   []soakSample `json:"samples"`
+	EndToEnd  Figure       `json:"end_to_end"`
+	Samples   []SoakSample `json:"samples"`
 	EarlyPeak float64      `json:"early_peak_rss_mb"`
 	LatePeak  float64      `json:"late_peak_rss_mb"`
 	Growth    float64      `json:"growth"`
@@ -82,9 +82,9 @@ func (b *bench) runSoak(ctx context.Context, stdout io.Writer) error {
 	nFax := ceilDiv(n, o.pages+1)
 	b.say("creating %d faxes (%d pages each) and the webhook endpoint in %s", nFax, o.pages, b.dir)
 	var faxes []benchFax
-	g, err := b.start(ctx, func(m *Main) error {
+	g, err := b.start(ctx, func(st Store) error {
 		var err error
-		faxes, err = b.setup(ctx, m, nFax, secret)
+		faxes, err = b.setup(ctx, st, nFax, secret)
 		return err
 	})
 	if err != nil {
@@ -118,11 +118,11 @@ func (b *bench) runSoak(ctx context.Context, stdout io.Writer) error {
 	}
 	b.say("faxgate serve is pid %d; soaking for %v at %.0f callbacks/s, sampling every %v", child.Process.Pid, o.soak, o.soakRate, o.soakSample)
 
-	res := &soakResults{Machine: newBenchMachine(o), Rate: o.soakRate, Seconds: o.soak.Seconds()}
+	res := &SoakResults{Machine: newMachine(o), Rate: o.soakRate, Seconds: o.soak.Seconds()}
 	epoch := time.Now()
-	var samples []soakSample
+	var samples []SoakSample
 	sample := func() {
-		s := soakSample{AtS: round(time.Since(epoch).Seconds(), 1), Delivered: b.recv.verified.Load()}
+		s := SoakSample{AtS: round(time.Since(epoch).Seconds(), 1), Delivered: b.recv.verified.Load()}
 		rss, _ := procMemStatus(child.Process.Pid)
 		s.RSSMB = mb(rss)
 		s.HeapMB, s.Goroutines = childRuntimeStats("http://" + b.cfg.MetricsAddr + "/metrics")
@@ -188,7 +188,7 @@ func (b *bench) runSoak(ctx context.Context, stdout io.Writer) error {
 
 // judge compares the peak resident set of the earlier and later halves of
 // the run past its warm-up (the first tenth).
-func (r *soakResults) judge(d time.Duration) {
+func (r *SoakResults) judge(d time.Duration) {
 	warm := d.Seconds() / 10
 	mid := warm + (d.Seconds()-warm)/2
 	for _, s := range r.Samples {
@@ -206,7 +206,7 @@ func (r *soakResults) judge(d time.Duration) {
 	}
 }
 
-func (r *soakResults) print(w io.Writer) {
+func (r *SoakResults) print(w io.Writer) {
 	m := r.Machine
 	fmt.Fprintf(w, "faxgate bench --soak: %s, %.0f callbacks/s offered for %.0f s to faxgate serve in its own process; %d CPUs (%s), %s (GOGC %d), %s\n\n",
 		m.Store, r.Rate, r.Seconds, m.CPUs, m.CPU, m.Go, m.GOGC, m.OS)
