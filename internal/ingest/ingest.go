@@ -103,9 +103,12 @@ type Options struct {
 // Ingest applies carrier updates.
 type Ingest struct {
 	opts Options
-	log  *slog.Logger
-	wake chan struct{}
-	gate *gate
+	// fetchRetry is FetchSchedule's policy: one first fetch and a retry
+	// after each wait.
+	fetchRetry fax.RetryPolicy
+	log        *slog.Logger
+	wake       chan struct{}
+	gate       *gate
 }
 
 // New returns an Ingest.
@@ -131,7 +134,10 @@ func New(opts Options) *Ingest {
 	if opts.BodyTimeout <= 0 {
 		opts.BodyTimeout = 60 * time.Second
 	}
-	return &Ingest{opts: opts, log: opts.Logger, wake: make(chan struct{}, 1),
+	if opts.FetchSchedule == nil {
+		opts.FetchSchedule = defaultFetchSchedule()
+	}
+	return &Ingest{opts: opts, fetchRetry: fax.ScheduleRetry(opts.FetchSchedule, 0), log: opts.Logger, wake: make(chan struct{}, 1),
 		gate: newGate(opts.UnverifiedReads, opts.UnverifiedReadsPerSource, opts.UnverifiedMemory)}
 }
 

@@ -101,6 +101,7 @@ const (
 type Worker struct {
 	store    Store
 	opts     Options
+	retry    fax.RetryPolicy // from Schedule and MaxRetryAfter
 	client   *http.Client
 	log      *slog.Logger
 	builders map[string]buildFunc
@@ -162,6 +163,7 @@ func NewWorker(store Store, opts Options) *Worker {
 	w := &Worker{
 		store:    store,
 		opts:     opts,
+		retry:    fax.ScheduleRetry(opts.Schedule, opts.MaxRetryAfter),
 		client:   opts.Client,
 		log:      opts.Logger,
 		builders: builders(),
