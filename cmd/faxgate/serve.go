@@ -130,6 +130,7 @@ func (m *Main) Open(ctx context.Context) error {
 		// delivery would be claimed twice.
 		LeaseFor: max(cfg.ClaimLease, 2*cfg.WebhookTimeout),
 		Logger:   m.Logger.With("component", "webhook"), EmailAttachPDF: &cfg.EmailAttachPDF,
+		ObserveFunc: func(outcome string, d time.Duration) { m.Metrics.ObserveAttempt(outcome, d) }, // m.Metrics is set below, before any delivery
 		Document: func(ctx context.Context, faxID string) ([]byte, error) {
 			f, err := m.Store.FindFaxByID(ctx, faxID)
 			if err != nil {

@@ -70,8 +70,15 @@ type attemptRecord struct {
 func (w *Worker) attempt(ctx context.Context, job *fax.DeliveryJob) attemptRecord {
 	ctx = context.WithoutCancel(ctx)
 	now := w.opts.Now().UTC()
+	var start time.Time
+	if w.opts.ObserveFunc != nil {
+		start = time.Now()
+	}
 	out := w.send(ctx, job, now)
 	status, next := w.decide(job.Delivery.AttemptCount, out, now)
+	if w.opts.ObserveFunc != nil {
+		w.opts.ObserveFunc(attemptOutcome(status), time.Since(start))
+	}
 	// A Retry-After is the endpoint's: its other deliveries wait too, those
 	// this worker holds and, through the record, those in the store.
 	if out.hasRetryAfter {
@@ -91,6 +98,17 @@ func (w *Worker) attempt(ctx context.Context, job *fax.DeliveryJob) attemptRecor
 		w.logAttempt(ctx, level, job, out, status, next)
 	}
 	return attemptRecord{job: job, attempt: out.attempt, status: status, next: next}
+}
+
+// attemptOutcome names an attempt's result as the delivery metrics label it.
+func attemptOutcome(status fax.DeliveryStatus) string {
+	switch status {
+	case fax.DeliverySucceeded:
+		return "succeeded"
+	case fax.DeliveryPending:
+		return "retry"
+	}
+	return "failed"
 }
 
 // logAttempt writes the record of one attempt.

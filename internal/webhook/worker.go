@@ -56,6 +56,10 @@ type Options struct {
 	Client *http.Client
 	// Logger receives one record per attempt. Default: discard.
 	Logger *slog.Logger
+	// ObserveFunc, when set, is told of every attempt made: its outcome
+	// (succeeded, retry or failed) and how long it took. Main points it at
+	// the delivery metrics. Default nil.
+	ObserveFunc func(outcome string, latency time.Duration)
 	// PerHost caps the attempts running at once to one destination: an
 	// HTTP endpoint's host and port, shared by every endpoint there, or the
 	// SMTP relay, shared by every mailto: endpoint. So a slow or stalled
