@@ -92,6 +92,8 @@ func (m *Main) buildWebhooks() error {
 		LeaseFor: max(cfg.ClaimLease, 2*cfg.WebhookTimeout),
 		Logger:   m.Logger.With("component", "webhook"), EmailAttachPDF: &cfg.EmailAttachPDF,
 		Document: m.faxDocument,
+		// m.Metrics is built in a later step, before any delivery runs.
+		ObserveFunc: func(outcome string, d time.Duration) { m.Metrics.ObserveAttempt(outcome, d) },
 	}
 	if cfg.SMTPURL != "" {
 		mailer, err := email.New(email.Config{URL: cfg.SMTPURL, From: cfg.SMTPFrom, AllowNetworks: cfg.WebhookAllowNetworks, TLSConfig: m.EmailTLS})

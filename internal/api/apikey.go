@@ -5,7 +5,6 @@ import (
 	"encoding/base32"
 	"encoding/hex"
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/faxgate/faxgate/internal/fax"
@@ -30,27 +29,13 @@ func (s *Server) handleAPIKeyCreate(w http.ResponseWriter, r *http.Request) erro
 	if err := decodeJSON(r, 16<<10, &req); err != nil {
 		return err
 	}
-	req.Name = strings.TrimSpace(req.Name)
-	if req.Name == "" || len(req.Name) > 100 {
-		return fax.Errorf(fax.ECodeInvalid, "name is required (at most 100 characters)")
-	}
-	if len(req.Scopes) == 0 {
-		return fax.Errorf(fax.ECodeInvalid, "scopes is required: some of %s", fax.ScopeNames())
-	}
-	var scopes []fax.Scope
-	for _, sc := range req.Scopes {
-		if !fax.Scope(sc).Valid() {
-			return fax.Errorf(fax.ECodeInvalid, "unknown scope %q; want some of %s", truncate(sc, 64), fax.ScopeNames())
-		}
-		if !slices.Contains(scopes, fax.Scope(sc)) {
-			scopes = append(scopes, fax.Scope(sc))
-		}
-	}
-	if err := fax.CheckGrant(principal(r.Context()), scopes); err != nil {
+	nk, err := fax.NewAPIKey(principal(r.Context()), req.Name, req.Scopes)
+	if err != nil {
 		return err
 	}
 	key, hash, prefix := NewAPIKey()
-	k, err := s.opts.Store.CreateAPIKey(r.Context(), &fax.APIKey{Name: req.Name, Hash: hash, Prefix: prefix, Scopes: scopes})
+	nk.Hash, nk.Prefix = hash, prefix
+	k, err := s.opts.Store.CreateAPIKey(r.Context(), nk)
 	if err != nil {
 		return err
 	}

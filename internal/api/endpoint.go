@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/mail"
-	"slices"
 	"strings"
 	"time"
 
@@ -13,7 +12,7 @@ import (
 )
 
 // endpointRequest is the body of create and update; pointers tell an update
-// which fields to change.
+// which fields to change. Its rules are fax.EndpointChange's.
 type endpointRequest struct {
 	URL         *string   `json:"url"`
 	Events      *[]string `json:"events"`
@@ -25,85 +24,14 @@ type endpointRequest struct {
 	Enabled     *bool     `json:"enabled"`
 }
 
-// apply validates req and copies it onto e.
-func (s *Server) applyEndpoint(ctx context.Context, req *endpointRequest, e *fax.Endpoint) error {
-	if req.URL != nil {
-		u := strings.TrimSpace(*req.URL)
-		if err := s.checkEndpointURL(ctx, "url", u); err != nil {
-			return err
-		}
-		e.URL = u
+// endpointRules are the endpoint checks that depend on this server: its
+// formats, and where events may go (checkEndpointURL). ctx bounds the
+// url's lookup.
+func (s *Server) endpointRules(ctx context.Context) fax.EndpointRules {
+	return fax.EndpointRules{
+		Formats:  s.opts.Formats,
+		CheckURL: func(u string) error { return s.checkEndpointURL(ctx, "url", u) },
 	}
-	if req.Events != nil {
-		if len(*req.Events) > 32 {
-			return fax.Errorf(fax.ECodeInvalid, "events: too many")
-		}
-		e.Events = nil
-		for _, t := range *req.Events {
-			et := fax.EventType(t)
-			if !et.Valid() {
-				return fax.Errorf(fax.ECodeInvalid, "events: unknown event type %q", truncate(t, 64))
-			}
-			if !slices.Contains(e.Events, et) {
-				e.Events = append(e.Events, et)
-			}
-		}
-	}
-	if req.Inflight != nil {
-		e.Inflight = *req.Inflight
-	}
-	if req.Format != nil {
-		if !slices.Contains(s.formats(), *req.Format) {
-			return fax.Errorf(fax.ECodeInvalid, "format must be one of %s", strings.Join(s.formats(), ", "))
-		}
-		e.Format = *req.Format
-	}
-	if req.Numbers != nil {
-		if len(*req.Numbers) > 1000 {
-			return fax.Errorf(fax.ECodeInvalid, "numbers: at most 1000")
-		}
-		e.Numbers = nil
-		for _, n := range *req.Numbers {
-			num, err := fax.ParseNumber(n)
-			if err != nil {
-				return fax.Errorf(fax.ECodeInvalid, "numbers: %s", fax.ErrorMessage(err))
-			}
-			if !slices.Contains(e.Numbers, string(num)) {
-				e.Numbers = append(e.Numbers, string(num))
-			}
-		}
-	}
-	if req.Description != nil {
-		if len(*req.Description) > 500 {
-			return fax.Errorf(fax.ECodeInvalid, "description: at most 500 characters")
-		}
-		e.Description = *req.Description
-	}
-	if req.APIVersion != nil {
-		if *req.APIVersion != fax.APIVersion {
-			return fax.Errorf(fax.ECodeInvalid, "api_version must be %s", fax.APIVersion)
-		}
-		e.APIVersion = *req.APIVersion
-	}
-	if e.Format == fax.FormatGoFax && e.Inflight {
-		return fax.Errorf(fax.ECodeInvalid, "the gofax format has no inflight events; set inflight to false")
-	}
-	if req.Enabled != nil {
-		e.Enabled = *req.Enabled
-		if e.Enabled {
-			e.DisabledReason = ""
-		} else if e.DisabledReason == "" {
-			e.DisabledReason = "disabled by a user"
-		}
-	}
-	return nil
-}
-
-func (s *Server) formats() []string {
-	if len(s.opts.Formats) == 0 {
-		return []string{fax.FormatJSON}
-	}
-	return s.opts.Formats
 }
 
 func (s *Server) handleEndpointCreate(w http.ResponseWriter, r *http.Request) error {
@@ -111,19 +39,14 @@ func (s *Server) handleEndpointCreate(w http.ResponseWriter, r *http.Request) er
 	if err := decodeJSON(r, 256<<10, &req); err != nil {
 		return err
 	}
-	if req.URL == nil {
-		return fax.Errorf(fax.ECodeInvalid, "url is required")
-	}
-	if req.Enabled != nil && !*req.Enabled {
-		return fax.Errorf(fax.ECodeInvalid, "a new endpoint is enabled; disable it afterwards with PATCH")
-	}
-	e := &fax.Endpoint{Format: fax.FormatJSON, APIVersion: fax.APIVersion, Enabled: true}
-	if err := s.applyEndpoint(r.Context(), &req, e); err != nil {
-		return err
-	}
-	e.Secret = s.opts.NewSecret()
+	ownerID := ""
 	if k := principal(r.Context()); k != nil && !k.Admin {
-		e.OwnerKeyID = k.ID
+		ownerID = k.ID
+	}
+	change := fax.EndpointChange(req)
+	e, err := fax.NewEndpoint(&change, s.endpointRules(r.Context()), s.opts.NewSecret(), ownerID)
+	if err != nil {
+		return err
 	}
 	created, err := s.opts.Store.CreateEndpoint(r.Context(), e)
 	if err != nil {
@@ -191,17 +114,15 @@ func (s *Server) handleEndpointUpdate(w http.ResponseWriter, r *http.Request) er
 	if err := decodeJSON(r, 256<<10, &req); err != nil {
 		return err
 	}
-	// Validate (and resolve the URL) before taking the write lock.
-	if err := s.applyEndpoint(r.Context(), &req, &fax.Endpoint{}); err != nil {
+	change := fax.EndpointChange(req)
+	// Validate (and resolve the URL) before taking the write lock; under
+	// it the url is taken as checked, and the rest is checked against the
+	// endpoint as it is.
+	if err := change.Apply(&fax.Endpoint{}, s.endpointRules(r.Context())); err != nil {
 		return err
 	}
-	check := req
-	check.URL = nil // already checked
 	e, err := s.opts.Store.UpdateEndpoint(r.Context(), id, func(e *fax.Endpoint) error {
-		if req.URL != nil {
-			e.URL = strings.TrimSpace(*req.URL)
-		}
-		return s.applyEndpoint(context.Background(), &check, e)
+		return change.Apply(e, fax.EndpointRules{Formats: s.opts.Formats})
 	})
 	if err != nil {
 		return err

@@ -3,9 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -16,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/faxgate/faxgate/internal/fax"
 	"github.com/faxgate/faxgate/internal/wire"
@@ -61,31 +58,24 @@ func (s *Server) handleFaxCreate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer leave()
-	to, err := fax.ParseNumber(req.To)
-	if err != nil {
-		return fax.Errorf(fax.ECodeInvalid, "to: %s", fax.ErrorMessage(err))
+	send := fax.SendRequest{
+		To: req.To, From: req.From, CallbackURL: req.CallbackURL, Provider: req.Provider,
+		HeaderText: req.HeaderText, IdempotencyKey: r.Header.Get("Idempotency-Key"),
 	}
-	var from fax.Number
-	if req.From != "" {
-		if from, err = fax.ParseNumber(req.From); err != nil {
-			return fax.Errorf(fax.ECodeInvalid, "from: %s", fax.ErrorMessage(err))
-		}
+	if err := send.Validate(); err != nil {
+		return err
 	}
-	if n := utf8.RuneCountInString(req.HeaderText); n > 50 || !utf8.ValidString(req.HeaderText) {
-		return fax.Errorf(fax.ECodeInvalid, "header_text: at most 50 characters of text, got %d", n)
-	}
-	if req.CallbackURL != "" {
-		if err := s.checkEndpointURL(ctx, "callback_url", req.CallbackURL); err != nil {
+	if send.CallbackURL != "" {
+		if err := s.checkEndpointURL(ctx, "callback_url", send.CallbackURL); err != nil {
 			return err
 		}
 	}
-	provider := req.Provider
-	if provider == "" {
-		provider = s.opts.DefaultProvider
+	if send.Provider == "" {
+		send.Provider = s.opts.DefaultProvider
 	}
 	if s.opts.ProviderProblem != nil {
-		if p := s.opts.ProviderProblem(provider); p != "" {
-			return fax.Errorf(fax.ECodeUnprocessable, "provider %s cannot send: %s", provider, p)
+		if p := s.opts.ProviderProblem(send.Provider); p != "" {
+			return fax.Errorf(fax.ECodeUnprocessable, "provider %s cannot send: %s", send.Provider, p)
 		}
 	}
 	if req.content == nil && req.ContentURL != "" {
@@ -100,42 +90,24 @@ func (s *Server) handleFaxCreate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-
-	owner := principal(ctx)
-	ownerID := ""
-	if owner != nil && !owner.Admin {
-		ownerID = owner.ID
+	if err := send.ValidateIdempotencyKey(); err != nil {
+		return err
 	}
-	idem := r.Header.Get("Idempotency-Key")
-	if len(idem) > 255 {
-		return fax.Errorf(fax.ECodeInvalid, "Idempotency-Key is longer than 255 characters")
-	}
-	docSum := sha256.Sum256(doc.Bytes)
-	h := sha256.New()
-	for _, v := range []string{string(to), string(from), req.CallbackURL, provider, req.HeaderText, hex.EncodeToString(docSum[:])} {
-		h.Write([]byte(strconv.Itoa(len(v)) + ":" + v))
-	}
-	reqHash := hex.EncodeToString(h.Sum(nil))
+	opts := fax.CreateOptions{RequestHash: send.Hash(doc.Bytes)}
 
 	now := s.now().UTC()
 	id := s.ids.New(fax.PrefixFax, now)
-	ext := ".pdf"
-	if doc.MIME == "image/tiff" {
-		ext = ".tif"
-	}
-	key := "outbound/" + now.Format("2006/01/02") + "/" + id + ext
+	key := fax.OutboundDocumentKey(id, doc.MIME, now)
 	info, err := s.opts.Blobs.Put(ctx, key, doc.Bytes)
 	if err != nil {
 		return fmt.Errorf("api: store document: %w", err)
 	}
-	f := &fax.Fax{
-		ID: id, To: string(to), From: string(from), Provider: provider, Pages: doc.Pages,
-		CallbackURL: req.CallbackURL, HeaderText: req.HeaderText,
-		DocumentKey: key, DocumentType: doc.MIME, DocumentSize: info.Size, DocumentSHA256: info.SHA256,
-		OwnerKeyID: ownerID, IdempotencyKey: idem, CallbackToken: hex.EncodeToString(fax.RandomToken(24)),
+	ownerID := ""
+	if owner := principal(ctx); owner != nil && !owner.Admin {
+		ownerID = owner.ID
 	}
-	opts := fax.CreateOptions{RequestHash: reqHash}
-	if req.CallbackURL != "" && s.opts.CallbackSecret != nil {
+	f := fax.NewOutbound(id, &send, fax.StoredDocument{Key: key, MIME: doc.MIME, Size: info.Size, SHA256: info.SHA256, Pages: doc.Pages}, ownerID)
+	if send.CallbackURL != "" && s.opts.CallbackSecret != nil {
 		if opts.CallbackSecret, err = s.opts.CallbackSecret(ctx); err != nil {
 			return err
 		}
@@ -157,7 +129,7 @@ func (s *Server) handleFaxCreate(w http.ResponseWriter, r *http.Request) error {
 	if !existed {
 		s.audit(r, "fax.send", "fax", created.ID)
 	}
-	s.log.InfoContext(r.Context(), "fax accepted", "fax_id", created.ID, "provider", provider, "to", fax.MaskNumber(created.To), "pages", created.Pages, "replayed", existed)
+	s.log.InfoContext(r.Context(), "fax accepted", "fax_id", created.ID, "provider", send.Provider, "to", fax.MaskNumber(created.To), "pages", created.Pages, "replayed", existed)
 	writeJSON(w, http.StatusAccepted, wire.FromFax(created))
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/faxgate/faxgate/internal/fax"
 	"github.com/faxgate/faxgate/internal/wire"
@@ -27,9 +26,6 @@ type smsRequest struct {
 	Provider string `json:"provider"`
 }
 
-// maxSMSText bounds an SMS's text (ten concatenated segments and some).
-const maxSMSText = 1600
-
 func (s *Server) handleSMSCreate(w http.ResponseWriter, r *http.Request) error {
 	if s.opts.SMS == nil {
 		return fax.Errorf(fax.ECodeUnprocessable, "no carrier that sends SMS is configured (SMS goes through GoFax: set GOFAX_TOKEN)")
@@ -38,19 +34,15 @@ func (s *Server) handleSMSCreate(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, 32<<10, &req); err != nil {
 		return err
 	}
-	to, err := fax.ParseNumber(req.To)
+	m, err := fax.NewSMS(req.To, req.Text)
 	if err != nil {
-		return fax.Errorf(fax.ECodeInvalid, "to: %s", fax.ErrorMessage(err))
-	}
-	n := utf8.RuneCountInString(req.Text)
-	if strings.TrimSpace(req.Text) == "" || n > maxSMSText {
-		return fax.Errorf(fax.ECodeInvalid, "text is required, at most %d characters (got %d)", maxSMSText, n)
+		return err
 	}
 	provider, err := s.opts.SMS.Provider(req.Provider)
 	if err != nil {
 		return err
 	}
-	m := &fax.SMS{To: string(to), TextLength: n, Provider: provider}
+	m.Provider = provider
 	if k := principal(r.Context()); k != nil && !k.Admin {
 		m.OwnerKeyID = k.ID
 	}

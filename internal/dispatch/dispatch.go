@@ -100,11 +100,11 @@ type Options struct {
 	// questions; the fax is then held as not confirmed.
 	FindSettle, FindSpacing time.Duration
 	FindEmpty               int
-	// Backoff is the wait before hand-over attempt n+1 after a retryable
-	// error (default 30s doubling, capped at 30m).
-	Backoff func(attempt int) time.Duration
-	// MaxAttempts ends a fax that carriers kept refusing (default 10).
-	MaxAttempts int
+	// Retry is when a hand-over that failed with a retryable error is tried
+	// again, and how many attempts end a fax that carriers kept refusing.
+	// Zero fields take the defaults: 30s doubling, capped at 30m; 10
+	// attempts; a carrier's Retry-After honoured up to 24h.
+	Retry fax.RetryPolicy
 	// Grace is how long in-flight sends may run after shutdown begins.
 	Grace  time.Duration
 	Now    func() time.Time
@@ -162,14 +162,15 @@ func New(store Store, opts Options) *Dispatcher {
 	if opts.FindEmpty <= 1 {
 		opts.FindEmpty = 2
 	}
-	if opts.Backoff == nil {
-		opts.Backoff = func(n int) time.Duration {
-			d := 30 * time.Second << min(n-1, 6)
-			return min(d, 30*time.Minute)
-		}
+	if opts.Retry.Backoff <= 0 && len(opts.Retry.Schedule) == 0 {
+		opts.Retry.Backoff, opts.Retry.MaxBackoff = 30*time.Second, 30*time.Minute
 	}
-	if opts.MaxAttempts <= 0 {
-		opts.MaxAttempts = 10
+	if opts.Retry.Attempts <= 0 {
+		opts.Retry.Attempts = 10
+	}
+	if opts.Retry.MaxRetryAfter <= 0 {
+		// As long as the carriers' own cap (carrier.MaxRetryAfter).
+		opts.Retry.MaxRetryAfter = 24 * time.Hour
 	}
 	if opts.Grace <= 0 {
 		opts.Grace = 30 * time.Second
@@ -462,14 +463,14 @@ func (d *Dispatcher) handle(ctx context.Context, j *fax.DispatchJob) {
 	}
 }
 
-// retry puts a fax the carrier did not take back in line, or ends it after
-// MaxAttempts.
+// retry puts a fax the carrier did not take back in line, or ends it once
+// the retry policy's attempts are used up.
 func (d *Dispatcher) retry(ctx context.Context, log *slog.Logger, j *fax.DispatchJob, after time.Duration, cause error) {
-	if j.Attempt >= d.opts.MaxAttempts {
+	wait, ok := d.opts.Retry.Next(j.Attempt, after)
+	if !ok {
 		d.fail(ctx, log, j.Fax.ID, &fax.Failure{Code: fax.FailCarrier, Message: "the carrier did not take the fax after repeated attempts"})
 		return
 	}
-	wait := max(d.opts.Backoff(j.Attempt), after)
 	log.Warn("carrier did not take the fax; will retry", "err", cause, "retry_in", wait.String())
 	if err := d.store.RescheduleDispatch(ctx, j.Fax.ID, d.opts.Now().Add(wait)); err != nil {
 		log.Error("reschedule", "err", err)

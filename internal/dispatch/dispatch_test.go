@@ -62,7 +62,7 @@ func setup(t *testing.T, sender dispatch.Sender) *env {
 	}
 	t.Cleanup(func() { st.Close() })
 	d := dispatch.New(st, dispatch.Options{
-		Senders: map[string]dispatch.Sender{"fake": sender}, Now: clock.Now, LeaseFor: time.Minute, MaxAttempts: 3,
+		Senders: map[string]dispatch.Sender{"fake": sender}, Now: clock.Now, LeaseFor: time.Minute, Retry: fax.RetryPolicy{Attempts: 3},
 		FindSettle: time.Millisecond, FindSpacing: time.Millisecond,
 		Document: func(context.Context, *fax.Fax) ([]byte, error) { return []byte("%PDF-1.4"), nil },
 	})

@@ -134,12 +134,8 @@ func (in *Ingest) fetch(ctx context.Context, j *fax.InboundJob) {
 		// Shutting down: the lease runs out and the job is tried again.
 		return
 	}
-	schedule := in.opts.FetchSchedule
-	if schedule == nil {
-		schedule = defaultFetchSchedule()
-	}
-	if retry := fetchRetryable(err, j.Attempts); retry && j.Attempts < len(schedule) {
-		at := in.opts.Now().Add(schedule[j.Attempts])
+	if wait, ok := in.fetchRetry.Next(j.Attempts+1, 0); ok && fetchRetryable(err, j.Attempts) {
+		at := in.opts.Now().Add(wait)
 		log.Warn("received document not fetched; will retry", "err", fax.ErrorMessage(err), "retry_at", at)
 		if rerr := in.opts.Store.RetryInbound(ctx, j.ID, fax.ErrorMessage(err), at); rerr != nil {
 			log.Error("reschedule fetch", "err", rerr)

@@ -103,8 +103,11 @@ type Options struct {
 // Ingest applies carrier updates.
 type Ingest struct {
 	opts Options
-	log  *slog.Logger
-	wake chan struct{}
+	// fetchRetry is FetchSchedule's policy: one first fetch and a retry
+	// after each wait.
+	fetchRetry fax.RetryPolicy
+	log        *slog.Logger
+	wake       chan struct{}
 	// gate bounds unverified bodies; small, those announced under
 	// firstBuffer.
 	gate, small *gate
@@ -133,7 +136,10 @@ func New(opts Options) *Ingest {
 	if opts.BodyTimeout <= 0 {
 		opts.BodyTimeout = 60 * time.Second
 	}
-	return &Ingest{opts: opts, log: opts.Logger, wake: make(chan struct{}, 1),
+	if opts.FetchSchedule == nil {
+		opts.FetchSchedule = defaultFetchSchedule()
+	}
+	return &Ingest{opts: opts, fetchRetry: fax.ScheduleRetry(opts.FetchSchedule, 0), log: opts.Logger, wake: make(chan struct{}, 1),
 		gate:  newGate(opts.UnverifiedReads, opts.UnverifiedReadsPerSource, opts.UnverifiedMemory),
 		small: newGate(smallShare*opts.UnverifiedReads, smallShare*opts.UnverifiedReadsPerSource, int64(smallShare*opts.UnverifiedReads)*firstBuffer)}
 }

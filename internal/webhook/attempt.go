@@ -70,12 +70,19 @@ type attemptRecord struct {
 func (w *Worker) attempt(ctx context.Context, job *fax.DeliveryJob) attemptRecord {
 	ctx = context.WithoutCancel(ctx)
 	now := w.opts.Now().UTC()
+	var start time.Time
+	if w.opts.ObserveFunc != nil {
+		start = time.Now()
+	}
 	out := w.send(ctx, job, now)
 	status, next := w.decide(job.Delivery.AttemptCount, out, now)
+	if w.opts.ObserveFunc != nil {
+		w.opts.ObserveFunc(attemptOutcome(status), time.Since(start))
+	}
 	// A Retry-After is the endpoint's: its other deliveries wait too, those
 	// this worker holds and, through the record, those in the store.
 	if out.hasRetryAfter {
-		until := now.Add(min(out.retryAfter, w.opts.MaxRetryAfter))
+		until := now.Add(w.retry.RetryAfter(out.retryAfter))
 		out.attempt.HoldEndpointUntil = &until
 		w.holdEndpoint(job, until)
 	}
@@ -91,6 +98,17 @@ func (w *Worker) attempt(ctx context.Context, job *fax.DeliveryJob) attemptRecor
 		w.logAttempt(ctx, level, job, out, status, next)
 	}
 	return attemptRecord{job: job, attempt: out.attempt, status: status, next: next}
+}
+
+// attemptOutcome names an attempt's result as the delivery metrics label it.
+func attemptOutcome(status fax.DeliveryStatus) string {
+	switch status {
+	case fax.DeliverySucceeded:
+		return "succeeded"
+	case fax.DeliveryPending:
+		return "retry"
+	}
+	return "failed"
 }
 
 // logAttempt writes the record of one attempt.
@@ -119,8 +137,9 @@ func (w *Worker) logAttempt(ctx context.Context, level slog.Level, job *fax.Deli
 // Any 2xx, or an accepted email, succeeds. A permanent error or 410 Gone
 // fails the delivery at once; whether to disable the endpoint too is the
 // store's decision. Anything else
-// is retried after Schedule[prior], or later if the receiver's Retry-After
-// (capped at MaxRetryAfter) says so, until the schedule is used up.
+// is retried as the worker's retry policy says (Schedule[prior], or later if
+// the receiver's Retry-After, capped at MaxRetryAfter, says so) until the
+// schedule is used up.
 func (w *Worker) decide(prior int, out outcome, now time.Time) (fax.DeliveryStatus, *time.Time) {
 	code := out.attempt.StatusCode
 	switch {
@@ -129,29 +148,12 @@ func (w *Worker) decide(prior int, out outcome, now time.Time) (fax.DeliveryStat
 	case out.permanent, code == http.StatusGone:
 		return fax.DeliveryFailed, nil
 	}
-	next, ok := nextAttempt(w.opts.Schedule, w.opts.MaxRetryAfter, prior, now, out.retryAfter, out.hasRetryAfter)
+	wait, ok := w.retry.Next(max(prior, 0)+1, out.retryAfter)
 	if !ok {
 		return fax.DeliveryFailed, nil
 	}
+	next := now.Add(wait)
 	return fax.DeliveryPending, &next
-}
-
-// nextAttempt is when to retry after the attempt that followed prior ones,
-// and false once the schedule is used up. A Retry-After is honoured only when
-// it asks for a later time than the schedule, and only up to maxRetryAfter:
-// it can delay a retry, never hasten it.
-func nextAttempt(schedule []time.Duration, maxRetryAfter time.Duration, prior int, now time.Time, retryAfter time.Duration, hasRetryAfter bool) (time.Time, bool) {
-	prior = max(prior, 0)
-	if prior >= len(schedule) {
-		return time.Time{}, false
-	}
-	next := now.Add(schedule[prior])
-	if hasRetryAfter {
-		if t := now.Add(min(retryAfter, maxRetryAfter)); t.After(next) {
-			next = t
-		}
-	}
-	return next, true
 }
 
 // parseRetryAfter reads a Retry-After value, delay-seconds or an HTTP date,

@@ -56,6 +56,10 @@ type Options struct {
 	Client *http.Client
 	// Logger receives one record per attempt. Default: discard.
 	Logger *slog.Logger
+	// ObserveFunc, when set, is told of every attempt made: its outcome
+	// (succeeded, retry or failed) and how long it took. Main points it at
+	// the delivery metrics. Default nil.
+	ObserveFunc func(outcome string, latency time.Duration)
 	// PerHost caps the attempts running at once to one destination: an
 	// HTTP endpoint's host and port, shared by every endpoint there, or the
 	// SMTP relay, shared by every mailto: endpoint. So a slow or stalled
@@ -101,6 +105,7 @@ const (
 type Worker struct {
 	store    Store
 	opts     Options
+	retry    fax.RetryPolicy // from Schedule and MaxRetryAfter
 	client   *http.Client
 	log      *slog.Logger
 	builders map[string]buildFunc
@@ -162,6 +167,7 @@ func NewWorker(store Store, opts Options) *Worker {
 	w := &Worker{
 		store:    store,
 		opts:     opts,
+		retry:    fax.ScheduleRetry(opts.Schedule, opts.MaxRetryAfter),
 		client:   opts.Client,
 		log:      opts.Logger,
 		builders: builders(),

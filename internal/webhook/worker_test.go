@@ -136,23 +136,6 @@ func TestWorkerRetryAfter(t *testing.T) {
 	}
 }
 
-func TestNextAttempt(t *testing.T) {
-	now := newFakeClock().Now()
-	s := fax.DefaultRetrySchedule()
-	for prior, wait := range s {
-		got, ok := nextAttempt(s, time.Hour, prior, now, 0, false)
-		if !ok || !got.Equal(now.Add(wait)) {
-			t.Errorf("nextAttempt(prior %d) = %v, %v; want %v, true", prior, got, ok, now.Add(wait))
-		}
-	}
-	if _, ok := nextAttempt(s, time.Hour, len(s), now, 0, false); ok {
-		t.Errorf("nextAttempt(prior %d) = true, want false: the schedule is used up", len(s))
-	}
-	if _, ok := nextAttempt(nil, time.Hour, 0, now, time.Minute, true); ok {
-		t.Error("nextAttempt with an empty schedule = true, want false")
-	}
-}
-
 func TestWorkerGone(t *testing.T) {
 	rc := newReceiver(t, reply{status: http.StatusGone, body: "endpoint removed"})
 	store, clock := newFakeStore(), newFakeClock()

@@ -1,0 +1,107 @@
+package fax
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// Limits of a send request.
+const (
+	// MaxHeaderText is how many characters the header line may carry: what
+	// carriers print across the top of each page.
+	MaxHeaderText = 50
+	// MaxIdempotencyKey is the longest Idempotency-Key kept.
+	MaxIdempotencyKey = 255
+)
+
+// SendRequest is a client's request to send one fax, as the API decoded it:
+// Validate checks it, Hash identifies it for idempotency, and NewOutbound
+// builds the fax once the document is stored.
+type SendRequest struct {
+	// To and From are E.164 numbers once Validate has returned nil; From
+	// may be empty.
+	To, From    string
+	CallbackURL string
+	// Provider is the carrier to send through; the caller fills in the
+	// default before Hash.
+	Provider       string
+	HeaderText     string
+	IdempotencyKey string
+}
+
+// Validate checks the numbers and the header text, and normalises the
+// numbers in place. Its messages name the API's fields.
+func (r *SendRequest) Validate() error {
+	to, err := ParseNumber(r.To)
+	if err != nil {
+		return Errorf(ECodeInvalid, "to: %s", ErrorMessage(err))
+	}
+	var from Number
+	if r.From != "" {
+		if from, err = ParseNumber(r.From); err != nil {
+			return Errorf(ECodeInvalid, "from: %s", ErrorMessage(err))
+		}
+	}
+	if n := utf8.RuneCountInString(r.HeaderText); n > MaxHeaderText || !utf8.ValidString(r.HeaderText) {
+		return Errorf(ECodeInvalid, "header_text: at most %d characters of text, got %d", MaxHeaderText, n)
+	}
+	r.To, r.From = string(to), string(from)
+	return nil
+}
+
+// ValidateIdempotencyKey checks the Idempotency-Key. It is separate from
+// Validate because the API checks it only once the document is in, and its
+// answers keep that order.
+func (r *SendRequest) ValidateIdempotencyKey() error {
+	if len(r.IdempotencyKey) > MaxIdempotencyKey {
+		return Errorf(ECodeInvalid, "Idempotency-Key is longer than %d characters", MaxIdempotencyKey)
+	}
+	return nil
+}
+
+// Hash identifies what a validated request asks for, document included, so
+// that a repeat under the same Idempotency-Key can be told from a different
+// request reusing the key. Each part is length-prefixed so that no two
+// requests share a hash by shifting text between fields.
+func (r *SendRequest) Hash(document []byte) string {
+	docSum := sha256.Sum256(document)
+	h := sha256.New()
+	for _, v := range []string{r.To, r.From, r.CallbackURL, r.Provider, r.HeaderText, hex.EncodeToString(docSum[:])} {
+		h.Write([]byte(strconv.Itoa(len(v)) + ":" + v))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// OutboundDocumentKey is where an outbound fax's document is stored: by
+// day, so that a directory never grows without bound.
+func OutboundDocumentKey(id, mime string, now time.Time) string {
+	ext := ".pdf"
+	if mime == "image/tiff" {
+		ext = ".tif"
+	}
+	return "outbound/" + now.Format("2006/01/02") + "/" + id + ext
+}
+
+// StoredDocument is a document put in the blob store for a fax.
+type StoredDocument struct {
+	Key, MIME string
+	Size      int64
+	SHA256    string
+	Pages     int
+}
+
+// NewOutbound builds the fax a validated request asks for, with its id, its
+// stored document and the API key that owns it ("" for an admin key). Its
+// callback token is fresh, so a carrier's callback for it can be told from
+// a forged one.
+func NewOutbound(id string, r *SendRequest, doc StoredDocument, ownerKeyID string) *Fax {
+	return &Fax{
+		ID: id, To: r.To, From: r.From, Provider: r.Provider, Pages: doc.Pages,
+		CallbackURL: r.CallbackURL, HeaderText: r.HeaderText,
+		DocumentKey: doc.Key, DocumentType: doc.MIME, DocumentSize: doc.Size, DocumentSHA256: doc.SHA256,
+		OwnerKeyID: ownerKeyID, IdempotencyKey: r.IdempotencyKey, CallbackToken: hex.EncodeToString(RandomToken(24)),
+	}
+}
