@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/workflow"
 )
 
 // RecordAttempts records many attempts in one transaction, each as
@@ -157,25 +158,18 @@ func (s *Store) recordAttemptsTx(tx *wtx, ds []fax.Delivery, errs []error, ids [
 // RecordAttempt does: a success ends the failing streak, a first failure
 // starts one, a 410 or a streak past DisableAfter disables the endpoint.
 func (s *Store) moveHealth(tx *wtx, h *endpointHealth, a fax.Attempt, status fax.DeliveryStatus, now time.Time) error {
-	if status == fax.DeliverySucceeded {
+	v, _ := workflow.JudgeAttempt(a, status, s.disableAfter, func() (*time.Time, error) { return fromNullMS(h.failingSince), nil })
+	switch {
+	case v.Succeeded:
 		at := ms(now)
 		h.failingSince, h.lastSuccess, h.dirty = nil, &at, true
-		return nil
-	}
-	if a.StatusCode == 410 {
-		h.flush(tx)
-		h.enabled = false
-		return s.disableEndpoint(tx, h.id, "the receiver answered 410 Gone", now)
-	}
-	if h.failingSince == nil {
+	case v.StartFailing:
 		at := ms(a.At)
 		h.failingSince, h.dirty = &at, true
-		return nil
-	}
-	if s.disableAfter > 0 && a.At.Sub(fromMS(*h.failingSince)) >= s.disableAfter {
+	case v.Disable != "":
 		h.flush(tx)
 		h.enabled = false
-		return s.disableEndpoint(tx, h.id, fmt.Sprintf("no successful delivery for %s", s.disableAfter), now)
+		return s.disableEndpoint(tx, h.id, v.Disable, now)
 	}
 	return nil
 }

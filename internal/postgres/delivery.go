@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/workflow"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -283,20 +283,16 @@ func (s *Store) disableEndpoint(tx *wtx, endpointID, reason string, now time.Tim
 	}
 	tx.wake |= wakeEndpoint
 	failPendingDeliveries(tx, endpointID, now)
-	data, _ := json.Marshal(map[string]string{"endpoint_id": endpointID, "reason": reason})
-	ev := fax.Event{ID: s.ids.New(fax.PrefixEvent, now), Type: fax.EventEndpointDisabled, CreatedAt: now, Data: data}
-	insertEvent(tx, &ev)
 	eps, err := s.routableEndpoints(tx, nil)
 	if err != nil {
 		return err
 	}
-	for _, e := range eps {
-		if e.ID != endpointID && e.FaxID == "" && len(e.Numbers) == 0 && e.Wants(ev.Type) {
-			s.insertDelivery(tx, e.ID, &ev, now)
-		}
+	d := workflow.DisableEndpoint(&s.ids, endpointID, reason, eps, now)
+	insertEvent(tx, &d.Event)
+	for _, e := range d.To {
+		s.insertDelivery(tx, e.ID, &d.Event, now)
 	}
-	s.recordAuditTx(tx, &fax.AuditEntry{At: now, Actor: "system", Action: "webhook_endpoint.disable", TargetType: "webhook_endpoint",
-		TargetID: endpointID, Outcome: "disabled", Detail: reason})
+	s.recordAuditTx(tx, &d.Audit)
 	return nil
 }
 
@@ -325,8 +321,7 @@ func (s *Store) CreateTestEvent(ctx context.Context, endpointID string) (*fax.De
 			return err
 		}
 		now := s.now().UTC()
-		data, _ := json.Marshal(map[string]string{"endpoint_id": endpointID, "message": "a test event from faxgate"})
-		ev := fax.Event{ID: s.ids.New(fax.PrefixEvent, now), Type: fax.EventEndpointTest, CreatedAt: now, Data: data}
+		ev := workflow.TestEvent(&s.ids, endpointID, now)
 		insertEvent(tx, &ev)
 		id = s.insertDelivery(tx, endpointID, &ev, now)
 		return nil

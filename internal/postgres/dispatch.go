@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/workflow"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -119,11 +120,13 @@ func (s *Store) ClaimFaxesPerCarrier(ctx context.Context, leaseFor time.Duration
 			return fmt.Errorf("postgres: claim faxes: %w", err)
 		}
 		for _, j := range jobs {
-			if specs := fax.Apply(j.Fax, &fax.Update{Kind: fax.UpdateStatus, Status: fax.StatusSending}, now); len(specs) > 0 {
+			evs, err := workflow.Claimed(&s.ids, j.Fax, now)
+			if err != nil {
+				return err
+			}
+			if len(evs) > 0 {
 				saveFax(tx, j.Fax)
-				if _, err := s.recordEvents(tx, j.Fax, specs, endpoints, now); err != nil {
-					return err
-				}
+				s.insertEvents(tx, j.Fax, evs, endpoints, now)
 			}
 		}
 		return nil
@@ -262,13 +265,16 @@ func (s *Store) FailDispatch(ctx context.Context, id string, failure *fax.Failur
 			return err
 		}
 		now := s.now().UTC()
-		specs := fax.Apply(f, &fax.Update{Kind: fax.UpdateStatus, Status: fax.StatusFailed, Failure: failure}, now)
+		evs, err := workflow.FailDispatch(&s.ids, f, failure, now)
+		if err != nil {
+			return err
+		}
 		tx.queue(`UPDATE faxes SET dispatch_state = 'done', lease_until = NULL WHERE id = $1`, id)
-		if len(specs) == 0 {
+		if len(evs) == 0 {
 			return nil
 		}
 		saveFax(tx, f)
-		_, err = s.recordEvents(tx, f, specs, endpoints, now)
-		return err
+		s.insertEvents(tx, f, evs, endpoints, now)
+		return nil
 	})
 }

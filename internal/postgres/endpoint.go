@@ -81,22 +81,6 @@ func insertEndpoint(tx *wtx, e *fax.Endpoint) {
 		e.OwnerKeyID, ms(e.CreatedAt), ms(e.UpdatedAt))
 }
 
-// createCallbackEndpoint queues the implicit endpoint for a fax's
-// callback_url and returns it.
-func (s *Store) createCallbackEndpoint(tx *wtx, f *fax.Fax, opts fax.CreateOptions, now time.Time) *fax.Endpoint {
-	format := opts.CallbackFormat
-	if format == "" {
-		format = fax.FormatJSON
-	}
-	e := &fax.Endpoint{
-		ID: s.ids.New(fax.PrefixEndpoint, now), URL: f.CallbackURL, Format: format, APIVersion: fax.APIVersion,
-		Secret: opts.CallbackSecret, FaxID: f.ID, Enabled: true, OwnerKeyID: f.OwnerKeyID,
-		Description: "callback_url of " + f.ID, CreatedAt: now, UpdatedAt: now,
-	}
-	insertEndpoint(tx, e)
-	return e
-}
-
 // routableEndpointsSQL selects the endpoints events about the faxes $1 may
 // go to: enabled global and number-bound endpoints and the faxes' own.
 const routableEndpointsSQL = `SELECT ` + endpointColumns + ` FROM endpoints

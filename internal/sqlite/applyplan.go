@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/workflow"
 )
 
 // The writer is the one thing every carrier update waits for in turn, so
@@ -28,6 +29,7 @@ type applyPlan struct {
 	before fax.Fax
 	after  fax.Fax
 	events []fax.Event
+	result fax.ApplyResult
 	now    time.Time
 }
 
@@ -76,28 +78,17 @@ func (s *Store) planApply(u *fax.Update) *applyPlan {
 		return nil
 	}
 	c, ok := s.faxes.get(u.FaxID)
-	if !ok || !matches(&c.f, u) {
+	if !ok || !workflow.Matches(&c.f, u) {
 		return nil
 	}
 	p := &applyPlan{rowid: c.rowid, guard: guardValues(&c.f), before: c.f, after: c.f}
 	p.now = s.now().UTC()
-	specs := fax.Apply(&p.after, u, p.now)
-	if len(specs) == 0 {
+	ch, err := workflow.ApplyToFax(&s.ids, &p.after, u, p.now)
+	if err != nil || ch.Outcome != workflow.Applied {
 		return nil
 	}
-	var err error
-	if p.events, err = s.buildEvents(&p.after, specs, p.now); err != nil {
-		return nil
-	}
+	p.events, p.result = ch.Events, ch.Result
 	return p
-}
-
-// matches reports whether update u may apply to fax f (see matchFax).
-func matches(f *fax.Fax, u *fax.Update) bool {
-	if f.Provider != u.Provider || f.Direction != fax.Outbound {
-		return false
-	}
-	return !u.NamesOther(f.ProviderFaxID)
 }
 
 // guardColumns are the faxes columns a plan checks are unchanged: every
@@ -188,10 +179,9 @@ func (s *Store) applyPlanned(tx *wtx, p *applyPlan) (res fax.ApplyResult, ok boo
 	if n, _ := r.RowsAffected(); n != 1 {
 		return res, false, nil
 	}
-	ids, err := s.insertEvents(tx, f, p.events, p.now)
-	if err != nil {
+	if err := s.insertEvents(tx, f, p.events, p.now); err != nil {
 		return res, false, err
 	}
 	s.faxes.put(p.rowid, f)
-	return fax.ApplyResult{FaxID: f.ID, Applied: true, Events: ids}, true, nil
+	return p.result, true, nil
 }

@@ -3,7 +3,8 @@
 // operations in one transaction (group commit), each inside its own
 // savepoint, and read through a pool of read-only connections.
 //
-// It imports internal/fax and internal/wire and nothing above them.
+// It imports internal/fax and internal/workflow (the rules it saves the
+// outcome of) and nothing above them.
 package sqlite
 
 import (

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/workflow"
 )
 
 const deliveryColumns = `d.id, d.endpoint_id, d.event_id, d.event_type, d.fax_id, d.status, d.attempt_count, d.next_attempt_at, d.created_at, d.updated_at`
@@ -288,24 +288,20 @@ func (s *Store) disableEndpoint(tx *wtx, endpointID, reason string, now time.Tim
 	if err := failPendingDeliveries(tx, endpointID, now); err != nil {
 		return err
 	}
-	data, _ := json.Marshal(map[string]string{"endpoint_id": endpointID, "reason": reason})
-	ev := fax.Event{ID: s.ids.New(fax.PrefixEvent, now), Type: fax.EventEndpointDisabled, CreatedAt: now, Data: data}
-	if _, err := tx.Exec(`INSERT INTO events (id, fax_id, type, created_at, data) VALUES (?, '', ?, ?, ?)`, ev.ID, ev.Type, ms(now), data); err != nil {
-		return fmt.Errorf("sqlite: disable endpoint: %w", err)
-	}
 	eps, err := s.routableEndpoints(tx, "")
 	if err != nil {
 		return err
 	}
-	for _, e := range eps {
-		if e.ID != endpointID && e.FaxID == "" && len(e.Numbers) == 0 && e.Wants(ev.Type) {
-			if err := s.insertDelivery(tx, e.ID, &ev, now); err != nil {
-				return err
-			}
+	d := workflow.DisableEndpoint(&s.ids, endpointID, reason, eps, now)
+	if err := insertEvent(tx, &d.Event); err != nil {
+		return err
+	}
+	for _, e := range d.To {
+		if err := s.insertDelivery(tx, e.ID, &d.Event, now); err != nil {
+			return err
 		}
 	}
-	return s.recordAuditTx(tx, &fax.AuditEntry{At: now, Actor: "system", Action: "webhook_endpoint.disable", TargetType: "webhook_endpoint",
-		TargetID: endpointID, Outcome: "disabled", Detail: reason})
+	return s.recordAuditTx(tx, &d.Audit)
 }
 
 // CreateTestEvent makes a webhook.test event delivered only to endpointID.
@@ -324,10 +320,9 @@ func (s *Store) CreateTestEvent(ctx context.Context, endpointID string) (*fax.De
 			return fax.Errorf(fax.ECodeConflict, "the webhook endpoint is disabled; enable it first")
 		}
 		now := s.now().UTC()
-		data, _ := json.Marshal(map[string]string{"endpoint_id": endpointID, "message": "a test event from faxgate"})
-		ev := fax.Event{ID: s.ids.New(fax.PrefixEvent, now), Type: fax.EventEndpointTest, CreatedAt: now, Data: data}
-		if _, err := tx.Exec(`INSERT INTO events (id, fax_id, type, created_at, data) VALUES (?, '', ?, ?, ?)`, ev.ID, ev.Type, ms(now), data); err != nil {
-			return fmt.Errorf("sqlite: test event: %w", err)
+		ev := workflow.TestEvent(&s.ids, endpointID, now)
+		if err := insertEvent(tx, &ev); err != nil {
+			return err
 		}
 		if err := s.insertDelivery(tx, endpointID, &ev, now); err != nil {
 			return err

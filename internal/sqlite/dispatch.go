@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/workflow"
 )
 
 // ClaimFaxes claims up to limit outbound faxes of any carrier; see
@@ -56,11 +57,15 @@ func (s *Store) ClaimFaxesPerCarrier(ctx context.Context, leaseFor time.Duration
 				ms(now.Add(leaseFor)), j.Fax.ID); err != nil {
 				return fmt.Errorf("sqlite: claim faxes: %w", err)
 			}
-			if specs := fax.Apply(j.Fax, &fax.Update{Kind: fax.UpdateStatus, Status: fax.StatusSending}, now); len(specs) > 0 {
+			evs, err := workflow.Claimed(&s.ids, j.Fax, now)
+			if err != nil {
+				return err
+			}
+			if len(evs) > 0 {
 				if err := saveFax(tx, j.Fax); err != nil {
 					return err
 				}
-				if _, err := s.recordEvents(tx, j.Fax, specs, now); err != nil {
+				if err := s.insertEvents(tx, j.Fax, evs, now); err != nil {
 					return err
 				}
 			}
@@ -217,17 +222,19 @@ func (s *Store) FailDispatch(ctx context.Context, id string, failure *fax.Failur
 			return err
 		}
 		now := s.now().UTC()
-		specs := fax.Apply(f, &fax.Update{Kind: fax.UpdateStatus, Status: fax.StatusFailed, Failure: failure}, now)
+		evs, err := workflow.FailDispatch(&s.ids, f, failure, now)
+		if err != nil {
+			return err
+		}
 		if _, err := tx.Exec(`UPDATE faxes SET dispatch_state = 'done', lease_until = NULL WHERE id = ?`, id); err != nil {
 			return fmt.Errorf("sqlite: fail dispatch: %w", err)
 		}
-		if len(specs) == 0 {
+		if len(evs) == 0 {
 			return nil
 		}
 		if err := saveFax(tx, f); err != nil {
 			return err
 		}
-		_, err = s.recordEvents(tx, f, specs, now)
-		return err
+		return s.insertEvents(tx, f, evs, now)
 	})
 }

@@ -93,19 +93,6 @@ func insertEndpoint(tx *wtx, e *fax.Endpoint) error {
 	return nil
 }
 
-// createCallbackEndpoint makes the implicit endpoint for a fax's callback_url.
-func (s *Store) createCallbackEndpoint(tx *wtx, f *fax.Fax, opts fax.CreateOptions, now time.Time) error {
-	format := opts.CallbackFormat
-	if format == "" {
-		format = fax.FormatJSON
-	}
-	return insertEndpoint(tx, &fax.Endpoint{
-		ID: s.ids.New(fax.PrefixEndpoint, now), URL: f.CallbackURL, Format: format, APIVersion: fax.APIVersion,
-		Secret: opts.CallbackSecret, FaxID: f.ID, Enabled: true, OwnerKeyID: f.OwnerKeyID,
-		Description: "callback_url of " + f.ID, CreatedAt: now, UpdatedAt: now,
-	})
-}
-
 // routableEndpoints loads the endpoints an event about faxID may go to:
 // enabled global and number-bound endpoints (from the cache) and the fax's
 // own, in table order within each.
