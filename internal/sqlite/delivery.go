@@ -277,6 +277,7 @@ func (s *Store) RetryDelivery(ctx context.Context, id string) (*fax.Delivery, er
 // announces it with a webhook.endpoint_disabled event to the other global
 // endpoints and an audit entry.
 func (s *Store) disableEndpoint(tx *wtx, endpointID, reason string, now time.Time) error {
+	tx.endpointsWritten()
 	res, err := tx.Exec(`UPDATE endpoints SET enabled = 0, disabled_reason = ?, updated_at = ? WHERE id = ? AND enabled = 1`, reason, ms(now), endpointID)
 	if err != nil {
 		return fmt.Errorf("sqlite: disable endpoint: %w", err)

@@ -83,6 +83,7 @@ func (s *Store) CreateEndpoint(ctx context.Context, e *fax.Endpoint) (*fax.Endpo
 }
 
 func insertEndpoint(tx *wtx, e *fax.Endpoint) error {
+	tx.endpointsWritten()
 	_, err := tx.Exec(`INSERT INTO endpoints (`+endpointColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.ID, e.URL, jsonList(e.Events), boolInt(e.Inflight), e.Format, jsonList(e.Numbers), e.Description, e.APIVersion,
 		e.Secret, e.PreviousSecret, msPtr(e.PreviousSecretExpiresAt), e.FaxID, boolInt(e.Enabled), e.DisabledReason,
@@ -175,6 +176,7 @@ func (s *Store) UpdateEndpoint(ctx context.Context, id string, fn func(*fax.Endp
 		}
 		now := s.now().UTC()
 		e.UpdatedAt = now
+		tx.endpointsWritten()
 		_, err = tx.Exec(`UPDATE endpoints SET url = ?, events = ?, inflight = ?, format = ?, numbers = ?, description = ?,
 			api_version = ?, secret = ?, previous_secret = ?, previous_secret_expires_at = ?, enabled = ?, disabled_reason = ?,
 			updated_at = ? WHERE id = ?`,
@@ -199,6 +201,7 @@ func (s *Store) UpdateEndpoint(ctx context.Context, id string, fn func(*fax.Endp
 func (s *Store) DeleteEndpoint(ctx context.Context, id string) error {
 	return s.write(ctx, func(tx *wtx) error {
 		now := s.now().UTC()
+		tx.endpointsWritten()
 		res, err := tx.Exec(`UPDATE endpoints SET deleted = 1, enabled = 0, disabled_reason = 'deleted', updated_at = ?
 			WHERE id = ? AND deleted = 0 AND fax_id = ''`, ms(now), id)
 		if err != nil {

@@ -127,6 +127,7 @@ func Run(t *testing.T, open Factory) {
 		{"IngestScope", testIngestScope},
 		{"IngestFailedReception", testIngestFailedReception},
 		{"ClaimPerCarrier", testClaimPerCarrier}, {"ResultChecks", testResultChecks},
+		{"RoutesFollowEndpointWrites", testRoutesFollowEndpointWrites},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
