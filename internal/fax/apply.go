@@ -1,6 +1,7 @@
 package fax
 
 import (
+	"slices"
 	"strconv"
 	"time"
 )
@@ -159,6 +160,35 @@ type DispatchJob struct {
 type ClaimSlots struct {
 	PerProvider map[string]int
 	Other       int
+}
+
+// SlotClaim is one query of a claim: up to Limit faxes of Carrier, or,
+// when Carrier is empty, of any carrier but those in Except.
+type SlotClaim struct {
+	Carrier string
+	Except  []string
+	Limit   int
+}
+
+// Claims lists the queries a claim makes, in order: each named carrier
+// with free slots on its own, by name, so that one carrier's backlog never
+// holds back another's faxes; then the carriers not named, if Other allows.
+func (c ClaimSlots) Claims() []SlotClaim {
+	names := make([]string, 0, len(c.PerProvider))
+	for p := range c.PerProvider {
+		names = append(names, p)
+	}
+	slices.Sort(names)
+	out := make([]SlotClaim, 0, len(names)+1)
+	for _, p := range names {
+		if n := c.PerProvider[p]; n > 0 {
+			out = append(out, SlotClaim{Carrier: p, Limit: n})
+		}
+	}
+	if c.Other > 0 {
+		out = append(out, SlotClaim{Except: names, Limit: c.Other})
+	}
+	return out
 }
 
 // Total is the most faxes the claim may take.

@@ -97,6 +97,15 @@ const (
 	MaxLimit     = 500
 )
 
+// PageLimit is the page size a list asks for with n: DefaultLimit when n
+// is not positive, at most MaxLimit.
+func PageLimit(n int) int {
+	if n <= 0 {
+		return DefaultLimit
+	}
+	return min(n, MaxLimit)
+}
+
 // CreateOptions carries what storing a new outbound fax needs beside the fax.
 type CreateOptions struct {
 	// RequestHash fingerprints the request, so that an Idempotency-Key

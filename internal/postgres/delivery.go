@@ -184,7 +184,7 @@ func (s *Store) FindDeliveries(ctx context.Context, fl fax.DeliveryFilter) ([]*f
 	if fl.Cursor != "" {
 		q += ` AND d.id < ` + a.add(fl.Cursor)
 	}
-	limit := clampLimit(fl.Limit)
+	limit := fax.PageLimit(fl.Limit)
 	q += ` ORDER BY d.id DESC LIMIT ` + a.add(limit+1)
 	var out []*fax.Delivery
 	next := ""
@@ -296,21 +296,16 @@ func (s *Store) disableEndpoint(tx *wtx, endpointID, reason string, now time.Tim
 	return nil
 }
 
-// lockUserEndpoint checks that a user's endpoint exists and is enabled,
-// and keeps it so (FOR SHARE) until the transaction ends.
+// lockUserEndpoint reads whether a user's endpoint exists and is enabled,
+// lets the workflow say whether it may be used, and keeps it so (FOR
+// SHARE) until the transaction ends.
 func lockUserEndpoint(tx *wtx, endpointID, action string) error {
 	var enabled bool
 	err := tx.row(`SELECT enabled FROM endpoints WHERE id = $1 AND NOT deleted AND fax_id = '' FOR SHARE`, endpointID).Scan(&enabled)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return fax.Errorf(fax.ECodeNotFound, "webhook endpoint %s not found", endpointID)
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("postgres: %s: %w", action, err)
 	}
-	if !enabled {
-		return fax.Errorf(fax.ECodeConflict, "the webhook endpoint is disabled; enable it first")
-	}
-	return nil
+	return workflow.Usable(endpointID, err == nil, enabled)
 }
 
 // CreateTestEvent makes a webhook.test event delivered only to endpointID.

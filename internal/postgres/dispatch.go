@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -134,26 +133,19 @@ func (s *Store) ClaimFaxesPerCarrier(ctx context.Context, leaseFor time.Duration
 	return jobs, err
 }
 
-// eachSlot calls fn with a provider condition on $1 (or none) and the
-// number of faxes it may take, once per carrier with free slots and once
-// for the others.
+// eachSlot calls fn with the SQL condition (on $1, or none) and the number
+// of faxes of each query of the claim (fax.ClaimSlots.Claims says which,
+// in what order).
 func eachSlot(slots fax.ClaimSlots, fn func(where string, args []any, limit int)) {
-	names := make([]string, 0, len(slots.PerProvider))
-	for p := range slots.PerProvider {
-		names = append(names, p)
-	}
-	slices.Sort(names)
-	for _, p := range names {
-		if n := slots.PerProvider[p]; n > 0 {
-			fn("provider = $1", []any{p}, n)
+	for _, c := range slots.Claims() {
+		switch {
+		case c.Carrier != "":
+			fn("provider = $1", []any{c.Carrier}, c.Limit)
+		case len(c.Except) == 0:
+			fn("true", nil, c.Limit)
+		default:
+			fn("NOT (provider = ANY($1))", []any{c.Except}, c.Limit)
 		}
-	}
-	switch {
-	case slots.Other <= 0:
-	case len(names) == 0:
-		fn("true", nil, slots.Other)
-	default:
-		fn("NOT (provider = ANY($1))", []any{names}, slots.Other)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/workflow"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -59,19 +60,16 @@ func jsonList[T any](v []T) string {
 
 // CreateEndpoint stores a new webhook endpoint.
 func (s *Store) CreateEndpoint(ctx context.Context, e *fax.Endpoint) (*fax.Endpoint, error) {
-	c := *e
+	var c *fax.Endpoint
 	err := s.write(ctx, func(tx *wtx) error {
-		now := s.now().UTC()
-		c.ID = s.ids.New(fax.PrefixEndpoint, now)
-		c.CreatedAt, c.UpdatedAt = now, now
-		c.Enabled = true
-		insertEndpoint(tx, &c)
+		c = workflow.NewEndpoint(&s.ids, e, s.now().UTC())
+		insertEndpoint(tx, c)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &c, nil
+	return c, nil
 }
 
 func insertEndpoint(tx *wtx, e *fax.Endpoint) {
@@ -129,7 +127,7 @@ func (s *Store) FindEndpointByID(ctx context.Context, id string) (*fax.Endpoint,
 // FindEndpoints lists the user's endpoints (not the implicit callback ones),
 // newest first.
 func (s *Store) FindEndpoints(ctx context.Context, limit int, cursor string) ([]*fax.Endpoint, string, error) {
-	limit = clampLimit(limit)
+	limit = fax.PageLimit(limit)
 	q := `SELECT ` + endpointColumns + ` FROM endpoints WHERE NOT deleted AND fax_id = ''`
 	var a args
 	if cursor != "" {

@@ -125,7 +125,7 @@ func (s *Store) FindFaxes(ctx context.Context, fl fax.FaxFilter) ([]*fax.Fax, st
 	if fl.Cursor != "" {
 		q += ` AND id < ` + a.add(fl.Cursor)
 	}
-	limit := clampLimit(fl.Limit)
+	limit := fax.PageLimit(fl.Limit)
 	q += ` ORDER BY id DESC LIMIT ` + a.add(limit+1)
 	rows, err := s.pool.Query(ctx, q, a...)
 	if err != nil {
@@ -161,16 +161,6 @@ func page[T any](out []T, limit int, id func(T) string) ([]T, string) {
 	}
 	out = out[:limit]
 	return out, id(out[limit-1])
-}
-
-func clampLimit(n int) int {
-	if n <= 0 {
-		return fax.DefaultLimit
-	}
-	if n > fax.MaxLimit {
-		return fax.MaxLimit
-	}
-	return n
 }
 
 // CreateFax stores a new outbound fax as queued, with its fax.queued event,

@@ -188,7 +188,7 @@ func (s *Store) FindAudit(ctx context.Context, fl fax.AuditFilter) ([]*fax.Audit
 	if fl.Cursor != "" {
 		q += ` AND id < ` + a.add(fl.Cursor)
 	}
-	limit := clampLimit(fl.Limit)
+	limit := fax.PageLimit(fl.Limit)
 	q += ` ORDER BY id DESC LIMIT ` + a.add(limit+1)
 	rows, err := s.pool.Query(ctx, q, a...)
 	if err != nil {

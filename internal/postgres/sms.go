@@ -36,19 +36,17 @@ func scanSMS(row scanner) (*fax.SMS, error) {
 
 // CreateSMS records an SMS about to be handed to its carrier, as queued.
 func (s *Store) CreateSMS(ctx context.Context, m *fax.SMS) (*fax.SMS, error) {
-	c := *m
+	var c *fax.SMS
 	err := s.write(ctx, func(tx *wtx) error {
-		now := s.now().UTC()
-		c.ID = s.ids.New(fax.PrefixSMS, now)
-		c.Status, c.CreatedAt, c.UpdatedAt = fax.StatusQueued, now, now
-		tx.queue(`INSERT INTO sms (`+smsColumns+`) VALUES ($1, $2, $3, $4, '', $5, NULL, $6, $7, $7, NULL)`,
-			c.ID, c.To, c.TextLength, c.Provider, c.Status, c.OwnerKeyID, ms(now))
+		c = workflow.NewSMS(&s.ids, m, s.now().UTC())
+		tx.queue(`INSERT INTO sms (`+smsColumns+`) VALUES ($1, $2, $3, $4, '', $5, NULL, $6, $7, $8, NULL)`,
+			c.ID, c.To, c.TextLength, c.Provider, c.Status, c.OwnerKeyID, ms(c.CreatedAt), ms(c.UpdatedAt))
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &c, nil
+	return c, nil
 }
 
 // FindSMSByID returns one SMS or not_found.

@@ -185,7 +185,7 @@ func (s *Store) FindDeliveries(ctx context.Context, fl fax.DeliveryFilter) ([]*f
 	if fl.Cursor != "" {
 		add("d.id < ?", fl.Cursor)
 	}
-	limit := clampLimit(fl.Limit)
+	limit := fax.PageLimit(fl.Limit)
 	q += ` ORDER BY d.id DESC LIMIT ?`
 	args = append(args, limit+1)
 	var out []*fax.Delivery
@@ -305,20 +305,23 @@ func (s *Store) disableEndpoint(tx *wtx, endpointID, reason string, now time.Tim
 	return s.recordAuditTx(tx, &d.Audit)
 }
 
+// usableEndpoint reads whether a user's endpoint exists and is enabled, and
+// lets the workflow say whether it may be used.
+func usableEndpoint(tx *wtx, endpointID, action string) error {
+	var enabled int
+	err := tx.QueryRow(`SELECT enabled FROM endpoints WHERE id = ? AND deleted = 0 AND fax_id = ''`, endpointID).Scan(&enabled)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("sqlite: %s: %w", action, err)
+	}
+	return workflow.Usable(endpointID, err == nil, enabled != 0)
+}
+
 // CreateTestEvent makes a webhook.test event delivered only to endpointID.
 func (s *Store) CreateTestEvent(ctx context.Context, endpointID string) (*fax.Delivery, error) {
 	var id string
 	err := s.write(ctx, func(tx *wtx) error {
-		var enabled int
-		err := tx.QueryRow(`SELECT enabled FROM endpoints WHERE id = ? AND deleted = 0 AND fax_id = ''`, endpointID).Scan(&enabled)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fax.Errorf(fax.ECodeNotFound, "webhook endpoint %s not found", endpointID)
-		}
-		if err != nil {
-			return fmt.Errorf("sqlite: test event: %w", err)
-		}
-		if enabled == 0 {
-			return fax.Errorf(fax.ECodeConflict, "the webhook endpoint is disabled; enable it first")
+		if err := usableEndpoint(tx, endpointID, "test event"); err != nil {
+			return err
 		}
 		now := s.now().UTC()
 		ev := workflow.TestEvent(&s.ids, endpointID, now)
@@ -341,16 +344,8 @@ func (s *Store) CreateTestEvent(ctx context.Context, endpointID string) (*fax.De
 func (s *Store) RetryFailedDeliveries(ctx context.Context, endpointID string, since time.Time) (int, error) {
 	var n int64
 	err := s.write(ctx, func(tx *wtx) error {
-		var enabled int
-		err := tx.QueryRow(`SELECT enabled FROM endpoints WHERE id = ? AND deleted = 0 AND fax_id = ''`, endpointID).Scan(&enabled)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fax.Errorf(fax.ECodeNotFound, "webhook endpoint %s not found", endpointID)
-		}
-		if err != nil {
-			return fmt.Errorf("sqlite: retry failed: %w", err)
-		}
-		if enabled == 0 {
-			return fax.Errorf(fax.ECodeConflict, "the webhook endpoint is disabled; enable it first")
+		if err := usableEndpoint(tx, endpointID, "retry failed"); err != nil {
+			return err
 		}
 		now := s.now().UTC()
 		res, err := tx.Exec(`UPDATE deliveries SET status = 'pending', next_attempt_at = ?, lease_until = NULL, updated_at = ?

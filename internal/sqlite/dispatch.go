@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -75,32 +74,28 @@ func (s *Store) ClaimFaxesPerCarrier(ctx context.Context, leaseFor time.Duration
 	return jobs, err
 }
 
-// eachSlot calls fn with a provider condition and the number of faxes it
-// may take, once per carrier with free slots and once for the others.
+// eachSlot calls fn with the SQL condition and the number of faxes of each
+// query of the claim (fax.ClaimSlots.Claims says which, in what order).
 func eachSlot(slots fax.ClaimSlots, fn func(where string, args []any, limit int) error) error {
-	names := make([]string, 0, len(slots.PerProvider))
-	for p := range slots.PerProvider {
-		names = append(names, p)
-	}
-	slices.Sort(names)
-	for _, p := range names {
-		if n := slots.PerProvider[p]; n > 0 {
-			if err := fn("provider = ?", []any{p}, n); err != nil {
-				return err
+	for _, c := range slots.Claims() {
+		var err error
+		switch {
+		case c.Carrier != "":
+			err = fn("provider = ?", []any{c.Carrier}, c.Limit)
+		case len(c.Except) == 0:
+			err = fn("1 = 1", nil, c.Limit)
+		default:
+			args := make([]any, len(c.Except))
+			for i, p := range c.Except {
+				args[i] = p
 			}
+			err = fn("provider NOT IN (?"+strings.Repeat(", ?", len(c.Except)-1)+")", args, c.Limit)
+		}
+		if err != nil {
+			return err
 		}
 	}
-	if slots.Other <= 0 {
-		return nil
-	}
-	if len(names) == 0 {
-		return fn("1 = 1", nil, slots.Other)
-	}
-	args := make([]any, len(names))
-	for i, p := range names {
-		args[i] = p
-	}
-	return fn("provider NOT IN (?"+strings.Repeat(", ?", len(names)-1)+")", args, slots.Other)
+	return nil
 }
 
 // ClaimResultChecks claims handed faxes whose next result check is due, up

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/workflow"
 )
 
 const endpointColumns = `id, url, events, inflight, format, numbers, description, api_version, secret, previous_secret,
@@ -68,18 +69,15 @@ func boolInt(b bool) int {
 
 // CreateEndpoint stores a new webhook endpoint.
 func (s *Store) CreateEndpoint(ctx context.Context, e *fax.Endpoint) (*fax.Endpoint, error) {
-	c := *e
+	var c *fax.Endpoint
 	err := s.write(ctx, func(tx *wtx) error {
-		now := s.now().UTC()
-		c.ID = s.ids.New(fax.PrefixEndpoint, now)
-		c.CreatedAt, c.UpdatedAt = now, now
-		c.Enabled = true
-		return insertEndpoint(tx, &c)
+		c = workflow.NewEndpoint(&s.ids, e, s.now().UTC())
+		return insertEndpoint(tx, c)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &c, nil
+	return c, nil
 }
 
 func insertEndpoint(tx *wtx, e *fax.Endpoint) error {
@@ -126,7 +124,7 @@ func (s *Store) FindEndpointByID(ctx context.Context, id string) (*fax.Endpoint,
 // FindEndpoints lists the user's endpoints (not the implicit callback ones),
 // newest first.
 func (s *Store) FindEndpoints(ctx context.Context, limit int, cursor string) ([]*fax.Endpoint, string, error) {
-	limit = clampLimit(limit)
+	limit = fax.PageLimit(limit)
 	q := `SELECT ` + endpointColumns + ` FROM endpoints WHERE deleted = 0 AND fax_id = ''`
 	args := []any{}
 	if cursor != "" {

@@ -12,9 +12,8 @@ import (
 // state: it is filled only by a transaction that has not written the table
 // (as its store methods say, through wtx.endpointsWritten, never guessed
 // from SQL text), and emptied when one that has ends, and when PRAGMA
-// data_version says
-// another connection (another process such as faxgate keys) changed the
-// database. The writer goroutine alone uses it.
+// data_version says another connection (another process such as faxgate
+// keys) changed the database. The writer goroutine alone uses it.
 type endpointCache struct {
 	global      []*fax.Endpoint
 	valid       bool

@@ -119,7 +119,7 @@ func (s *Store) FindFaxes(ctx context.Context, fl fax.FaxFilter) ([]*fax.Fax, st
 		q += ` AND id < ?`
 		args = append(args, fl.Cursor)
 	}
-	limit := clampLimit(fl.Limit)
+	limit := fax.PageLimit(fl.Limit)
 	q += ` ORDER BY id DESC LIMIT ?`
 	args = append(args, limit+1)
 	rows, err := s.rdb.QueryContext(ctx, q, args...)
@@ -144,16 +144,6 @@ func (s *Store) FindFaxes(ctx context.Context, fl fax.FaxFilter) ([]*fax.Fax, st
 		next = out[limit-1].ID
 	}
 	return out, next, nil
-}
-
-func clampLimit(n int) int {
-	if n <= 0 {
-		return fax.DefaultLimit
-	}
-	if n > fax.MaxLimit {
-		return fax.MaxLimit
-	}
-	return n
 }
 
 // CreateFax stores a new outbound fax as queued, with its fax.queued event,

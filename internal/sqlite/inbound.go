@@ -192,7 +192,7 @@ func (s *Store) FindAudit(ctx context.Context, fl fax.AuditFilter) ([]*fax.Audit
 	if fl.Cursor != "" {
 		add("id < ?", fl.Cursor)
 	}
-	limit := clampLimit(fl.Limit)
+	limit := fax.PageLimit(fl.Limit)
 	q += ` ORDER BY id DESC LIMIT ?`
 	args = append(args, limit+1)
 	rows, err := s.rdb.QueryContext(ctx, q, args...)

@@ -36,13 +36,11 @@ func scanSMS(row scanner) (*fax.SMS, error) {
 
 // CreateSMS records an SMS about to be handed to its carrier, as queued.
 func (s *Store) CreateSMS(ctx context.Context, m *fax.SMS) (*fax.SMS, error) {
-	c := *m
+	var c *fax.SMS
 	err := s.write(ctx, func(tx *wtx) error {
-		now := s.now().UTC()
-		c.ID = s.ids.New(fax.PrefixSMS, now)
-		c.Status, c.CreatedAt, c.UpdatedAt = fax.StatusQueued, now, now
+		c = workflow.NewSMS(&s.ids, m, s.now().UTC())
 		_, err := tx.Exec(`INSERT INTO sms (`+smsColumns+`) VALUES (?, ?, ?, ?, '', ?, NULL, ?, ?, ?, NULL)`,
-			c.ID, c.To, c.TextLength, c.Provider, c.Status, c.OwnerKeyID, ms(now), ms(now))
+			c.ID, c.To, c.TextLength, c.Provider, c.Status, c.OwnerKeyID, ms(c.CreatedAt), ms(c.UpdatedAt))
 		if err != nil {
 			return fmt.Errorf("sqlite: create sms: %w", err)
 		}
@@ -51,7 +49,7 @@ func (s *Store) CreateSMS(ctx context.Context, m *fax.SMS) (*fax.SMS, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &c, nil
+	return c, nil
 }
 
 // FindSMSByID returns one SMS or not_found.

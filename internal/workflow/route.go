@@ -83,3 +83,15 @@ func JudgeAttempt(a fax.Attempt, status fax.DeliveryStatus, disableAfter time.Du
 	}
 	return Health{}, nil
 }
+
+// Usable says whether a user's endpoint (found, enabled as stored) may
+// take a test event or retried deliveries: only an enabled one may.
+func Usable(endpointID string, found, enabled bool) error {
+	if !found {
+		return fax.Errorf(fax.ECodeNotFound, "webhook endpoint %s not found", endpointID)
+	}
+	if !enabled {
+		return fax.Errorf(fax.ECodeConflict, "the webhook endpoint is disabled; enable it first")
+	}
+	return nil
+}

@@ -235,3 +235,33 @@ func Events(ids *fax.IDGen, f *fax.Fax, specs []fax.EventSpec, now time.Time) ([
 	}
 	return evs, nil
 }
+
+// NewEndpoint makes the endpoint a store creates from e as the API built
+// it: enabled, with a new id.
+func NewEndpoint(ids *fax.IDGen, e *fax.Endpoint, now time.Time) *fax.Endpoint {
+	c := *e
+	c.ID = ids.New(fax.PrefixEndpoint, now)
+	c.CreatedAt, c.UpdatedAt = now, now
+	c.Enabled = true
+	return &c
+}
+
+// NewSMS makes the SMS a store records before handing it to its carrier:
+// queued, with a new id.
+func NewSMS(ids *fax.IDGen, m *fax.SMS, now time.Time) *fax.SMS {
+	c := *m
+	c.ID = ids.New(fax.PrefixSMS, now)
+	c.Status, c.CreatedAt, c.UpdatedAt = fax.StatusQueued, now, now
+	return &c
+}
+
+// NewAPIKey makes the key a store creates from k, with a new id unless k
+// has one.
+func NewAPIKey(ids *fax.IDGen, k *fax.APIKey, now time.Time) *fax.APIKey {
+	c := *k
+	if c.ID == "" {
+		c.ID = ids.New(fax.PrefixAPIKey, now)
+	}
+	c.CreatedAt = now
+	return &c
+}
