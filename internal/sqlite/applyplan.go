@@ -26,10 +26,12 @@ import (
 type applyPlan struct {
 	rowid  int64
 	guard  []any // the row's guardColumns as the plan assumes them
-	before fax.Fax
 	after  fax.Fax
+	// narrow: only the page counts and the time moved (a page or a
+	// retry); newID: the carrier's id changed.
+	narrow, newID bool
 	events []fax.Event
-	result fax.ApplyResult
+	ids    []string // the events' ids, as the result lists them
 	now    time.Time
 }
 
@@ -81,13 +83,16 @@ func (s *Store) planApply(u *fax.Update) *applyPlan {
 	if !ok || !workflow.Matches(&c.f, u) {
 		return nil
 	}
-	p := &applyPlan{rowid: c.rowid, guard: guardValues(&c.f), before: c.f, after: c.f}
+	p := &applyPlan{rowid: c.rowid, guard: guardValues(&c.f), after: c.f}
 	p.now = s.now().UTC()
 	ch, err := workflow.ApplyToFax(&s.ids, &p.after, u, p.now)
 	if err != nil || ch.Outcome != workflow.Applied {
 		return nil
 	}
-	p.events, p.result = ch.Events, ch.Result
+	p.events, p.ids = ch.Events, ch.Result.Events
+	f, before := &p.after, &c.f
+	p.newID = f.ProviderFaxID != before.ProviderFaxID
+	p.narrow = f.Status == before.Status && !p.newID && f.Failure == before.Failure && f.CompletedAt == before.CompletedAt
 	return p
 }
 
@@ -148,11 +153,11 @@ var (
 // applyPlanned writes a planned update if the fax is still as planned; ok
 // is false, with nothing written, when it is not.
 func (s *Store) applyPlanned(tx *wtx, p *applyPlan) (res fax.ApplyResult, ok bool, err error) {
-	f, before := &p.after, &p.before
+	f := &p.after
 	args := make([]any, 0, 8+1+len(p.guard))
 	var q string
 	switch {
-	case f.Status == before.Status && f.ProviderFaxID == before.ProviderFaxID && f.Failure == before.Failure && f.CompletedAt == before.CompletedAt:
+	case p.narrow:
 		// A page or a retry: only the counts and the time move.
 		q = planPageSQL
 		args = append(args, f.Pages, f.PagesSent, ms(f.UpdatedAt))
@@ -163,7 +168,7 @@ func (s *Store) applyPlanned(tx *wtx, p *applyPlan) (res fax.ApplyResult, ok boo
 		if f.Status.Final() {
 			v |= 1
 		}
-		if f.ProviderFaxID != before.ProviderFaxID {
+		if p.newID {
 			v |= 2
 			args = append(args, f.ProviderFaxID)
 		}
@@ -183,5 +188,5 @@ func (s *Store) applyPlanned(tx *wtx, p *applyPlan) (res fax.ApplyResult, ok boo
 		return res, false, err
 	}
 	s.faxes.put(p.rowid, f)
-	return p.result, true, nil
+	return fax.ApplyResult{FaxID: f.ID, Applied: true, Events: p.ids}, true, nil
 }
