@@ -24,15 +24,15 @@ import (
 
 // applyPlan is an update worked out ahead of the writer.
 type applyPlan struct {
-	rowid  int64
-	guard  []any // the row's guardColumns as the plan assumes them
-	after  fax.Fax
+	rowid int64
+	guard []any // the row's guardColumns as the plan assumes them
+	after fax.Fax
 	// narrow: only the page counts and the time moved (a page or a
 	// retry); newID: the carrier's id changed.
 	narrow, newID bool
-	events []fax.Event
-	ids    []string // the events' ids, as the result lists them
-	now    time.Time
+	events        []fax.Event
+	ids           []string // the events' ids, as the result lists them
+	now           time.Time
 }
 
 // faxCache holds, for faxes the writer recently updated, the row as
