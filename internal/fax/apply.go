@@ -19,9 +19,9 @@ type EventSpec struct {
 // status never moves backwards, a page already reported is not reported
 // again. The one exception is a fax failed as not confirmed: the carrier's
 // own final report (sent, or failed for a reason of its own) settles it,
-// because the carrier knows what faxgate could not. Stores call Apply
-// inside the transaction that saves f, so the decision and its effects
-// commit together.
+// because the carrier knows what faxgate could not. The workflow calls
+// Apply for a store, inside the transaction that saves f, so the decision
+// and its effects commit together.
 func Apply(f *Fax, u *Update, now time.Time) []EventSpec {
 	if f.Status.Final() {
 		if !SettlesUnconfirmed(f, u) {

@@ -127,7 +127,7 @@ func (s *Store) recordAttemptsTx(tx *wtx, ds []fax.Delivery, errs []error, ids [
 		a := d.Attempts[0]
 		r.n++
 		tx.queue(`INSERT INTO attempts (delivery_id, n, at, status_code, latency_ms, error, response_body) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			d.ID, r.n, ms(a.At), a.StatusCode, a.LatencyMS, truncateUTF8(a.Error, 512), truncateUTF8(a.ResponseBody, maxResponseBody))
+			d.ID, r.n, ms(a.At), a.StatusCode, a.LatencyMS, pgText(a.Error, workflow.MaxErrorText), pgText(a.ResponseBody, workflow.MaxResponseBody))
 		status, next := d.Status, d.NextAttemptAt
 		// A retry is never scheduled to an endpoint deleted or disabled
 		// while the attempt was on the wire: its deliveries were failed

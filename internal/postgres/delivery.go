@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/faxgate/faxgate/internal/fax"
 	"github.com/faxgate/faxgate/internal/workflow"
@@ -93,9 +92,6 @@ func prefixed(p, cols string) string {
 	return strings.Join(parts, ", ")
 }
 
-// maxResponseBody bounds the stored response body of an attempt.
-const maxResponseBody = 1024
-
 // RecordAttempt logs one attempt and moves the delivery to status, with its
 // next attempt at next (nil unless pending). A 410 Gone answer disables the
 // endpoint, failing its other pending deliveries too.
@@ -107,18 +103,10 @@ func (s *Store) RecordAttempt(ctx context.Context, deliveryID string, a fax.Atte
 	return s.RecordAttempts(ctx, []fax.Delivery{{ID: deliveryID, Status: status, NextAttemptAt: next, Attempts: []fax.Attempt{a}}})[0]
 }
 
-// truncateUTF8 cuts s to at most n bytes of valid UTF-8 (PostgreSQL text
-// refuses invalid UTF-8 and NUL bytes, which are dropped).
-func truncateUTF8(s string, n int) string {
-	s = strings.ReplaceAll(s, "\x00", "")
-	if len(s) <= n {
-		return strings.ToValidUTF8(s, "\uFFFD")
-	}
-	s = s[:n]
-	for len(s) > 0 && !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s
+// pgText is what of free text s PostgreSQL stores: NUL bytes, which text
+// refuses, dropped, then clipped to n bytes (workflow.Clip).
+func pgText(s string, n int) string {
+	return workflow.Clip(strings.ReplaceAll(s, "\x00", ""), n)
 }
 
 // FindDeliveryByID returns one delivery with its attempts.

@@ -108,8 +108,8 @@ func (s *Store) recordAttemptTx(tx *wtx, deliveryID string, a fax.Attempt, statu
 			return fmt.Errorf("sqlite: record attempt: %w", err)
 		}
 	}
-	body := truncateUTF8(a.ResponseBody, maxResponseBody)
-	errText := truncateUTF8(a.Error, 512)
+	body := workflow.Clip(a.ResponseBody, workflow.MaxResponseBody)
+	errText := workflow.Clip(a.Error, workflow.MaxErrorText)
 	if _, err := tx.Exec(`INSERT INTO attempts (delivery_id, n, at, status_code, latency_ms, error, response_body) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		deliveryID, n, ms(a.At), a.StatusCode, a.LatencyMS, errText, body); err != nil {
 		return fmt.Errorf("sqlite: record attempt: %w", err)

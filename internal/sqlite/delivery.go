@@ -5,9 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/faxgate/faxgate/internal/fax"
 	"github.com/faxgate/faxgate/internal/workflow"
@@ -98,9 +96,6 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, leaseFor tim
 	return jobs, err
 }
 
-// maxResponseBody bounds the stored response body of an attempt.
-const maxResponseBody = 1024
-
 // RecordAttempt logs one attempt and moves the delivery to status, with its
 // next attempt at next (nil unless pending). A 410 Gone answer disables the
 // endpoint, failing its other pending deliveries too.
@@ -108,17 +103,6 @@ func (s *Store) RecordAttempt(ctx context.Context, deliveryID string, a fax.Atte
 	return s.write(ctx, func(tx *wtx) error {
 		return s.recordAttemptTx(tx, deliveryID, a, status, next, s.now().UTC(), nil)
 	})
-}
-
-func truncateUTF8(s string, n int) string {
-	if len(s) <= n {
-		return strings.ToValidUTF8(s, "\uFFFD")
-	}
-	s = s[:n]
-	for len(s) > 0 && !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s
 }
 
 // FindDeliveryByID returns one delivery with its attempts.

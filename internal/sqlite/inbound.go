@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/workflow"
 )
 
 // EnqueueInbound records a received fax whose document is elsewhere: the
@@ -140,7 +141,7 @@ func (s *Store) CompleteInbound(ctx context.Context, jobID string, u *fax.Update
 func (s *Store) RetryInbound(ctx context.Context, jobID, errText string, at time.Time) error {
 	return s.write(ctx, func(tx *wtx) error {
 		_, err := tx.Exec(`UPDATE inbound_jobs SET attempts = attempts + 1, next_at = ?, lease_until = NULL, last_error = ?, updated_at = ?
-			WHERE id = ? AND status = 'pending'`, ms(at), truncateUTF8(errText, 512), ms(s.now()), jobID)
+			WHERE id = ? AND status = 'pending'`, ms(at), workflow.Clip(errText, workflow.MaxErrorText), ms(s.now()), jobID)
 		if err != nil {
 			return fmt.Errorf("sqlite: retry inbound: %w", err)
 		}
@@ -162,7 +163,7 @@ func (s *Store) recordAuditTx(tx *wtx, e *fax.AuditEntry) error {
 	}
 	_, err := tx.Exec(`INSERT INTO audit (id, at, actor, action, target_type, target_id, outcome, remote_addr, detail)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, s.ids.New(fax.PrefixAudit, at), ms(at), e.Actor, e.Action, e.TargetType, e.TargetID,
-		e.Outcome, e.RemoteAddr, truncateUTF8(e.Detail, 1024))
+		e.Outcome, e.RemoteAddr, workflow.Clip(e.Detail, workflow.MaxAuditDetail))
 	if err != nil {
 		return fmt.Errorf("sqlite: record audit: %w", err)
 	}
