@@ -99,17 +99,12 @@ func (s *Store) applyTx(tx *wtx, u *fax.Update) (fax.ApplyResult, error) {
 		c.Result, err = s.receiveTx(tx, u, endpoints, now)
 		c.Outcome = workflow.Applied
 	default:
-		hadID := ""
-		if f != nil {
-			hadID = f.ProviderFaxID
-		}
 		c, err = workflow.ApplyToFax(&s.ids, f, u, now)
 		switch {
 		case err != nil || !c.Save:
 		case c.Outcome == workflow.Stale:
-			if f.ProviderFaxID != hadID {
-				tx.queue(`UPDATE faxes SET provider_fax_id = $1 WHERE id = $2`, f.ProviderFaxID, f.ID)
-			}
+			// A stale update to save told only the carrier's id.
+			tx.queue(`UPDATE faxes SET provider_fax_id = $1 WHERE id = $2`, f.ProviderFaxID, f.ID)
 		default:
 			saveFax(tx, f)
 			if f.Status.Final() {
