@@ -20,3 +20,13 @@ func TestClaimSlotsClaims(t *testing.T) {
 		}
 	}
 }
+
+func TestPage(t *testing.T) {
+	id := func(s string) string { return s }
+	if got, next := Page([]string{"c", "b"}, 2, id); len(got) != 2 || next != "" {
+		t.Errorf("last page: got %v, %q; want both items and no cursor", got, next)
+	}
+	if got, next := Page([]string{"c", "b", "a"}, 2, id); len(got) != 2 || next != "b" {
+		t.Errorf("more to come: got %v, %q; want two items and cursor b", got, next)
+	}
+}

@@ -185,7 +185,7 @@ func (s *Store) FindDeliveries(ctx context.Context, fl fax.DeliveryFilter) ([]*f
 		if err != nil {
 			return fmt.Errorf("postgres: find deliveries: %w", err)
 		}
-		out, next = page(all, limit, func(d *fax.Delivery) string { return d.ID })
+		out, next = fax.Page(all, limit, func(d *fax.Delivery) string { return d.ID })
 		return loadAttempts(ctx, qr, out)
 	})
 	if err != nil {

@@ -142,7 +142,7 @@ func (s *Store) FindEndpoints(ctx context.Context, limit int, cursor string) ([]
 	if err != nil {
 		return nil, "", fmt.Errorf("postgres: find endpoints: %w", err)
 	}
-	out, next := page(out, limit, func(e *fax.Endpoint) string { return e.ID })
+	out, next := fax.Page(out, limit, func(e *fax.Endpoint) string { return e.ID })
 	return out, next, nil
 }
 

@@ -135,7 +135,7 @@ func (s *Store) FindFaxes(ctx context.Context, fl fax.FaxFilter) ([]*fax.Fax, st
 	if err != nil {
 		return nil, "", fmt.Errorf("postgres: find faxes: %w", err)
 	}
-	out, next := page(out, limit, func(f *fax.Fax) string { return f.ID })
+	out, next := fax.Page(out, limit, func(f *fax.Fax) string { return f.ID })
 	return out, next, nil
 }
 
@@ -151,16 +151,6 @@ func collect[T any](rows pgx.Rows, scan func(pgx.Rows) (T, error)) ([]T, error) 
 		out = append(out, v)
 	}
 	return out, rows.Err()
-}
-
-// page cuts a list fetched with limit+1 rows to limit and returns the
-// cursor of the next page ("" on the last).
-func page[T any](out []T, limit int, id func(T) string) ([]T, string) {
-	if len(out) <= limit {
-		return out, ""
-	}
-	out = out[:limit]
-	return out, id(out[limit-1])
 }
 
 // CreateFax stores a new outbound fax as queued, with its fax.queued event,

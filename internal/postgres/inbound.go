@@ -207,6 +207,6 @@ func (s *Store) FindAudit(ctx context.Context, fl fax.AuditFilter) ([]*fax.Audit
 	if err != nil {
 		return nil, "", fmt.Errorf("postgres: find audit: %w", err)
 	}
-	out, next := page(out, limit, func(e *fax.AuditEntry) string { return e.ID })
+	out, next := fax.Page(out, limit, func(e *fax.AuditEntry) string { return e.ID })
 	return out, next, nil
 }

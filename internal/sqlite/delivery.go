@@ -191,10 +191,7 @@ func (s *Store) FindDeliveries(ctx context.Context, fl fax.DeliveryFilter) ([]*f
 			return fmt.Errorf("sqlite: find deliveries: %w", err)
 		}
 		rows.Close()
-		if len(out) > limit {
-			out = out[:limit]
-			next = out[limit-1].ID
-		}
+		out, next = fax.Page(out, limit, func(d *fax.Delivery) string { return d.ID })
 		return loadAttempts(ctx, rd, out)
 	})
 	if err != nil {

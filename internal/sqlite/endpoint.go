@@ -149,11 +149,7 @@ func (s *Store) FindEndpoints(ctx context.Context, limit int, cursor string) ([]
 	if err := rows.Err(); err != nil {
 		return nil, "", fmt.Errorf("sqlite: find endpoints: %w", err)
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = out[limit-1].ID
-	}
+	out, next := fax.Page(out, limit, func(e *fax.Endpoint) string { return e.ID })
 	return out, next, nil
 }
 

@@ -138,11 +138,7 @@ func (s *Store) FindFaxes(ctx context.Context, fl fax.FaxFilter) ([]*fax.Fax, st
 	if err := rows.Err(); err != nil {
 		return nil, "", fmt.Errorf("sqlite: find faxes: %w", err)
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = out[limit-1].ID
-	}
+	out, next := fax.Page(out, limit, func(f *fax.Fax) string { return f.ID })
 	return out, next, nil
 }
 

@@ -214,10 +214,6 @@ func (s *Store) FindAudit(ctx context.Context, fl fax.AuditFilter) ([]*fax.Audit
 	if err := rows.Err(); err != nil {
 		return nil, "", fmt.Errorf("sqlite: find audit: %w", err)
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = out[limit-1].ID
-	}
+	out, next := fax.Page(out, limit, func(e *fax.AuditEntry) string { return e.ID })
 	return out, next, nil
 }
