@@ -1,6 +1,7 @@
 package fax
 
 import (
+	"slices"
 	"strconv"
 	"time"
 )
@@ -18,9 +19,9 @@ type EventSpec struct {
 // status never moves backwards, a page already reported is not reported
 // again. The one exception is a fax failed as not confirmed: the carrier's
 // own final report (sent, or failed for a reason of its own) settles it,
-// because the carrier knows what faxgate could not. Stores call Apply
-// inside the transaction that saves f, so the decision and its effects
-// commit together.
+// because the carrier knows what faxgate could not. The workflow calls
+// Apply for a store, inside the transaction that saves f, so the decision
+// and its effects commit together.
 func Apply(f *Fax, u *Update, now time.Time) []EventSpec {
 	if f.Status.Final() {
 		if !SettlesUnconfirmed(f, u) {
@@ -159,6 +160,35 @@ type DispatchJob struct {
 type ClaimSlots struct {
 	PerProvider map[string]int
 	Other       int
+}
+
+// SlotClaim is one query of a claim: up to Limit faxes of Carrier, or,
+// when Carrier is empty, of any carrier but those in Except.
+type SlotClaim struct {
+	Carrier string
+	Except  []string
+	Limit   int
+}
+
+// Claims lists the queries a claim makes, in order: each named carrier
+// with free slots on its own, by name, so that one carrier's backlog never
+// holds back another's faxes; then the carriers not named, if Other allows.
+func (c ClaimSlots) Claims() []SlotClaim {
+	names := make([]string, 0, len(c.PerProvider))
+	for p := range c.PerProvider {
+		names = append(names, p)
+	}
+	slices.Sort(names)
+	out := make([]SlotClaim, 0, len(names)+1)
+	for _, p := range names {
+		if n := c.PerProvider[p]; n > 0 {
+			out = append(out, SlotClaim{Carrier: p, Limit: n})
+		}
+	}
+	if c.Other > 0 {
+		out = append(out, SlotClaim{Except: names, Limit: c.Other})
+	}
+	return out
 }
 
 // Total is the most faxes the claim may take.

@@ -97,6 +97,25 @@ const (
 	MaxLimit     = 500
 )
 
+// PageLimit is the page size a list asks for with n: DefaultLimit when n
+// is not positive, at most MaxLimit.
+func PageLimit(n int) int {
+	if n <= 0 {
+		return DefaultLimit
+	}
+	return min(n, MaxLimit)
+}
+
+// Page cuts a list read with PageLimit+1 rows to limit and returns the
+// cursor of the next page: the id of its last item, "" on the last page.
+func Page[T any](items []T, limit int, id func(T) string) ([]T, string) {
+	if len(items) <= limit {
+		return items, ""
+	}
+	items = items[:limit]
+	return items, id(items[limit-1])
+}
+
 // CreateOptions carries what storing a new outbound fax needs beside the fax.
 type CreateOptions struct {
 	// RequestHash fingerprints the request, so that an Idempotency-Key

@@ -7,26 +7,23 @@ import (
 	"fmt"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/workflow"
 	"github.com/jackc/pgx/v5"
 )
 
 // CreateAPIKey stores a key (its hash only).
 func (s *Store) CreateAPIKey(ctx context.Context, k *fax.APIKey) (*fax.APIKey, error) {
-	c := *k
+	var c *fax.APIKey
 	err := s.write(ctx, func(tx *wtx) error {
-		now := s.now().UTC()
-		if c.ID == "" {
-			c.ID = s.ids.New(fax.PrefixAPIKey, now)
-		}
-		c.CreatedAt = now
+		c = workflow.NewAPIKey(&s.ids, k, s.now().UTC())
 		tx.queue(`INSERT INTO api_keys (id, name, hash, prefix, scopes, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-			c.ID, c.Name, c.Hash, c.Prefix, jsonList(c.Scopes), ms(now))
+			c.ID, c.Name, c.Hash, c.Prefix, jsonList(c.Scopes), ms(c.CreatedAt))
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &c, nil
+	return c, nil
 }
 
 const apiKeyColumns = `id, name, hash, prefix, scopes, created_at, last_used_at`

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/workflow"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -89,66 +90,41 @@ func (s *Store) applyTx(tx *wtx, u *fax.Update) (fax.ApplyResult, error) {
 		res.Duplicate, res.FaxID = true, dupFaxID
 		return res, nil
 	}
-	outcome := "applied"
-	if u.Kind == fax.UpdateSMS {
-		r, err := s.applySMSTx(tx, u, sms, endpoints, now)
-		if err != nil {
-			return res, err
-		}
-		res = r
+	var c workflow.Change
+	var err error
+	switch u.Kind {
+	case fax.UpdateSMS:
+		c, err = s.applySMSTx(tx, u, sms, endpoints, now)
+	case fax.UpdateInbound:
+		c.Result, err = s.receiveTx(tx, u, endpoints, now)
+		c.Outcome = workflow.Applied
+	default:
+		c, err = workflow.ApplyToFax(&s.ids, f, u, now)
 		switch {
-		case res.Unknown:
-			outcome = "unknown"
-		case res.Stale:
-			outcome = "stale"
-		}
-	} else if u.Kind == fax.UpdateInbound {
-		r, err := s.receiveTx(tx, u, endpoints, now)
-		if err != nil {
-			return res, err
-		}
-		res = r
-	} else {
-		if f != nil && !matches(f, u) {
-			f = nil
-		}
-		if f == nil {
-			res.Unknown = true
-			outcome = "unknown"
-		} else {
-			res.FaxID = f.ID
-			hadID := f.ProviderFaxID
-			specs := fax.Apply(f, u, now)
-			if len(specs) == 0 {
-				res.Stale = true
-				outcome = "stale"
-				if f.ProviderFaxID != hadID {
-					// A stale update may still tell the carrier's id
-					// (Asterisk's call answered after the fax was sending).
-					tx.queue(`UPDATE faxes SET provider_fax_id = $1 WHERE id = $2`, f.ProviderFaxID, f.ID)
-				}
-			} else {
-				saveFax(tx, f)
-				if f.Status.Final() {
-					tx.queue(`UPDATE faxes SET dispatch_state = 'done', lease_until = NULL WHERE id = $1`, f.ID)
-				}
-				ids, err := s.recordEvents(tx, f, specs, endpoints, now)
-				if err != nil {
-					return res, err
-				}
-				res.Applied, res.Events = true, ids
+		case err != nil || !c.Save:
+		case c.Outcome == workflow.Stale:
+			// A stale update to save told only the carrier's id.
+			tx.queue(`UPDATE faxes SET provider_fax_id = $1 WHERE id = $2`, f.ProviderFaxID, f.ID)
+		default:
+			saveFax(tx, f)
+			if f.Status.Final() {
+				tx.queue(`UPDATE faxes SET dispatch_state = 'done', lease_until = NULL WHERE id = $1`, f.ID)
 			}
+			s.insertEvents(tx, f, c.Events, endpoints, now)
 		}
 	}
-	if outcome == "unknown" {
+	if err != nil {
+		return c.Result, err
+	}
+	if c.Outcome == workflow.Unknown {
 		// An event that matched nothing is not kept: recorded, its key
 		// would turn the genuine event for that fax into a duplicate.
 		tx.queue(`DELETE FROM carrier_events WHERE provider = $1 AND event_key = $2`, u.Provider, key)
-		return res, nil
+		return c.Result, nil
 	}
 	tx.queue(`UPDATE carrier_events SET outcome = $1, fax_id = $2 WHERE provider = $3 AND event_key = $4`,
-		outcome, res.FaxID, u.Provider, key)
-	return res, nil
+		string(c.Outcome), c.Result.FaxID, u.Provider, key)
+	return c.Result, nil
 }
 
 // noRowsOK turns pgx.ErrNoRows into nil, for queries whose absent row is an
@@ -160,55 +136,21 @@ func noRowsOK(err error) error {
 	return err
 }
 
-// matches reports whether the fax found for an update is one the update
-// may touch: a fax of another carrier never matches, so one carrier's
-// credentials cannot touch another's faxes.
-func matches(f *fax.Fax, u *fax.Update) bool {
-	if f.Provider != u.Provider || f.Direction != fax.Outbound {
-		return false
-	}
-	if u.NamesOther(f.ProviderFaxID) {
-		return false
-	}
-	return true
-}
-
-// receiveTx queues a received fax made from an inbound update whose
-// document is already stored, with its fax.received event routed among
-// endpoints (the global and number-bound ones).
+// receiveTx queues the received fax the workflow makes of an inbound
+// update, with its fax.received event routed among endpoints (the global
+// and number-bound ones).
 func (s *Store) receiveTx(tx *wtx, u *fax.Update, endpoints []*fax.Endpoint, now time.Time) (fax.ApplyResult, error) {
-	var res fax.ApplyResult
-	doc := u.Document
-	if doc == nil {
-		doc = &fax.InboundDocument{}
-	}
-	if doc.Key == "" && u.Failure == nil {
-		return res, fmt.Errorf("postgres: receive: inbound update without a stored document or a failure")
-	}
-	t := now
-	st := u.Status
-	if st != fax.StatusPartial {
-		st = fax.StatusReceived
-	}
-	f := &fax.Fax{
-		ID: s.ids.New(fax.PrefixFax, t), Direction: fax.Inbound, Status: st, To: u.To, From: u.From,
-		Provider: u.Provider, ProviderFaxID: u.ProviderFaxID, Pages: u.Pages, PagesSent: u.Pages, Failure: u.Failure,
-		DocumentKey: doc.Key, DocumentSize: doc.Size, DocumentSHA256: doc.SHA256, CreatedAt: t, UpdatedAt: t, CompletedAt: &t,
-	}
-	if doc.Key != "" {
-		f.DocumentType = "application/pdf"
+	f, c, err := workflow.Receive(&s.ids, u, now)
+	if err != nil {
+		return c.Result, err
 	}
 	tx.queue(`INSERT INTO faxes (id, direction, status, to_number, from_number, provider, provider_fax_id, pages, pages_sent,
 		failure, document_key, document_type, document_size, document_sha256, created_at, updated_at, completed_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $15)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 		f.ID, f.Direction, f.Status, f.To, f.From, f.Provider, f.ProviderFaxID, f.Pages, f.PagesSent, failureJSON(f.Failure),
-		f.DocumentKey, f.DocumentType, f.DocumentSize, f.DocumentSHA256, ms(t))
-	ids, err := s.recordEvents(tx, f, []fax.EventSpec{{Type: fax.EventFaxReceived}}, endpoints, t)
-	if err != nil {
-		return res, err
-	}
-	res.FaxID, res.Applied, res.Events = f.ID, true, ids
-	return res, nil
+		f.DocumentKey, f.DocumentType, f.DocumentSize, f.DocumentSHA256, ms(f.CreatedAt), ms(f.UpdatedAt), msPtr(f.CompletedAt))
+	s.insertEvents(tx, f, c.Events, endpoints, now)
+	return c.Result, nil
 }
 
 // CancelFax cancels a fax that is not final yet. A final fax is a conflict.
@@ -222,19 +164,14 @@ func (s *Store) CancelFax(ctx context.Context, id string) (*fax.Fax, error) {
 		if err != nil {
 			return err
 		}
-		if f.Direction != fax.Outbound {
-			return fax.Errorf(fax.ECodeConflict, "only outbound faxes can be canceled")
-		}
-		if f.Status.Final() {
-			return fax.Errorf(fax.ECodeConflict, "fax %s is already %s", f.ID, f.Status)
-		}
 		now := s.now().UTC()
-		specs := fax.Apply(f, &fax.Update{Kind: fax.UpdateStatus, Status: fax.StatusCanceled}, now)
-		saveFax(tx, f)
-		tx.queue(`UPDATE faxes SET dispatch_state = 'done', lease_until = NULL WHERE id = $1`, f.ID)
-		if _, err := s.recordEvents(tx, f, specs, endpoints, now); err != nil {
+		evs, err := workflow.Cancel(&s.ids, f, now)
+		if err != nil {
 			return err
 		}
+		saveFax(tx, f)
+		tx.queue(`UPDATE faxes SET dispatch_state = 'done', lease_until = NULL WHERE id = $1`, f.ID)
+		s.insertEvents(tx, f, evs, endpoints, now)
 		out = f
 		return nil
 	})

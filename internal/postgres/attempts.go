@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/workflow"
 )
 
 // RecordAttempts records many attempts in one transaction, each as
@@ -126,7 +127,7 @@ func (s *Store) recordAttemptsTx(tx *wtx, ds []fax.Delivery, errs []error, ids [
 		a := d.Attempts[0]
 		r.n++
 		tx.queue(`INSERT INTO attempts (delivery_id, n, at, status_code, latency_ms, error, response_body) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			d.ID, r.n, ms(a.At), a.StatusCode, a.LatencyMS, truncateUTF8(a.Error, 512), truncateUTF8(a.ResponseBody, maxResponseBody))
+			d.ID, r.n, ms(a.At), a.StatusCode, a.LatencyMS, pgText(a.Error, workflow.MaxErrorText), pgText(a.ResponseBody, workflow.MaxResponseBody))
 		status, next := d.Status, d.NextAttemptAt
 		// A retry is never scheduled to an endpoint deleted or disabled
 		// while the attempt was on the wire: its deliveries were failed
@@ -157,25 +158,18 @@ func (s *Store) recordAttemptsTx(tx *wtx, ds []fax.Delivery, errs []error, ids [
 // RecordAttempt does: a success ends the failing streak, a first failure
 // starts one, a 410 or a streak past DisableAfter disables the endpoint.
 func (s *Store) moveHealth(tx *wtx, h *endpointHealth, a fax.Attempt, status fax.DeliveryStatus, now time.Time) error {
-	if status == fax.DeliverySucceeded {
+	v, _ := workflow.JudgeAttempt(a, status, s.disableAfter, func() (*time.Time, error) { return fromNullMS(h.failingSince), nil })
+	switch {
+	case v.Succeeded:
 		at := ms(now)
 		h.failingSince, h.lastSuccess, h.dirty = nil, &at, true
-		return nil
-	}
-	if a.StatusCode == 410 {
-		h.flush(tx)
-		h.enabled = false
-		return s.disableEndpoint(tx, h.id, "the receiver answered 410 Gone", now)
-	}
-	if h.failingSince == nil {
+	case v.StartFailing:
 		at := ms(a.At)
 		h.failingSince, h.dirty = &at, true
-		return nil
-	}
-	if s.disableAfter > 0 && a.At.Sub(fromMS(*h.failingSince)) >= s.disableAfter {
+	case v.Disable != "":
 		h.flush(tx)
 		h.enabled = false
-		return s.disableEndpoint(tx, h.id, fmt.Sprintf("no successful delivery for %s", s.disableAfter), now)
+		return s.disableEndpoint(tx, h.id, v.Disable, now)
 	}
 	return nil
 }

@@ -15,7 +15,8 @@
 // transaction PostgreSQL aborts for a deadlock or a serialization failure is
 // run again.
 //
-// It imports internal/fax, internal/wire and pgx, and nothing above them.
+// It imports internal/fax, internal/workflow (the rules it saves the outcome
+// of) and pgx, and nothing above them.
 package postgres
 
 import (

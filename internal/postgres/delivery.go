@@ -2,14 +2,13 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/workflow"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -93,9 +92,6 @@ func prefixed(p, cols string) string {
 	return strings.Join(parts, ", ")
 }
 
-// maxResponseBody bounds the stored response body of an attempt.
-const maxResponseBody = 1024
-
 // RecordAttempt logs one attempt and moves the delivery to status, with its
 // next attempt at next (nil unless pending). A 410 Gone answer disables the
 // endpoint, failing its other pending deliveries too.
@@ -107,18 +103,10 @@ func (s *Store) RecordAttempt(ctx context.Context, deliveryID string, a fax.Atte
 	return s.RecordAttempts(ctx, []fax.Delivery{{ID: deliveryID, Status: status, NextAttemptAt: next, Attempts: []fax.Attempt{a}}})[0]
 }
 
-// truncateUTF8 cuts s to at most n bytes of valid UTF-8 (PostgreSQL text
-// refuses invalid UTF-8 and NUL bytes, which are dropped).
-func truncateUTF8(s string, n int) string {
-	s = strings.ReplaceAll(s, "\x00", "")
-	if len(s) <= n {
-		return strings.ToValidUTF8(s, "\uFFFD")
-	}
-	s = s[:n]
-	for len(s) > 0 && !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s
+// pgText is what of free text s PostgreSQL stores: NUL bytes, which text
+// refuses, dropped, then clipped to n bytes (workflow.Clip).
+func pgText(s string, n int) string {
+	return workflow.Clip(strings.ReplaceAll(s, "\x00", ""), n)
 }
 
 // FindDeliveryByID returns one delivery with its attempts.
@@ -184,7 +172,7 @@ func (s *Store) FindDeliveries(ctx context.Context, fl fax.DeliveryFilter) ([]*f
 	if fl.Cursor != "" {
 		q += ` AND d.id < ` + a.add(fl.Cursor)
 	}
-	limit := clampLimit(fl.Limit)
+	limit := fax.PageLimit(fl.Limit)
 	q += ` ORDER BY d.id DESC LIMIT ` + a.add(limit+1)
 	var out []*fax.Delivery
 	next := ""
@@ -197,7 +185,7 @@ func (s *Store) FindDeliveries(ctx context.Context, fl fax.DeliveryFilter) ([]*f
 		if err != nil {
 			return fmt.Errorf("postgres: find deliveries: %w", err)
 		}
-		out, next = page(all, limit, func(d *fax.Delivery) string { return d.ID })
+		out, next = fax.Page(all, limit, func(d *fax.Delivery) string { return d.ID })
 		return loadAttempts(ctx, qr, out)
 	})
 	if err != nil {
@@ -283,38 +271,29 @@ func (s *Store) disableEndpoint(tx *wtx, endpointID, reason string, now time.Tim
 	}
 	tx.wake |= wakeEndpoint
 	failPendingDeliveries(tx, endpointID, now)
-	data, _ := json.Marshal(map[string]string{"endpoint_id": endpointID, "reason": reason})
-	ev := fax.Event{ID: s.ids.New(fax.PrefixEvent, now), Type: fax.EventEndpointDisabled, CreatedAt: now, Data: data}
-	insertEvent(tx, &ev)
 	eps, err := s.routableEndpoints(tx, nil)
 	if err != nil {
 		return err
 	}
-	for _, e := range eps {
-		if e.ID != endpointID && e.FaxID == "" && len(e.Numbers) == 0 && e.Wants(ev.Type) {
-			s.insertDelivery(tx, e.ID, &ev, now)
-		}
+	d := workflow.DisableEndpoint(&s.ids, endpointID, reason, eps, now)
+	insertEvent(tx, &d.Event)
+	for _, e := range d.To {
+		s.insertDelivery(tx, e.ID, &d.Event, now)
 	}
-	s.recordAuditTx(tx, &fax.AuditEntry{At: now, Actor: "system", Action: "webhook_endpoint.disable", TargetType: "webhook_endpoint",
-		TargetID: endpointID, Outcome: "disabled", Detail: reason})
+	s.recordAuditTx(tx, &d.Audit)
 	return nil
 }
 
-// lockUserEndpoint checks that a user's endpoint exists and is enabled,
-// and keeps it so (FOR SHARE) until the transaction ends.
+// lockUserEndpoint reads whether a user's endpoint exists and is enabled,
+// lets the workflow say whether it may be used, and keeps it so (FOR
+// SHARE) until the transaction ends.
 func lockUserEndpoint(tx *wtx, endpointID, action string) error {
 	var enabled bool
 	err := tx.row(`SELECT enabled FROM endpoints WHERE id = $1 AND NOT deleted AND fax_id = '' FOR SHARE`, endpointID).Scan(&enabled)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return fax.Errorf(fax.ECodeNotFound, "webhook endpoint %s not found", endpointID)
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("postgres: %s: %w", action, err)
 	}
-	if !enabled {
-		return fax.Errorf(fax.ECodeConflict, "the webhook endpoint is disabled; enable it first")
-	}
-	return nil
+	return workflow.Usable(endpointID, err == nil, enabled)
 }
 
 // CreateTestEvent makes a webhook.test event delivered only to endpointID.
@@ -325,8 +304,7 @@ func (s *Store) CreateTestEvent(ctx context.Context, endpointID string) (*fax.De
 			return err
 		}
 		now := s.now().UTC()
-		data, _ := json.Marshal(map[string]string{"endpoint_id": endpointID, "message": "a test event from faxgate"})
-		ev := fax.Event{ID: s.ids.New(fax.PrefixEvent, now), Type: fax.EventEndpointTest, CreatedAt: now, Data: data}
+		ev := workflow.TestEvent(&s.ids, endpointID, now)
 		insertEvent(tx, &ev)
 		id = s.insertDelivery(tx, endpointID, &ev, now)
 		return nil

@@ -3,12 +3,12 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sort"
 	"strconv"
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/workflow"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -119,11 +119,13 @@ func (s *Store) ClaimFaxesPerCarrier(ctx context.Context, leaseFor time.Duration
 			return fmt.Errorf("postgres: claim faxes: %w", err)
 		}
 		for _, j := range jobs {
-			if specs := fax.Apply(j.Fax, &fax.Update{Kind: fax.UpdateStatus, Status: fax.StatusSending}, now); len(specs) > 0 {
+			evs, err := workflow.Claimed(&s.ids, j.Fax, now)
+			if err != nil {
+				return err
+			}
+			if len(evs) > 0 {
 				saveFax(tx, j.Fax)
-				if _, err := s.recordEvents(tx, j.Fax, specs, endpoints, now); err != nil {
-					return err
-				}
+				s.insertEvents(tx, j.Fax, evs, endpoints, now)
 			}
 		}
 		return nil
@@ -131,26 +133,19 @@ func (s *Store) ClaimFaxesPerCarrier(ctx context.Context, leaseFor time.Duration
 	return jobs, err
 }
 
-// eachSlot calls fn with a provider condition on $1 (or none) and the
-// number of faxes it may take, once per carrier with free slots and once
-// for the others.
+// eachSlot calls fn with the SQL condition (on $1, or none) and the number
+// of faxes of each query of the claim (fax.ClaimSlots.Claims says which,
+// in what order).
 func eachSlot(slots fax.ClaimSlots, fn func(where string, args []any, limit int)) {
-	names := make([]string, 0, len(slots.PerProvider))
-	for p := range slots.PerProvider {
-		names = append(names, p)
-	}
-	slices.Sort(names)
-	for _, p := range names {
-		if n := slots.PerProvider[p]; n > 0 {
-			fn("provider = $1", []any{p}, n)
+	for _, c := range slots.Claims() {
+		switch {
+		case c.Carrier != "":
+			fn("provider = $1", []any{c.Carrier}, c.Limit)
+		case len(c.Except) == 0:
+			fn("true", nil, c.Limit)
+		default:
+			fn("NOT (provider = ANY($1))", []any{c.Except}, c.Limit)
 		}
-	}
-	switch {
-	case slots.Other <= 0:
-	case len(names) == 0:
-		fn("true", nil, slots.Other)
-	default:
-		fn("NOT (provider = ANY($1))", []any{names}, slots.Other)
 	}
 }
 
@@ -262,13 +257,16 @@ func (s *Store) FailDispatch(ctx context.Context, id string, failure *fax.Failur
 			return err
 		}
 		now := s.now().UTC()
-		specs := fax.Apply(f, &fax.Update{Kind: fax.UpdateStatus, Status: fax.StatusFailed, Failure: failure}, now)
+		evs, err := workflow.FailDispatch(&s.ids, f, failure, now)
+		if err != nil {
+			return err
+		}
 		tx.queue(`UPDATE faxes SET dispatch_state = 'done', lease_until = NULL WHERE id = $1`, id)
-		if len(specs) == 0 {
+		if len(evs) == 0 {
 			return nil
 		}
 		saveFax(tx, f)
-		_, err = s.recordEvents(tx, f, specs, endpoints, now)
-		return err
+		s.insertEvents(tx, f, evs, endpoints, now)
+		return nil
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/workflow"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -59,19 +60,16 @@ func jsonList[T any](v []T) string {
 
 // CreateEndpoint stores a new webhook endpoint.
 func (s *Store) CreateEndpoint(ctx context.Context, e *fax.Endpoint) (*fax.Endpoint, error) {
-	c := *e
+	var c *fax.Endpoint
 	err := s.write(ctx, func(tx *wtx) error {
-		now := s.now().UTC()
-		c.ID = s.ids.New(fax.PrefixEndpoint, now)
-		c.CreatedAt, c.UpdatedAt = now, now
-		c.Enabled = true
-		insertEndpoint(tx, &c)
+		c = workflow.NewEndpoint(&s.ids, e, s.now().UTC())
+		insertEndpoint(tx, c)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &c, nil
+	return c, nil
 }
 
 func insertEndpoint(tx *wtx, e *fax.Endpoint) {
@@ -79,22 +77,6 @@ func insertEndpoint(tx *wtx, e *fax.Endpoint) {
 		e.ID, e.URL, jsonList(e.Events), e.Inflight, e.Format, jsonList(e.Numbers), e.Description, e.APIVersion,
 		e.Secret, e.PreviousSecret, msPtr(e.PreviousSecretExpiresAt), e.FaxID, e.Enabled, e.DisabledReason,
 		e.OwnerKeyID, ms(e.CreatedAt), ms(e.UpdatedAt))
-}
-
-// createCallbackEndpoint queues the implicit endpoint for a fax's
-// callback_url and returns it.
-func (s *Store) createCallbackEndpoint(tx *wtx, f *fax.Fax, opts fax.CreateOptions, now time.Time) *fax.Endpoint {
-	format := opts.CallbackFormat
-	if format == "" {
-		format = fax.FormatJSON
-	}
-	e := &fax.Endpoint{
-		ID: s.ids.New(fax.PrefixEndpoint, now), URL: f.CallbackURL, Format: format, APIVersion: fax.APIVersion,
-		Secret: opts.CallbackSecret, FaxID: f.ID, Enabled: true, OwnerKeyID: f.OwnerKeyID,
-		Description: "callback_url of " + f.ID, CreatedAt: now, UpdatedAt: now,
-	}
-	insertEndpoint(tx, e)
-	return e
 }
 
 // routableEndpointsSQL selects the endpoints events about the faxes $1 may
@@ -145,7 +127,7 @@ func (s *Store) FindEndpointByID(ctx context.Context, id string) (*fax.Endpoint,
 // FindEndpoints lists the user's endpoints (not the implicit callback ones),
 // newest first.
 func (s *Store) FindEndpoints(ctx context.Context, limit int, cursor string) ([]*fax.Endpoint, string, error) {
-	limit = clampLimit(limit)
+	limit = fax.PageLimit(limit)
 	q := `SELECT ` + endpointColumns + ` FROM endpoints WHERE NOT deleted AND fax_id = ''`
 	var a args
 	if cursor != "" {
@@ -160,7 +142,7 @@ func (s *Store) FindEndpoints(ctx context.Context, limit int, cursor string) ([]
 	if err != nil {
 		return nil, "", fmt.Errorf("postgres: find endpoints: %w", err)
 	}
-	out, next := page(out, limit, func(e *fax.Endpoint) string { return e.ID })
+	out, next := fax.Page(out, limit, func(e *fax.Endpoint) string { return e.ID })
 	return out, next, nil
 }
 

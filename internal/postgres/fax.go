@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
-	"github.com/faxgate/faxgate/internal/wire"
+	"github.com/faxgate/faxgate/internal/workflow"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -125,7 +125,7 @@ func (s *Store) FindFaxes(ctx context.Context, fl fax.FaxFilter) ([]*fax.Fax, st
 	if fl.Cursor != "" {
 		q += ` AND id < ` + a.add(fl.Cursor)
 	}
-	limit := clampLimit(fl.Limit)
+	limit := fax.PageLimit(fl.Limit)
 	q += ` ORDER BY id DESC LIMIT ` + a.add(limit+1)
 	rows, err := s.pool.Query(ctx, q, a...)
 	if err != nil {
@@ -135,7 +135,7 @@ func (s *Store) FindFaxes(ctx context.Context, fl fax.FaxFilter) ([]*fax.Fax, st
 	if err != nil {
 		return nil, "", fmt.Errorf("postgres: find faxes: %w", err)
 	}
-	out, next := page(out, limit, func(f *fax.Fax) string { return f.ID })
+	out, next := fax.Page(out, limit, func(f *fax.Fax) string { return f.ID })
 	return out, next, nil
 }
 
@@ -151,26 +151,6 @@ func collect[T any](rows pgx.Rows, scan func(pgx.Rows) (T, error)) ([]T, error) 
 		out = append(out, v)
 	}
 	return out, rows.Err()
-}
-
-// page cuts a list fetched with limit+1 rows to limit and returns the
-// cursor of the next page ("" on the last).
-func page[T any](out []T, limit int, id func(T) string) ([]T, string) {
-	if len(out) <= limit {
-		return out, ""
-	}
-	out = out[:limit]
-	return out, id(out[limit-1])
-}
-
-func clampLimit(n int) int {
-	if n <= 0 {
-		return fax.DefaultLimit
-	}
-	if n > fax.MaxLimit {
-		return fax.MaxLimit
-	}
-	return n
 }
 
 // CreateFax stores a new outbound fax as queued, with its fax.queued event,
@@ -206,20 +186,17 @@ func (s *Store) createFax(ctx context.Context, f *fax.Fax, opts fax.CreateOption
 				return fmt.Errorf("postgres: create fax: %w", err)
 			}
 			if found {
-				if requestHash != "" && hash != "" && hash != requestHash {
-					return fax.Errorf(fax.ECodeConflict, "Idempotency-Key was already used for a different request")
+				if err := workflow.Reuse(hash, requestHash); err != nil {
+					return err
 				}
 				out, existed = prev, true
 				return nil
 			}
 		}
 		now := s.now().UTC()
-		c := *f
-		c.Status = fax.StatusQueued
-		c.Direction = fax.Outbound
-		c.CreatedAt, c.UpdatedAt = now, now
-		if c.ID == "" {
-			c.ID = s.ids.New(fax.PrefixFax, now)
+		c, own, evs, err := workflow.NewOutbound(&s.ids, f, opts, now)
+		if err != nil {
+			return err
 		}
 		tx.queue(`INSERT INTO faxes (id, direction, status, to_number, from_number, provider, provider_fax_id, pages,
 			callback_url, header_text, document_key, document_type, document_size, document_sha256, owner_key_id,
@@ -228,19 +205,19 @@ func (s *Store) createFax(ctx context.Context, f *fax.Fax, opts fax.CreateOption
 			c.ID, c.Direction, c.Status, c.To, c.From, c.Provider, c.Pages, c.CallbackURL, c.HeaderText,
 			c.DocumentKey, c.DocumentType, c.DocumentSize, c.DocumentSHA256, c.OwnerKeyID,
 			nullString(c.IdempotencyKey), requestHash, c.CallbackToken, ms(now))
-		var own []*fax.Endpoint
-		if c.CallbackURL != "" {
-			own = append(own, s.createCallbackEndpoint(tx, &c, opts, now))
-		}
 		// Routing the fax.queued event needs the global endpoints; the
 		// fax's own endpoint is being inserted in this batch.
 		endpoints, err := s.routableEndpoints(tx, nil)
 		if err != nil {
 			return err
 		}
-		s.recordEvents(tx, &c, []fax.EventSpec{{Type: fax.EventFaxQueued}}, append(own, endpoints...), now)
+		if own != nil {
+			insertEndpoint(tx, own)
+			endpoints = append([]*fax.Endpoint{own}, endpoints...)
+		}
+		s.insertEvents(tx, c, evs, endpoints, now)
 		tx.wake |= wakeFax
-		out = &c
+		out = c
 		return nil
 	})
 	if err != nil {
@@ -249,24 +226,16 @@ func (s *Store) createFax(ctx context.Context, f *fax.Fax, opts fax.CreateOption
 	return out, existed, nil
 }
 
-// recordEvents queues the events specs describe, frozen with f's current
-// state, and a pending delivery for every endpoint (of those given) each is
-// routed to. It returns the events' ids.
-func (s *Store) recordEvents(tx *wtx, f *fax.Fax, specs []fax.EventSpec, endpoints []*fax.Endpoint, now time.Time) ([]string, error) {
-	ids := make([]string, 0, len(specs))
-	for _, sp := range specs {
-		data, err := wire.MarshalEventData(f, sp.Page, sp.RetryCount)
-		if err != nil {
-			return nil, fmt.Errorf("postgres: event data: %w", err)
-		}
-		ev := fax.Event{ID: s.ids.New(fax.PrefixEvent, now), Type: sp.Type, FaxID: f.ID, CreatedAt: now, Data: data}
-		insertEvent(tx, &ev)
-		ids = append(ids, ev.ID)
-		for _, e := range fax.Route(sp.Type, f, endpoints) {
-			s.insertDelivery(tx, e.ID, &ev, now)
+// insertEvents queues events about f (nil for an SMS) and a pending
+// delivery for every endpoint (of those given) the workflow routes each to.
+func (s *Store) insertEvents(tx *wtx, f *fax.Fax, evs []fax.Event, endpoints []*fax.Endpoint, now time.Time) {
+	for i := range evs {
+		ev := &evs[i]
+		insertEvent(tx, ev)
+		for _, e := range workflow.Route(ev, f, endpoints) {
+			s.insertDelivery(tx, e.ID, ev, now)
 		}
 	}
-	return ids, nil
 }
 
 func insertEvent(tx *wtx, ev *fax.Event) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/workflow"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -143,7 +144,7 @@ func (s *Store) CompleteInbound(ctx context.Context, jobID string, u *fax.Update
 func (s *Store) RetryInbound(ctx context.Context, jobID, errText string, at time.Time) error {
 	return s.write(ctx, func(tx *wtx) error {
 		tx.queue(`UPDATE inbound_jobs SET attempts = attempts + 1, next_at = $1, lease_until = NULL, last_error = $2, updated_at = $3
-			WHERE id = $4 AND status = 'pending'`, ms(at), truncateUTF8(errText, 512), ms(s.now()), jobID)
+			WHERE id = $4 AND status = 'pending'`, ms(at), pgText(errText, workflow.MaxErrorText), ms(s.now()), jobID)
 		return nil
 	})
 }
@@ -163,7 +164,7 @@ func (s *Store) recordAuditTx(tx *wtx, e *fax.AuditEntry) {
 	}
 	tx.queue(`INSERT INTO audit (id, at, actor, action, target_type, target_id, outcome, remote_addr, detail)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, s.ids.New(fax.PrefixAudit, at), ms(at), e.Actor, e.Action, e.TargetType, e.TargetID,
-		e.Outcome, e.RemoteAddr, truncateUTF8(e.Detail, 1024))
+		e.Outcome, e.RemoteAddr, pgText(e.Detail, workflow.MaxAuditDetail))
 }
 
 // FindAudit lists audit entries newest first.
@@ -188,7 +189,7 @@ func (s *Store) FindAudit(ctx context.Context, fl fax.AuditFilter) ([]*fax.Audit
 	if fl.Cursor != "" {
 		q += ` AND id < ` + a.add(fl.Cursor)
 	}
-	limit := clampLimit(fl.Limit)
+	limit := fax.PageLimit(fl.Limit)
 	q += ` ORDER BY id DESC LIMIT ` + a.add(limit+1)
 	rows, err := s.pool.Query(ctx, q, a...)
 	if err != nil {
@@ -206,6 +207,6 @@ func (s *Store) FindAudit(ctx context.Context, fl fax.AuditFilter) ([]*fax.Audit
 	if err != nil {
 		return nil, "", fmt.Errorf("postgres: find audit: %w", err)
 	}
-	out, next := page(out, limit, func(e *fax.AuditEntry) string { return e.ID })
+	out, next := fax.Page(out, limit, func(e *fax.AuditEntry) string { return e.ID })
 	return out, next, nil
 }

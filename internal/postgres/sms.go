@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
-	"github.com/faxgate/faxgate/internal/wire"
+	"github.com/faxgate/faxgate/internal/workflow"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -36,19 +36,17 @@ func scanSMS(row scanner) (*fax.SMS, error) {
 
 // CreateSMS records an SMS about to be handed to its carrier, as queued.
 func (s *Store) CreateSMS(ctx context.Context, m *fax.SMS) (*fax.SMS, error) {
-	c := *m
+	var c *fax.SMS
 	err := s.write(ctx, func(tx *wtx) error {
-		now := s.now().UTC()
-		c.ID = s.ids.New(fax.PrefixSMS, now)
-		c.Status, c.CreatedAt, c.UpdatedAt = fax.StatusQueued, now, now
-		tx.queue(`INSERT INTO sms (`+smsColumns+`) VALUES ($1, $2, $3, $4, '', $5, NULL, $6, $7, $7, NULL)`,
-			c.ID, c.To, c.TextLength, c.Provider, c.Status, c.OwnerKeyID, ms(now))
+		c = workflow.NewSMS(&s.ids, m, s.now().UTC())
+		tx.queue(`INSERT INTO sms (`+smsColumns+`) VALUES ($1, $2, $3, $4, '', $5, NULL, $6, $7, $8, NULL)`,
+			c.ID, c.To, c.TextLength, c.Provider, c.Status, c.OwnerKeyID, ms(c.CreatedAt), ms(c.UpdatedAt))
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &c, nil
+	return c, nil
 }
 
 // FindSMSByID returns one SMS or not_found.
@@ -89,47 +87,15 @@ func queueMatchSMS(tx *wtx, u *fax.Update, m **fax.SMS) {
 	}
 }
 
-// applySMSTx moves the SMS m (locked, nil when none matched) to its final
-// status, with its sms.sent or sms.failed event to the global endpoints
-// among endpoints. A final SMS never changes.
-func (s *Store) applySMSTx(tx *wtx, u *fax.Update, m *fax.SMS, endpoints []*fax.Endpoint, now time.Time) (fax.ApplyResult, error) {
-	var res fax.ApplyResult
-	if m == nil || u.NamesOther(m.ProviderSMSID) {
-		res.Unknown = true
-		return res, nil
+// applySMSTx queues the save of what the workflow decides about the SMS m
+// (locked, nil when none matched), its event routed among endpoints.
+func (s *Store) applySMSTx(tx *wtx, u *fax.Update, m *fax.SMS, endpoints []*fax.Endpoint, now time.Time) (workflow.Change, error) {
+	c, err := workflow.ApplyToSMS(&s.ids, m, u, now)
+	if err != nil || !c.Save {
+		return c, err
 	}
-	res.FaxID = m.ID
-	if m.Status.Final() || (u.Status != fax.StatusSent && u.Status != fax.StatusFailed) {
-		res.Stale = true
-		return res, nil
-	}
-	m.Status, m.UpdatedAt, m.CompletedAt = u.Status, now, &now
-	if m.ProviderSMSID == "" {
-		m.ProviderSMSID = u.ProviderFaxID
-	}
-	evType := fax.EventSMSSent
-	if u.Status == fax.StatusFailed {
-		evType = fax.EventSMSFailed
-		m.Failure = failureOrDefaultSMS(u.Failure)
-	}
-	tx.queue(`UPDATE sms SET status = $1, provider_sms_id = $2, failure = $3, updated_at = $4, completed_at = $4 WHERE id = $5`,
-		m.Status, m.ProviderSMSID, failureJSON(m.Failure), ms(now), m.ID)
-	data, err := json.Marshal(wire.FromSMS(m))
-	if err != nil {
-		return res, fmt.Errorf("postgres: sms event: %w", err)
-	}
-	ev := fax.Event{ID: s.ids.New(fax.PrefixEvent, now), Type: evType, FaxID: m.ID, CreatedAt: now, Data: data}
-	insertEvent(tx, &ev)
-	for _, e := range fax.Route(evType, nil, endpoints) {
-		s.insertDelivery(tx, e.ID, &ev, now)
-	}
-	res.Applied, res.Events = true, []string{ev.ID}
-	return res, nil
-}
-
-func failureOrDefaultSMS(fl *fax.Failure) *fax.Failure {
-	if fl == nil {
-		return &fax.Failure{Code: fax.FailCarrier, Message: "the carrier reported the SMS as not delivered"}
-	}
-	return fl
+	tx.queue(`UPDATE sms SET status = $1, provider_sms_id = $2, failure = $3, updated_at = $4, completed_at = $5 WHERE id = $6`,
+		m.Status, m.ProviderSMSID, failureJSON(m.Failure), ms(m.UpdatedAt), msPtr(m.CompletedAt), m.ID)
+	s.insertEvents(tx, nil, c.Events, endpoints, now)
+	return c, nil
 }

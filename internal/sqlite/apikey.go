@@ -8,19 +8,16 @@ import (
 	"fmt"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/workflow"
 )
 
 // CreateAPIKey stores a key (its hash only).
 func (s *Store) CreateAPIKey(ctx context.Context, k *fax.APIKey) (*fax.APIKey, error) {
-	c := *k
+	var c *fax.APIKey
 	err := s.write(ctx, func(tx *wtx) error {
-		now := s.now().UTC()
-		if c.ID == "" {
-			c.ID = s.ids.New(fax.PrefixAPIKey, now)
-		}
-		c.CreatedAt = now
+		c = workflow.NewAPIKey(&s.ids, k, s.now().UTC())
 		_, err := tx.Exec(`INSERT INTO api_keys (id, name, hash, prefix, scopes, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			c.ID, c.Name, c.Hash, c.Prefix, jsonList(c.Scopes), ms(now))
+			c.ID, c.Name, c.Hash, c.Prefix, jsonList(c.Scopes), ms(c.CreatedAt))
 		if err != nil {
 			return fmt.Errorf("sqlite: create api key: %w", err)
 		}
@@ -29,7 +26,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *fax.APIKey) (*fax.APIKey, e
 	if err != nil {
 		return nil, err
 	}
-	return &c, nil
+	return c, nil
 }
 
 const apiKeyColumns = `id, name, hash, prefix, scopes, created_at, last_used_at`

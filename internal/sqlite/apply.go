@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/workflow"
 )
 
 // ApplyUpdate applies a carrier update in one transaction: it records the
@@ -56,13 +57,13 @@ func (s *Store) applyTx(tx *wtx, u *fax.Update, plan *applyPlan) (fax.ApplyResul
 	if err != nil {
 		return res, err
 	}
-	if outcome == "unknown" {
+	if outcome == workflow.Unknown {
 		// An event that matched nothing is not kept: recorded, its key
 		// would turn the genuine event for that fax into a duplicate.
 		return res, nil
 	}
 	if _, err := tx.Exec(`INSERT INTO carrier_events (provider, event_key, outcome, fax_id, received_at) VALUES (?, ?, ?, ?, ?)`,
-		u.Provider, key, outcome, res.FaxID, ms(now)); err != nil {
+		u.Provider, key, string(outcome), res.FaxID, ms(now)); err != nil {
 		return res, fmt.Errorf("sqlite: record carrier event: %w", err)
 	}
 	return res, nil
@@ -95,83 +96,50 @@ func (s *Store) applyPlannedTx(tx *wtx, u *fax.Update, key string, plan *applyPl
 	if err != nil {
 		return res, err
 	}
-	if outcome == "unknown" {
+	if outcome == workflow.Unknown {
 		if _, err := tx.Exec(`DELETE FROM carrier_events WHERE provider = ? AND event_key = ?`, u.Provider, key); err != nil {
 			return res, fmt.Errorf("sqlite: forget carrier event: %w", err)
 		}
 		return res, nil
 	}
-	if outcome != "applied" || res.FaxID != plan.after.ID {
+	if outcome != workflow.Applied || res.FaxID != plan.after.ID {
 		if _, err := tx.Exec(`UPDATE carrier_events SET outcome = ?, fax_id = ? WHERE provider = ? AND event_key = ?`,
-			outcome, res.FaxID, u.Provider, key); err != nil {
+			string(outcome), res.FaxID, u.Provider, key); err != nil {
 			return res, fmt.Errorf("sqlite: record carrier event: %w", err)
 		}
 	}
 	return res, nil
 }
 
-// applyWork does what an update says and returns the outcome to record
-// with its carrier event.
-func (s *Store) applyWork(tx *wtx, u *fax.Update, now time.Time) (fax.ApplyResult, string, error) {
-	var res fax.ApplyResult
-	var err error
-	outcome := "applied"
-	if u.Kind == fax.UpdateSMS {
-		res, err = s.applySMSTx(tx, u, now)
-		if err != nil {
-			return res, "", err
-		}
-		switch {
-		case res.Unknown:
-			outcome = "unknown"
-		case res.Stale:
-			outcome = "stale"
-		}
-	} else if u.Kind == fax.UpdateInbound {
-		res, err = s.receiveTx(tx, u, now)
-		if err != nil {
-			return res, "", err
-		}
-	} else {
-		f, rowid, err := s.matchFax(tx, u)
-		if err != nil {
-			return res, "", err
-		}
-		if f == nil {
-			res.Unknown = true
-			outcome = "unknown"
-		} else {
-			res.FaxID = f.ID
-			before := *f
-			specs := fax.Apply(f, u, now)
-			if len(specs) == 0 {
-				res.Stale = true
-				outcome = "stale"
-				if f.ProviderFaxID != before.ProviderFaxID {
-					// A stale update may still tell the carrier's id
-					// (Asterisk's call answered after the fax was sending).
-					if err := saveApplied(tx, &before, f, rowid); err != nil {
-						return res, "", err
-					}
-					s.faxes.put(rowid, f)
-				}
-			} else {
-				if err := saveApplied(tx, &before, f, rowid); err != nil {
-					return res, "", err
-				}
-				s.faxes.put(rowid, f)
-				ids, err := s.recordEvents(tx, f, specs, now)
-				if err != nil {
-					return res, "", err
-				}
-				res.Applied, res.Events = true, ids
-			}
-		}
+// applyWork loads what an update is about, lets the workflow decide and
+// saves the change; it returns the outcome to record with the carrier
+// event.
+func (s *Store) applyWork(tx *wtx, u *fax.Update, now time.Time) (fax.ApplyResult, workflow.Outcome, error) {
+	switch u.Kind {
+	case fax.UpdateSMS:
+		c, err := s.applySMSTx(tx, u, now)
+		return c.Result, c.Outcome, err
+	case fax.UpdateInbound:
+		res, err := s.receiveTx(tx, u, now)
+		return res, workflow.Applied, err
 	}
-	if res.Stale && outcome == "applied" {
-		outcome = "stale"
+	f, rowid, err := s.findUpdateFax(tx, u)
+	if err != nil {
+		return fax.ApplyResult{}, "", err
 	}
-	return res, outcome, nil
+	var before fax.Fax
+	if f != nil {
+		before = *f
+	}
+	c, err := workflow.ApplyToFax(&s.ids, f, u, now)
+	if err != nil || !c.Save {
+		return c.Result, c.Outcome, err
+	}
+	if err := saveApplied(tx, &before, f, rowid); err != nil {
+		return c.Result, "", err
+	}
+	s.faxes.put(rowid, f)
+	return c.Result, c.Outcome, s.insertEvents(tx, f, c.Events, now)
 }
 
 // saveApplied writes what applying an update changed in f (before is f as
@@ -188,10 +156,10 @@ func saveApplied(tx *wtx, before, f *fax.Fax, rowid int64) error {
 	return saveFax(tx, f)
 }
 
-// matchFax finds the outbound fax an update is about: by faxgate's id when
-// the carrier echoed it, else by the carrier's id. A fax of another carrier
-// never matches, so one carrier's credentials cannot touch another's faxes.
-func (s *Store) matchFax(tx *wtx, u *fax.Update) (*fax.Fax, int64, error) {
+// findUpdateFax loads the fax an update names: by faxgate's id when the
+// carrier echoed it, else by the carrier's id among its outbound faxes. The
+// workflow decides whether the update may touch it.
+func (s *Store) findUpdateFax(tx *wtx, u *fax.Update) (*fax.Fax, int64, error) {
 	var f *fax.Fax
 	var rowid int64
 	var err error
@@ -210,53 +178,33 @@ func (s *Store) matchFax(tx *wtx, u *fax.Update) (*fax.Fax, int64, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("sqlite: match fax: %w", err)
 	}
-	if f.Provider != u.Provider || f.Direction != fax.Outbound {
-		return nil, 0, nil
-	}
-	if u.NamesOther(f.ProviderFaxID) {
-		return nil, 0, nil
-	}
 	return f, rowid, nil
 }
 
-// receiveTx creates a received fax from an inbound update whose document is
-// already stored, with its fax.received event.
+// receiveTx saves the received fax the workflow makes of an inbound
+// update, with its fax.received event.
 func (s *Store) receiveTx(tx *wtx, u *fax.Update, now time.Time) (fax.ApplyResult, error) {
-	var res fax.ApplyResult
-	doc := u.Document
-	if doc == nil {
-		doc = &fax.InboundDocument{}
+	f, c, err := workflow.Receive(&s.ids, u, now)
+	if err != nil {
+		return c.Result, err
 	}
-	if doc.Key == "" && u.Failure == nil {
-		return res, fmt.Errorf("sqlite: receive: inbound update without a stored document or a failure")
+	if err := insertFax(tx, f); err != nil {
+		return c.Result, err
 	}
-	t := now
-	st := u.Status
-	if st != fax.StatusPartial {
-		st = fax.StatusReceived
-	}
-	f := &fax.Fax{
-		ID: s.ids.New(fax.PrefixFax, t), Direction: fax.Inbound, Status: st, To: u.To, From: u.From,
-		Provider: u.Provider, ProviderFaxID: u.ProviderFaxID, Pages: u.Pages, PagesSent: u.Pages, Failure: u.Failure,
-		DocumentKey: doc.Key, DocumentSize: doc.Size, DocumentSHA256: doc.SHA256, CreatedAt: t, UpdatedAt: t, CompletedAt: &t,
-	}
-	if doc.Key != "" {
-		f.DocumentType = "application/pdf"
-	}
+	return c.Result, s.insertEvents(tx, f, c.Events, now)
+}
+
+// insertFax writes a new received fax.
+func insertFax(tx *wtx, f *fax.Fax) error {
 	_, err := tx.Exec(`INSERT INTO faxes (id, direction, status, to_number, from_number, provider, provider_fax_id, pages, pages_sent,
 		failure, document_key, document_type, document_size, document_sha256, created_at, updated_at, completed_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		f.ID, f.Direction, f.Status, f.To, f.From, f.Provider, f.ProviderFaxID, f.Pages, f.PagesSent, failureJSON(f.Failure),
-		f.DocumentKey, f.DocumentType, f.DocumentSize, f.DocumentSHA256, ms(t), ms(t), ms(t))
+		f.DocumentKey, f.DocumentType, f.DocumentSize, f.DocumentSHA256, ms(f.CreatedAt), ms(f.UpdatedAt), msPtr(f.CompletedAt))
 	if err != nil {
-		return res, fmt.Errorf("sqlite: receive: %w", err)
+		return fmt.Errorf("sqlite: receive: %w", err)
 	}
-	ids, err := s.recordEvents(tx, f, []fax.EventSpec{{Type: fax.EventFaxReceived}}, t)
-	if err != nil {
-		return res, err
-	}
-	res.FaxID, res.Applied, res.Events = f.ID, true, ids
-	return res, nil
+	return nil
 }
 
 // CancelFax cancels a fax that is not final yet. A final fax is a conflict.
@@ -267,21 +215,15 @@ func (s *Store) CancelFax(ctx context.Context, id string) (*fax.Fax, error) {
 		if err != nil {
 			return err
 		}
-		if f.Direction != fax.Outbound {
-			return fax.Errorf(fax.ECodeConflict, "only outbound faxes can be canceled")
-		}
-		if f.Status.Final() {
-			return fax.Errorf(fax.ECodeConflict, "fax %s is already %s", f.ID, f.Status)
-		}
 		now := s.now().UTC()
-		specs := fax.Apply(f, &fax.Update{Kind: fax.UpdateStatus, Status: fax.StatusCanceled}, now)
+		evs, err := workflow.Cancel(&s.ids, f, now)
+		if err != nil {
+			return err
+		}
 		if err := saveFax(tx, f); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(`UPDATE faxes SET dispatch_state = 'done', lease_until = NULL WHERE id = ?`, f.ID); err != nil {
-			return fmt.Errorf("sqlite: cancel: %w", err)
-		}
-		if _, err := s.recordEvents(tx, f, specs, now); err != nil {
+		if err := s.insertEvents(tx, f, evs, now); err != nil {
 			return err
 		}
 		out = f

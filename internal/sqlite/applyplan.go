@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/workflow"
 )
 
 // The writer is the one thing every carrier update waits for in turn, so
@@ -23,12 +24,15 @@ import (
 
 // applyPlan is an update worked out ahead of the writer.
 type applyPlan struct {
-	rowid  int64
-	guard  []any // the row's guardColumns as the plan assumes them
-	before fax.Fax
-	after  fax.Fax
-	events []fax.Event
-	now    time.Time
+	rowid int64
+	guard []any // the row's guardColumns as the plan assumes them
+	after fax.Fax
+	// narrow: only the page counts and the time moved (a page or a
+	// retry); newID: the carrier's id changed.
+	narrow, newID bool
+	events        []fax.Event
+	ids           []string // the events' ids, as the result lists them
+	now           time.Time
 }
 
 // faxCache holds, for faxes the writer recently updated, the row as
@@ -76,28 +80,20 @@ func (s *Store) planApply(u *fax.Update) *applyPlan {
 		return nil
 	}
 	c, ok := s.faxes.get(u.FaxID)
-	if !ok || !matches(&c.f, u) {
+	if !ok || !workflow.Matches(&c.f, u) {
 		return nil
 	}
-	p := &applyPlan{rowid: c.rowid, guard: guardValues(&c.f), before: c.f, after: c.f}
+	p := &applyPlan{rowid: c.rowid, guard: guardValues(&c.f), after: c.f}
 	p.now = s.now().UTC()
-	specs := fax.Apply(&p.after, u, p.now)
-	if len(specs) == 0 {
+	ch, err := workflow.ApplyToFax(&s.ids, &p.after, u, p.now)
+	if err != nil || ch.Outcome != workflow.Applied {
 		return nil
 	}
-	var err error
-	if p.events, err = s.buildEvents(&p.after, specs, p.now); err != nil {
-		return nil
-	}
+	p.events, p.ids = ch.Events, ch.Result.Events
+	f, before := &p.after, &c.f
+	p.newID = f.ProviderFaxID != before.ProviderFaxID
+	p.narrow = f.Status == before.Status && !p.newID && f.Failure == before.Failure && f.CompletedAt == before.CompletedAt
 	return p
-}
-
-// matches reports whether update u may apply to fax f (see matchFax).
-func matches(f *fax.Fax, u *fax.Update) bool {
-	if f.Provider != u.Provider || f.Direction != fax.Outbound {
-		return false
-	}
-	return !u.NamesOther(f.ProviderFaxID)
 }
 
 // guardColumns are the faxes columns a plan checks are unchanged: every
@@ -157,11 +153,11 @@ var (
 // applyPlanned writes a planned update if the fax is still as planned; ok
 // is false, with nothing written, when it is not.
 func (s *Store) applyPlanned(tx *wtx, p *applyPlan) (res fax.ApplyResult, ok bool, err error) {
-	f, before := &p.after, &p.before
+	f := &p.after
 	args := make([]any, 0, 8+1+len(p.guard))
 	var q string
 	switch {
-	case f.Status == before.Status && f.ProviderFaxID == before.ProviderFaxID && f.Failure == before.Failure && f.CompletedAt == before.CompletedAt:
+	case p.narrow:
 		// A page or a retry: only the counts and the time move.
 		q = planPageSQL
 		args = append(args, f.Pages, f.PagesSent, ms(f.UpdatedAt))
@@ -172,7 +168,7 @@ func (s *Store) applyPlanned(tx *wtx, p *applyPlan) (res fax.ApplyResult, ok boo
 		if f.Status.Final() {
 			v |= 1
 		}
-		if f.ProviderFaxID != before.ProviderFaxID {
+		if p.newID {
 			v |= 2
 			args = append(args, f.ProviderFaxID)
 		}
@@ -188,10 +184,9 @@ func (s *Store) applyPlanned(tx *wtx, p *applyPlan) (res fax.ApplyResult, ok boo
 	if n, _ := r.RowsAffected(); n != 1 {
 		return res, false, nil
 	}
-	ids, err := s.insertEvents(tx, f, p.events, p.now)
-	if err != nil {
+	if err := s.insertEvents(tx, f, p.events, p.now); err != nil {
 		return res, false, err
 	}
 	s.faxes.put(p.rowid, f)
-	return fax.ApplyResult{FaxID: f.ID, Applied: true, Events: ids}, true, nil
+	return fax.ApplyResult{FaxID: f.ID, Applied: true, Events: p.ids}, true, nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/workflow"
 )
 
 // RecordAttempts records many attempts in one write operation, each as
@@ -107,42 +108,39 @@ func (s *Store) recordAttemptTx(tx *wtx, deliveryID string, a fax.Attempt, statu
 			return fmt.Errorf("sqlite: record attempt: %w", err)
 		}
 	}
-	body := truncateUTF8(a.ResponseBody, maxResponseBody)
-	errText := truncateUTF8(a.Error, 512)
+	body := workflow.Clip(a.ResponseBody, workflow.MaxResponseBody)
+	errText := workflow.Clip(a.Error, workflow.MaxErrorText)
 	if _, err := tx.Exec(`INSERT INTO attempts (delivery_id, n, at, status_code, latency_ms, error, response_body) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		deliveryID, n, ms(a.At), a.StatusCode, a.LatencyMS, errText, body); err != nil {
 		return fmt.Errorf("sqlite: record attempt: %w", err)
 	}
-	if status == fax.DeliverySucceeded {
-		if healthy != nil {
-			healthy[endpointID] = now
-			return nil
-		}
-		if _, err := tx.Exec(`UPDATE endpoints SET failing_since = NULL, last_success_at = ? WHERE id = ?`, ms(now), endpointID); err != nil {
-			return fmt.Errorf("sqlite: record attempt: %w", err)
-		}
-		return nil
-	}
-	if healthy != nil {
+	if status != fax.DeliverySucceeded && healthy != nil {
 		if err := healthy.flushOne(tx, endpointID); err != nil {
 			return err
 		}
 	}
-	if a.StatusCode == 410 {
-		return s.disableEndpoint(tx, endpointID, "the receiver answered 410 Gone", now)
-	}
-	var failingSince sql.NullInt64
-	if err := tx.QueryRow(`SELECT failing_since FROM endpoints WHERE id = ?`, endpointID).Scan(&failingSince); err != nil {
-		return fmt.Errorf("sqlite: record attempt: %w", err)
-	}
-	if !failingSince.Valid {
+	h, err := workflow.JudgeAttempt(a, status, s.disableAfter, func() (*time.Time, error) {
+		var since sql.NullInt64
+		if err := tx.QueryRow(`SELECT failing_since FROM endpoints WHERE id = ?`, endpointID).Scan(&since); err != nil {
+			return nil, fmt.Errorf("sqlite: record attempt: %w", err)
+		}
+		return fromNullMS(since), nil
+	})
+	switch {
+	case err != nil:
+		return err
+	case h.Succeeded && healthy != nil:
+		healthy[endpointID] = now
+	case h.Succeeded:
+		if _, err := tx.Exec(`UPDATE endpoints SET failing_since = NULL, last_success_at = ? WHERE id = ?`, ms(now), endpointID); err != nil {
+			return fmt.Errorf("sqlite: record attempt: %w", err)
+		}
+	case h.StartFailing:
 		if _, err := tx.Exec(`UPDATE endpoints SET failing_since = ? WHERE id = ?`, ms(a.At), endpointID); err != nil {
 			return fmt.Errorf("sqlite: record attempt: %w", err)
 		}
-		return nil
-	}
-	if s.disableAfter > 0 && a.At.Sub(fromMS(failingSince.Int64)) >= s.disableAfter {
-		return s.disableEndpoint(tx, endpointID, fmt.Sprintf("no successful delivery for %s", s.disableAfter), now)
+	case h.Disable != "":
+		return s.disableEndpoint(tx, endpointID, h.Disable, now)
 	}
 	return nil
 }

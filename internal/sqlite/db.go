@@ -3,7 +3,8 @@
 // operations in one transaction (group commit), each inside its own
 // savepoint, and read through a pool of read-only connections.
 //
-// It imports internal/fax and internal/wire and nothing above them.
+// It imports internal/fax and internal/workflow (the rules it saves the
+// outcome of) and nothing above them.
 package sqlite
 
 import (
@@ -110,10 +111,18 @@ const (
 type wtx struct {
 	c    *writeConn
 	wake int
-	// endpointsChanged is set once a statement of the batch wrote the
-	// endpoints table: routing then reads the table, not the cache.
+	// endpointsChanged is set by a store method that wrote endpoints
+	// routing reads (see endpointsWritten): routing then reads the table,
+	// not the cache.
 	endpointsChanged bool
 }
+
+// endpointsWritten says that the transaction changed which endpoints events
+// are routed to. Every store method that writes the endpoints table, other
+// than the health columns (failing_since, last_success_at) routing never
+// reads, calls it, whatever its SQL looks like: a CTE, a trigger or a
+// RETURNING clause is no reason for a stale route.
+func (tx *wtx) endpointsWritten() { tx.endpointsChanged = true }
 
 type op struct {
 	fn   func(*wtx) error

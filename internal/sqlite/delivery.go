@@ -3,14 +3,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/workflow"
 )
 
 const deliveryColumns = `d.id, d.endpoint_id, d.event_id, d.event_type, d.fax_id, d.status, d.attempt_count, d.next_attempt_at, d.created_at, d.updated_at`
@@ -98,9 +96,6 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, leaseFor tim
 	return jobs, err
 }
 
-// maxResponseBody bounds the stored response body of an attempt.
-const maxResponseBody = 1024
-
 // RecordAttempt logs one attempt and moves the delivery to status, with its
 // next attempt at next (nil unless pending). A 410 Gone answer disables the
 // endpoint, failing its other pending deliveries too.
@@ -108,17 +103,6 @@ func (s *Store) RecordAttempt(ctx context.Context, deliveryID string, a fax.Atte
 	return s.write(ctx, func(tx *wtx) error {
 		return s.recordAttemptTx(tx, deliveryID, a, status, next, s.now().UTC(), nil)
 	})
-}
-
-func truncateUTF8(s string, n int) string {
-	if len(s) <= n {
-		return strings.ToValidUTF8(s, "\uFFFD")
-	}
-	s = s[:n]
-	for len(s) > 0 && !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s
 }
 
 // FindDeliveryByID returns one delivery with its attempts.
@@ -185,7 +169,7 @@ func (s *Store) FindDeliveries(ctx context.Context, fl fax.DeliveryFilter) ([]*f
 	if fl.Cursor != "" {
 		add("d.id < ?", fl.Cursor)
 	}
-	limit := clampLimit(fl.Limit)
+	limit := fax.PageLimit(fl.Limit)
 	q += ` ORDER BY d.id DESC LIMIT ?`
 	args = append(args, limit+1)
 	var out []*fax.Delivery
@@ -207,10 +191,7 @@ func (s *Store) FindDeliveries(ctx context.Context, fl fax.DeliveryFilter) ([]*f
 			return fmt.Errorf("sqlite: find deliveries: %w", err)
 		}
 		rows.Close()
-		if len(out) > limit {
-			out = out[:limit]
-			next = out[limit-1].ID
-		}
+		out, next = fax.Page(out, limit, func(d *fax.Delivery) string { return d.ID })
 		return loadAttempts(ctx, rd, out)
 	})
 	if err != nil {
@@ -277,6 +258,7 @@ func (s *Store) RetryDelivery(ctx context.Context, id string) (*fax.Delivery, er
 // announces it with a webhook.endpoint_disabled event to the other global
 // endpoints and an audit entry.
 func (s *Store) disableEndpoint(tx *wtx, endpointID, reason string, now time.Time) error {
+	tx.endpointsWritten()
 	res, err := tx.Exec(`UPDATE endpoints SET enabled = 0, disabled_reason = ?, updated_at = ? WHERE id = ? AND enabled = 1`, reason, ms(now), endpointID)
 	if err != nil {
 		return fmt.Errorf("sqlite: disable endpoint: %w", err)
@@ -288,46 +270,44 @@ func (s *Store) disableEndpoint(tx *wtx, endpointID, reason string, now time.Tim
 	if err := failPendingDeliveries(tx, endpointID, now); err != nil {
 		return err
 	}
-	data, _ := json.Marshal(map[string]string{"endpoint_id": endpointID, "reason": reason})
-	ev := fax.Event{ID: s.ids.New(fax.PrefixEvent, now), Type: fax.EventEndpointDisabled, CreatedAt: now, Data: data}
-	if _, err := tx.Exec(`INSERT INTO events (id, fax_id, type, created_at, data) VALUES (?, '', ?, ?, ?)`, ev.ID, ev.Type, ms(now), data); err != nil {
-		return fmt.Errorf("sqlite: disable endpoint: %w", err)
-	}
 	eps, err := s.routableEndpoints(tx, "")
 	if err != nil {
 		return err
 	}
-	for _, e := range eps {
-		if e.ID != endpointID && e.FaxID == "" && len(e.Numbers) == 0 && e.Wants(ev.Type) {
-			if err := s.insertDelivery(tx, e.ID, &ev, now); err != nil {
-				return err
-			}
+	d := workflow.DisableEndpoint(&s.ids, endpointID, reason, eps, now)
+	if err := insertEvent(tx, &d.Event); err != nil {
+		return err
+	}
+	for _, e := range d.To {
+		if err := s.insertDelivery(tx, e.ID, &d.Event, now); err != nil {
+			return err
 		}
 	}
-	return s.recordAuditTx(tx, &fax.AuditEntry{At: now, Actor: "system", Action: "webhook_endpoint.disable", TargetType: "webhook_endpoint",
-		TargetID: endpointID, Outcome: "disabled", Detail: reason})
+	return s.recordAuditTx(tx, &d.Audit)
+}
+
+// usableEndpoint reads whether a user's endpoint exists and is enabled, and
+// lets the workflow say whether it may be used.
+func usableEndpoint(tx *wtx, endpointID, action string) error {
+	var enabled int
+	err := tx.QueryRow(`SELECT enabled FROM endpoints WHERE id = ? AND deleted = 0 AND fax_id = ''`, endpointID).Scan(&enabled)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("sqlite: %s: %w", action, err)
+	}
+	return workflow.Usable(endpointID, err == nil, enabled != 0)
 }
 
 // CreateTestEvent makes a webhook.test event delivered only to endpointID.
 func (s *Store) CreateTestEvent(ctx context.Context, endpointID string) (*fax.Delivery, error) {
 	var id string
 	err := s.write(ctx, func(tx *wtx) error {
-		var enabled int
-		err := tx.QueryRow(`SELECT enabled FROM endpoints WHERE id = ? AND deleted = 0 AND fax_id = ''`, endpointID).Scan(&enabled)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fax.Errorf(fax.ECodeNotFound, "webhook endpoint %s not found", endpointID)
-		}
-		if err != nil {
-			return fmt.Errorf("sqlite: test event: %w", err)
-		}
-		if enabled == 0 {
-			return fax.Errorf(fax.ECodeConflict, "the webhook endpoint is disabled; enable it first")
+		if err := usableEndpoint(tx, endpointID, "test event"); err != nil {
+			return err
 		}
 		now := s.now().UTC()
-		data, _ := json.Marshal(map[string]string{"endpoint_id": endpointID, "message": "a test event from faxgate"})
-		ev := fax.Event{ID: s.ids.New(fax.PrefixEvent, now), Type: fax.EventEndpointTest, CreatedAt: now, Data: data}
-		if _, err := tx.Exec(`INSERT INTO events (id, fax_id, type, created_at, data) VALUES (?, '', ?, ?, ?)`, ev.ID, ev.Type, ms(now), data); err != nil {
-			return fmt.Errorf("sqlite: test event: %w", err)
+		ev := workflow.TestEvent(&s.ids, endpointID, now)
+		if err := insertEvent(tx, &ev); err != nil {
+			return err
 		}
 		if err := s.insertDelivery(tx, endpointID, &ev, now); err != nil {
 			return err
@@ -345,16 +325,8 @@ func (s *Store) CreateTestEvent(ctx context.Context, endpointID string) (*fax.De
 func (s *Store) RetryFailedDeliveries(ctx context.Context, endpointID string, since time.Time) (int, error) {
 	var n int64
 	err := s.write(ctx, func(tx *wtx) error {
-		var enabled int
-		err := tx.QueryRow(`SELECT enabled FROM endpoints WHERE id = ? AND deleted = 0 AND fax_id = ''`, endpointID).Scan(&enabled)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fax.Errorf(fax.ECodeNotFound, "webhook endpoint %s not found", endpointID)
-		}
-		if err != nil {
-			return fmt.Errorf("sqlite: retry failed: %w", err)
-		}
-		if enabled == 0 {
-			return fax.Errorf(fax.ECodeConflict, "the webhook endpoint is disabled; enable it first")
+		if err := usableEndpoint(tx, endpointID, "retry failed"); err != nil {
+			return err
 		}
 		now := s.now().UTC()
 		res, err := tx.Exec(`UPDATE deliveries SET status = 'pending', next_attempt_at = ?, lease_until = NULL, updated_at = ?

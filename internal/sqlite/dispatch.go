@@ -4,11 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/workflow"
 )
 
 // ClaimFaxes claims up to limit outbound faxes of any carrier; see
@@ -56,11 +56,15 @@ func (s *Store) ClaimFaxesPerCarrier(ctx context.Context, leaseFor time.Duration
 				ms(now.Add(leaseFor)), j.Fax.ID); err != nil {
 				return fmt.Errorf("sqlite: claim faxes: %w", err)
 			}
-			if specs := fax.Apply(j.Fax, &fax.Update{Kind: fax.UpdateStatus, Status: fax.StatusSending}, now); len(specs) > 0 {
+			evs, err := workflow.Claimed(&s.ids, j.Fax, now)
+			if err != nil {
+				return err
+			}
+			if len(evs) > 0 {
 				if err := saveFax(tx, j.Fax); err != nil {
 					return err
 				}
-				if _, err := s.recordEvents(tx, j.Fax, specs, now); err != nil {
+				if err := s.insertEvents(tx, j.Fax, evs, now); err != nil {
 					return err
 				}
 			}
@@ -70,32 +74,28 @@ func (s *Store) ClaimFaxesPerCarrier(ctx context.Context, leaseFor time.Duration
 	return jobs, err
 }
 
-// eachSlot calls fn with a provider condition and the number of faxes it
-// may take, once per carrier with free slots and once for the others.
+// eachSlot calls fn with the SQL condition and the number of faxes of each
+// query of the claim (fax.ClaimSlots.Claims says which, in what order).
 func eachSlot(slots fax.ClaimSlots, fn func(where string, args []any, limit int) error) error {
-	names := make([]string, 0, len(slots.PerProvider))
-	for p := range slots.PerProvider {
-		names = append(names, p)
-	}
-	slices.Sort(names)
-	for _, p := range names {
-		if n := slots.PerProvider[p]; n > 0 {
-			if err := fn("provider = ?", []any{p}, n); err != nil {
-				return err
+	for _, c := range slots.Claims() {
+		var err error
+		switch {
+		case c.Carrier != "":
+			err = fn("provider = ?", []any{c.Carrier}, c.Limit)
+		case len(c.Except) == 0:
+			err = fn("1 = 1", nil, c.Limit)
+		default:
+			args := make([]any, len(c.Except))
+			for i, p := range c.Except {
+				args[i] = p
 			}
+			err = fn("provider NOT IN (?"+strings.Repeat(", ?", len(c.Except)-1)+")", args, c.Limit)
+		}
+		if err != nil {
+			return err
 		}
 	}
-	if slots.Other <= 0 {
-		return nil
-	}
-	if len(names) == 0 {
-		return fn("1 = 1", nil, slots.Other)
-	}
-	args := make([]any, len(names))
-	for i, p := range names {
-		args[i] = p
-	}
-	return fn("provider NOT IN (?"+strings.Repeat(", ?", len(names)-1)+")", args, slots.Other)
+	return nil
 }
 
 // ClaimResultChecks claims handed faxes whose next result check is due, up
@@ -217,17 +217,19 @@ func (s *Store) FailDispatch(ctx context.Context, id string, failure *fax.Failur
 			return err
 		}
 		now := s.now().UTC()
-		specs := fax.Apply(f, &fax.Update{Kind: fax.UpdateStatus, Status: fax.StatusFailed, Failure: failure}, now)
+		evs, err := workflow.FailDispatch(&s.ids, f, failure, now)
+		if err != nil {
+			return err
+		}
 		if _, err := tx.Exec(`UPDATE faxes SET dispatch_state = 'done', lease_until = NULL WHERE id = ?`, id); err != nil {
 			return fmt.Errorf("sqlite: fail dispatch: %w", err)
 		}
-		if len(specs) == 0 {
+		if len(evs) == 0 {
 			return nil
 		}
 		if err := saveFax(tx, f); err != nil {
 			return err
 		}
-		_, err = s.recordEvents(tx, f, specs, now)
-		return err
+		return s.insertEvents(tx, f, evs, now)
 	})
 }

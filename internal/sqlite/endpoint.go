@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/workflow"
 )
 
 const endpointColumns = `id, url, events, inflight, format, numbers, description, api_version, secret, previous_secret,
@@ -68,21 +69,19 @@ func boolInt(b bool) int {
 
 // CreateEndpoint stores a new webhook endpoint.
 func (s *Store) CreateEndpoint(ctx context.Context, e *fax.Endpoint) (*fax.Endpoint, error) {
-	c := *e
+	var c *fax.Endpoint
 	err := s.write(ctx, func(tx *wtx) error {
-		now := s.now().UTC()
-		c.ID = s.ids.New(fax.PrefixEndpoint, now)
-		c.CreatedAt, c.UpdatedAt = now, now
-		c.Enabled = true
-		return insertEndpoint(tx, &c)
+		c = workflow.NewEndpoint(&s.ids, e, s.now().UTC())
+		return insertEndpoint(tx, c)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &c, nil
+	return c, nil
 }
 
 func insertEndpoint(tx *wtx, e *fax.Endpoint) error {
+	tx.endpointsWritten()
 	_, err := tx.Exec(`INSERT INTO endpoints (`+endpointColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.ID, e.URL, jsonList(e.Events), boolInt(e.Inflight), e.Format, jsonList(e.Numbers), e.Description, e.APIVersion,
 		e.Secret, e.PreviousSecret, msPtr(e.PreviousSecretExpiresAt), e.FaxID, boolInt(e.Enabled), e.DisabledReason,
@@ -91,19 +90,6 @@ func insertEndpoint(tx *wtx, e *fax.Endpoint) error {
 		return fmt.Errorf("sqlite: create endpoint: %w", err)
 	}
 	return nil
-}
-
-// createCallbackEndpoint makes the implicit endpoint for a fax's callback_url.
-func (s *Store) createCallbackEndpoint(tx *wtx, f *fax.Fax, opts fax.CreateOptions, now time.Time) error {
-	format := opts.CallbackFormat
-	if format == "" {
-		format = fax.FormatJSON
-	}
-	return insertEndpoint(tx, &fax.Endpoint{
-		ID: s.ids.New(fax.PrefixEndpoint, now), URL: f.CallbackURL, Format: format, APIVersion: fax.APIVersion,
-		Secret: opts.CallbackSecret, FaxID: f.ID, Enabled: true, OwnerKeyID: f.OwnerKeyID,
-		Description: "callback_url of " + f.ID, CreatedAt: now, UpdatedAt: now,
-	})
 }
 
 // routableEndpoints loads the endpoints an event about faxID may go to:
@@ -138,7 +124,7 @@ func (s *Store) FindEndpointByID(ctx context.Context, id string) (*fax.Endpoint,
 // FindEndpoints lists the user's endpoints (not the implicit callback ones),
 // newest first.
 func (s *Store) FindEndpoints(ctx context.Context, limit int, cursor string) ([]*fax.Endpoint, string, error) {
-	limit = clampLimit(limit)
+	limit = fax.PageLimit(limit)
 	q := `SELECT ` + endpointColumns + ` FROM endpoints WHERE deleted = 0 AND fax_id = ''`
 	args := []any{}
 	if cursor != "" {
@@ -163,11 +149,7 @@ func (s *Store) FindEndpoints(ctx context.Context, limit int, cursor string) ([]
 	if err := rows.Err(); err != nil {
 		return nil, "", fmt.Errorf("sqlite: find endpoints: %w", err)
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = out[limit-1].ID
-	}
+	out, next := fax.Page(out, limit, func(e *fax.Endpoint) string { return e.ID })
 	return out, next, nil
 }
 
@@ -188,6 +170,7 @@ func (s *Store) UpdateEndpoint(ctx context.Context, id string, fn func(*fax.Endp
 		}
 		now := s.now().UTC()
 		e.UpdatedAt = now
+		tx.endpointsWritten()
 		_, err = tx.Exec(`UPDATE endpoints SET url = ?, events = ?, inflight = ?, format = ?, numbers = ?, description = ?,
 			api_version = ?, secret = ?, previous_secret = ?, previous_secret_expires_at = ?, enabled = ?, disabled_reason = ?,
 			updated_at = ? WHERE id = ?`,
@@ -212,6 +195,7 @@ func (s *Store) UpdateEndpoint(ctx context.Context, id string, fn func(*fax.Endp
 func (s *Store) DeleteEndpoint(ctx context.Context, id string) error {
 	return s.write(ctx, func(tx *wtx) error {
 		now := s.now().UTC()
+		tx.endpointsWritten()
 		res, err := tx.Exec(`UPDATE endpoints SET deleted = 1, enabled = 0, disabled_reason = 'deleted', updated_at = ?
 			WHERE id = ? AND deleted = 0 AND fax_id = ''`, ms(now), id)
 		if err != nil {

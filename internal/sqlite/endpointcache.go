@@ -9,10 +9,11 @@ import (
 // endpointCache keeps the enabled global endpoints (not a fax's own
 // callback endpoint) between transactions, so that recording an event
 // does not read the endpoints table each time. It holds only committed
-// state: it is filled only by a transaction that has not written the table,
-// and emptied when one that has ends, and when PRAGMA data_version says
-// another connection (another process such as faxgate keys) changed the
-// database. The writer goroutine alone uses it.
+// state: it is filled only by a transaction that has not written the table
+// (as its store methods say, through wtx.endpointsWritten, never guessed
+// from SQL text), and emptied when one that has ends, and when PRAGMA
+// data_version says another connection (another process such as faxgate
+// keys) changed the database. The writer goroutine alone uses it.
 type endpointCache struct {
 	global      []*fax.Endpoint
 	valid       bool

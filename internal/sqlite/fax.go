@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
-	"github.com/faxgate/faxgate/internal/wire"
+	"github.com/faxgate/faxgate/internal/workflow"
 )
 
 const faxColumns = `id, direction, status, to_number, from_number, provider, provider_fax_id, pages, pages_sent,
@@ -119,7 +119,7 @@ func (s *Store) FindFaxes(ctx context.Context, fl fax.FaxFilter) ([]*fax.Fax, st
 		q += ` AND id < ?`
 		args = append(args, fl.Cursor)
 	}
-	limit := clampLimit(fl.Limit)
+	limit := fax.PageLimit(fl.Limit)
 	q += ` ORDER BY id DESC LIMIT ?`
 	args = append(args, limit+1)
 	rows, err := s.rdb.QueryContext(ctx, q, args...)
@@ -138,22 +138,8 @@ func (s *Store) FindFaxes(ctx context.Context, fl fax.FaxFilter) ([]*fax.Fax, st
 	if err := rows.Err(); err != nil {
 		return nil, "", fmt.Errorf("sqlite: find faxes: %w", err)
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = out[limit-1].ID
-	}
+	out, next := fax.Page(out, limit, func(f *fax.Fax) string { return f.ID })
 	return out, next, nil
-}
-
-func clampLimit(n int) int {
-	if n <= 0 {
-		return fax.DefaultLimit
-	}
-	if n > fax.MaxLimit {
-		return fax.MaxLimit
-	}
-	return n
 }
 
 // CreateFax stores a new outbound fax as queued, with its fax.queued event,
@@ -171,8 +157,8 @@ func (s *Store) CreateFax(ctx context.Context, f *fax.Fax, opts fax.CreateOption
 			row := tx.QueryRow(`SELECT `+faxColumns+`, request_hash FROM faxes WHERE owner_key_id = ? AND idempotency_key = ?`, f.OwnerKeyID, f.IdempotencyKey)
 			prev, err := scanFax(row, &hash)
 			if err == nil {
-				if requestHash != "" && hash != "" && hash != requestHash {
-					return fax.Errorf(fax.ECodeConflict, "Idempotency-Key was already used for a different request")
+				if err := workflow.Reuse(hash, requestHash); err != nil {
+					return err
 				}
 				out, existed = prev, true
 				return nil
@@ -182,14 +168,11 @@ func (s *Store) CreateFax(ctx context.Context, f *fax.Fax, opts fax.CreateOption
 			}
 		}
 		now := s.now().UTC()
-		c := *f
-		c.Status = fax.StatusQueued
-		c.Direction = fax.Outbound
-		c.CreatedAt, c.UpdatedAt = now, now
-		if c.ID == "" {
-			c.ID = s.ids.New(fax.PrefixFax, now)
+		c, own, evs, err := workflow.NewOutbound(&s.ids, f, opts, now)
+		if err != nil {
+			return err
 		}
-		_, err := tx.Exec(`INSERT INTO faxes (id, direction, status, to_number, from_number, provider, provider_fax_id, pages,
+		_, err = tx.Exec(`INSERT INTO faxes (id, direction, status, to_number, from_number, provider, provider_fax_id, pages,
 			callback_url, header_text, document_key, document_type, document_size, document_sha256, owner_key_id,
 			idempotency_key, request_hash, callback_token, dispatch_state, dispatch_at, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)`,
@@ -199,16 +182,16 @@ func (s *Store) CreateFax(ctx context.Context, f *fax.Fax, opts fax.CreateOption
 		if err != nil {
 			return fmt.Errorf("sqlite: create fax: %w", err)
 		}
-		if c.CallbackURL != "" {
-			if err := s.createCallbackEndpoint(tx, &c, opts, now); err != nil {
+		if own != nil {
+			if err := insertEndpoint(tx, own); err != nil {
 				return err
 			}
 		}
-		if _, err := s.recordEvents(tx, &c, []fax.EventSpec{{Type: fax.EventFaxQueued}}, now); err != nil {
+		if err := s.insertEvents(tx, c, evs, now); err != nil {
 			return err
 		}
 		tx.wake |= wakeFax
-		out = &c
+		out = c
 		return nil
 	})
 	if err != nil {
@@ -217,61 +200,42 @@ func (s *Store) CreateFax(ctx context.Context, f *fax.Fax, opts fax.CreateOption
 	return out, existed, nil
 }
 
-// recordEvents inserts the events specs describe, frozen with f's current
-// state, and a pending delivery for every endpoint each is routed to.
-func (s *Store) recordEvents(tx *wtx, f *fax.Fax, specs []fax.EventSpec, now time.Time) ([]string, error) {
-	evs, err := s.buildEvents(f, specs, now)
-	if err != nil {
-		return nil, err
-	}
-	return s.insertEvents(tx, f, evs, now)
-}
-
-// buildEvents makes the events specs describe, frozen with f's current
-// state. It needs no transaction.
-func (s *Store) buildEvents(f *fax.Fax, specs []fax.EventSpec, now time.Time) ([]fax.Event, error) {
-	evs := make([]fax.Event, 0, len(specs))
-	for _, sp := range specs {
-		data, err := wire.MarshalEventData(f, sp.Page, sp.RetryCount)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: event data: %w", err)
-		}
-		evs = append(evs, fax.Event{ID: s.ids.New(fax.PrefixEvent, now), Type: sp.Type, FaxID: f.ID, CreatedAt: now, Data: data})
-	}
-	return evs, nil
-}
-
-// insertEvents inserts events about f and a pending delivery for every
-// endpoint each is routed to, and returns their ids.
-func (s *Store) insertEvents(tx *wtx, f *fax.Fax, evs []fax.Event, now time.Time) ([]string, error) {
+// insertEvents inserts events about f (nil for an SMS) and a pending
+// delivery for every endpoint the workflow routes each to.
+func (s *Store) insertEvents(tx *wtx, f *fax.Fax, evs []fax.Event, now time.Time) error {
 	if len(evs) == 0 {
-		return nil, nil
+		return nil
 	}
 	// Only a fax sent with a callback_url has an endpoint of its own
 	// (CreateFax makes it); the others need not look for one.
 	own := ""
-	if f.CallbackURL != "" {
+	if f != nil && f.CallbackURL != "" {
 		own = f.ID
 	}
 	endpoints, err := s.routableEndpoints(tx, own)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	ids := make([]string, 0, len(evs))
 	for i := range evs {
 		ev := &evs[i]
-		if _, err := tx.Exec(`INSERT INTO events (id, fax_id, type, created_at, data) VALUES (?, ?, ?, ?, ?)`,
-			ev.ID, ev.FaxID, ev.Type, ms(ev.CreatedAt), []byte(ev.Data)); err != nil {
-			return nil, fmt.Errorf("sqlite: record event: %w", err)
+		if err := insertEvent(tx, ev); err != nil {
+			return err
 		}
-		ids = append(ids, ev.ID)
-		for _, e := range fax.Route(ev.Type, f, endpoints) {
+		for _, e := range workflow.Route(ev, f, endpoints) {
 			if err := s.insertDelivery(tx, e.ID, ev, now); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
-	return ids, nil
+	return nil
+}
+
+func insertEvent(tx *wtx, ev *fax.Event) error {
+	if _, err := tx.Exec(`INSERT INTO events (id, fax_id, type, created_at, data) VALUES (?, ?, ?, ?, ?)`,
+		ev.ID, ev.FaxID, ev.Type, ms(ev.CreatedAt), []byte(ev.Data)); err != nil {
+		return fmt.Errorf("sqlite: record event: %w", err)
+	}
+	return nil
 }
 
 func (s *Store) insertDelivery(tx *wtx, endpointID string, ev *fax.Event, now time.Time) error {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/workflow"
 )
 
 // EnqueueInbound records a received fax whose document is elsewhere: the
@@ -140,7 +141,7 @@ func (s *Store) CompleteInbound(ctx context.Context, jobID string, u *fax.Update
 func (s *Store) RetryInbound(ctx context.Context, jobID, errText string, at time.Time) error {
 	return s.write(ctx, func(tx *wtx) error {
 		_, err := tx.Exec(`UPDATE inbound_jobs SET attempts = attempts + 1, next_at = ?, lease_until = NULL, last_error = ?, updated_at = ?
-			WHERE id = ? AND status = 'pending'`, ms(at), truncateUTF8(errText, 512), ms(s.now()), jobID)
+			WHERE id = ? AND status = 'pending'`, ms(at), workflow.Clip(errText, workflow.MaxErrorText), ms(s.now()), jobID)
 		if err != nil {
 			return fmt.Errorf("sqlite: retry inbound: %w", err)
 		}
@@ -162,7 +163,7 @@ func (s *Store) recordAuditTx(tx *wtx, e *fax.AuditEntry) error {
 	}
 	_, err := tx.Exec(`INSERT INTO audit (id, at, actor, action, target_type, target_id, outcome, remote_addr, detail)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, s.ids.New(fax.PrefixAudit, at), ms(at), e.Actor, e.Action, e.TargetType, e.TargetID,
-		e.Outcome, e.RemoteAddr, truncateUTF8(e.Detail, 1024))
+		e.Outcome, e.RemoteAddr, workflow.Clip(e.Detail, workflow.MaxAuditDetail))
 	if err != nil {
 		return fmt.Errorf("sqlite: record audit: %w", err)
 	}
@@ -192,7 +193,7 @@ func (s *Store) FindAudit(ctx context.Context, fl fax.AuditFilter) ([]*fax.Audit
 	if fl.Cursor != "" {
 		add("id < ?", fl.Cursor)
 	}
-	limit := clampLimit(fl.Limit)
+	limit := fax.PageLimit(fl.Limit)
 	q += ` ORDER BY id DESC LIMIT ?`
 	args = append(args, limit+1)
 	rows, err := s.rdb.QueryContext(ctx, q, args...)
@@ -213,10 +214,6 @@ func (s *Store) FindAudit(ctx context.Context, fl fax.AuditFilter) ([]*fax.Audit
 	if err := rows.Err(); err != nil {
 		return nil, "", fmt.Errorf("sqlite: find audit: %w", err)
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = out[limit-1].ID
-	}
+	out, next := fax.Page(out, limit, func(e *fax.AuditEntry) string { return e.ID })
 	return out, next, nil
 }

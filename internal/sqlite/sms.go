@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
-	"github.com/faxgate/faxgate/internal/wire"
+	"github.com/faxgate/faxgate/internal/workflow"
 )
 
 const smsColumns = `id, to_number, text_length, provider, provider_sms_id, status, failure, owner_key_id, created_at, updated_at, completed_at`
@@ -36,13 +36,11 @@ func scanSMS(row scanner) (*fax.SMS, error) {
 
 // CreateSMS records an SMS about to be handed to its carrier, as queued.
 func (s *Store) CreateSMS(ctx context.Context, m *fax.SMS) (*fax.SMS, error) {
-	c := *m
+	var c *fax.SMS
 	err := s.write(ctx, func(tx *wtx) error {
-		now := s.now().UTC()
-		c.ID = s.ids.New(fax.PrefixSMS, now)
-		c.Status, c.CreatedAt, c.UpdatedAt = fax.StatusQueued, now, now
+		c = workflow.NewSMS(&s.ids, m, s.now().UTC())
 		_, err := tx.Exec(`INSERT INTO sms (`+smsColumns+`) VALUES (?, ?, ?, ?, '', ?, NULL, ?, ?, ?, NULL)`,
-			c.ID, c.To, c.TextLength, c.Provider, c.Status, c.OwnerKeyID, ms(now), ms(now))
+			c.ID, c.To, c.TextLength, c.Provider, c.Status, c.OwnerKeyID, ms(c.CreatedAt), ms(c.UpdatedAt))
 		if err != nil {
 			return fmt.Errorf("sqlite: create sms: %w", err)
 		}
@@ -51,7 +49,7 @@ func (s *Store) CreateSMS(ctx context.Context, m *fax.SMS) (*fax.SMS, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &c, nil
+	return c, nil
 }
 
 // FindSMSByID returns one SMS or not_found.
@@ -77,10 +75,9 @@ func (s *Store) MarkSMSHanded(ctx context.Context, id, providerSMSID string) err
 	})
 }
 
-// applySMSTx moves an SMS to its final status, with its sms.sent or
-// sms.failed event to the global endpoints. A final SMS never changes.
-func (s *Store) applySMSTx(tx *wtx, u *fax.Update, now time.Time) (fax.ApplyResult, error) {
-	var res fax.ApplyResult
+// applySMSTx loads the SMS an update names (by faxgate's id or the
+// carrier's, of the update's carrier) and saves what the workflow decides.
+func (s *Store) applySMSTx(tx *wtx, u *fax.Update, now time.Time) (workflow.Change, error) {
 	var m *fax.SMS
 	var err error
 	switch {
@@ -88,63 +85,20 @@ func (s *Store) applySMSTx(tx *wtx, u *fax.Update, now time.Time) (fax.ApplyResu
 		m, err = scanSMS(tx.QueryRow(`SELECT `+smsColumns+` FROM sms WHERE id = ? AND provider = ?`, u.FaxID, u.Provider))
 	case u.ProviderFaxID != "":
 		m, err = scanSMS(tx.QueryRow(`SELECT `+smsColumns+` FROM sms WHERE provider = ? AND provider_sms_id = ?`, u.Provider, u.ProviderFaxID))
-	default:
-		res.Unknown = true
-		return res, nil
 	}
 	if errors.Is(err, sql.ErrNoRows) {
-		res.Unknown = true
-		return res, nil
+		m, err = nil, nil
 	}
 	if err != nil {
-		return res, fmt.Errorf("sqlite: apply sms: %w", err)
+		return workflow.Change{}, fmt.Errorf("sqlite: apply sms: %w", err)
 	}
-	if u.NamesOther(m.ProviderSMSID) {
-		res.Unknown = true
-		return res, nil
-	}
-	res.FaxID = m.ID
-	if m.Status.Final() || (u.Status != fax.StatusSent && u.Status != fax.StatusFailed) {
-		res.Stale = true
-		return res, nil
-	}
-	m.Status, m.UpdatedAt, m.CompletedAt = u.Status, now, &now
-	if m.ProviderSMSID == "" {
-		m.ProviderSMSID = u.ProviderFaxID
-	}
-	evType := fax.EventSMSSent
-	if u.Status == fax.StatusFailed {
-		evType = fax.EventSMSFailed
-		m.Failure = failureOrDefaultSMS(u.Failure)
+	c, err := workflow.ApplyToSMS(&s.ids, m, u, now)
+	if err != nil || !c.Save {
+		return c, err
 	}
 	if _, err := tx.Exec(`UPDATE sms SET status = ?, provider_sms_id = ?, failure = ?, updated_at = ?, completed_at = ? WHERE id = ?`,
-		m.Status, m.ProviderSMSID, failureJSON(m.Failure), ms(now), ms(now), m.ID); err != nil {
-		return res, fmt.Errorf("sqlite: apply sms: %w", err)
+		m.Status, m.ProviderSMSID, failureJSON(m.Failure), ms(m.UpdatedAt), msPtr(m.CompletedAt), m.ID); err != nil {
+		return c, fmt.Errorf("sqlite: apply sms: %w", err)
 	}
-	data, err := json.Marshal(wire.FromSMS(m))
-	if err != nil {
-		return res, fmt.Errorf("sqlite: sms event: %w", err)
-	}
-	ev := fax.Event{ID: s.ids.New(fax.PrefixEvent, now), Type: evType, FaxID: m.ID, CreatedAt: now, Data: data}
-	if _, err := tx.Exec(`INSERT INTO events (id, fax_id, type, created_at, data) VALUES (?, ?, ?, ?, ?)`, ev.ID, ev.FaxID, ev.Type, ms(now), data); err != nil {
-		return res, fmt.Errorf("sqlite: sms event: %w", err)
-	}
-	eps, err := s.routableEndpoints(tx, "")
-	if err != nil {
-		return res, err
-	}
-	for _, e := range fax.Route(evType, nil, eps) {
-		if err := s.insertDelivery(tx, e.ID, &ev, now); err != nil {
-			return res, err
-		}
-	}
-	res.Applied, res.Events = true, []string{ev.ID}
-	return res, nil
-}
-
-func failureOrDefaultSMS(fl *fax.Failure) *fax.Failure {
-	if fl == nil {
-		return &fax.Failure{Code: fax.FailCarrier, Message: "the carrier reported the SMS as not delivered"}
-	}
-	return fl
+	return c, s.insertEvents(tx, nil, c.Events, now)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 )
 
 // maxStmts bounds the writer's statement cache. Every write statement in
@@ -25,10 +24,6 @@ type writeConn struct {
 
 type cachedStmt struct {
 	*sql.Stmt
-	// writesEndpoints: running the statement may change which endpoints
-	// events are routed to, so the route cache must not be trusted for the
-	// rest of the transaction.
-	writesEndpoints bool
 }
 
 func newWriteConn(ctx context.Context, db *sql.DB) (*writeConn, error) {
@@ -60,7 +55,7 @@ func (c *writeConn) stmt(query string) (*cachedStmt, error) {
 	if err != nil {
 		return nil, err
 	}
-	cs := &cachedStmt{Stmt: st, writesEndpoints: writesEndpoints(query)}
+	cs := &cachedStmt{Stmt: st}
 	c.stmts[query] = cs
 	return cs, nil
 }
@@ -84,10 +79,8 @@ func (tx *wtx) Exec(query string, args ...any) (sql.Result, error) {
 		return nil, err
 	}
 	if st == nil {
-		tx.endpointsChanged = tx.endpointsChanged || writesEndpoints(query)
 		return tx.c.conn.ExecContext(context.Background(), query, args...)
 	}
-	tx.endpointsChanged = tx.endpointsChanged || st.writesEndpoints
 	return st.Exec(args...)
 }
 
@@ -111,31 +104,4 @@ func (tx *wtx) QueryRow(query string, args ...any) *sql.Row {
 		return tx.c.conn.QueryRowContext(context.Background(), query, args...)
 	}
 	return st.QueryRow(args...)
-}
-
-// healthColumns are the endpoints columns routing never reads: recording
-// an attempt's outcome updates them without invalidating routes.
-var healthColumns = map[string]bool{"failing_since": true, "last_success_at": true}
-
-// writesEndpoints reports whether a statement may write the endpoints
-// table in a way routing sees: any INSERT, DELETE or REPLACE naming it, or
-// an UPDATE of it that sets more than the health columns. It errs towards
-// yes; a yes only costs a cache reload.
-func writesEndpoints(query string) bool {
-	q := strings.ToLower(strings.Join(strings.Fields(query), " "))
-	if !strings.Contains(q, "endpoints") || strings.HasPrefix(q, "select ") || strings.HasPrefix(q, "pragma ") {
-		return false
-	}
-	rest, ok := strings.CutPrefix(q, "update endpoints set ")
-	if !ok {
-		return true
-	}
-	set, _, _ := strings.Cut(rest, " where ")
-	for _, assign := range strings.Split(set, ",") {
-		col, _, _ := strings.Cut(assign, "=")
-		if !healthColumns[strings.TrimSpace(col)] {
-			return true
-		}
-	}
-	return false
 }

@@ -1,0 +1,28 @@
+package workflow
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// What records keep of free text from outside: a receiver's answer, a
+// fetch error, an audit detail. Bounded, so that one huge or binary answer
+// never bloats the log, and valid UTF-8, so that the API can show it.
+const (
+	MaxResponseBody = 1024 // an attempt's response body
+	MaxErrorText    = 512  // an attempt's or a fetch job's error
+	MaxAuditDetail  = 1024 // an audit entry's detail
+)
+
+// Clip cuts s to at most n bytes of valid UTF-8, never inside a character;
+// invalid bytes become U+FFFD.
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return strings.ToValidUTF8(s, "\uFFFD")
+	}
+	s = s[:n]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
