@@ -106,7 +106,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.Blobs, err = blob.Open(ctx, cfg.BlobURL, filepath.Join(cfg.DataDir, "documents"))
+	m.Blobs, err = blob.OpenSealed(ctx, cfg.BlobURL, filepath.Join(cfg.DataDir, "documents"), cfg.DocumentKeys)
 	if err != nil {
 		return err
 	}
@@ -115,7 +115,7 @@ func (m *Main) Open(ctx context.Context) error {
 		LeadFunc: leadFunc(m.Store),
 		Logger:   m.Logger.With("component", "retention"),
 		SweepFunc: func(ctx context.Context) (int, error) {
-			if d, ok := m.Blobs.(*blob.Dir); ok {
+			if d, ok := blob.AsDir(m.Blobs); ok {
 				return d.Sweep(ctx, time.Hour, m.Now(), m.Store.DocumentReferenced)
 			}
 			return 0, nil
