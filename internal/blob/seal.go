@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 )
 
@@ -235,6 +236,15 @@ func (s *Sealed) Open(ctx context.Context, key string) (io.ReadCloser, int64, er
 	}
 	head = head[:n]
 	if !isSealed(head) {
+		// A file goes back to its start and out as itself, so that a
+		// download can still use sendfile.
+		if f, ok := rc.(*os.File); ok {
+			if _, err := f.Seek(0, io.SeekStart); err != nil {
+				f.Close()
+				return nil, 0, fmt.Errorf("blob: open: %w", err)
+			}
+			return f, size, nil
+		}
 		return readCloser{io.MultiReader(bytes.NewReader(head), rc), rc}, size, nil
 	}
 	rest, err := io.ReadAll(rc)
