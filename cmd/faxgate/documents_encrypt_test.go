@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // docKey returns a FAXGATE_DOCUMENT_KEY value, the same for the same seed.
@@ -146,4 +147,43 @@ func TestDocumentsEncryptedAtRest(t *testing.T) {
 	if code := run(context.Background(), []string{"documents", "re-encrypt"}, getenv, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "FAXGATE_DOCUMENT_KEY") || strings.Contains(stderr.String(), "not-a-key") {
 		t.Errorf("malformed key: got exit %d, %q, want 1 naming the setting without the value", code, stderr.String())
 	}
+}
+
+// TestDocumentsEncryptedSweep: with a key set, the hourly sweep still
+// reaches the directory under the sealing layer and removes what a crash
+// left, while the documents faxes refer to stay readable.
+func TestDocumentsEncryptedSweep(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	g := startGatewayIn(t, dir, withEnv("FAXGATE_DOCUMENT_KEY", docKey(1)))
+	f := g.send("+15551234567", textDoc)
+	g.waitFax(f.ID)
+	docs := filepath.Join(dir, "documents")
+	orphan := filepath.Join(docs, "outbound", "orphan.pdf")
+	tmp := filepath.Join(docs, "outbound", ".tmp-42")
+	for _, p := range []string{orphan, tmp} {
+		if err := os.WriteFile(p, []byte("left by a crash"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		old := time.Now().Add(-2 * time.Hour)
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The fax's own document is as old: only references keep it.
+	for p := range documentFiles(t, dir) {
+		old := time.Now().Add(-2 * time.Hour)
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := g.m.Retention.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{orphan, tmp} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s after the sweep: got %v, want it removed", filepath.Base(p), err)
+		}
+	}
+	downloadAll(t, g, []string{f.ID})
 }
