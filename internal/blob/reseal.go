@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 
@@ -85,7 +87,7 @@ func (s *Sealed) Reseal(ctx context.Context, progress func(key string)) (ResealR
 		if err != nil {
 			return err
 		}
-		if _, err := s.Put(ctx, key, pt); err != nil {
+		if err := s.rewrite(ctx, key, pt); err != nil {
 			return err
 		}
 		res.Resealed++
@@ -95,4 +97,30 @@ func (s *Sealed) Reseal(ctx context.Context, progress func(key string)) (ResealR
 		return nil
 	})
 	return res, err
+}
+
+// rewrite seals pt under key again. A file keeps its modification time:
+// the crash sweep checks only recent files against the database, and a
+// re-encrypted directory would otherwise be all recent for a week.
+func (s *Sealed) rewrite(ctx context.Context, key string, pt []byte) error {
+	d, ok := s.inner.(*Dir)
+	if !ok {
+		_, err := s.Put(ctx, key, pt)
+		return err
+	}
+	p, err := d.path(key)
+	if err != nil {
+		return err
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		return fmt.Errorf("blob: re-encrypt: %w", err)
+	}
+	if _, err := s.Put(ctx, key, pt); err != nil {
+		return err
+	}
+	if err := os.Chtimes(p, time.Time{}, st.ModTime()); err != nil {
+		return fmt.Errorf("blob: re-encrypt: %w", err)
+	}
+	return nil
 }

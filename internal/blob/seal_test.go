@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 var _ Store = (*Sealed)(nil)
@@ -303,6 +304,10 @@ func TestSealedReseal(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "in", ".tmp-123"), []byte("%PDF-half"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	old := time.Now().Add(-72 * time.Hour).Truncate(time.Second)
+	if err := os.Chtimes(filepath.Join(root, "in", "a.pdf"), old, old); err != nil {
+		t.Fatal(err)
+	}
 	var seen []string
 	res, err := s.Reseal(ctx, func(key string) { seen = append(seen, key) })
 	if err != nil {
@@ -310,6 +315,9 @@ func TestSealedReseal(t *testing.T) {
 	}
 	if res != (ResealResult{Resealed: 2, Current: 1}) || len(seen) != 2 {
 		t.Errorf("first run: got %+v (%q), want 2 resealed, 1 current", res, seen)
+	}
+	if st, err := os.Stat(filepath.Join(root, "in", "a.pdf")); err != nil || !st.ModTime().Equal(old) {
+		t.Errorf("in/a.pdf after Reseal: modified %v, %v, want its old time %v kept for the sweep", st.ModTime(), err, old)
 	}
 	next := MustSealedDir(t, root, testKey(2))
 	for k, w := range want {
