@@ -3,9 +3,6 @@ package blob
 import (
 	"bytes"
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -15,39 +12,6 @@ import (
 	"os"
 	"strings"
 )
-
-// A sealed document is magic, version, key id, nonce, then the AES-256-GCM
-// ciphertext with its tag. The magic's first byte, 0x89, cannot start a PDF,
-// a TIFF or UTF-8 text, so a document stored before a key was set is told
-// apart from a sealed one by its first bytes alone.
-const (
-	sealMagic    = "\x89FXG"
-	sealVersion  = 1
-	sealKeyIDLen = 4
-	sealNonceLen = 12
-	// sealHeaderLen is magic, version, key id and nonce.
-	sealHeaderLen = len(sealMagic) + 1 + sealKeyIDLen + sealNonceLen
-)
-
-// Errors a sealed document can give on reading, wrapped with the
-// document's object key; none carries key material.
-var (
-	// ErrNoDocumentKey is a sealed document read without FAXGATE_DOCUMENT_KEY.
-	ErrNoDocumentKey = errors.New("it is encrypted but FAXGATE_DOCUMENT_KEY is not set")
-	// ErrWrongDocumentKey is a sealed document whose key is not among the
-	// configured ones (a wrong key, or one removed from the rotation list).
-	ErrWrongDocumentKey = errors.New("it is encrypted with a key FAXGATE_DOCUMENT_KEY does not hold (a wrong key, or one removed from the list too soon)")
-	// ErrDocumentTampered is a sealed document that fails authentication:
-	// altered, truncated, or copied from another object key.
-	ErrDocumentTampered = errors.New("it is encrypted and failed authentication (altered, truncated or moved from another key)")
-)
-
-// sealKey is one document key: its id (a hash prefix, safe to show) and
-// its cipher.
-type sealKey struct {
-	id   [sealKeyIDLen]byte
-	aead cipher.AEAD
-}
 
 // Sealed encrypts every document it stores with the first of its keys and
 // reads documents sealed with any of them, around any Store: the local
@@ -69,15 +33,7 @@ func NewSealed(inner Store, keys []string) (*Sealed, error) {
 			// The value itself is never echoed: it is a secret.
 			return nil, fmt.Errorf("blob: FAXGATE_DOCUMENT_KEY: key %d of %d is not base64 of 32 bytes (make one with: head -c 32 /dev/urandom | base64)", i+1, len(keys))
 		}
-		block, err := aes.NewCipher(raw)
-		if err != nil {
-			return nil, fmt.Errorf("blob: FAXGATE_DOCUMENT_KEY: %w", err)
-		}
-		aead, err := cipher.NewGCM(block)
-		if err != nil {
-			return nil, fmt.Errorf("blob: FAXGATE_DOCUMENT_KEY: %w", err)
-		}
-		sk := sealKey{id: keyID(raw), aead: aead}
+		sk := sealKey{id: keyID(raw), secret: raw}
 		for _, o := range s.keys {
 			if o.id == sk.id {
 				return nil, fmt.Errorf("blob: FAXGATE_DOCUMENT_KEY: key %d repeats an earlier key", i+1)
@@ -87,6 +43,12 @@ func NewSealed(inner Store, keys []string) (*Sealed, error) {
 	}
 	return s, nil
 }
+
+// String and GoString keep the keys out of anything that prints a Sealed.
+func (s *Sealed) String() string {
+	return fmt.Sprintf("blob.Sealed{%T, %d keys}", s.inner, len(s.keys))
+}
+func (s *Sealed) GoString() string { return s.String() }
 
 // OpenSealed is Open (FAXGATE_BLOB_URL) with the store wrapped in Sealed.
 func OpenSealed(ctx context.Context, rawURL, localDir string, keys []string) (Store, error) {
@@ -111,87 +73,26 @@ func AsDir(s Store) (*Dir, bool) {
 	return d, ok
 }
 
-// keyID names a key without revealing it: a hash prefix under a label of
-// its own, so that it is no hash an attacker could use elsewhere.
-func keyID(raw []byte) [sealKeyIDLen]byte {
-	h := sha256.New()
-	h.Write([]byte("faxgate document key id\x00"))
-	h.Write(raw)
-	var id [sealKeyIDLen]byte
-	copy(id[:], h.Sum(nil))
-	return id
-}
-
-// seal returns b encrypted with the first key, bound to the object key so
-// that a sealed document copied under another key fails to open.
-func (s *Sealed) seal(key string, b []byte) ([]byte, error) {
-	k := s.keys[0]
-	out := make([]byte, sealHeaderLen, sealHeaderLen+len(b)+k.aead.Overhead())
-	copy(out, sealMagic)
-	out[len(sealMagic)] = sealVersion
-	copy(out[len(sealMagic)+1:], k.id[:])
-	nonce := out[sealHeaderLen-sealNonceLen : sealHeaderLen]
-	if _, err := rand.Read(nonce); err != nil {
-		return nil, fmt.Errorf("blob: seal: %w", err)
-	}
-	return k.aead.Seal(out, nonce, b, associatedData(out[:sealHeaderLen-sealNonceLen], key)), nil
-}
-
-// associatedData binds the header (format, version, key id) and the object
-// key into the tag.
-func associatedData(head []byte, key string) []byte {
-	ad := make([]byte, 0, len(head)+len(key))
-	ad = append(ad, head...)
-	return append(ad, key...)
-}
-
-// isSealed reports whether b starts like a sealed document.
-func isSealed(b []byte) bool { return bytes.HasPrefix(b, []byte(sealMagic)) }
-
-// sealedWith returns the id of the key that sealed b, if b is sealed in a
-// known version.
-func sealedWith(b []byte) ([sealKeyIDLen]byte, bool) {
-	var id [sealKeyIDLen]byte
-	if len(b) < sealHeaderLen || !isSealed(b) || b[len(sealMagic)] != sealVersion {
-		return id, false
-	}
-	copy(id[:], b[len(sealMagic)+1:])
-	return id, true
-}
-
-// open returns the plaintext of b stored under key: b itself when it is not
-// sealed, and a clear error, never garbage, when it cannot be opened.
+// open returns the document b stored under key holds: b itself when it is
+// not sealed, and a clear error, never garbage, when it cannot be opened.
 func (s *Sealed) open(key string, b []byte) ([]byte, error) {
 	if !isSealed(b) {
 		return b, nil
 	}
-	if len(b) < sealHeaderLen {
-		return nil, fmt.Errorf("blob: document %q: %w", key, ErrDocumentTampered)
+	head := b[:min(len(b), sealHeaderLen)]
+	u, size, err := newUnsealer(s.keys, key, head, bytes.NewReader(b[len(head):]), nil, int64(len(b)))
+	if err != nil {
+		return nil, err
 	}
-	if v := b[len(sealMagic)]; v != sealVersion {
-		return nil, fmt.Errorf("blob: document %q is encrypted in format version %d, which this faxgate does not read", key, v)
+	pt := make([]byte, size)
+	if _, err := io.ReadFull(u, pt); err != nil {
+		return nil, err
 	}
-	if len(s.keys) == 0 {
-		return nil, fmt.Errorf("blob: document %q: %w", key, ErrNoDocumentKey)
-	}
-	id, _ := sealedWith(b)
-	for _, k := range s.keys {
-		if k.id != id {
-			continue
-		}
-		head := b[:sealHeaderLen-sealNonceLen]
-		nonce := b[sealHeaderLen-sealNonceLen : sealHeaderLen]
-		pt, err := k.aead.Open(nil, nonce, b[sealHeaderLen:], associatedData(head, key))
-		if err != nil {
-			return nil, fmt.Errorf("blob: document %q: %w", key, ErrDocumentTampered)
-		}
-		return pt, nil
-	}
-	return nil, fmt.Errorf("blob: document %q (key id %s): %w", key, hex.EncodeToString(id[:]), ErrWrongDocumentKey)
+	return pt, nil
 }
 
 // Put stores b under key, sealed when a key is set. The Info describes the
-// document itself (its size and SHA-256), whatever is on disk.
+// document itself (its size and SHA-256), whatever is stored.
 func (s *Sealed) Put(ctx context.Context, key string, b []byte) (Info, error) {
 	if len(s.keys) == 0 {
 		return s.inner.Put(ctx, key, b)
@@ -199,7 +100,7 @@ func (s *Sealed) Put(ctx context.Context, key string, b []byte) (Info, error) {
 	if err := checkKey(key); err != nil {
 		return Info{}, err
 	}
-	sealed, err := s.seal(key, b)
+	sealed, err := seal(s.keys[0], key, b)
 	if err != nil {
 		return Info{}, err
 	}
@@ -219,19 +120,28 @@ func (s *Sealed) Get(ctx context.Context, key string) ([]byte, error) {
 	return s.open(key, b)
 }
 
-// Open returns a reader of the document under key and its size. A document
-// in clear streams from the store; a sealed one is read and authenticated
-// whole first (GCM gives no plaintext before its tag is checked, and
-// documents are bounded by FAXGATE_MAX_DOCUMENT_BYTES).
+// Open returns a reader of the document under key and its size. A sealed
+// document is opened segment by segment as it is read; an error in a later
+// segment (tampering) comes from Read.
 func (s *Sealed) Open(ctx context.Context, key string) (io.ReadCloser, int64, error) {
 	rc, size, err := s.inner.Open(ctx, key)
 	if err != nil {
 		return nil, 0, err
 	}
-	head := make([]byte, len(sealMagic))
+	r, n, err := s.reader(key, rc, size)
+	if err != nil {
+		rc.Close()
+		return nil, 0, err
+	}
+	return r, n, nil
+}
+
+// reader returns the document rc (of size bytes as stored) holds and its
+// size. On error the caller closes rc.
+func (s *Sealed) reader(key string, rc io.ReadCloser, size int64) (io.ReadCloser, int64, error) {
+	head := make([]byte, len(sealMagic), sealHeaderLen)
 	n, err := io.ReadFull(rc, head)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		rc.Close()
 		return nil, 0, fmt.Errorf("blob: open: %w", err)
 	}
 	head = head[:n]
@@ -240,23 +150,24 @@ func (s *Sealed) Open(ctx context.Context, key string) (io.ReadCloser, int64, er
 		// download can still use sendfile.
 		if f, ok := rc.(*os.File); ok {
 			if _, err := f.Seek(0, io.SeekStart); err != nil {
-				f.Close()
 				return nil, 0, fmt.Errorf("blob: open: %w", err)
 			}
 			return f, size, nil
 		}
 		return readCloser{io.MultiReader(bytes.NewReader(head), rc), rc}, size, nil
 	}
-	rest, err := io.ReadAll(rc)
-	rc.Close()
-	if err != nil {
-		return nil, 0, fmt.Errorf("blob: open: %w", err)
+	head = head[:sealHeaderLen]
+	if _, err := io.ReadFull(rc, head[len(sealMagic):]); err != nil {
+		if !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+			return nil, 0, fmt.Errorf("blob: open: %w", err)
+		}
+		head = head[:len(sealMagic)]
 	}
-	pt, err := s.open(key, append(head, rest...))
+	u, n64, err := newUnsealer(s.keys, key, head, rc, rc, size)
 	if err != nil {
 		return nil, 0, err
 	}
-	return io.NopCloser(bytes.NewReader(pt)), int64(len(pt)), nil
+	return u, n64, nil
 }
 
 // Delete removes key.

@@ -350,8 +350,73 @@ func TestSealedAsDir(t *testing.T) {
 	}
 }
 
-// FuzzSealedOpen: whatever bytes a store holds, reading them gives either
-// those bytes (not sealed), the plaintext, or an error; never a panic.
+// TestSealedSegments: sizes around segment boundaries round-trip through
+// Get and Open, and segments dropped, swapped or altered after the first
+// fail, from Read when Open has already answered.
+func TestSealedSegments(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := MustSealedDir(t, t.TempDir(), testKey(1))
+	for _, n := range []int{0, 1, sealSegment - 1, sealSegment, sealSegment + 1, 2 * sealSegment, 2*sealSegment + 17} {
+		want := randomBytes(n)
+		if _, err := s.Put(ctx, "in/doc.bin", want); err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := s.inner.Get(ctx, "in/doc.bin")
+		if size, ok := plainSize(int64(len(raw) - sealHeaderLen)); !ok || size != int64(n) {
+			t.Errorf("%d bytes: plainSize of %d sealed bytes: got %d, %t", n, len(raw), size, ok)
+		}
+		if got, err := s.Get(ctx, "in/doc.bin"); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%d bytes: Get: got %d bytes, %v", n, len(got), err)
+		}
+		rc, size, err := s.Open(ctx, "in/doc.bin")
+		if err != nil {
+			t.Fatalf("%d bytes: Open: %v", n, err)
+		}
+		got, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil || size != int64(n) || !bytes.Equal(got, want) {
+			t.Errorf("%d bytes: Open: got %d bytes (size %d), %v", n, len(got), size, err)
+		}
+	}
+
+	want := randomBytes(3*sealSegment + 100)
+	if _, err := s.Put(ctx, "in/doc.bin", want); err != nil {
+		t.Fatal(err)
+	}
+	good, _ := s.inner.Get(ctx, "in/doc.bin")
+	full := sealSegment + sealTagLen
+	seg := func(i int) []byte { return good[sealHeaderLen+i*full : min(sealHeaderLen+(i+1)*full, len(good))] }
+	join := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+	head := good[:sealHeaderLen]
+	lateFlip := bytes.Clone(good)
+	lateFlip[sealHeaderLen+2*full+5] ^= 0x80
+	for name, b := range map[string][]byte{
+		"last segment dropped":  join(head, seg(0), seg(1), seg(2)),
+		"segments swapped":      join(head, seg(1), seg(0), seg(2), seg(3)),
+		"third segment altered": lateFlip,
+		"cut inside a segment":  good[:len(good)-50],
+	} {
+		if _, err := s.inner.Put(ctx, "in/doc.bin", b); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Get(ctx, "in/doc.bin"); !errors.Is(err, ErrDocumentTampered) {
+			t.Errorf("%s: Get: got %v, want ErrDocumentTampered", name, err)
+		}
+		rc, _, err := s.Open(ctx, "in/doc.bin")
+		if err == nil {
+			_, err = io.ReadAll(rc)
+			rc.Close()
+		}
+		if !errors.Is(err, ErrDocumentTampered) {
+			t.Errorf("%s: Open and read: got %v, want ErrDocumentTampered", name, err)
+		}
+	}
+}
+
+// FuzzSealedOpen: whatever bytes a store holds, reading them whole or as a
+// stream gives the same: those bytes (not sealed), the document, or an
+// error; never a panic.
 func FuzzSealedOpen(f *testing.F) {
 	d, err := NewDir(f.TempDir())
 	if err != nil {
@@ -361,7 +426,8 @@ func FuzzSealedOpen(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	sealed, err := s.seal("k", samplePDF)
+	doc := samplePDF[:20]
+	sealed, err := seal(s.keys[0], "k", doc)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -381,8 +447,19 @@ func FuzzSealedOpen(f *testing.F) {
 			if !bytes.Equal(got, b) {
 				t.Errorf("a document in clear changed")
 			}
-		case !bytes.Equal(got, samplePDF):
+		case !bytes.Equal(got, doc):
 			t.Errorf("a sealed document opened to %q", got)
+		}
+		rc, size, serr := s.reader("k", io.NopCloser(bytes.NewReader(b)), int64(len(b)))
+		var streamed []byte
+		if serr == nil {
+			streamed, serr = io.ReadAll(rc)
+			if serr == nil && int64(len(streamed)) != size {
+				t.Errorf("stream: %d bytes, size said %d", len(streamed), size)
+			}
+		}
+		if (err == nil) != (serr == nil) || (err == nil && !bytes.Equal(got, streamed)) {
+			t.Errorf("whole: %q, %v; stream: %q, %v", got, err, streamed, serr)
 		}
 	})
 }
