@@ -68,7 +68,22 @@ func downloadAll(t *testing.T, g *gateway, ids []string) {
 // alone, and clear errors (never the sealed bytes) without the key.
 func TestDocumentsEncryptedAtRest(t *testing.T) {
 	t.Parallel()
+	t.Run("SQLite", func(t *testing.T) {
+		t.Parallel()
+		testDocumentsEncryptedAtRest(t, withEnv("FAXGATE_DATABASE_URL", ""))
+	})
+	t.Run("PostgreSQL", func(t *testing.T) {
+		t.Parallel()
+		testDocumentsEncryptedAtRest(t, withEnv("FAXGATE_DATABASE_URL", freshDatabase(t)))
+	})
+}
+
+func testDocumentsEncryptedAtRest(t *testing.T, store gatewayOption) {
 	dir := t.TempDir()
+	start := func(opts ...gatewayOption) *gateway {
+		t.Helper()
+		return startGatewayIn(t, dir, append([]gatewayOption{store}, opts...)...)
+	}
 	var ids []string
 	add := func(g *gateway) {
 		t.Helper()
@@ -82,7 +97,7 @@ func TestDocumentsEncryptedAtRest(t *testing.T) {
 	}
 
 	// Before a key: documents in clear, as faxgate always stored them.
-	g := startGatewayIn(t, dir)
+	g := start()
 	add(g)
 	g.stop()
 	before := clearFiles(t, dir)
@@ -91,7 +106,7 @@ func TestDocumentsEncryptedAtRest(t *testing.T) {
 	}
 
 	// With a key: new documents are sealed, old ones still read.
-	g = startGatewayIn(t, dir, withEnv("FAXGATE_DOCUMENT_KEY", docKey(1)))
+	g = start(withEnv("FAXGATE_DOCUMENT_KEY", docKey(1)))
 	add(g)
 	downloadAll(t, g, ids)
 	if got := clearFiles(t, dir); len(got) != len(before) {
@@ -125,13 +140,13 @@ func TestDocumentsEncryptedAtRest(t *testing.T) {
 	}
 
 	// The new key alone reads everything.
-	g = startGatewayIn(t, dir, withEnv("FAXGATE_DOCUMENT_KEY", docKey(2)))
+	g = start(withEnv("FAXGATE_DOCUMENT_KEY", docKey(2)))
 	downloadAll(t, g, ids)
 	g.stop()
 
 	// Without the key, or with a wrong one: an error, never the sealed bytes.
 	for _, opt := range []gatewayOption{withEnv("FAXGATE_DOCUMENT_KEY", ""), withEnv("FAXGATE_DOCUMENT_KEY", docKey(1))} {
-		g = startGatewayIn(t, dir, opt)
+		g = start(opt)
 		for _, id := range ids {
 			var body []byte
 			if code := g.do("GET", "/v1/faxes/"+id+"/document", nil, &body); code != http.StatusInternalServerError || !bytes.Contains(body, []byte(`"error"`)) {
