@@ -463,3 +463,32 @@ func FuzzSealedOpen(f *testing.F) {
 		}
 	})
 }
+
+// TestSealedResealInterrupted stops a run after its first document: every
+// document still reads with the rotated list, and the next run finishes
+// the rest.
+func TestSealedResealInterrupted(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	old := MustSealedDir(t, root, testKey(1))
+	for i := range 5 {
+		if _, err := old.Put(context.Background(), "in/"+string(rune('a'+i))+".pdf", samplePDF); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := MustSealedDir(t, root, testKey(2), testKey(1))
+	ctx, cancel := context.WithCancel(context.Background())
+	res, err := s.Reseal(ctx, func(string) { cancel() })
+	if !errors.Is(err, context.Canceled) || res.Resealed != 1 {
+		t.Fatalf("interrupted run: got %+v, %v, want 1 resealed and context.Canceled", res, err)
+	}
+	for i := range 5 {
+		if got, err := s.Get(context.Background(), "in/"+string(rune('a'+i))+".pdf"); err != nil || !bytes.Equal(got, samplePDF) {
+			t.Errorf("document %d after the interruption: got %q, %v", i, got, err)
+		}
+	}
+	res, err = s.Reseal(context.Background(), nil)
+	if err != nil || res != (ResealResult{Resealed: 4, Current: 1}) {
+		t.Errorf("next run: got %+v, %v, want 4 resealed, 1 current", res, err)
+	}
+}
