@@ -27,6 +27,7 @@ Usage:
   faxgate keys create|list|revoke        manage API keys in the database
   faxgate bench [flags]                  measure ingest, delivery and end-to-end throughput on this machine
   faxgate migrate [--config FILE]        apply database migrations and exit
+  faxgate documents re-encrypt           move stored documents to the first FAXGATE_DOCUMENT_KEY
   faxgate config check [--config FILE]   print the effective settings, secrets redacted
   faxgate version                        print the version and build information
 
@@ -81,6 +82,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = cmdBench(ctx, args[1:], getenv, stdout, stderr)
 	case "keys":
 		err = cmdKeys(ctx, args[1:], getenv, stdout, stderr)
+	case "documents":
+		err = cmdDocuments(ctx, args[1:], getenv, stdout, stderr)
 	case "migrate":
 		err = cmdMigrate(ctx, args[1:], getenv, stdout, stderr)
 	case "config":

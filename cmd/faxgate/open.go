@@ -53,7 +53,7 @@ func (m *Main) openStore(ctx context.Context) error {
 // openBlobs opens where document bytes live.
 func (m *Main) openBlobs(ctx context.Context) error {
 	var err error
-	m.Blobs, err = blob.Open(ctx, m.Config.BlobURL, filepath.Join(m.Config.DataDir, "documents"))
+	m.Blobs, err = blob.OpenSealed(ctx, m.Config.BlobURL, filepath.Join(m.Config.DataDir, "documents"), m.Config.DocumentKeys)
 	return err
 }
 
@@ -71,7 +71,7 @@ func (m *Main) buildRetention() {
 // sweepBlobs removes document files no fax refers to; object storage
 // expires its own.
 func (m *Main) sweepBlobs(ctx context.Context) (int, error) {
-	if d, ok := m.Blobs.(*blob.Dir); ok {
+	if d, ok := blob.AsDir(m.Blobs); ok {
 		return d.Sweep(ctx, time.Hour, m.Now(), m.Store.DocumentReferenced)
 	}
 	return 0, nil

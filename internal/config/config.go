@@ -58,6 +58,7 @@ type Config struct {
 	CarrierRejectAuditPeriod time.Duration // FAXGATE_CARRIER_REJECT_AUDIT_INTERVAL, default 1m
 
 	BlobURL           string         // FAXGATE_BLOB_URL, default "" (documents under DataDir); s3://… for object storage
+	DocumentKeys      []string       // FAXGATE_DOCUMENT_KEY (rotation list, the first encrypts), default none: documents stored in clear
 	RetentionInbound  time.Duration  // FAXGATE_RETENTION_DAYS(_INBOUND), default 0: keep forever
 	RetentionOutbound time.Duration  // FAXGATE_RETENTION_DAYS(_OUTBOUND), default 0: keep forever
 	AuditRetention    time.Duration  // FAXGATE_AUDIT_RETENTION_DAYS, default 365
@@ -329,6 +330,7 @@ func settings() []setting {
 		{"FAXGATE_CARRIER_BODY_TIMEOUT", "60s", false, "time a carrier webhook body may take to arrive", dur(func(c *Config) *time.Duration { return &c.CarrierBodyTimeout })},
 		{"FAXGATE_CARRIER_REJECT_AUDIT_INTERVAL", "1m", false, "refused carrier webhooks are written to the audit trail as one row per source and route per interval", dur(func(c *Config) *time.Duration { return &c.CarrierRejectAuditPeriod })},
 		{"FAXGATE_BLOB_URL", "", true, "empty: documents under the data dir; s3://ACCESS:SECRET@host:port/bucket/prefix?region=…&sse=AES256 for object storage", str(func(c *Config) *string { return &c.BlobURL })},
+		{"FAXGATE_DOCUMENT_KEY", "", true, "encrypts documents at rest: base64 of 32 random bytes (head -c 32 /dev/urandom | base64); comma-separated to rotate, the first encrypts and all decrypt", list(func(c *Config) *[]string { return &c.DocumentKeys })},
 		{"FAXGATE_RETENTION_DAYS", "0", false, "delete documents this many days after a fax completed (0 keeps forever); metadata stays", days(func(c *Config) []*time.Duration { return []*time.Duration{&c.RetentionInbound, &c.RetentionOutbound} })},
 		{"FAXGATE_RETENTION_DAYS_INBOUND", "", false, "overrides FAXGATE_RETENTION_DAYS for received faxes", days(func(c *Config) []*time.Duration { return []*time.Duration{&c.RetentionInbound} })},
 		{"FAXGATE_RETENTION_DAYS_OUTBOUND", "", false, "overrides FAXGATE_RETENTION_DAYS for sent faxes", days(func(c *Config) []*time.Duration { return []*time.Duration{&c.RetentionOutbound} })},
