@@ -62,7 +62,10 @@ func TestCrashDoesNotResendInFlightDeliveries(t *testing.T) {
 	dir := t.TempDir()
 	addr := freeAddr(t)
 	rcv := newBusyReceiver(t, 3*time.Second)
-	env := []string{"FAXGATE_WEBHOOK_ALLOW_NETWORKS=127.0.0.0/8", "FAXGATE_WEBHOOK_TIMEOUT=5s", "FAXGATE_CLAIM_LEASE=10s"}
+	// A fax whose send the kill cut off resumes when its claim runs out;
+	// the questions to the simulator then take 0.4 s, not a minute.
+	env := []string{"FAXGATE_WEBHOOK_ALLOW_NETWORKS=127.0.0.0/8", "FAXGATE_WEBHOOK_TIMEOUT=5s", "FAXGATE_CLAIM_LEASE=10s",
+		"FAXGATE_SEND_FIND_SETTLE=200ms", "FAXGATE_SEND_FIND_SPACING=200ms"}
 	p := startProcess(t, bin, dir, addr, env...)
 	body, _ := json.Marshal(map[string]any{"url": rcv.srv.URL + "/hook"})
 	if code, b := p.request("POST", "/v1/webhook-endpoints", "application/json", bytes.NewReader(body)); code != http.StatusCreated {
@@ -86,15 +89,20 @@ func TestCrashDoesNotResendInFlightDeliveries(t *testing.T) {
 	p.kill()
 	p = startProcess(t, bin, dir, addr, env...)
 
-	// Every fax.sent event is answered at least once.
+	// Every fax.sent event is answered at least once. A fax whose send
+	// the kill cut off makes its event only once it resumes, so nothing
+	// pending is not enough: every event must have been answered.
 	deadline = time.Now().Add(60 * time.Second)
 	for {
 		code, b := p.request("GET", "/v1/deliveries?status=pending", "", nil)
-		if code == http.StatusOK && !strings.Contains(string(b), `"id"`) && rcv.busy() == 0 {
+		rcv.mu.Lock()
+		answered := len(rcv.done)
+		rcv.mu.Unlock()
+		if code == http.StatusOK && !strings.Contains(string(b), `"id"`) && rcv.busy() == 0 && answered == faxes {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("deliveries still pending after 60s: %s", b)
+			t.Fatalf("after 60s, %d of %d events answered; pending: %s", answered, faxes, b)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
