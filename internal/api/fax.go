@@ -33,7 +33,9 @@ type sendRequest struct {
 	Filename      string `json:"filename"`
 	ContentURL    string `json:"content_url"`
 
-	content []byte
+	// files are the documents in the order given: several file parts, or
+	// the one of content_base64 or content_url.
+	files [][]byte
 }
 
 const maxField = 2048
@@ -88,15 +90,15 @@ func (s *Server) handleFaxCreate(w http.ResponseWriter, r *http.Request) error {
 			return fax.Errorf(fax.ECodeUnprocessable, "provider %s cannot send: %s", provider, p)
 		}
 	}
-	if req.content == nil && req.ContentURL != "" {
+	if len(req.files) == 0 && req.ContentURL != "" {
 		if err := s.fetchContent(r, req); err != nil {
 			return err
 		}
 	}
-	if len(req.content) == 0 {
+	if len(req.files) == 0 || len(req.files) == 1 && len(req.files[0]) == 0 {
 		return fax.Errorf(fax.ECodeInvalid, "no document: send a file part named file, content_base64 with filename, or content_url")
 	}
-	doc, err := s.opts.PrepareDocument(req.content)
+	doc, err := s.opts.PrepareDocument(ctx, req.files)
 	if err != nil {
 		return err
 	}
@@ -207,6 +209,8 @@ func (s *Server) readMultipartSend(r *http.Request, boundary string, req *sendRe
 		"header_text": &req.HeaderText, "content_url": &req.ContentURL,
 	}
 	names := newFieldSet("field", sendFields)
+	names.repeatable = []string{"file"}
+	var total int64
 	malformed := fax.Errorf(fax.ECodeInvalid, "malformed multipart body")
 	for parts := 0; ; parts++ {
 		if parts > 32 {
@@ -228,10 +232,10 @@ func (s *Server) readMultipartSend(r *http.Request, boundary string, req *sendRe
 			if err != nil {
 				return s.bodyError(err, malformed)
 			}
-			if int64(len(b)) > s.opts.MaxDocument {
+			if total += int64(len(b)); total > s.opts.MaxDocument {
 				return fax.Errorf(fax.ECodeTooLarge, "document is larger than %d bytes", s.opts.MaxDocument)
 			}
-			req.content = b
+			req.files = append(req.files, b)
 			continue
 		}
 		b, err := io.ReadAll(io.LimitReader(p, maxField+1))
@@ -243,7 +247,7 @@ func (s *Server) readMultipartSend(r *http.Request, boundary string, req *sendRe
 		}
 		*fields[name] = strings.TrimSpace(string(b))
 	}
-	if req.content != nil && req.ContentURL != "" {
+	if len(req.files) > 0 && req.ContentURL != "" {
 		return fax.Errorf(fax.ECodeInvalid, "send a file part or content_url, not both")
 	}
 	// Whatever follows the closing boundary is read now, within the
@@ -288,7 +292,7 @@ func (s *Server) jsonContent(req *sendRequest) error {
 		if int64(len(b)) > s.opts.MaxDocument {
 			return fax.Errorf(fax.ECodeTooLarge, "document is larger than %d bytes", s.opts.MaxDocument)
 		}
-		req.content = b
+		req.files = [][]byte{b}
 	}
 	return nil
 }
@@ -305,7 +309,7 @@ func (s *Server) fetchContent(r *http.Request, req *sendRequest) error {
 		}
 		return fax.Errorf(fax.ECodeUnprocessable, "content_url could not be fetched")
 	}
-	req.content = b
+	req.files = [][]byte{b}
 	return nil
 }
 
