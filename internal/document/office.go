@@ -199,10 +199,17 @@ func officeToPDF(ctx context.Context, t Type, b []byte, lim officeLimits) ([]byt
 	}
 	ctx, cancel := context.WithTimeoutCause(ctx, lim.timeout, errConvertTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, soffice,
-		"-env:UserInstallation=file://"+filepath.Join(dir, "profile"),
+	args := []string{
+		"-env:UserInstallation=file://" + filepath.Join(dir, "profile"),
 		"--headless", "--invisible", "--nologo", "--nodefault", "--norestore", "--nolockcheck",
-		"--convert-to", "pdf", "--outdir", out, in)
+	}
+	if t == HTML {
+		// Writer proper, not Writer/Web, whose PDF export drops headings
+		// onto a blank first page.
+		args = append(args, "--infilter=HTML (StarWriter)")
+	}
+	args = append(args, "--convert-to", "pdf", "--outdir", out, in)
+	cmd := exec.CommandContext(ctx, soffice, args...)
 	cmd.Dir = dir
 	cmd.Env = []string{"HOME=" + dir, "TMPDIR=" + tmp, "PATH=" + os.Getenv("PATH"), "LANG=C.UTF-8"}
 	killGroup(cmd)
