@@ -333,6 +333,7 @@ func TestConvertImageRefusals(t *testing.T) {
 		{"truncated jpeg", fax.ECodeUnprocessable, "JPEG image could not be read", encodeJPEG(t, quadrantImage(30, 40, 0))[:200]},
 		{"gif without trailer", fax.ECodeUnprocessable, "GIF image could not be read", threeFrameGIF(t, 30, 40)[:100]},
 		{"unknown binary", fax.ECodeUnsupportedType, "PNG, JPEG", []byte("\x00\x01\x02garbage")},
+		{"gif of too many frames", fax.ECodeUnprocessable, "at most 20", manyFrameGIF(t, MaxGIFFrames+1)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -343,4 +344,25 @@ func TestConvertImageRefusals(t *testing.T) {
 			}
 		})
 	}
+}
+
+// manyFrameGIF is an animation of n one-pixel frames on a 4×4 screen.
+func manyFrameGIF(t testing.TB, n int) []byte {
+	g := &gif.GIF{Config: image.Config{Width: 4, Height: 4, ColorModel: color.Palette(palette.Plan9)}}
+	for range n {
+		g.Image = append(g.Image, image.NewPaletted(image.Rect(0, 0, 1, 1), palette.Plan9))
+		g.Delay = append(g.Delay, 1)
+	}
+	var b bytes.Buffer
+	if err := gif.EncodeAll(&b, g); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// The frame limit leaves a GIF of MaxGIFFrames frames alone.
+func TestConvertGIFFrameLimit(t *testing.T) {
+	t.Parallel()
+	doc := convertOne(t, manyFrameGIF(t, MaxGIFFrames))
+	checkPDF(t, doc, MaxGIFFrames)
 }

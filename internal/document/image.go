@@ -41,6 +41,16 @@ const (
 // passes, a decompression bomb is refused before it is decoded.
 const DefaultMaxPixels = 50_000_000
 
+// MaxGIFFrames is the most frames a GIF may have: each becomes a page, so
+// that a small animation of many frames cannot cost minutes of rendering.
+const MaxGIFFrames = 20
+
+// maxUpscale is how far a small picture is enlarged before dithering; the
+// PDF scales it the rest of the way to the page. Dithering at a few times
+// the picture's own resolution looks as good as at the page's, and a tiny
+// frame then costs next to nothing.
+const maxUpscale = 4
+
 // sniffImage reports which image type b is, or "".
 func sniffImage(b []byte) Type {
 	switch {
@@ -85,8 +95,10 @@ func imageToPDF(t Type, b []byte, maxPixels int64) (pdf []byte, pages int, err e
 	d := newPDFDoc()
 	for _, f := range frames {
 		r := fitPage(f.img, f.orientation)
-		w := float64(r.w) * 72 / imageDPI
-		h := float64(r.h) * 72 / imageDPI
+		// The picture fills the page's width or height, whatever its
+		// resolution, centred on the other.
+		s := min(pageWidthPt/float64(r.w), pageHeightPt/float64(r.h))
+		w, h := float64(r.w)*s, float64(r.h)*s
 		content := fmt.Sprintf("q %s 0 0 %s %s %s cm /Im0 Do Q\n", pdfNum(w), pdfNum(h),
 			pdfNum((pageWidthPt-w)/2), pdfNum((pageHeightPt-h)/2))
 		if err := d.addPage(pageWidthPt, pageHeightPt, []byte(content), false, []pdfImage{r.pdfImage()}); err != nil {
@@ -182,8 +194,8 @@ func decodeGIF(b []byte, maxPixels int64) ([]frame, error) {
 		return nil, errCorruptImage(GIF, err)
 	}
 	screen := int64(cfg.Width) * int64(cfg.Height)
-	if n > MaxPages {
-		return nil, errTooManyPages(n)
+	if n > MaxGIFFrames {
+		return nil, fax.Errorf(fax.ECodeUnprocessable, "the GIF has %d frames; faxgate faxes at most %d (one page each)", n, MaxGIFFrames)
 	}
 	if pixels+screen*int64(n) > maxPixels || screen == 0 && n > 0 {
 		if screen == 0 {
@@ -222,7 +234,8 @@ func decodeGIF(b []byte, maxPixels int64) ([]frame, error) {
 	return frames, nil
 }
 
-// fitPage scales m to fit a Letter page at imageDPI, after turning it as
+// fitPage scales m to fit a Letter page at imageDPI (at most maxUpscale
+// times its size), after turning it as
 // its EXIF orientation says and then, when it is wider than tall, a quarter
 // turn anticlockwise (the top of a landscape picture on the page's left
 // edge, as printers do), and dithers it to black and white. A frame already
@@ -243,7 +256,7 @@ func fitPage(m image.Image, orientation int) raster {
 	if landscape {
 		fw, fh = oh, ow
 	}
-	scale := min(float64(pageWidthDot)/float64(fw), float64(pageHeightDot)/float64(fh))
+	scale := min(float64(pageWidthDot)/float64(fw), float64(pageHeightDot)/float64(fh), maxUpscale)
 	tw, th := max(1, int(float64(sw)*scale+0.5)), max(1, int(float64(sh)*scale+0.5))
 	// Drawn over white: transparent parts of a picture are paper.
 	dst := image.NewRGBA(image.Rect(0, 0, tw, th))
