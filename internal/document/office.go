@@ -220,8 +220,9 @@ func officeToPDF(ctx context.Context, t Type, b []byte, lim officeLimits) ([]byt
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("document: start soffice: %w", err)
 	}
-	// The scratch directory is measured while LibreOffice runs, so that a
-	// document that expands without end is stopped before the disk fills.
+	// What LibreOffice writes (its output and temporary files, not the
+	// input or its profile) is measured while it runs, so that a document
+	// that expands without end is stopped before the disk fills.
 	done := make(chan struct{})
 	tooBig := make(chan struct{})
 	go func() {
@@ -232,7 +233,7 @@ func officeToPDF(ctx context.Context, t Type, b []byte, lim officeLimits) ([]byt
 			case <-done:
 				return
 			case <-tick.C:
-				if dirSize(dir, lim.maxOutput) > lim.maxOutput {
+				if dirSize(out, lim.maxOutput)+dirSize(tmp, lim.maxOutput) > lim.maxOutput {
 					close(tooBig)
 					cancel()
 					return
