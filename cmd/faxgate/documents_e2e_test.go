@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // multipartFiles is a send with fields and several file parts, in order.
@@ -222,4 +223,38 @@ func TestSendImageBomb(t *testing.T) {
 		t.Errorf("resident memory grew by %d MiB for a %d kB image, want under 100 MiB", grew>>20, len(bomb)>>10)
 	}
 	wantNoFaxes(t, g)
+}
+
+// TestSendSeveralDocumentsIdempotent: a retried send of several files
+// with the same Idempotency-Key returns the first fax, although joining
+// them again gives a PDF with other bytes (pdfcpu and LibreOffice stamp
+// the time into what they write).
+func TestSendSeveralDocumentsIdempotent(t *testing.T) {
+	t.Parallel()
+	g := startGateway(t)
+	body := multipartFiles(map[string]string{"to": "+15551234567"}, []byte("FIRST FILE\n"), []byte("LAST FILE\n"))
+	send := func() (int, faxObj, string) {
+		req, _ := http.NewRequest("POST", g.url+"/v1/faxes", bytes.NewReader(body.buf.Bytes()))
+		req.Header.Set("Content-Type", body.ct)
+		req.Header.Set("Authorization", "Bearer "+adminKey)
+		req.Header.Set("Idempotency-Key", "several-files-1")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var f faxObj
+		jsonDecode(resp.Body, &f)
+		return resp.StatusCode, f, resp.Header.Get("Idempotent-Replayed")
+	}
+	code, first, _ := send()
+	if code != http.StatusAccepted {
+		t.Fatalf("first send: got %d, want 202", code)
+	}
+	// The PDF's timestamps have a resolution of a second.
+	time.Sleep(1100 * time.Millisecond)
+	code, again, replayed := send()
+	if code != http.StatusAccepted || again.ID != first.ID || replayed != "true" {
+		t.Fatalf("repeated send: got %d, fax %s, replayed %q; want 202, fax %s, replayed true", code, again.ID, replayed, first.ID)
+	}
 }

@@ -112,9 +112,8 @@ func (s *Server) handleFaxCreate(w http.ResponseWriter, r *http.Request) error {
 	if len(idem) > 255 {
 		return fax.Errorf(fax.ECodeInvalid, "Idempotency-Key is longer than 255 characters")
 	}
-	docSum := sha256.Sum256(doc.Bytes)
 	h := sha256.New()
-	for _, v := range []string{string(to), string(from), req.CallbackURL, provider, req.HeaderText, hex.EncodeToString(docSum[:])} {
+	for _, v := range []string{string(to), string(from), req.CallbackURL, provider, req.HeaderText, filesDigest(req.files)} {
 		h.Write([]byte(strconv.Itoa(len(v)) + ":" + v))
 	}
 	reqHash := hex.EncodeToString(h.Sum(nil))
@@ -162,6 +161,23 @@ func (s *Server) handleFaxCreate(w http.ResponseWriter, r *http.Request) error {
 	s.log.InfoContext(r.Context(), "fax accepted", "fax_id", created.ID, "provider", provider, "to", fax.MaskNumber(created.To), "pages", created.Pages, "replayed", existed)
 	writeJSON(w, http.StatusAccepted, wire.FromFax(created))
 	return nil
+}
+
+// filesDigest identifies a send's documents as uploaded, not as converted:
+// joining files and LibreOffice stamp the time into the PDF, so a retried
+// send would otherwise look like another request. One file hashes as its
+// bytes, as before several were accepted.
+func filesDigest(files [][]byte) string {
+	if len(files) == 1 {
+		sum := sha256.Sum256(files[0])
+		return hex.EncodeToString(sum[:])
+	}
+	h := sha256.New()
+	for _, f := range files {
+		sum := sha256.Sum256(f)
+		h.Write(sum[:])
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // readSend reads a send's body in either encoding within the body deadline
