@@ -258,3 +258,29 @@ func TestSendSeveralDocumentsIdempotent(t *testing.T) {
 		t.Fatalf("repeated send: got %d, fax %s, replayed %q; want 202, fax %s, replayed true", code, again.ID, replayed, first.ID)
 	}
 }
+
+// TestSendOfficeDocument: with LibreOffice installed (scripts/test installs
+// it) an RTF letter of two pages is sent as a two-page PDF.
+func TestSendOfficeDocument(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("soffice"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("soffice is not on PATH; CI must install libreoffice-writer-nogui")
+		}
+		t.Skip("soffice is not on PATH; install libreoffice-writer-nogui")
+	}
+	g := startGateway(t)
+	rtf := []byte(`{\rtf1\ansi Referral page one\page Referral page two\par}`)
+	var f faxObj
+	if code := g.do("POST", "/v1/faxes", multipartFiles(map[string]string{"to": "+15551234567"}, rtf), &f); code != http.StatusAccepted || f.Pages != 2 {
+		t.Fatalf("send: got %d with %d pages, want 202 with 2", code, f.Pages)
+	}
+	if f = g.waitFax(f.ID); f.Status != "sent" {
+		t.Fatalf("got %s, want sent", f.Status)
+	}
+	var pdf []byte
+	g.do("GET", "/v1/faxes/"+f.ID+"/document", nil, &pdf)
+	if got := poppler(t, "pdftotext", pdf, "-f", "2", "-l", "2"); !strings.Contains(got, "Referral page two") {
+		t.Fatalf("page 2 reads %q, want %q", got, "Referral page two")
+	}
+}
