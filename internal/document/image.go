@@ -197,10 +197,11 @@ func decodeGIF(b []byte, maxPixels int64) ([]frame, error) {
 	if n > MaxGIFFrames {
 		return nil, fax.Errorf(fax.ECodeUnprocessable, "the GIF has %d frames; faxgate faxes at most %d (one page each)", n, MaxGIFFrames)
 	}
-	if pixels+screen*int64(n) > maxPixels || screen == 0 && n > 0 {
-		if screen == 0 {
-			return nil, errCorruptImage(GIF, errors.New("document: gif screen has no pixels"))
-		}
+	if screen == 0 {
+		return nil, errCorruptImage(GIF, errors.New("document: gif screen has no pixels"))
+	}
+	// Each frame is decoded at its own size and shown on the whole screen.
+	if pixels+screen*int64(n) > maxPixels {
 		return nil, errImageTooLarge(cfg.Width, cfg.Height, n, maxPixels)
 	}
 	g, err := gif.DecodeAll(bytes.NewReader(b))
