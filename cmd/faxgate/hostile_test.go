@@ -671,15 +671,27 @@ func (fx *hostileFixture) hostileCases(t *testing.T) []hostileReq {
 	send("document over the limit", ct, body, 413, "too_large")
 	ct, body = mp(map[string]string{"to": "+15551234567", "header_text": strings.Repeat("h", 4000)}, textDoc)
 	send("field over 2 KB", ct, body, 400, "invalid")
-	var twoFiles bytes.Buffer
-	w := multipart.NewWriter(&twoFiles)
-	w.WriteField("to", "+15551234567")
-	for range 2 {
-		fw, _ := w.CreateFormFile("file", "a.txt")
-		fw.Write(textDoc)
+	// Several file parts are one fax's documents (issue 19): together they
+	// must fit the limit, and each must be a type faxgate can send.
+	for _, tc := range []struct {
+		name   string
+		files  [][]byte
+		status int
+		code   string
+	}{
+		{"two documents over the limit together", [][]byte{bytes.Repeat([]byte("a"), 40000), bytes.Repeat([]byte("a"), 40000)}, 413, "too_large"},
+		{"two documents, the second unsupported", [][]byte{textDoc, []byte("\x00\x01\x02 not a document")}, 415, "unsupported_type"},
+	} {
+		var twoFiles bytes.Buffer
+		w := multipart.NewWriter(&twoFiles)
+		w.WriteField("to", "+15551234567")
+		for _, f := range tc.files {
+			fw, _ := w.CreateFormFile("file", "a.txt")
+			fw.Write(f)
+		}
+		w.Close()
+		send(tc.name, w.FormDataContentType(), twoFiles.Bytes(), tc.status, tc.code)
 	}
-	w.Close()
-	send("two documents", w.FormDataContentType(), twoFiles.Bytes(), 400, "invalid")
 	send("JSON 100000 deep", "application/json", []byte(`{"to":`+strings.Repeat("[", 100000)+strings.Repeat("]", 100000)+`}`), 400, "invalid")
 	send("JSON unknown field", "application/json", []byte(`{"to":"+15551234567","content_base64":"aGVsbG8=","owner_key_id":"x"}`), 400, "invalid")
 	send("JSON body over the limit", "application/json", []byte(`{"to":"`+strings.Repeat("1", 200000)+`"}`), 413, "too_large")

@@ -237,7 +237,7 @@ func (m *Main) buildAPI() error {
 		ProviderProblem: m.providerProblem,
 		CancelAtCarrier: m.carriers.cancel,
 		Audit:           m.Store,
-		PrepareDocument: prepareDocument,
+		PrepareDocument: newPrepareDocument(cfg),
 		RenderPDF:       renderPDF,
 		FetchDocument:   m.fetchDocument,
 		CheckWebhookURL: m.checkWebhookURL,
@@ -332,21 +332,20 @@ func (m *Main) route(r *http.Request) string {
 	return pattern
 }
 
-// prepareDocument sniffs an upload: PDF and TIFF are kept as they are, text
-// becomes a PDF; anything else is refused.
-func prepareDocument(b []byte) (api.Document, error) {
-	info, err := document.Inspect(b)
-	if err != nil {
-		return api.Document{}, err
-	}
-	if info.Type == document.Text {
-		pdf, err := document.TextToPDF(string(b))
+// newPrepareDocument returns the send handler's conversion: a lone PDF or
+// TIFF is kept as it is; text, images and office documents become PDF, and
+// several files one PDF, within the conversion settings.
+func newPrepareDocument(cfg config.Config) func(ctx context.Context, files [][]byte) (api.Document, error) {
+	conv := document.NewConverter(document.ConverterOptions{
+		Timeout: cfg.ConvertTimeout, MaxOutput: cfg.ConvertMaxBytes, MaxPixels: int64(cfg.ImageMaxPixels),
+	})
+	return func(ctx context.Context, files [][]byte) (api.Document, error) {
+		doc, err := conv.Convert(ctx, files)
 		if err != nil {
 			return api.Document{}, err
 		}
-		return api.Document{Bytes: pdf, MIME: "application/pdf", Pages: info.Pages}, nil
+		return api.Document{Bytes: doc.Bytes, MIME: doc.MIME, Pages: doc.Pages}, nil
 	}
-	return api.Document{Bytes: b, MIME: info.Type.MIME(), Pages: info.Pages}, nil
 }
 
 // fetchDocument downloads a content_url with the same outbound safety as

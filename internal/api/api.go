@@ -83,8 +83,9 @@ type Options struct {
 	// naming the missing settings.
 	ProviderProblem func(name string) string
 
-	// PrepareDocument sniffs, checks and converts an uploaded document.
-	PrepareDocument func(b []byte) (Document, error)
+	// PrepareDocument sniffs, checks and converts a send's documents,
+	// joined in the order given, into the one document sent.
+	PrepareDocument func(ctx context.Context, files [][]byte) (Document, error)
 	// RenderPDF turns a stored document into the PDF users download.
 	RenderPDF func(b []byte, mime string) ([]byte, error)
 	// FetchDocument downloads a content_url with outbound-request safety.

@@ -30,7 +30,9 @@ type sendRequest struct {
 	Filename      string `json:"filename"`
 	ContentURL    string `json:"content_url"`
 
-	content []byte
+	// files are the documents in the order given: several file parts, or
+	// the one of content_base64 or content_url.
+	files [][]byte
 }
 
 const maxField = 2048
@@ -78,22 +80,22 @@ func (s *Server) handleFaxCreate(w http.ResponseWriter, r *http.Request) error {
 			return fax.Errorf(fax.ECodeUnprocessable, "provider %s cannot send: %s", send.Provider, p)
 		}
 	}
-	if req.content == nil && req.ContentURL != "" {
+	if len(req.files) == 0 && req.ContentURL != "" {
 		if err := s.fetchContent(r, req); err != nil {
 			return err
 		}
 	}
-	if len(req.content) == 0 {
+	if len(req.files) == 0 || len(req.files) == 1 && len(req.files[0]) == 0 {
 		return fax.Errorf(fax.ECodeInvalid, "no document: send a file part named file, content_base64 with filename, or content_url")
 	}
-	doc, err := s.opts.PrepareDocument(req.content)
+	doc, err := s.opts.PrepareDocument(ctx, req.files)
 	if err != nil {
 		return err
 	}
 	if err := send.ValidateIdempotencyKey(); err != nil {
 		return err
 	}
-	opts := fax.CreateOptions{RequestHash: send.Hash(doc.Bytes)}
+	opts := fax.CreateOptions{RequestHash: send.Hash(req.files)}
 
 	now := s.now().UTC()
 	id := s.ids.New(fax.PrefixFax, now)
@@ -179,6 +181,8 @@ func (s *Server) readMultipartSend(r *http.Request, boundary string, req *sendRe
 		"header_text": &req.HeaderText, "content_url": &req.ContentURL,
 	}
 	names := newFieldSet("field", sendFields)
+	names.repeatable = []string{"file"}
+	var total int64
 	malformed := fax.Errorf(fax.ECodeInvalid, "malformed multipart body")
 	for parts := 0; ; parts++ {
 		if parts > 32 {
@@ -200,10 +204,10 @@ func (s *Server) readMultipartSend(r *http.Request, boundary string, req *sendRe
 			if err != nil {
 				return s.bodyError(err, malformed)
 			}
-			if int64(len(b)) > s.opts.MaxDocument {
+			if total += int64(len(b)); total > s.opts.MaxDocument {
 				return fax.Errorf(fax.ECodeTooLarge, "document is larger than %d bytes", s.opts.MaxDocument)
 			}
-			req.content = b
+			req.files = append(req.files, b)
 			continue
 		}
 		b, err := io.ReadAll(io.LimitReader(p, maxField+1))
@@ -215,7 +219,7 @@ func (s *Server) readMultipartSend(r *http.Request, boundary string, req *sendRe
 		}
 		*fields[name] = strings.TrimSpace(string(b))
 	}
-	if req.content != nil && req.ContentURL != "" {
+	if len(req.files) > 0 && req.ContentURL != "" {
 		return fax.Errorf(fax.ECodeInvalid, "send a file part or content_url, not both")
 	}
 	// Whatever follows the closing boundary is read now, within the
@@ -260,7 +264,7 @@ func (s *Server) jsonContent(req *sendRequest) error {
 		if int64(len(b)) > s.opts.MaxDocument {
 			return fax.Errorf(fax.ECodeTooLarge, "document is larger than %d bytes", s.opts.MaxDocument)
 		}
-		req.content = b
+		req.files = [][]byte{b}
 	}
 	return nil
 }
@@ -277,7 +281,7 @@ func (s *Server) fetchContent(r *http.Request, req *sendRequest) error {
 		}
 		return fax.Errorf(fax.ECodeUnprocessable, "content_url could not be fetched")
 	}
-	req.content = b
+	req.files = [][]byte{b}
 	return nil
 }
 

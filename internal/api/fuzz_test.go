@@ -31,7 +31,8 @@ func newTestServer(tb testing.TB) http.Handler {
 	s := api.New(api.Options{
 		Store: st, Blobs: blobs, AdminKeys: []string{"fuzz-admin-key-0123456789"}, MaxDocument: 64 << 10,
 		DefaultProvider: "simulator",
-		PrepareDocument: func(b []byte) (api.Document, error) {
+		PrepareDocument: func(_ context.Context, files [][]byte) (api.Document, error) {
+			b := files[0]
 			info, err := document.Inspect(b)
 			if err != nil {
 				return api.Document{}, err

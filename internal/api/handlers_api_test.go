@@ -51,7 +51,8 @@ func newHandlerEnv(t *testing.T, edit func(*api.Options)) *handlerEnv {
 	opts := api.Options{
 		Store: st, Blobs: blobs, Audit: st, AdminKeys: []string{handlerAdminKey}, MaxDocument: 256 << 10,
 		DefaultProvider: "simulator",
-		PrepareDocument: func(b []byte) (api.Document, error) {
+		PrepareDocument: func(_ context.Context, files [][]byte) (api.Document, error) {
+			b := files[0]
 			info, err := document.Inspect(b)
 			if err != nil {
 				return api.Document{}, err

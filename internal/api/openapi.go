@@ -112,7 +112,8 @@ func schemas() map[string]any {
 			"header_text": str(), "content_base64": str(), "filename": str(), "content_url": str(),
 		}),
 		"SendMultipart": obj([]string{"to", "file"}, map[string]any{
-			"to": str(), "file": map[string]any{"type": "string", "contentMediaType": "application/octet-stream"},
+			"to": str(), "file": map[string]any{"type": "array", "items": map[string]any{"type": "string", "contentMediaType": "application/octet-stream"},
+				"description": "one part per file, joined in order: PDF, TIFF, text, PNG, JPEG, GIF, BMP, WebP; DOCX, DOC, ODT, RTF, XLSX, ODS, PPTX, HTML when LibreOffice is installed"},
 			"from": str(), "callback_url": str(), "provider": str(), "header_text": str(), "content_url": str(),
 		}),
 		"Event": obj([]string{"id", "type", "created_at", "data"}, map[string]any{

@@ -17,7 +17,9 @@ import (
 type fieldSet struct {
 	what    string // "query parameter" or "field", for messages
 	allowed []string
-	seen    map[string]bool
+	// repeatable names may be given more than once (a send's files).
+	repeatable []string
+	seen       map[string]bool
 }
 
 func newFieldSet(what string, allowed []string) *fieldSet {
@@ -32,7 +34,7 @@ func (f *fieldSet) add(name string) error {
 		}
 		return fax.Errorf(fax.ECodeInvalid, "unknown %s %q; want one of %s", f.what, truncate(name, 64), strings.Join(f.allowed, ", "))
 	}
-	if f.seen[name] {
+	if f.seen[name] && !slices.Contains(f.repeatable, name) {
 		return fax.Errorf(fax.ECodeInvalid, "%s %s is given more than once; give it once", f.what, name)
 	}
 	f.seen[name] = true

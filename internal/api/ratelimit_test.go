@@ -175,8 +175,8 @@ func newLimitedServer(t *testing.T, opts Options) (http.Handler, *sqlite.Store) 
 	opts.Store, opts.Blobs, opts.AdminKeys = st, blobs, []string{testAdminKey}
 	opts.DefaultProvider = "simulator"
 	if opts.PrepareDocument == nil {
-		opts.PrepareDocument = func(b []byte) (Document, error) {
-			return Document{Bytes: b, MIME: "application/pdf", Pages: 1}, nil
+		opts.PrepareDocument = func(_ context.Context, files [][]byte) (Document, error) {
+			return Document{Bytes: files[0], MIME: "application/pdf", Pages: 1}, nil
 		}
 	}
 	var ids fax.IDGen
@@ -286,7 +286,8 @@ func newSendRequest(t *testing.T) *http.Request {
 func TestServerInflightSends(t *testing.T) {
 	entered, release := make(chan struct{}), make(chan struct{})
 	var once sync.Once
-	h, _ := newLimitedServer(t, Options{MaxInflightSends: 1, PrepareDocument: func(b []byte) (Document, error) {
+	h, _ := newLimitedServer(t, Options{MaxInflightSends: 1, PrepareDocument: func(_ context.Context, files [][]byte) (Document, error) {
+		b := files[0]
 		block := false
 		once.Do(func() { block = true })
 		if block {

@@ -91,6 +91,11 @@ type Config struct {
 	MetricsAddr            string        // FAXGATE_METRICS_ADDR, default "" (metrics only on the API, with a metrics:read key)
 	MetricsCacheFor        time.Duration // FAXGATE_METRICS_CACHE, default 30s: how long the store's figures are reused
 
+	// Converting uploads (images, office documents) into fax pages.
+	ConvertTimeout  time.Duration // FAXGATE_CONVERT_TIMEOUT, default 2m: how long one LibreOffice run may take
+	ConvertMaxBytes int64         // FAXGATE_CONVERT_MAX_BYTES, default 100 MiB: what one LibreOffice run may write
+	ImageMaxPixels  int           // FAXGATE_IMAGE_MAX_PIXELS, default 50000000: pixels of an image, all GIF frames together
+
 	// The console at /console.
 	ConsoleIdle        time.Duration // FAXGATE_CONSOLE_IDLE_TIMEOUT, default 30m: a session unused this long ends
 	ConsoleMaxAge      time.Duration // FAXGATE_CONSOLE_SESSION_MAX_AGE, default 12h: a session ends this long after sign-in
@@ -352,6 +357,9 @@ func settings() []setting {
 		{"FAXGATE_MAX_INFLIGHT_SENDS", "64", false, "sends (POST /v1/faxes) processed at once across all keys, counted from when a body is in; beyond, 503 with Retry-After (0 off)", integer(func(c *Config) *int { return &c.MaxInflightSends }, 0, 100000)},
 		{"FAXGATE_MAX_INFLIGHT_SENDS_PER_KEY", "16", false, "sends one API key may have in progress, body upload included; beyond, 429 with Retry-After (0 off; at most FAXGATE_MAX_INFLIGHT_SENDS)", integer(func(c *Config) *int { return &c.MaxInflightSendsPerKey }, 0, 100000)},
 		{"FAXGATE_SEND_BODY_TIMEOUT", "1m", false, "how long a send's whole request body may take to arrive; slower gets 408 (0 off)", dur(func(c *Config) *time.Duration { return &c.SendBodyTimeout })},
+		{"FAXGATE_CONVERT_TIMEOUT", "2m", false, "how long converting one office document with LibreOffice may take; longer gets 422", posDur(func(c *Config) *time.Duration { return &c.ConvertTimeout })},
+		{"FAXGATE_CONVERT_MAX_BYTES", "104857600", false, "how much one LibreOffice conversion may write (bytes); more gets 422", byteSize(func(c *Config) *int64 { return &c.ConvertMaxBytes }, 1<<20, 1<<32)},
+		{"FAXGATE_IMAGE_MAX_PIXELS", "50000000", false, "most pixels an image may have (all GIF frames together); more gets 422", integer(func(c *Config) *int { return &c.ImageMaxPixels }, 1_000_000, 1_000_000_000)},
 		{"FAXGATE_METRICS_ADDR", "", false, "a second listen address serving GET /metrics without a key (keep it private); empty: metrics only on the API with a metrics:read key", str(func(c *Config) *string { return &c.MetricsAddr })},
 		{"FAXGATE_METRICS_CACHE", "30s", false, "how long the database's figures in /metrics are reused before one scrape reads them again", dur(func(c *Config) *time.Duration { return &c.MetricsCacheFor })},
 		{"FAXGATE_CONSOLE_IDLE_TIMEOUT", "30m", false, "a console session unused this long ends", dur(func(c *Config) *time.Duration { return &c.ConsoleIdle })},

@@ -62,15 +62,30 @@ func (r *SendRequest) ValidateIdempotencyKey() error {
 	return nil
 }
 
-// Hash identifies what a validated request asks for, document included, so
-// that a repeat under the same Idempotency-Key can be told from a different
-// request reusing the key. Each part is length-prefixed so that no two
-// requests share a hash by shifting text between fields.
-func (r *SendRequest) Hash(document []byte) string {
-	docSum := sha256.Sum256(document)
+// Hash identifies what a validated request asks for, its files as uploaded
+// included (not as converted: a conversion may stamp the time into the PDF),
+// so that a repeat under the same Idempotency-Key can be told from a
+// different request reusing the key. Each part is length-prefixed so that no
+// two requests share a hash by shifting text between fields.
+func (r *SendRequest) Hash(files [][]byte) string {
 	h := sha256.New()
-	for _, v := range []string{r.To, r.From, r.CallbackURL, r.Provider, r.HeaderText, hex.EncodeToString(docSum[:])} {
+	for _, v := range []string{r.To, r.From, r.CallbackURL, r.Provider, r.HeaderText, filesDigest(files)} {
 		h.Write([]byte(strconv.Itoa(len(v)) + ":" + v))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// filesDigest is one file's SHA-256 (so that a one-file send hashes as it
+// always has), or the SHA-256 of every file's in order.
+func filesDigest(files [][]byte) string {
+	if len(files) == 1 {
+		sum := sha256.Sum256(files[0])
+		return hex.EncodeToString(sum[:])
+	}
+	h := sha256.New()
+	for _, f := range files {
+		sum := sha256.Sum256(f)
+		h.Write(sum[:])
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }

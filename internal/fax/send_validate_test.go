@@ -64,11 +64,11 @@ func TestSendRequestIdempotencyKey(t *testing.T) {
 func TestSendRequestHash(t *testing.T) {
 	t.Parallel()
 	base := fax.SendRequest{To: "+15551234567", From: "+15557654321", CallbackURL: "https://a.example/h", Provider: "simulator", HeaderText: "Acme"}
-	doc := []byte("%PDF-1.4 one")
+	doc := [][]byte{[]byte("%PDF-1.4 one")}
 	h := base.Hash(doc)
 	// Pinned: stored hashes of earlier requests must keep matching after an
 	// upgrade, or a repeat would be refused as a different request.
-	if want := hashOf(t, base, doc); h != want {
+	if want := hashOf(t, base, doc[0]); h != want {
 		t.Fatalf("Hash = %s, want %s", h, want)
 	}
 	k := base
@@ -86,8 +86,12 @@ func TestSendRequestHash(t *testing.T) {
 			t.Errorf("a different %s gave the same hash", name)
 		}
 	}
-	if base.Hash([]byte("%PDF-1.4 two")) == h {
+	if base.Hash([][]byte{[]byte("%PDF-1.4 two")}) == h {
 		t.Error("a different document gave the same hash")
+	}
+	two := base.Hash([][]byte{[]byte("%PDF-1.4 one"), []byte("%PDF-1.4 two")})
+	if two == h || two == base.Hash([][]byte{[]byte("%PDF-1.4 two"), []byte("%PDF-1.4 one")}) {
+		t.Error("several files, or their order, did not change the hash")
 	}
 }
 

@@ -51,7 +51,7 @@ func New(opts Options) *sdk.Server {
 	})
 	sdk.AddTool(srv, &sdk.Tool{Name: "send_fax", Description: "Send a fax. This dials the destination number on a real phone line " +
 		"through the gateway's carrier (unless the gateway runs its simulator) and may cost money; a fax cannot be unsent once " +
-		"transmitted. Give the document as text, content_base64 (PDF, TIFF or text, with filename) or content_url; the API validates " +
+		"transmitted. Give the document as text, content_base64 (PDF, TIFF, text, an image such as PNG or JPEG, or an office document such as DOCX; with filename) or content_url; the API validates " +
 		"it as for any send. Returns the queued fax; follow it with get_fax."}, s.sendFax)
 	sdk.AddTool(srv, &sdk.Tool{Name: "get_fax", Description: "Get one fax by id: status, pages, error. Reads only; touches no phone line.",
 		Annotations: readOnly()}, s.getFax)
@@ -127,7 +127,7 @@ type sendInput struct {
 	HeaderText    string `json:"header_text,omitempty" jsonschema:"header line on each page, at most 50 characters"`
 	CallbackURL   string `json:"callback_url,omitempty" jsonschema:"URL that receives this fax's events"`
 	Text          string `json:"text,omitempty" jsonschema:"the document as plain text"`
-	ContentBase64 string `json:"content_base64,omitempty" jsonschema:"the document (PDF, TIFF or text) in standard base64"`
+	ContentBase64 string `json:"content_base64,omitempty" jsonschema:"the document (PDF, TIFF, text, PNG, JPEG, GIF, BMP, WebP, or DOCX, DOC, ODT, RTF, XLSX, ODS, PPTX, HTML) in standard base64"`
 	Filename      string `json:"filename,omitempty" jsonschema:"the document's file name, with content_base64"`
 	ContentURL    string `json:"content_url,omitempty" jsonschema:"an https URL the gateway fetches the document from"`
 }
