@@ -188,12 +188,7 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 		senders[name] = c
 	}
-	if cfg.Provider == simulator.Name {
-		m.Simulator = simulator.New(simulator.Config{
-			PageDelay: cfg.SimulatorPageDelay, Apply: m.Ingest.Apply, SamplePDF: document.SamplePDF,
-		})
-		senders[simulator.Name] = m.Simulator
-	} else if _, ok := senders[cfg.Provider]; !ok {
+	if _, ok := senders[cfg.Provider]; !ok {
 		p := problems[cfg.Provider]
 		if p == "" {
 			p = "it cannot send in this version"

@@ -140,7 +140,7 @@ func (in *Ingest) fetch(ctx context.Context, j *fax.InboundJob) {
 	}
 	if retry := fetchRetryable(err, j.Attempts); retry && j.Attempts < len(schedule) {
 		at := in.opts.Now().Add(schedule[j.Attempts])
-		log.Warn("received document not fetched; will retry", "err", fax.ErrorMessage(err), "retry_at", at)
+		log.Warn("received document not fetched; will retry", "err", err, "retry_at", at)
 		if rerr := in.opts.Store.RetryInbound(ctx, j.ID, fax.ErrorMessage(err), at); rerr != nil {
 			log.Error("reschedule fetch", "err", rerr)
 		}
@@ -152,7 +152,7 @@ func (in *Ingest) fetch(ctx context.Context, j *fax.InboundJob) {
 	if fax.ErrorCode(err) == fax.ECodeUnauthorized {
 		level = log.Error
 	}
-	level("received document could not be fetched; recording the fax without it", "err", fax.ErrorMessage(err))
+	level("received document could not be fetched; recording the fax without it", "err", err)
 	u = j.Update
 	u.Status, u.Document = fax.StatusPartial, nil
 	u.Failure = &fax.Failure{Code: "document_unavailable", Message: "the received document could not be fetched: " + fax.ErrorMessage(err)}

@@ -4,7 +4,7 @@
 // carrier updates through the same apply path real carriers' callbacks take.
 // It also receives simulated faxes with a generated PDF.
 //
-// It imports internal/fax only.
+// It imports internal/fax and the carrier contract (internal/provider) only.
 package simulator
 
 import (

@@ -82,6 +82,10 @@ type Config struct {
 	// VerifyCallback needs it, when HMACSecrets is set, to tie a signed
 	// callback to its job. Default nil: such callbacks are refused.
 	CarrierIDFunc carrier.CarrierIDFunc
+	// FileHosts are the hosts a received fax's file_url may point at
+	// (SINCH_FILE_HOSTS): an exact name or "*.example.com". Default none:
+	// no file_url is fetched.
+	FileHosts []string
 	// HTTPClient makes the API and token calls. Default a client with
 	// DefaultTimeout. Redirects are never followed, whichever client: a
 	// redirected POST would lose its body or the credentials' host.
@@ -114,6 +118,7 @@ type Provider struct {
 	now                        func() time.Time
 	token                      *tokenCache
 	carrierID                  carrier.CarrierIDFunc
+	fileHosts                  []string
 }
 
 // New validates cfg and returns a Provider. Errors name the environment
@@ -132,6 +137,7 @@ func New(cfg Config) (*Provider, error) {
 		now:       cfg.Now,
 		token:     newTokenCache(),
 		carrierID: cfg.CarrierIDFunc,
+		fileHosts: cfg.FileHosts,
 	}
 	if p.now == nil {
 		p.now = time.Now
