@@ -446,27 +446,6 @@ func TestSendSMSFailure(t *testing.T) {
 	}
 }
 
-func TestRetryAfter(t *testing.T) {
-	now := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
-	tests := []struct {
-		h    string
-		want time.Duration
-	}{
-		{"", 0},
-		{"30", 30 * time.Second},
-		{"-5", 0},
-		{"soon", 0},
-		{"99999999999", maxRetryAfter},
-		{now.Add(time.Minute).Format(http.TimeFormat), time.Minute},
-		{now.Add(-time.Minute).Format(http.TimeFormat), 0},
-	}
-	for _, tt := range tests {
-		if got := retryAfter(tt.h, now); got != tt.want {
-			t.Errorf("retryAfter(%q): got %v, want %v", tt.h, got, tt.want)
-		}
-	}
-}
-
 // FuzzSendAnswer classifies arbitrary answers from GoFax: no panic; an id
 // only from a success; a Failure on every refusal; never the token.
 func FuzzSendAnswer(f *testing.F) {
@@ -504,7 +483,7 @@ func FuzzSendAnswer(f *testing.F) {
 		if se.Outcome == fax.SendPermanent && (se.Failure == nil || se.Failure.Message == "" || se.Failure.Code == "") {
 			t.Fatalf("permanent error without a Failure: %v", err)
 		}
-		if se.RetryAfter < 0 || se.RetryAfter > maxRetryAfter {
+		if se.RetryAfter < 0 || se.RetryAfter > carrier.MaxRetryAfter {
 			t.Fatalf("got RetryAfter %v", se.RetryAfter)
 		}
 		if se.Failure != nil && (strings.Contains(se.Failure.CarrierMessage, testAPIToken) || strings.Contains(se.Failure.Message, testAPIToken)) {
