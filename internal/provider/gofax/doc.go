@@ -18,8 +18,8 @@
 // per-message callback for SMS: SMS results arrive on the account-level
 // webhook set in GoFax's portal.
 //
-// The package depends only on the standard library, internal/fax, the carrier contract
-// (internal/provider) and its helpers (internal/provider/carrier). It must
-// not import the store, ingest, api or any other adapter: the ingest layer
-// calls it, never the reverse.
+// The package depends only on the standard library, internal/fax, the
+// carrier contract (internal/provider) and its helpers
+// (internal/provider/carrier). It must not import the store, ingest, api or
+// any other adapter: the ingest layer calls it, never the reverse.
 package gofax
