@@ -66,7 +66,7 @@ type envelope struct {
 }
 
 // SendProblem says why Send cannot work, naming the settings to fix, or ""
-// when it can. New already insists on GOFAX_TOKEN, so a GoFax provider can
+// when it can. New already insists on GOFAX_TOKEN, so a GoFax carrier can
 // always send; without FAXGATE_PUBLIC_URL the account-level fax-sent
 // webhook (set in GoFax's portal) reports results instead of a per-fax
 // CallbackURL.

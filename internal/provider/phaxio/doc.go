@@ -8,5 +8,5 @@
 // It imports the domain (internal/fax), the carrier contract
 // (internal/provider), the carriers' shared helpers (internal/provider/carrier)
 // and the standard library only; it must
-// not import ingest, api, dispatch, the stores or any other provider.
+// not import ingest, api, dispatch, the stores or any other carrier.
 package phaxio

@@ -10,7 +10,7 @@ import (
 	"github.com/faxgate/faxgate/internal/provider/carrier"
 )
 
-// Name is the provider name faxgate stores on faxes and updates.
+// Name is the carrier's name faxgate stores on faxes and updates.
 const Name = "phaxio"
 
 // DefaultBaseURL is Phaxio's API v2.1 endpoint.

@@ -14,7 +14,7 @@ import (
 	"github.com/faxgate/faxgate/internal/provider/carrier"
 )
 
-// Name is the provider name faxgate stores on faxes and updates.
+// Name is the carrier's name faxgate stores on faxes and updates.
 const Name = "sinch"
 
 // DefaultBaseURL is Sinch's global Fax API host.
