@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
-	"strconv"
 	"time"
 
+	"github.com/faxgate/faxgate/internal/config"
 	"github.com/faxgate/faxgate/internal/document"
 	"github.com/faxgate/faxgate/internal/fax"
 	"github.com/faxgate/faxgate/internal/ingest"
@@ -33,27 +33,38 @@ type carriers struct {
 // webhooks.
 type carrierBuilder struct {
 	name  string
-	build func(m *Main) (provider.Carrier, []provider.Route, error)
+	build func(cfg config.Config, d provider.Deps) (provider.Carrier, []provider.Route, error)
 }
 
 // carrierBuilders lists every carrier faxgate has: adding a carrier is its
-// package, its settings and one line here.
+// package (with its Build) and one line here, besides its settings in
+// internal/config.
 func carrierBuilders() []carrierBuilder {
 	return []carrierBuilder{
-		{phaxio.Name, (*Main).buildPhaxio},
-		{sinch.Name, (*Main).buildSinch},
-		{gofax.Name, (*Main).buildGoFax},
-		{asterisk.Name, (*Main).buildAsterisk},
-		{simulator.Name, (*Main).buildSimulator},
+		{phaxio.Name, phaxio.Build},
+		{sinch.Name, sinch.Build},
+		{gofax.Name, gofax.Build},
+		{asterisk.Name, asterisk.Build},
+		{simulator.Name, simulator.Build},
 	}
 }
 
 // buildCarriers constructs every carrier that has settings, failing fast
 // on broken settings with the setting's name.
 func (m *Main) buildCarriers() (*carriers, error) {
+	d := provider.Deps{
+		CarrierIDFunc: m.carrierID,
+		// The store is asked only when a callback comes.
+		CallbackTokenFunc: func(ctx context.Context, faxID string) (string, error) {
+			return m.Store.FindCallbackToken(ctx, faxID)
+		},
+		ApplyFunc:     m.applyUpdate,
+		SamplePDFFunc: document.SamplePDF,
+		Logger:        m.Logger,
+	}
 	c := carriers{byName: map[string]provider.Carrier{}}
 	for _, b := range carrierBuilders() {
-		p, refused, err := b.build(m)
+		p, refused, err := b.build(m.Config, d)
 		if err != nil {
 			return nil, err
 		}
@@ -70,86 +81,6 @@ func (m *Main) buildCarriers() (*carriers, error) {
 		m.Simulator = s
 	}
 	return &c, nil
-}
-
-// Phaxio and Sinch are always built: their webhooks refuse by themselves
-// until verification is configured, and their SendProblem names what
-// sending lacks.
-func (m *Main) buildPhaxio() (provider.Carrier, []provider.Route, error) {
-	cfg := m.Config
-	p, err := phaxio.New(phaxio.Config{
-		APIKey: cfg.Phaxio.APIKey, APISecrets: cfg.Phaxio.APISecrets, WebhookTokens: cfg.Phaxio.WebhookTokens,
-		PublicURL: cfg.PublicURL, BaseURL: cfg.Phaxio.BaseURL, Insecure: cfg.InsecureWebhooks,
-		FileHosts: cfg.Phaxio.FileHosts, CarrierIDFunc: m.carrierID,
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	return p, nil, nil
-}
-
-func (m *Main) buildSinch() (provider.Carrier, []provider.Route, error) {
-	cfg := m.Config
-	p, err := sinch.New(sinch.Config{
-		ProjectID: cfg.Sinch.ProjectID, KeyID: cfg.Sinch.KeyID, KeySecret: cfg.Sinch.KeySecret, BaseURL: cfg.Sinch.BaseURL,
-		InboundBasicUser: cfg.Sinch.InboundBasicUser, InboundBasicPass: cfg.Sinch.InboundBasicPass,
-		HMACSecrets: cfg.Sinch.HMACSecrets, Insecure: cfg.InsecureWebhooks,
-		PublicURL: cfg.PublicURL, CallbackContentType: cfg.Sinch.CallbackType, OAuth: cfg.Sinch.OAuth, AuthURL: cfg.Sinch.AuthURL,
-		FileHosts: cfg.Sinch.FileHosts, CarrierIDFunc: m.carrierID,
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	return p, nil, nil
-}
-
-func (m *Main) buildGoFax() (provider.Carrier, []provider.Route, error) {
-	cfg := m.Config
-	if len(cfg.GoFax.Tokens) == 0 {
-		return nil, provider.Refused("GOFAX_TOKEN",
-			"POST "+gofax.CallbackPath, "POST "+gofax.SMSCallbackPath, "POST "+gofax.InboundPath), nil
-	}
-	p, err := gofax.New(gofax.Config{
-		Tokens: cfg.GoFax.Tokens, WebhookUser: cfg.GoFax.WebhookUser, WebhookPass: cfg.GoFax.WebhookPass,
-		BaseURL: cfg.GoFax.BaseURL, PublicURL: cfg.PublicURL, Insecure: cfg.InsecureWebhooks,
-		CallbackTokenFunc: m.Store.FindCallbackToken,
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	return p, nil, nil
-}
-
-func (m *Main) buildAsterisk() (provider.Carrier, []provider.Route, error) {
-	cfg := m.Config
-	if cfg.Asterisk.SpoolDir == "" && len(cfg.Asterisk.InboundSecrets) == 0 && cfg.Asterisk.AMIHost == "" {
-		return nil, provider.Refused("ASTERISK_SPOOL_DIR and ASTERISK_INBOUND_SECRET", "POST "+asterisk.InboundPath), nil
-	}
-	p, err := asterisk.New(asterisk.Config{
-		InboundSecrets: cfg.Asterisk.InboundSecrets, InboundAllow: cfg.Asterisk.InboundAllow,
-		SpoolDir: cfg.Asterisk.SpoolDir, Insecure: cfg.InsecureWebhooks,
-		AMIHost: cfg.Asterisk.AMIHost, AMIPort: strconv.Itoa(cfg.Asterisk.AMIPort),
-		AMIUser: cfg.Asterisk.AMIUser, AMISecret: cfg.Asterisk.AMISecret,
-		Channel: cfg.Asterisk.Channel, Context: cfg.Asterisk.Context, Exten: cfg.Asterisk.Exten,
-		FaxTimeout: cfg.Asterisk.FaxTimeout, GhostscriptPath: cfg.Asterisk.Ghostscript, PaperSize: cfg.Asterisk.PaperSize,
-		Logger: m.Logger.With("component", "asterisk"),
-		Apply:  m.applyUpdate,
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	return p, nil, nil
-}
-
-// The simulator runs only when it is the default carrier, so that a real
-// gateway never fakes a send.
-func (m *Main) buildSimulator() (provider.Carrier, []provider.Route, error) {
-	if m.Config.Provider != simulator.Name {
-		return nil, nil, nil
-	}
-	return simulator.New(simulator.Config{
-		PageDelay: m.Config.SimulatorPageDelay, Apply: m.applyUpdate, SamplePDF: document.SamplePDF,
-	}), nil, nil
 }
 
 // applyUpdate applies a carrier's update on the ingest path; carriers that

@@ -11,6 +11,7 @@ package provider
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 
 	"github.com/faxgate/faxgate/internal/fax"
@@ -72,4 +73,23 @@ func Refused(setting string, patterns ...string) []Route {
 		rs[i] = Route{Pattern: p, Preverify: refuse, Verify: refuseBody, Parse: noParse}
 	}
 	return rs
+}
+
+// Deps is what a carrier may need from the gateway it runs in; Main gives
+// the same Deps to every carrier's Build, and each takes what it uses.
+type Deps struct {
+	// CarrierIDFunc returns the carrier's id recorded for a faxgate fax id,
+	// which a callback signed over its body alone must name.
+	CarrierIDFunc func(ctx context.Context, faxID string) (string, error)
+	// CallbackTokenFunc returns the per-fax token faxgate put in a
+	// callback URL, or a *fax.Error with code not_found.
+	CallbackTokenFunc func(ctx context.Context, faxID string) (string, error)
+	// ApplyFunc applies an update on the ingest path, for carriers that
+	// report from inside the process (Asterisk, the simulator).
+	ApplyFunc func(ctx context.Context, u *fax.Update) (fax.ApplyResult, error)
+	// SamplePDFFunc makes a document of pages (the simulator's received
+	// faxes).
+	SamplePDFFunc func(pages int, lines []string) ([]byte, error)
+	// Logger receives the carrier's logs, with its name added.
+	Logger *slog.Logger
 }

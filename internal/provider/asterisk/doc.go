@@ -18,7 +18,8 @@
 // timeout. deploy/asterisk holds a matching dialplan.
 //
 // The package depends only on the standard library, internal/fax, the
-// carrier contract (internal/provider), its helpers (internal/provider/carrier)
-// and the one TIFF reader (internal/document). It must not import the store,
-// ingest, api or any other adapter.
+// carrier contract (internal/provider), its helpers (internal/provider/carrier),
+// the one TIFF reader (internal/document) and the settings (internal/config,
+// read by Build only). It must not import the store, ingest, api or any
+// other adapter.
 package asterisk

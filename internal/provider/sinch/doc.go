@@ -7,7 +7,8 @@
 // ingest path.
 //
 // It imports the domain (internal/fax), the carrier contract
-// (internal/provider), the carriers' shared helpers (internal/provider/carrier)
-// and the standard library only; it must
-// not import ingest, api, dispatch, the stores or any other carrier.
+// (internal/provider), the carriers' shared helpers (internal/provider/carrier),
+// the settings (internal/config, read by Build only) and the standard
+// library only; it must not import ingest, api, dispatch, the stores or any
+// other carrier.
 package sinch
