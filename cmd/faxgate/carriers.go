@@ -126,28 +126,16 @@ func (c *carriers) routes(doc, notice int64) []ingest.Route {
 	return rs
 }
 
-// sendingCarrier is a carrier that can say why it cannot send, naming the
-// missing settings ("" when it can).
-type sendingCarrier interface {
-	provider.Carrier
-	SendProblem() string
-}
+// sendingCarrier is a carrier as the dispatcher and the API see it.
+type sendingCarrier = provider.Carrier
 
-// alwaysSends is a carrier with nothing to configure for sending.
-type alwaysSends struct{ provider.Carrier }
-
-func (alwaysSends) SendProblem() string { return "" }
-
-// senders returns the enabled carriers by name, each with the problem that
-// keeps it from sending ("" when it can send).
+// senders returns the enabled carriers by name, each the carrier itself so
+// that the dispatcher finds its optional parts (Find, CheckResult); its
+// SendProblem says what keeps it from sending ("" when it can).
 func (c *carriers) senders() map[string]sendingCarrier {
 	out := make(map[string]sendingCarrier, len(c.byName))
 	for name, p := range c.byName {
-		if s, ok := p.(sendingCarrier); ok {
-			out[name] = s
-			continue
-		}
-		out[name] = alwaysSends{p}
+		out[name] = p
 	}
 	return out
 }
@@ -175,7 +163,7 @@ func (m *Main) mountCarrierRoutes(c *carriers) {
 // opens them and Watch re-arms the faxes it was sending when the gateway
 // last stopped.
 type starter interface {
-	SendProblem() string
+	provider.Carrier
 	Start()
 	Watch(faxID string, handedAt time.Time)
 }

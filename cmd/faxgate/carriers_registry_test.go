@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/faxgate/faxgate/internal/config"
+	"github.com/faxgate/faxgate/internal/dispatch"
 	"github.com/faxgate/faxgate/internal/fax"
 )
 
@@ -56,6 +57,20 @@ func TestCarrierRegistry(t *testing.T) {
 			for _, name := range tt.enabled {
 				if _, ok := c.byName[name]; !ok {
 					t.Errorf("%s is not in the registry", name)
+				}
+			}
+			// What the dispatcher gets is the carrier itself, with every
+			// optional part (Find after a crash, result checks, cancel).
+			senders := c.senders()
+			for name, p := range c.byName {
+				s, ok := senders[name]
+				if !ok {
+					t.Errorf("%s is not among the senders", name)
+					continue
+				}
+				_, resumer := p.(dispatch.Resumer)
+				if _, ok := s.(dispatch.Resumer); ok != resumer {
+					t.Errorf("%s: the sender can Find: %v, the carrier: %v", name, ok, resumer)
 				}
 			}
 			got := map[string]int64{}

@@ -31,6 +31,9 @@ type Carrier interface {
 	// Send hands the fax to the carrier and returns the carrier's id for
 	// it; a failure is a *fax.SendError saying whether to retry.
 	Send(ctx context.Context, job *fax.DispatchJob, doc []byte) (providerFaxID string, err error)
+	// SendProblem says why the carrier cannot send, naming the missing
+	// settings; "" when it can. A carrier may receive without sending.
+	SendProblem() string
 	// Routes are the webhook routes the carrier posts to, each verified
 	// and parsed by the carrier itself.
 	Routes() []Route
