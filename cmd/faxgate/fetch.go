@@ -8,12 +8,12 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/faxgate/faxgate/internal/document"
 	"github.com/faxgate/faxgate/internal/fax"
-	"github.com/faxgate/faxgate/internal/provider/gofax"
 )
 
 // receivedLimit is the largest received document faxgate fetches: twice
@@ -26,44 +26,20 @@ func receivedLimit(maxDocument int64) int64 { return 2 * maxDocument }
 // a PDF or a TIFF; the rest of something else is never read.
 const sniffWindow = 1024
 
-// hostAllowed reports whether host matches one of patterns: an exact name,
-// or "*.example.com" for example.com and its subdomains.
-func hostAllowed(host string, patterns []string) bool {
-	host = strings.ToLower(strings.TrimSuffix(host, "."))
-	for _, p := range patterns {
-		p = strings.ToLower(strings.TrimSpace(p))
-		if rest, ok := strings.CutPrefix(p, "*."); ok {
-			if host == rest || strings.HasSuffix(host, "."+rest) {
-				return true
-			}
-			continue
-		}
-		if host == p {
-			return true
-		}
-	}
-	return false
-}
-
 // download says how to read one carrier's document answer.
 type download struct {
-	carrier string // provider name, for messages
-	limit   int64  // largest document, in bytes as stored
+	carrier any   // the carrier, for its names in messages
+	limit   int64 // largest document, in bytes as stored
 	// decode returns the document inside the answer body (GoFax's base64);
 	// nil when the body is the document.
 	decode func(io.Reader) io.Reader
 }
 
-// carrierName names a carrier in fetch errors, with the settings its API
-// credentials come from.
-func carrierName(carrier string) (name, credentials string) {
-	switch carrier {
-	case "phaxio":
-		return "Phaxio", "PHAXIO_API_KEY and PHAXIO_API_SECRET"
-	case "sinch":
-		return "Sinch", "SINCH_KEY_ID and SINCH_KEY_SECRET"
-	case "gofax":
-		return "GoFax", "GOFAX_TOKEN"
+// carrierNames names a carrier in fetch errors, with the settings its API
+// credentials come from ("" when it says nothing of them).
+func carrierNames(p any) (name, credentials string) {
+	if c, ok := p.(credentialed); ok {
+		return c.Credentials()
 	}
 	return "the carrier", ""
 }
@@ -79,14 +55,19 @@ func carrierName(carrier string) (name, credentials string) {
 // At most dl.limit bytes of document are held, and an answer is never read
 // past what such a document can take.
 func fetchFile(client *http.Client, req *http.Request, dl download) ([]byte, error) {
-	name, credentials := carrierName(dl.carrier)
+	name, credentials := carrierNames(dl.carrier)
 	resp, err := client.Do(req)
 	if err != nil {
+		// The cause is kept for the log without its URL, which for GoFax
+		// carries the API token.
 		var ue *url.Error
-		if errors.As(err, &ue) && strings.Contains(ue.Err.Error(), "not allowed") {
-			return nil, fax.Errorf(fax.ECodeUnprocessable, "the document's address is not allowed")
+		if errors.As(err, &ue) {
+			err = ue.Err
 		}
-		return nil, fax.Errorf(fax.ECodeUnavailable, "%s could not be reached", name)
+		if strings.Contains(err.Error(), "not allowed") {
+			return nil, fax.Because(err, fax.ECodeUnprocessable, "the document's address is not allowed")
+		}
+		return nil, fax.Because(err, fax.ECodeUnavailable, "%s could not be reached", name)
 	}
 	defer resp.Body.Close()
 	if err := answerError(name, credentials, resp.StatusCode); err != nil {
@@ -169,7 +150,7 @@ func readError(name string, err error) error {
 	case fax.ECodeUnsupportedType: // the carrier's encoding (GoFax's base64) is broken
 		return fax.Errorf(fax.ECodeNotFound, "%s answered with something that is not a document: %s", name, fax.ErrorMessage(err))
 	}
-	return fax.Errorf(fax.ECodeUnavailable, "the download from %s was cut off", name)
+	return fax.Because(err, fax.ECodeUnavailable, "the download from %s was cut off", name)
 }
 
 // describe names what a download that is not a document looks like, for
@@ -215,28 +196,58 @@ func (b *boundedReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// The optional parts of a carrier that fetching a received document uses.
+type (
+	// spooler keeps received documents in a local spool (Asterisk).
+	spooler interface {
+		OpenSpoolFile(path string) (*os.File, error)
+	}
+	// fileURLAuthorizer names received documents by a URL on its own hosts,
+	// fetched with its credentials (Phaxio, Sinch).
+	fileURLAuthorizer interface {
+		AuthorizeFileURL(req *http.Request) bool
+	}
+	// fileRequester serves received documents through its API by id.
+	fileRequester interface {
+		FileRequest(ctx context.Context, id string) (*http.Request, error)
+	}
+	// fileDecoder answers with the document encoded (GoFax's base64).
+	fileDecoder interface {
+		DecodeFile(r io.Reader) io.Reader
+	}
+	// credentialed names itself and its credentials' settings in errors.
+	credentialed interface {
+		Credentials() (name, settings string)
+	}
+)
+
 // resolve fetches a received document that did not come inside the
-// webhook: an Asterisk spool file, a carrier API file, or a file URL on the
+// webhook: a spool file, a carrier API file, or a file URL on the
 // carrier's own hosts (fetched with its credentials; any other host is
 // refused, so a webhook cannot make faxgate fetch arbitrary URLs). A
 // document must be a PDF or a TIFF, at most limit bytes.
 func (c *carriers) resolve(ctx context.Context, client *http.Client, limit int64, u *fax.Update) error {
 	d := u.Document
-	dl := download{carrier: u.Provider, limit: limit}
+	p := c.byName[u.Provider]
+	dl := download{carrier: p, limit: limit}
 	var b []byte
 	var err error
 	switch {
 	case d.TIFFPath != "":
-		if c.asterisk == nil || u.Provider != "asterisk" {
+		sp, ok := p.(spooler)
+		if !ok {
 			return fax.Errorf(fax.ECodeUnprocessable, "no spool directory is configured")
 		}
-		f, oerr := c.asterisk.OpenSpoolFile(d.TIFFPath)
+		f, oerr := sp.OpenSpoolFile(d.TIFFPath)
 		if oerr != nil {
-			return fax.Errorf(fax.ECodeUnprocessable, "tiff_path cannot be read inside ASTERISK_SPOOL_DIR")
+			return fax.Because(oerr, fax.ECodeUnprocessable, "tiff_path cannot be read inside ASTERISK_SPOOL_DIR")
 		}
 		defer f.Close()
 		b, err = io.ReadAll(io.LimitReader(f, limit+1))
-		if err != nil || int64(len(b)) > limit {
+		if err != nil {
+			return fax.Because(err, fax.ECodeUnprocessable, "tiff_path could not be read")
+		}
+		if int64(len(b)) > limit {
 			return fax.Errorf(fax.ECodeUnprocessable, "tiff_path could not be read")
 		}
 		if t, serr := document.Sniff(b); serr != nil || (t != document.TIFF && t != document.PDF) {
@@ -251,33 +262,21 @@ func (c *carriers) resolve(ctx context.Context, client *http.Client, limit int64
 		if rerr != nil {
 			return fax.Errorf(fax.ECodeUnprocessable, "file_url is not valid")
 		}
-		switch {
-		case u.Provider == "phaxio" && hostAllowed(pu.Hostname(), c.phaxioFileHosts):
-			c.phaxio.Authorize(req)
-		case u.Provider == "sinch" && hostAllowed(pu.Hostname(), c.sinchFileHosts):
-			c.sinch.Authorize(req)
-		default:
+		if fa, ok := p.(fileURLAuthorizer); !ok || !fa.AuthorizeFileURL(req) {
 			return fax.Errorf(fax.ECodeUnprocessable, "file_url host %s is not one of the carrier's file hosts", pu.Hostname())
 		}
 		b, err = fetchFile(client, req, dl)
 	case d.FetchID != "":
-		var req *http.Request
-		switch u.Provider {
-		case "gofax":
-			if c.gofax == nil {
-				return fax.Errorf(fax.ECodeUnprocessable, "GoFax is not configured")
-			}
-			req, err = c.gofax.FileRequest(ctx, d.FetchID)
-			dl.decode = gofax.DecodeFile
-		case "phaxio":
-			req, err = c.phaxio.FileRequest(ctx, d.FetchID)
-		case "sinch":
-			req, err = c.sinch.FileRequest(ctx, d.FetchID)
-		default:
+		fr, ok := p.(fileRequester)
+		if !ok {
 			return fax.Errorf(fax.ECodeUnprocessable, "no way to fetch documents from %s", u.Provider)
 		}
-		if err != nil {
-			return fax.Errorf(fax.ECodeUnprocessable, "the document cannot be asked for: %s", fax.ErrorMessage(err))
+		req, rerr := fr.FileRequest(ctx, d.FetchID)
+		if rerr != nil {
+			return fax.Because(rerr, fax.ECodeUnprocessable, "the document cannot be asked for: %s", fax.ErrorMessage(rerr))
+		}
+		if fd, ok := p.(fileDecoder); ok {
+			dl.decode = fd.DecodeFile
 		}
 		b, err = fetchFile(client, req, dl)
 	default:

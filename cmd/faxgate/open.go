@@ -169,12 +169,7 @@ func (m *Main) buildDispatch() error {
 		}
 		m.senders[name] = c
 	}
-	if cfg.Provider == simulator.Name {
-		m.Simulator = simulator.New(simulator.Config{
-			PageDelay: cfg.SimulatorPageDelay, Apply: m.Ingest.Apply, SamplePDF: document.SamplePDF,
-		})
-		m.senders[simulator.Name] = m.Simulator
-	} else if _, ok := m.senders[cfg.Provider]; !ok {
+	if _, ok := m.senders[cfg.Provider]; !ok {
 		p := m.sendProblems[cfg.Provider]
 		if p == "" {
 			p = "it cannot send in this version"
@@ -191,16 +186,17 @@ func (m *Main) buildDispatch() error {
 			"sinch":  {ResultTimeout: cfg.SinchResultTimeout},
 			"gofax":  {ResultTimeout: cfg.GoFaxResultTimeout},
 		},
-		ApplyFunc: m.applyUpdate,
+		ApplyFunc: m.applyAnswer,
 		Logger:    m.Logger.With("component", "dispatch"),
 		Document:  m.sendDocument,
 	})
 	return nil
 }
 
-// applyUpdate applies a carrier's answer through ingest, like a webhook.
-func (m *Main) applyUpdate(ctx context.Context, u *fax.Update) error {
-	_, err := m.Ingest.Apply(ctx, u)
+// applyAnswer applies a carrier's answer through ingest, like a webhook,
+// for callers that need only whether it was recorded.
+func (m *Main) applyAnswer(ctx context.Context, u *fax.Update) error {
+	_, err := m.applyUpdate(ctx, u)
 	return err
 }
 
@@ -251,7 +247,7 @@ func (m *Main) buildAPI() error {
 		apiOpts.SimulatorInbound = m.Simulator.Receive
 	}
 	if m.carriers.gofax != nil {
-		apiOpts.SMS = sms.New(sms.Options{Store: m.Store, Sender: m.carriers.gofax, Carrier: gofax.Name, Label: "GoFax", ApplyFunc: m.applyUpdate})
+		apiOpts.SMS = sms.New(sms.Options{Store: m.Store, Sender: m.carriers.gofax, Carrier: gofax.Name, Label: "GoFax", ApplyFunc: m.applyAnswer})
 	}
 	m.API = api.New(apiOpts)
 	m.mountCarrierRoutes(m.carriers)

@@ -82,8 +82,41 @@ func defaultTIFFLimits() tiffLimits {
 // every offset against the file size, refuses loops and stops at MaxPages,
 // so any input costs at most a few passes over b.
 func parseTIFF(b []byte, lim tiffLimits) ([]tiffPage, error) {
+	var pages []tiffPage
+	var total int64
+	err := walkTIFF(b, func(p tiffPage) error {
+		if err := p.check(lim); err != nil {
+			return err
+		}
+		if _, _, err := p.pageSize(); err != nil {
+			return err
+		}
+		total += p.width * p.height
+		if total > lim.totalPixels {
+			return fax.Errorf(fax.ECodeUnprocessable, "the TIFF has too many pixels to convert; send fewer or smaller pages")
+		}
+		pages = append(pages, p)
+		if len(pages) > MaxPages {
+			return errTooManyPages(len(pages))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(pages) == 0 {
+		return nil, errCorruptTIFF(errors.New("document: tiff has no pages"))
+	}
+	return pages, nil
+}
+
+// walkTIFF calls page for each page of the TIFF b in order, skipping
+// reduced-resolution images, and stops at page's first error. It is the
+// one walk over a TIFF's directories: loops, offsets outside b and more
+// than twice MaxPages directories are errors.
+func walkTIFF(b []byte, page func(tiffPage) error) error {
 	if len(b) < 8 {
-		return nil, errCorruptTIFF(errors.New("document: tiff header truncated"))
+		return errCorruptTIFF(errors.New("document: tiff header truncated"))
 	}
 	var order binary.ByteOrder
 	switch string(b[:4]) {
@@ -92,47 +125,31 @@ func parseTIFF(b []byte, lim tiffLimits) ([]tiffPage, error) {
 	case "MM\x00*":
 		order = binary.BigEndian
 	default:
-		return nil, errUnsupported()
+		return errUnsupported()
 	}
 	t := tiffReader{b: b, order: order}
-	var pages []tiffPage
-	var total int64
 	seen := make(map[int64]bool)
 	for off := int64(order.Uint32(b[4:8])); off != 0; {
 		if seen[off] {
-			return nil, errCorruptTIFF(fmt.Errorf("document: tiff IFD chain loops at offset %d", off))
+			return errCorruptTIFF(fmt.Errorf("document: tiff IFD chain loops at offset %d", off))
 		}
 		seen[off] = true
 		if len(seen) > 2*MaxPages {
-			return nil, errTooManyPages(len(seen))
+			return errTooManyPages(len(seen))
 		}
 		p, next, err := t.page(off)
 		if err != nil {
-			return nil, errCorruptTIFF(err)
+			return errCorruptTIFF(err)
 		}
 		off = next
 		if p.reduced() {
 			continue
 		}
-		if err := p.check(lim); err != nil {
-			return nil, err
-		}
-		if _, _, err := p.pageSize(); err != nil {
-			return nil, err
-		}
-		total += p.width * p.height
-		if total > lim.totalPixels {
-			return nil, fax.Errorf(fax.ECodeUnprocessable, "the TIFF has too many pixels to convert; send fewer or smaller pages")
-		}
-		pages = append(pages, p)
-		if len(pages) > MaxPages {
-			return nil, errTooManyPages(len(pages))
+		if err := page(p); err != nil {
+			return err
 		}
 	}
-	if len(pages) == 0 {
-		return nil, errCorruptTIFF(errors.New("document: tiff has no pages"))
-	}
-	return pages, nil
+	return nil
 }
 
 // tiffPageCount returns the number of pages in the TIFF b.

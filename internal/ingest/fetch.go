@@ -136,7 +136,7 @@ func (in *Ingest) fetch(ctx context.Context, j *fax.InboundJob) {
 	}
 	if wait, ok := in.fetchRetry.Next(j.Attempts+1, 0); ok && fetchRetryable(err, j.Attempts) {
 		at := in.opts.Now().Add(wait)
-		log.Warn("received document not fetched; will retry", "err", fax.ErrorMessage(err), "retry_at", at)
+		log.Warn("received document not fetched; will retry", "err", err, "retry_at", at)
 		if rerr := in.opts.Store.RetryInbound(ctx, j.ID, fax.ErrorMessage(err), at); rerr != nil {
 			log.Error("reschedule fetch", "err", rerr)
 		}
@@ -148,7 +148,7 @@ func (in *Ingest) fetch(ctx context.Context, j *fax.InboundJob) {
 	if fax.ErrorCode(err) == fax.ECodeUnauthorized {
 		level = log.Error
 	}
-	level("received document could not be fetched; recording the fax without it", "err", fax.ErrorMessage(err))
+	level("received document could not be fetched; recording the fax without it", "err", err)
 	u = j.Update
 	u.Status, u.Document = fax.StatusPartial, nil
 	u.Failure = &fax.Failure{Code: "document_unavailable", Message: "the received document could not be fetched: " + fax.ErrorMessage(err)}

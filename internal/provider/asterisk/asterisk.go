@@ -15,7 +15,7 @@ import (
 	"github.com/faxgate/faxgate/internal/fax"
 )
 
-// Name is the provider name faxgate uses in config, updates and the API.
+// Name is the carrier's name faxgate uses in config, updates and the API.
 const Name = "asterisk"
 
 // InboundPath is where the dialplan posts received faxes (CONTRACT.md).
@@ -196,7 +196,7 @@ func New(cfg Config) (*Provider, error) {
 	return p, nil
 }
 
-// Name returns the provider name.
+// Name returns the carrier's name.
 func (p *Provider) Name() string { return Name }
 
 // SpoolDir returns the spool directory as configured, made absolute.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/faxgate/faxgate/internal/document"
 	"github.com/faxgate/faxgate/internal/fax"
 	"github.com/faxgate/faxgate/internal/provider/carrier"
 )
@@ -46,9 +47,9 @@ func (p *Provider) ToTIFF(ctx context.Context, doc []byte, dir string) (path str
 
 	switch {
 	case isTIFF(doc):
-		pg, err := inspectTIFF(bytes.NewReader(doc), int64(len(doc)))
+		pg, err := document.InspectTIFF(doc)
 		if err != nil {
-			return "", 0, fax.Errorf(fax.ECodeUnprocessable, "the TIFF document cannot be read: %v", err)
+			return "", 0, fax.Errorf(fax.ECodeUnprocessable, "the TIFF document cannot be read: %s", fax.ErrorMessage(err))
 		}
 		if !faxReady(pg) {
 			return "", 0, fax.Errorf(fax.ECodeUnprocessable, "the TIFF is not a fax image (CCITT G3/G4, 1-bit, 1728 dots wide, about 204 dpi); send it as a PDF")
@@ -142,23 +143,6 @@ func gsMessage(s string) string {
 		}
 	}
 	return "no details"
-}
-
-func tiffPages(path string) (int, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return 0, err
-	}
-	pg, err := inspectTIFF(f, fi.Size())
-	if err != nil {
-		return 0, err
-	}
-	return len(pg), nil
 }
 
 func isTIFF(b []byte) bool {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/faxgate/faxgate/internal/document"
 	"github.com/faxgate/faxgate/internal/fax"
 	"github.com/faxgate/faxgate/internal/provider/asterisk/amitest"
 )
@@ -58,12 +59,12 @@ func TestToTIFFGhostscript(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pg, err := inspectTIFF(bytes.NewReader(b), int64(len(b)))
+	pg, err := document.InspectTIFF(b)
 	if err != nil {
 		t.Fatalf("inspect: %v", err)
 	}
 	for i, page := range pg {
-		if page.Compression != compressionG4 || page.BitsPerSample != 1 || page.Width != 1728 || page.XRes != 204 || page.YRes != 196 {
+		if page.Compression != compressionG4 || page.BitsPerSample != 1 || page.Width != 1728 || page.XDPI != 204 || page.YDPI != 196 {
 			t.Errorf("page %d: got %+v, want a 1728-wide 1-bit G4 page at 204×196 dpi", i+1, page)
 		}
 	}
@@ -103,7 +104,7 @@ func TestToTIFFPaperSize(t *testing.T) {
 		t.Fatalf("ToTIFF: %v", err)
 	}
 	b, _ := os.ReadFile(path)
-	pg, err := inspectTIFF(bytes.NewReader(b), int64(len(b)))
+	pg, err := document.InspectTIFF(b)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,9 @@
 // fax with no final result within Config.FaxTimeout fails with code
 // timeout. deploy/asterisk holds a matching dialplan.
 //
-// The package depends only on the standard library and internal/fax. It must
-// not import the store, ingest, api or any other adapter.
+// The package depends only on the standard library, internal/fax, the
+// carrier contract (internal/provider), its helpers (internal/provider/carrier),
+// the one TIFF reader (internal/document) and the settings (internal/config,
+// read by Build only). It must not import the store, ingest, api or any
+// other adapter.
 package asterisk

@@ -220,3 +220,19 @@ func samplePDF(pages int) []byte {
 	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
 	return b.Bytes()
 }
+
+// TIFF tags and types faxTIFF writes.
+const (
+	tagImageWidth      = 256
+	tagImageLength     = 257
+	tagBitsPerSample   = 258
+	tagCompression     = 259
+	tagSamplesPerPixel = 277
+	tagXResolution     = 282
+	tagYResolution     = 283
+	tagResolutionUnit  = 296
+
+	typeShort    = 3
+	typeLong     = 4
+	typeRational = 5
+)

@@ -4,18 +4,20 @@ import (
 	"bytes"
 	"encoding/binary"
 	"testing"
+
+	"github.com/faxgate/faxgate/internal/document"
 )
 
 func TestInspectTIFF(t *testing.T) {
 	doc := faxTIFF(3, 1728, 64, compressionG4)
-	pg, err := inspectTIFF(bytes.NewReader(doc), int64(len(doc)))
+	pg, err := document.InspectTIFF(doc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(pg) != 3 {
 		t.Fatalf("got %d pages, want 3", len(pg))
 	}
-	want := tiffPage{Width: 1728, Height: 64, Compression: compressionG4, BitsPerSample: 1, SamplesPerPixel: 1, XRes: 204, YRes: 196}
+	want := document.TIFFPage{Width: 1728, Height: 64, Compression: compressionG4, BitsPerSample: 1, SamplesPerPixel: 1, XDPI: 204, YDPI: 196}
 	for i, p := range pg {
 		if p != want {
 			t.Errorf("page %d: got %+v, want %+v", i+1, p, want)
@@ -50,32 +52,32 @@ func TestInspectTIFFBroken(t *testing.T) {
 		"no next page": append([]byte("MM\x00*"), 0, 0, 0, 0),
 	}
 	for name, doc := range tests {
-		if _, err := inspectTIFF(bytes.NewReader(doc), int64(len(doc))); err == nil {
+		if _, err := document.InspectTIFF(doc); err == nil {
 			t.Errorf("%s: got no error", name)
 		}
 	}
 }
 
 func TestFaxReady(t *testing.T) {
-	base := tiffPage{Width: 1728, Height: 2156, Compression: compressionG4, BitsPerSample: 1, SamplesPerPixel: 1, XRes: 204, YRes: 196}
+	base := document.TIFFPage{Width: 1728, Height: 2156, Compression: compressionG4, BitsPerSample: 1, SamplesPerPixel: 1, XDPI: 204, YDPI: 196}
 	tests := []struct {
 		name string
-		edit func(*tiffPage)
+		edit func(*document.TIFFPage)
 		want bool
 	}{
-		{"g4 fine", func(*tiffPage) {}, true},
-		{"g3 normal", func(p *tiffPage) { p.Compression, p.YRes = compressionG3, 98 }, true},
-		{"b4 width", func(p *tiffPage) { p.Width = 2048 }, true},
-		{"lzw", func(p *tiffPage) { p.Compression = 5 }, false},
-		{"grey", func(p *tiffPage) { p.BitsPerSample = 8 }, false},
-		{"scanner width", func(p *tiffPage) { p.Width = 2550 }, false},
-		{"300 dpi", func(p *tiffPage) { p.XRes = 300 }, false},
-		{"no resolution", func(p *tiffPage) { p.XRes, p.YRes = 0, 0 }, false},
+		{"g4 fine", func(*document.TIFFPage) {}, true},
+		{"g3 normal", func(p *document.TIFFPage) { p.Compression, p.YDPI = compressionG3, 98 }, true},
+		{"b4 width", func(p *document.TIFFPage) { p.Width = 2048 }, true},
+		{"lzw", func(p *document.TIFFPage) { p.Compression = 5 }, false},
+		{"grey", func(p *document.TIFFPage) { p.BitsPerSample = 8 }, false},
+		{"scanner width", func(p *document.TIFFPage) { p.Width = 2550 }, false},
+		{"300 dpi", func(p *document.TIFFPage) { p.XDPI = 300 }, false},
+		{"no resolution", func(p *document.TIFFPage) { p.XDPI, p.YDPI = 0, 0 }, false},
 	}
 	for _, tt := range tests {
 		p := base
 		tt.edit(&p)
-		if got := faxReady([]tiffPage{base, p}); got != tt.want {
+		if got := faxReady([]document.TIFFPage{base, p}); got != tt.want {
 			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
 		}
 	}
@@ -92,8 +94,8 @@ func FuzzInspectTIFF(f *testing.F) {
 	f.Add([]byte("MM\x00*\x00\x00\x00\x08\x00\x01\x01\x00\x00\x03\x00\x00\x00\x01\x06\xc0\x00\x00\x00\x00\x00\x00"))
 	f.Add([]byte("II*\x00\x08\x00\x00\x00"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		pg, err := inspectTIFF(bytes.NewReader(data), int64(len(data)))
-		if err == nil && (len(pg) == 0 || len(pg) > maxTIFFPages) {
+		pg, err := document.InspectTIFF(data)
+		if err == nil && (len(pg) == 0 || len(pg) > maxPages) {
 			t.Fatalf("got %d pages without an error", len(pg))
 		}
 		_ = faxReady(pg)

@@ -7,5 +7,5 @@
 //
 // Each carrier's wire format (field names, error vocabulary, endpoints)
 // stays in its own package. This package imports only the standard library
-// and internal/fax; it must not import any provider or anything above them.
+// and internal/fax; it must not import any carrier package or anything above them.
 package carrier

@@ -32,14 +32,7 @@ func Truncate(s string, n int) string {
 // control characters into spaces, so that a Failure stays readable and
 // bounded.
 func Clip(s string, n int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
-	s = strings.TrimSpace(s)
+	s = strings.TrimSpace(oneLine(s))
 	if len(s) <= n {
 		return s
 	}
@@ -51,14 +44,26 @@ func Clip(s string, n int) string {
 }
 
 // Clean makes a carrier's text safe to store and show: valid UTF-8, one
-// line, none of secrets in it.
+// line with single spaces, none of secrets in it.
 func Clean(s string, secrets [][]byte) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }), " ")
+	s = strings.Join(strings.Fields(oneLine(s)), " ")
 	for _, k := range secrets {
 		s = strings.ReplaceAll(s, string(k), "[redacted]")
 	}
 	return s
+}
+
+// oneLine is the one place a carrier's text loses what would break a
+// line or a terminal: invalid UTF-8 becomes U+FFFD, and each control
+// character or Unicode line or paragraph separator a space.
+func oneLine(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return ' '
+		}
+		return r
+	}, s)
 }
 
 // UserMessage joins faxgate's words and the carrier's into one sentence

@@ -18,7 +18,9 @@
 // per-message callback for SMS: SMS results arrive on the account-level
 // webhook set in GoFax's portal.
 //
-// The package depends only on the standard library and internal/fax. It must
-// not import the store, ingest, api or any other adapter: the ingest layer
-// calls it, never the reverse.
+// The package depends only on the standard library, internal/fax, the
+// carrier contract (internal/provider), its helpers
+// (internal/provider/carrier) and the settings (internal/config, read by
+// Build only). It must not import the store, ingest, api or
+// any other adapter: the ingest layer calls it, never the reverse.
 package gofax

@@ -234,3 +234,11 @@ func redact(err error, safeURL string) error {
 	}
 	return err
 }
+
+// DecodeFile reads GoFax's answer to FileRequest; see the function
+// DecodeFile. It lets the fetcher treat every carrier alike.
+func (p *Provider) DecodeFile(r io.Reader) io.Reader { return DecodeFile(r) }
+
+// Credentials names GoFax in fetch errors, with the setting its API token
+// comes from.
+func (p *Provider) Credentials() (name, settings string) { return "GoFax", "GOFAX_TOKEN" }

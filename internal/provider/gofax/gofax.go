@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// Name is the provider name faxgate uses in config, updates and the API.
+// Name is the carrier's name faxgate uses in config, updates and the API.
 const Name = "gofax"
 
 // DefaultBaseURL is GoFax's REST API.
@@ -138,7 +138,7 @@ func New(cfg Config) (*Provider, error) {
 	return p, nil
 }
 
-// Name returns the provider name.
+// Name returns the carrier's name.
 func (p *Provider) Name() string { return Name }
 
 // basicConfigured reports whether account-level webhooks carry Basic auth.

@@ -32,9 +32,8 @@ const MaxSMSLength = 1600
 
 // Bounds on what faxgate reads back from GoFax.
 const (
-	maxResponseLen  = 1 << 20        // a JSON answer; real ones are under 1 KB
-	maxRetryAfter   = 24 * time.Hour // a longer Retry-After is taken as this
-	maxCarrierShown = 300            // bytes of GoFax's own words kept in a Failure
+	maxResponseLen  = 1 << 20 // a JSON answer; real ones are under 1 KB
+	maxCarrierShown = 300     // bytes of GoFax's own words kept in a Failure
 )
 
 // sendFaxRequest is PUT /v1.0/SendFax's body.
@@ -67,7 +66,7 @@ type envelope struct {
 }
 
 // SendProblem says why Send cannot work, naming the settings to fix, or ""
-// when it can. New already insists on GOFAX_TOKEN, so a GoFax provider can
+// when it can. New already insists on GOFAX_TOKEN, so a GoFax carrier can
 // always send; without FAXGATE_PUBLIC_URL the account-level fax-sent
 // webhook (set in GoFax's portal) reports results instead of a per-fax
 // CallbackURL.
@@ -231,7 +230,7 @@ func (p *Provider) classify(what string, a *carrier.Answer) (string, error) {
 		return "", se
 	case carrier.NotTaken(code, a.Header):
 		se := fail(fax.SendRetryable, "GoFax asked to try later")
-		se.RetryAfter = retryAfter(a.Header.Get("Retry-After"), time.Now())
+		se.RetryAfter = carrier.RetryAfter(a.Header.Get("Retry-After"), time.Now())
 		return "", se
 	case code >= 400 && code <= 499:
 		words := ""
@@ -364,28 +363,6 @@ func responseID(raw json.RawMessage) (string, bool) {
 		return "", false
 	}
 	return id, true
-}
-
-// retryAfter reads a Retry-After header, in seconds or as an HTTP date; 0
-// when absent or unreadable, capped at maxRetryAfter.
-func retryAfter(h string, now time.Time) time.Duration {
-	h = strings.TrimSpace(h)
-	if h == "" {
-		return 0
-	}
-	var d time.Duration
-	if n, err := strconv.ParseInt(h, 10, 64); err == nil {
-		if n <= 0 {
-			return 0
-		}
-		if n > int64(maxRetryAfter/time.Second) {
-			return maxRetryAfter
-		}
-		d = time.Duration(n) * time.Second
-	} else if t, err := http.ParseTime(h); err == nil {
-		d = t.Sub(now)
-	}
-	return min(max(d, 0), maxRetryAfter)
 }
 
 // permanent is a refusal decided before anything was sent.

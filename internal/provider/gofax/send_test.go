@@ -18,6 +18,7 @@ import (
 
 	"github.com/faxgate/faxgate/internal/fax"
 	"github.com/faxgate/faxgate/internal/provider/carrier"
+	"github.com/faxgate/faxgate/internal/provider/providertest"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -94,15 +95,6 @@ func reply(status int, body string, headers ...string) http.HandlerFunc {
 		w.WriteHeader(status)
 		io.WriteString(w, body)
 	}
-}
-
-// hangUp reads the request and closes the connection without answering.
-func hangUp(w http.ResponseWriter, r *http.Request) {
-	conn, _, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		panic(err)
-	}
-	conn.Close()
 }
 
 const acceptedFax = `{"Documents":[{"Filename":"fax_01JCWZ8Q4T6H2M9R3V5X7YB0DE.pdf","Message":"Initialised","Submitted":true}],"Success":true,"Message":null,"ValidationErrors":null,"Response":100597945}`
@@ -261,7 +253,7 @@ func TestSendFailures(t *testing.T) {
 			want: fax.SendRetryable, wantAfter: 120 * time.Second},
 		{name: "408", replies: []http.HandlerFunc{reply(408, "")}, want: fax.SendRetryable},
 		{name: "504", replies: []http.HandlerFunc{reply(504, "")}, want: fax.SendAmbiguous},
-		{name: "close after request", replies: []http.HandlerFunc{hangUp}, want: fax.SendAmbiguous},
+		{name: "close after request", replies: []http.HandlerFunc{providertest.CloseAfterRead}, want: fax.SendAmbiguous},
 		{name: "200 not json", replies: []http.HandlerFunc{reply(200, "<html>OK</html>")}, want: fax.SendAmbiguous},
 		{name: "200 no id", replies: []http.HandlerFunc{reply(200, `{"Success":true,"Response":null}`)}, want: fax.SendAmbiguous},
 		{name: "200 no success", replies: []http.HandlerFunc{reply(200, `{"Response":12}`)}, want: fax.SendAmbiguous},
@@ -446,27 +438,6 @@ func TestSendSMSFailure(t *testing.T) {
 	}
 }
 
-func TestRetryAfter(t *testing.T) {
-	now := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
-	tests := []struct {
-		h    string
-		want time.Duration
-	}{
-		{"", 0},
-		{"30", 30 * time.Second},
-		{"-5", 0},
-		{"soon", 0},
-		{"99999999999", maxRetryAfter},
-		{now.Add(time.Minute).Format(http.TimeFormat), time.Minute},
-		{now.Add(-time.Minute).Format(http.TimeFormat), 0},
-	}
-	for _, tt := range tests {
-		if got := retryAfter(tt.h, now); got != tt.want {
-			t.Errorf("retryAfter(%q): got %v, want %v", tt.h, got, tt.want)
-		}
-	}
-}
-
 // FuzzSendAnswer classifies arbitrary answers from GoFax: no panic; an id
 // only from a success; a Failure on every refusal; never the token.
 func FuzzSendAnswer(f *testing.F) {
@@ -504,7 +475,7 @@ func FuzzSendAnswer(f *testing.F) {
 		if se.Outcome == fax.SendPermanent && (se.Failure == nil || se.Failure.Message == "" || se.Failure.Code == "") {
 			t.Fatalf("permanent error without a Failure: %v", err)
 		}
-		if se.RetryAfter < 0 || se.RetryAfter > maxRetryAfter {
+		if se.RetryAfter < 0 || se.RetryAfter > carrier.MaxRetryAfter {
 			t.Fatalf("got RetryAfter %v", se.RetryAfter)
 		}
 		if se.Failure != nil && (strings.Contains(se.Failure.CarrierMessage, testAPIToken) || strings.Contains(se.Failure.Message, testAPIToken)) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/provider/providertest"
 )
 
 func TestFind(t *testing.T) {
@@ -21,21 +22,21 @@ func TestFind(t *testing.T) {
 		wantFound bool
 		wantErr   bool
 	}{
-		{name: "found", answer: answerJSON(t, 200, "find-one.json"), golden: "find", wantID: "323034811", wantFound: true},
-		{name: "not found", answer: answerJSON(t, 200, "find-empty.json")},
-		{name: "no creation time", answer: answerJSON(t, 200, "find-empty.json"), zeroTime: true, golden: "find-no-window"},
-		{name: "filter ignored", answer: answerJSON(t, 200, "find-unfiltered.json"), wantErr: true},
-		{name: "success false", answer: answerJSON(t, 200, `{"success":false,"message":"Invalid tag"}`), wantErr: true},
-		{name: "no data", answer: answerJSON(t, 200, `{"success":true}`), wantErr: true},
-		{name: "unparseable", answer: answerText(200, "text/html", "<html></html>"), wantErr: true},
-		{name: "500", answer: answerJSON(t, 500, `{}`), wantErr: true},
-		{name: "401", answer: answerJSON(t, 401, `{"success":false,"message":"Invalid API key"}`), wantErr: true},
-		{name: "closed", answer: closeAfterRead, wantErr: true},
+		{name: "found", answer: providertest.AnswerJSON(t, 200, "find-one.json"), golden: "find", wantID: "323034811", wantFound: true},
+		{name: "not found", answer: providertest.AnswerJSON(t, 200, "find-empty.json")},
+		{name: "no creation time", answer: providertest.AnswerJSON(t, 200, "find-empty.json"), zeroTime: true, golden: "find-no-window"},
+		{name: "filter ignored", answer: providertest.AnswerJSON(t, 200, "find-unfiltered.json"), wantErr: true},
+		{name: "success false", answer: providertest.AnswerJSON(t, 200, `{"success":false,"message":"Invalid tag"}`), wantErr: true},
+		{name: "no data", answer: providertest.AnswerJSON(t, 200, `{"success":true}`), wantErr: true},
+		{name: "unparseable", answer: providertest.AnswerText(200, "text/html", "<html></html>"), wantErr: true},
+		{name: "500", answer: providertest.AnswerJSON(t, 500, `{}`), wantErr: true},
+		{name: "401", answer: providertest.AnswerJSON(t, 401, `{"success":false,"message":"Invalid API key"}`), wantErr: true},
+		{name: "closed", answer: providertest.CloseAfterRead, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fc := newFake(t, tt.answer)
-			p := sendProvider(t, fc.baseURL(), nil)
+			fc := providertest.NewFake(t, tt.answer)
+			p := sendProvider(t, fc.URL(testBasePath), nil)
 			f := testJob().Fax
 			if tt.zeroTime {
 				f.CreatedAt = time.Time{}
@@ -50,16 +51,16 @@ func TestFind(t *testing.T) {
 			if id != tt.wantID || found != tt.wantFound {
 				t.Errorf("got (%q, %v), want (%q, %v)", id, found, tt.wantID, tt.wantFound)
 			}
-			reqs := fc.requests()
+			reqs := fc.Requests()
 			if len(reqs) == 0 {
 				t.Fatal("got no request")
 			}
-			q, _ := url.ParseQuery(reqs[0].rawQuery)
+			q, _ := url.ParseQuery(reqs[0].RawQuery)
 			if got := q.Get("tag[faxgate_id]"); got != testJobID {
 				t.Errorf("got tag[faxgate_id]=%q, want %q", got, testJobID)
 			}
 			if tt.golden != "" {
-				checkGolden(t, tt.golden, renderRequest(t, reqs[0]))
+				checkGolden(t, tt.golden, providertest.RenderRequest(t, reqs[0]))
 			}
 		})
 	}
@@ -72,20 +73,20 @@ func TestCancel(t *testing.T) {
 		golden   string
 		wantCode string // "" for success
 	}{
-		{name: "canceled", answer: answerJSON(t, 200, "cancel-ok.json"), golden: "cancel"},
-		{name: "already done", answer: answerJSON(t, 200, "cancel-refused.json"), wantCode: fax.ECodeConflict},
-		{name: "422", answer: answerJSON(t, 422, "cancel-refused.json"), wantCode: fax.ECodeConflict},
-		{name: "404", answer: answerJSON(t, 404, `{"success":false,"message":"Fax not found"}`), wantCode: fax.ECodeNotFound},
-		{name: "401", answer: answerJSON(t, 401, `{"success":false}`), wantCode: fax.ECodeUnavailable},
-		{name: "429", answer: answerJSON(t, 429, `{}`), wantCode: fax.ECodeUnavailable},
-		{name: "503", answer: answerJSON(t, 503, `{}`), wantCode: fax.ECodeUnavailable},
-		{name: "unparseable", answer: answerText(200, "text/plain", "ok"), wantCode: fax.ECodeUnavailable},
-		{name: "closed", answer: closeAfterRead, wantCode: fax.ECodeUnavailable},
+		{name: "canceled", answer: providertest.AnswerJSON(t, 200, "cancel-ok.json"), golden: "cancel"},
+		{name: "already done", answer: providertest.AnswerJSON(t, 200, "cancel-refused.json"), wantCode: fax.ECodeConflict},
+		{name: "422", answer: providertest.AnswerJSON(t, 422, "cancel-refused.json"), wantCode: fax.ECodeConflict},
+		{name: "404", answer: providertest.AnswerJSON(t, 404, `{"success":false,"message":"Fax not found"}`), wantCode: fax.ECodeNotFound},
+		{name: "401", answer: providertest.AnswerJSON(t, 401, `{"success":false}`), wantCode: fax.ECodeUnavailable},
+		{name: "429", answer: providertest.AnswerJSON(t, 429, `{}`), wantCode: fax.ECodeUnavailable},
+		{name: "503", answer: providertest.AnswerJSON(t, 503, `{}`), wantCode: fax.ECodeUnavailable},
+		{name: "unparseable", answer: providertest.AnswerText(200, "text/plain", "ok"), wantCode: fax.ECodeUnavailable},
+		{name: "closed", answer: providertest.CloseAfterRead, wantCode: fax.ECodeUnavailable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fc := newFake(t, tt.answer)
-			p := sendProvider(t, fc.baseURL(), nil)
+			fc := providertest.NewFake(t, tt.answer)
+			p := sendProvider(t, fc.URL(testBasePath), nil)
 			f := testJob().Fax
 			f.ProviderFaxID = "323034811"
 			err := p.Cancel(context.Background(), f)
@@ -94,30 +95,30 @@ func TestCancel(t *testing.T) {
 					t.Fatalf("Cancel: got %v, want nil", err)
 				}
 			} else {
-				wantCode(t, err, tt.wantCode)
+				providertest.WantCode(t, err, tt.wantCode)
 			}
-			reqs := fc.requests()
-			if len(reqs) != 1 || reqs[0].method != http.MethodPost || reqs[0].path != "/v2.1/faxes/323034811/cancel" {
+			reqs := fc.Requests()
+			if len(reqs) != 1 || reqs[0].Method != http.MethodPost || reqs[0].Path != "/v2.1/faxes/323034811/cancel" {
 				t.Fatalf("got requests %+v, want one POST /v2.1/faxes/323034811/cancel", reqs)
 			}
 			if tt.golden != "" {
-				checkGolden(t, tt.golden, renderRequest(t, reqs[0]))
+				checkGolden(t, tt.golden, providertest.RenderRequest(t, reqs[0]))
 			}
 		})
 	}
 	p := sendProvider(t, "http://127.0.0.1:1/v2.1", nil)
-	wantCode(t, p.Cancel(context.Background(), testJob().Fax), fax.ECodeConflict)
+	providertest.WantCode(t, p.Cancel(context.Background(), testJob().Fax), fax.ECodeConflict)
 }
 
 // TestCallbackRoundTrip feeds the callback_url Send registered back into
 // VerifyWebhook, signed the way Phaxio signs: over that exact URL.
 func TestCallbackRoundTrip(t *testing.T) {
-	fc := newFake(t, answerJSON(t, 200, "send-ok.json"))
-	p := sendProvider(t, fc.baseURL(), nil)
+	fc := providertest.NewFake(t, providertest.AnswerJSON(t, 200, "send-ok.json"))
+	p := sendProvider(t, fc.URL(testBasePath), nil)
 	if _, err := p.Send(context.Background(), testJob(), []byte(testPDF)); err != nil {
 		t.Fatal(err)
 	}
-	callback := field(t, fc.requests()[0], "callback_url")
+	callback := providertest.Field(t, fc.Requests()[0], "callback_url")
 	target, ok := strings.CutPrefix(callback, testPublicURL)
 	if !ok {
 		t.Fatalf("callback_url %q is not under %s", callback, testPublicURL)

@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -16,8 +15,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/faxgate/faxgate/internal/fax"
 )
 
 const (
@@ -147,12 +144,4 @@ func sha1Sig(tb testing.TB, token, callbackURL, contentType string, body []byte)
 		return ""
 	}
 	return Sign(token, callbackURL, fields, files)
-}
-
-func wantCode(tb testing.TB, err error, code string) {
-	tb.Helper()
-	var fe *fax.Error
-	if !errors.As(err, &fe) || fe.Code != code {
-		tb.Fatalf("got error %v, want *fax.Error with code %s", err, code)
-	}
 }

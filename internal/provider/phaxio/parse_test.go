@@ -12,6 +12,7 @@ import (
 
 	"github.com/faxgate/faxgate/internal/fax"
 	"github.com/faxgate/faxgate/internal/provider/carrier"
+	"github.com/faxgate/faxgate/internal/provider/providertest"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -171,7 +172,7 @@ func TestParseErrors(t *testing.T) {
 				}
 			}
 			updates, err := parse(newRequest(t, target, tt.ct), []byte(tt.body))
-			wantCode(t, err, fax.ECodeInvalid)
+			providertest.WantCode(t, err, fax.ECodeInvalid)
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("got %q, want a message containing %q", err, tt.want)
 			}

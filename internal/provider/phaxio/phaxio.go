@@ -10,7 +10,7 @@ import (
 	"github.com/faxgate/faxgate/internal/provider/carrier"
 )
 
-// Name is the provider name faxgate stores on faxes and updates.
+// Name is the carrier's name faxgate stores on faxes and updates.
 const Name = "phaxio"
 
 // DefaultBaseURL is Phaxio's API v2.1 endpoint.
@@ -42,6 +42,10 @@ type Config struct {
 	// VerifyCallback needs it to tie a body-signed callback to its job.
 	// Default nil: such callbacks are refused.
 	CarrierIDFunc carrier.CarrierIDFunc
+	// FileHosts are the hosts a received fax's file_url may point at
+	// (PHAXIO_FILE_HOSTS): an exact name or "*.example.com". Default none:
+	// no file_url is fetched.
+	FileHosts []string
 	// HTTPClient makes the API calls (send, find, cancel). Default a client
 	// with DefaultTimeout. Redirects are never followed, whichever client:
 	// a redirected POST would lose its body or the credentials' host.
@@ -67,6 +71,7 @@ type Provider struct {
 	client    *http.Client
 	now       func() time.Time
 	carrierID carrier.CarrierIDFunc
+	fileHosts []string
 }
 
 // New validates cfg and returns a Provider. Errors name the environment
@@ -80,6 +85,7 @@ func New(cfg Config) (*Provider, error) {
 		insecure:  cfg.Insecure,
 		client:    carrier.NoRedirects(cfg.HTTPClient, DefaultTimeout),
 		carrierID: cfg.CarrierIDFunc,
+		fileHosts: cfg.FileHosts,
 		now:       cfg.Now,
 	}
 	if p.now == nil {

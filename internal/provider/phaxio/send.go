@@ -18,7 +18,7 @@ import (
 // PublicURL + CallbackPath + "?job_id=<fax id>" per fax.
 const CallbackPath = "/phaxio-callback"
 
-// SendProblem says why this provider cannot send, naming the settings to
+// SendProblem says why this carrier cannot send, naming the settings to
 // fix, or "" when it can. Sending needs the API credentials and the public
 // URL Phaxio calls back: without a callback URL faxgate would never learn
 // how a fax ended.

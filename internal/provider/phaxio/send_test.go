@@ -3,16 +3,14 @@ package phaxio
 import (
 	"context"
 	"errors"
-	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
 	"github.com/faxgate/faxgate/internal/provider/carrier"
+	"github.com/faxgate/faxgate/internal/provider/providertest"
 )
 
 // sender is the method set the dispatcher and the API use, as they
@@ -44,8 +42,8 @@ func TestSendGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fc := newFake(t, answerJSON(t, http.StatusOK, tt.answer))
-			p := sendProvider(t, fc.baseURL(), nil)
+			fc := providertest.NewFake(t, providertest.AnswerJSON(t, http.StatusOK, tt.answer))
+			p := sendProvider(t, fc.URL(testBasePath), nil)
 			id, err := p.Send(context.Background(), tt.job, []byte(tt.doc))
 			if err != nil {
 				t.Fatalf("Send: got %v, want nil", err)
@@ -53,39 +51,39 @@ func TestSendGolden(t *testing.T) {
 			if id != tt.wantID {
 				t.Errorf("got id %q, want %q", id, tt.wantID)
 			}
-			reqs := fc.requests()
+			reqs := fc.Requests()
 			if len(reqs) != 1 {
 				t.Fatalf("got %d requests, want 1", len(reqs))
 			}
 			r := reqs[0]
-			checkGolden(t, tt.name, renderRequest(t, r))
+			checkGolden(t, tt.name, providertest.RenderRequest(t, r))
 
-			hr := &http.Request{Header: r.header}
+			hr := &http.Request{Header: r.Header}
 			user, pass, ok := hr.BasicAuth()
 			if !ok || user != testAPIKey || pass != testSecret {
 				t.Errorf("got Basic auth %q/%q (%v), want the API key and the first API secret", user, pass, ok)
 			}
-			if got, want := field(t, r, "callback_url"), "https://fax.example.com/phaxio-callback?job_id="+testJobID; got != want {
+			if got, want := providertest.Field(t, r, "callback_url"), "https://fax.example.com/phaxio-callback?job_id="+testJobID; got != want {
 				t.Errorf("got callback_url %q, want %q", got, want)
 			}
-			if got := field(t, r, "tag[faxgate_id]"); got != testJobID {
+			if got := providertest.Field(t, r, "tag[faxgate_id]"); got != testJobID {
 				t.Errorf("got tag[faxgate_id] %q, want %q", got, testJobID)
 			}
-			if got := field(t, r, "to"); got != testTo {
+			if got := providertest.Field(t, r, "to"); got != testTo {
 				t.Errorf("got to %q, want %q", got, testTo)
 			}
 			f := tt.job.Fax
 			if f.HeaderText != "" {
-				if got := field(t, r, "header_text"); got != f.HeaderText {
+				if got := providertest.Field(t, r, "header_text"); got != f.HeaderText {
 					t.Errorf("got header_text %q, want %q", got, f.HeaderText)
 				}
 			}
 			if f.From != "" {
-				if got := field(t, r, "caller_id"); got != f.From {
+				if got := providertest.Field(t, r, "caller_id"); got != f.From {
 					t.Errorf("got caller_id %q, want %q", got, f.From)
 				}
 			}
-			if f.From == "" && strings.Contains(string(r.body), `name="caller_id"`) {
+			if f.From == "" && strings.Contains(string(r.Body), `name="caller_id"`) {
 				t.Error("got a caller_id field for a fax without From")
 			}
 		})
@@ -110,17 +108,17 @@ func TestSendDocumentChecks(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fc := newFake(t, answerJSON(t, http.StatusOK, "send-ok.json"))
-			p := sendProvider(t, fc.baseURL(), nil)
+			fc := providertest.NewFake(t, providertest.AnswerJSON(t, http.StatusOK, "send-ok.json"))
+			p := sendProvider(t, fc.URL(testBasePath), nil)
 			job := testJob()
 			job.Fax.DocumentType = tt.docType
 			_, err := p.Send(context.Background(), job, []byte(tt.doc))
 			if !tt.ok {
-				se := sendError(t, err)
+				se := providertest.SendError(t, err)
 				if se.Outcome != fax.SendPermanent || se.Failure == nil || se.Failure.Code != fax.FailDocument {
 					t.Fatalf("got %+v, want a permanent document failure", se)
 				}
-				if n := len(fc.requests()); n != 0 {
+				if n := len(fc.Requests()); n != 0 {
 					t.Errorf("got %d requests, want none", n)
 				}
 				return
@@ -128,11 +126,11 @@ func TestSendDocumentChecks(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Send: got %v, want nil", err)
 			}
-			r := fc.requests()[0]
-			_, params, _ := strings.Cut(r.header.Get("Content-Type"), "boundary=")
-			for _, pt := range parts(t, r.body, params) {
-				if pt.name == "file" && (pt.filename != tt.wantFile || pt.contentType != tt.wantType || string(pt.data) != tt.doc) {
-					t.Errorf("got file part %q %q (%d bytes), want %q %q", pt.filename, pt.contentType, len(pt.data), tt.wantFile, tt.wantType)
+			r := fc.Requests()[0]
+			_, params, _ := strings.Cut(r.Header.Get("Content-Type"), "boundary=")
+			for _, pt := range providertest.Parts(t, r.Body, params) {
+				if pt.Name == "file" && (pt.Filename != tt.wantFile || pt.ContentType != tt.wantType || string(pt.Data) != tt.doc) {
+					t.Errorf("got file part %q %q (%d bytes), want %q %q", pt.Filename, pt.ContentType, len(pt.Data), tt.wantFile, tt.wantType)
 				}
 			}
 		})
@@ -156,16 +154,16 @@ func TestSendProblem(t *testing.T) {
 			t.Errorf("SendProblem with %+v: got %q, want %q", tt.cfg, got, tt.want)
 		}
 	}
-	fc := newFake(t, answerJSON(t, http.StatusOK, "send-ok.json"))
-	p := mustNew(t, Config{APIKey: "k", BaseURL: fc.baseURL(), PublicURL: testPublicURL})
+	fc := providertest.NewFake(t, providertest.AnswerJSON(t, http.StatusOK, "send-ok.json"))
+	p := mustNew(t, Config{APIKey: "k", BaseURL: fc.URL(testBasePath), PublicURL: testPublicURL})
 	_, err := p.Send(context.Background(), testJob(), []byte(testPDF))
-	if se := sendError(t, err); se.Outcome != fax.SendPermanent || !strings.Contains(se.Failure.Message, "PHAXIO_API_SECRET") {
+	if se := providertest.SendError(t, err); se.Outcome != fax.SendPermanent || !strings.Contains(se.Failure.Message, "PHAXIO_API_SECRET") {
 		t.Errorf("Send unconfigured: got %+v, want a permanent failure naming PHAXIO_API_SECRET", se)
 	}
 	if _, _, err := p.Find(context.Background(), testJob().Fax); err == nil {
 		t.Error("Find unconfigured: got nil error")
 	}
-	if n := len(fc.requests()); n != 0 {
+	if n := len(fc.Requests()); n != 0 {
 		t.Errorf("got %d requests from an unconfigured provider, want none", n)
 	}
 }
@@ -187,47 +185,47 @@ func TestSendFailures(t *testing.T) {
 		message    string // part of the failure message
 		status     string // CarrierCode
 	}{
-		{name: "500", answer: answerJSON(t, 500, `{"success":false,"message":"Internal error"}`), outcome: fax.SendAmbiguous},
-		{name: "502 html", answer: answerText(502, "text/html", "<html>Bad Gateway</html>"), outcome: fax.SendAmbiguous},
-		{name: "503 retry-after", answer: withHeader("Retry-After", "120", answerJSON(t, 503, `{"success":false,"message":"Service unavailable"}`)), outcome: fax.SendRetryable, retryAfter: 2 * time.Minute},
-		{name: "504", answer: answerText(504, "text/plain", "timeout"), outcome: fax.SendAmbiguous},
-		{name: "408", answer: answerText(408, "text/plain", ""), outcome: fax.SendRetryable},
-		{name: "429 seconds", answer: withHeader("Retry-After", "30", answerJSON(t, 429, `{"success":false,"message":"Rate limit exceeded"}`)), outcome: fax.SendRetryable, retryAfter: 30 * time.Second},
-		{name: "429 date", answer: withHeader("Retry-After", testNow().Add(90*time.Second).Format(http.TimeFormat), answerJSON(t, 429, `{}`)), outcome: fax.SendRetryable, retryAfter: 90 * time.Second},
-		{name: "429 past date", answer: withHeader("Retry-After", "Sun, 01 Mar 2026 00:00:00 GMT", answerJSON(t, 429, `{}`)), outcome: fax.SendRetryable},
-		{name: "429 huge", answer: withHeader("Retry-After", "99999999999", answerJSON(t, 429, `{}`)), outcome: fax.SendRetryable, retryAfter: carrier.MaxRetryAfter},
-		{name: "400 carrier message", answer: answerJSON(t, 400, "error-invalid.json"), outcome: fax.SendPermanent, code: fax.FailCarrier, message: "Phaxio refused the fax (HTTP 400): Invalid phone number: to must be in E.164 format.", status: "400"},
-		{name: "401", answer: answerJSON(t, 401, `{"success":false,"message":"Invalid API key or secret"}`), outcome: fax.SendPermanent, code: fax.FailCarrier, message: "check PHAXIO_API_KEY and PHAXIO_API_SECRET", status: "401"},
-		{name: "402", answer: answerJSON(t, 402, "send-refused.json"), outcome: fax.SendPermanent, code: fax.FailCarrier, message: "Insufficient credit", status: "402"},
-		{name: "404", answer: answerText(404, "text/html", "<h1>Not Found</h1>"), outcome: fax.SendPermanent, code: fax.FailCarrier, message: "Phaxio refused the fax (HTTP 404).", status: "404"},
-		{name: "422", answer: answerJSON(t, 422, `{"success":false,"message":"header_text must be 50 characters or fewer"}`), outcome: fax.SendPermanent, code: fax.FailCarrier, message: "header_text must be 50 characters or fewer", status: "422"},
-		{name: "422 conversion", answer: answerJSON(t, 422, "error-conversion.json"), outcome: fax.SendPermanent, code: fax.FailDocument, message: "could not be converted", status: "422"},
-		{name: "415", answer: answerText(415, "text/plain", ""), outcome: fax.SendPermanent, code: fax.FailDocument, status: "415"},
-		{name: "secret echoed", answer: answerJSON(t, 400, leakSecret), outcome: fax.SendPermanent, code: fax.FailCarrier, message: "bad secret [redacted]", status: "400"},
-		{name: "redirect not followed", answer: redirect("/v2.1/elsewhere", http.StatusFound), outcome: fax.SendPermanent, code: fax.FailCarrier, message: "PHAXIO_BASE_URL", status: "302"},
-		{name: "success false", answer: answerJSON(t, 200, "send-refused.json"), outcome: fax.SendPermanent, code: fax.FailCarrier, message: "Phaxio refused the fax: Insufficient credit to send this fax.", status: "200"},
-		{name: "success false without message", answer: answerJSON(t, 200, `{"success":false}`), outcome: fax.SendPermanent, code: fax.FailCarrier, message: "Phaxio refused the fax.", status: "200"},
-		{name: "unparseable 2xx", answer: answerText(200, "text/html", "<html>Welcome to the captive portal</html>"), outcome: fax.SendAmbiguous},
-		{name: "2xx without id", answer: answerJSON(t, 200, `{"success":true,"message":"Fax queued for sending","data":{}}`), outcome: fax.SendAmbiguous},
-		{name: "2xx odd success", answer: answerJSON(t, 201, `{"success":"maybe","data":{"id":1}}`), outcome: fax.SendAmbiguous},
-		{name: "2xx truncated", answer: truncated, outcome: fax.SendAmbiguous},
-		{name: "closed after reading the request", answer: closeAfterRead, outcome: fax.SendAmbiguous},
-		{name: "timeout after sending", answer: block(blocked), client: &http.Client{Timeout: 250 * time.Millisecond}, outcome: fax.SendAmbiguous},
-		{name: "timeout after sending over HTTP/2", base: h2Blocking(blocked), outcome: fax.SendAmbiguous},
-		{name: "nothing listening", base: nothingListening, outcome: fax.SendRetryable},
-		{name: "dns failure", base: dnsFailure, outcome: fax.SendRetryable},
-		{name: "tls handshake failure", base: untrustedTLS, outcome: fax.SendRetryable},
-		{name: "canceled before sending", answer: answerJSON(t, 200, "send-ok.json"), ctx: canceled, outcome: fax.SendRetryable},
+		{name: "500", answer: providertest.AnswerJSON(t, 500, `{"success":false,"message":"Internal error"}`), outcome: fax.SendAmbiguous},
+		{name: "502 html", answer: providertest.AnswerText(502, "text/html", "<html>Bad Gateway</html>"), outcome: fax.SendAmbiguous},
+		{name: "503 retry-after", answer: providertest.WithHeader("Retry-After", "120", providertest.AnswerJSON(t, 503, `{"success":false,"message":"Service unavailable"}`)), outcome: fax.SendRetryable, retryAfter: 2 * time.Minute},
+		{name: "504", answer: providertest.AnswerText(504, "text/plain", "timeout"), outcome: fax.SendAmbiguous},
+		{name: "408", answer: providertest.AnswerText(408, "text/plain", ""), outcome: fax.SendRetryable},
+		{name: "429 seconds", answer: providertest.WithHeader("Retry-After", "30", providertest.AnswerJSON(t, 429, `{"success":false,"message":"Rate limit exceeded"}`)), outcome: fax.SendRetryable, retryAfter: 30 * time.Second},
+		{name: "429 date", answer: providertest.WithHeader("Retry-After", testNow().Add(90*time.Second).Format(http.TimeFormat), providertest.AnswerJSON(t, 429, `{}`)), outcome: fax.SendRetryable, retryAfter: 90 * time.Second},
+		{name: "429 past date", answer: providertest.WithHeader("Retry-After", "Sun, 01 Mar 2026 00:00:00 GMT", providertest.AnswerJSON(t, 429, `{}`)), outcome: fax.SendRetryable},
+		{name: "429 huge", answer: providertest.WithHeader("Retry-After", "99999999999", providertest.AnswerJSON(t, 429, `{}`)), outcome: fax.SendRetryable, retryAfter: carrier.MaxRetryAfter},
+		{name: "400 carrier message", answer: providertest.AnswerJSON(t, 400, "error-invalid.json"), outcome: fax.SendPermanent, code: fax.FailCarrier, message: "Phaxio refused the fax (HTTP 400): Invalid phone number: to must be in E.164 format.", status: "400"},
+		{name: "401", answer: providertest.AnswerJSON(t, 401, `{"success":false,"message":"Invalid API key or secret"}`), outcome: fax.SendPermanent, code: fax.FailCarrier, message: "check PHAXIO_API_KEY and PHAXIO_API_SECRET", status: "401"},
+		{name: "402", answer: providertest.AnswerJSON(t, 402, "send-refused.json"), outcome: fax.SendPermanent, code: fax.FailCarrier, message: "Insufficient credit", status: "402"},
+		{name: "404", answer: providertest.AnswerText(404, "text/html", "<h1>Not Found</h1>"), outcome: fax.SendPermanent, code: fax.FailCarrier, message: "Phaxio refused the fax (HTTP 404).", status: "404"},
+		{name: "422", answer: providertest.AnswerJSON(t, 422, `{"success":false,"message":"header_text must be 50 characters or fewer"}`), outcome: fax.SendPermanent, code: fax.FailCarrier, message: "header_text must be 50 characters or fewer", status: "422"},
+		{name: "422 conversion", answer: providertest.AnswerJSON(t, 422, "error-conversion.json"), outcome: fax.SendPermanent, code: fax.FailDocument, message: "could not be converted", status: "422"},
+		{name: "415", answer: providertest.AnswerText(415, "text/plain", ""), outcome: fax.SendPermanent, code: fax.FailDocument, status: "415"},
+		{name: "secret echoed", answer: providertest.AnswerJSON(t, 400, leakSecret), outcome: fax.SendPermanent, code: fax.FailCarrier, message: "bad secret [redacted]", status: "400"},
+		{name: "redirect not followed", answer: providertest.Redirect("/v2.1/elsewhere", http.StatusFound), outcome: fax.SendPermanent, code: fax.FailCarrier, message: "PHAXIO_BASE_URL", status: "302"},
+		{name: "success false", answer: providertest.AnswerJSON(t, 200, "send-refused.json"), outcome: fax.SendPermanent, code: fax.FailCarrier, message: "Phaxio refused the fax: Insufficient credit to send this fax.", status: "200"},
+		{name: "success false without message", answer: providertest.AnswerJSON(t, 200, `{"success":false}`), outcome: fax.SendPermanent, code: fax.FailCarrier, message: "Phaxio refused the fax.", status: "200"},
+		{name: "unparseable 2xx", answer: providertest.AnswerText(200, "text/html", "<html>Welcome to the captive portal</html>"), outcome: fax.SendAmbiguous},
+		{name: "2xx without id", answer: providertest.AnswerJSON(t, 200, `{"success":true,"message":"Fax queued for sending","data":{}}`), outcome: fax.SendAmbiguous},
+		{name: "2xx odd success", answer: providertest.AnswerJSON(t, 201, `{"success":"maybe","data":{"id":1}}`), outcome: fax.SendAmbiguous},
+		{name: "2xx truncated", answer: providertest.Truncated(`{"success":true,"data":{"id":3230`), outcome: fax.SendAmbiguous},
+		{name: "closed after reading the request", answer: providertest.CloseAfterRead, outcome: fax.SendAmbiguous},
+		{name: "timeout after sending", answer: providertest.Block(blocked), client: &http.Client{Timeout: 250 * time.Millisecond}, outcome: fax.SendAmbiguous},
+		{name: "timeout after sending over HTTP/2", base: providertest.H2Blocking(blocked, "/v2.1"), outcome: fax.SendAmbiguous},
+		{name: "nothing listening", base: providertest.NothingListening("/v2.1"), outcome: fax.SendRetryable},
+		{name: "dns failure", base: providertest.DNSFailure("api.phaxio.invalid", "/v2.1"), outcome: fax.SendRetryable},
+		{name: "tls handshake failure", base: providertest.UntrustedTLS("/v2.1"), outcome: fax.SendRetryable},
+		{name: "canceled before sending", answer: providertest.AnswerJSON(t, 200, "send-ok.json"), ctx: providertest.Canceled, outcome: fax.SendRetryable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var fc *fakeCarrier
+			var fc *providertest.Fake
 			base, client := "", tt.client
 			if tt.base != nil {
 				base, client = tt.base(t)
 			} else {
-				fc = newFake(t, tt.answer)
-				base = fc.baseURL()
+				fc = providertest.NewFake(t, tt.answer)
+				base = fc.URL(testBasePath)
 			}
 			ctx := context.Background()
 			if tt.ctx != nil {
@@ -238,7 +236,7 @@ func TestSendFailures(t *testing.T) {
 			if id != "" {
 				t.Errorf("got id %q with an error, want none", id)
 			}
-			se := sendError(t, err)
+			se := providertest.SendError(t, err)
 			if se.Outcome != tt.outcome {
 				t.Fatalf("got outcome %d (%v), want %d", se.Outcome, err, tt.outcome)
 			}
@@ -264,7 +262,7 @@ func TestSendFailures(t *testing.T) {
 				t.Errorf("error %q reveals an API secret", all)
 			}
 			if fc != nil && tt.ctx == nil {
-				if n := len(fc.requests()); n != 1 {
+				if n := len(fc.Requests()); n != 1 {
 					t.Errorf("got %d requests, want exactly 1 (never resent)", n)
 				}
 			}
@@ -273,109 +271,6 @@ func TestSendFailures(t *testing.T) {
 			}
 		})
 	}
-}
-
-func answerText(status int, contentType, body string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", contentType)
-		w.WriteHeader(status)
-		w.Write([]byte(body))
-	}
-}
-
-func withHeader(name, value string, h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set(name, value)
-		h(w, r)
-	}
-}
-
-// redirect sends the client elsewhere, which a send must not follow.
-func redirect(to string, code int) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, to, code) }
-}
-
-// truncated promises more body than it sends, so the answer is cut off.
-func truncated(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", "200")
-	w.WriteHeader(http.StatusOK)
-	w.Write([]byte(`{"success":true,"data":{"id":3230`))
-}
-
-// closeAfterRead drops the connection once the request was read whole, as
-// a carrier that crashed while taking the fax would.
-func closeAfterRead(w http.ResponseWriter, r *http.Request) {
-	conn, _, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		panic(err)
-	}
-	conn.Close()
-}
-
-// block answers only once the client gave up or the test ended.
-func block(release <-chan struct{}) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-release:
-		}
-	}
-}
-
-// h2Blocking is a trusted HTTP/2 server that reads the request whole and
-// never answers, with a client that gives up after a short timeout.
-func h2Blocking(release <-chan struct{}) func(t *testing.T) (string, *http.Client) {
-	return func(t *testing.T) (string, *http.Client) {
-		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.ProtoMajor != 2 {
-				t.Errorf("got %s, want HTTP/2", r.Proto)
-			}
-			io.Copy(io.Discard, r.Body)
-			block(release)(w, r)
-		}))
-		srv.EnableHTTP2 = true
-		srv.StartTLS()
-		t.Cleanup(srv.Close)
-		client := srv.Client()
-		client.Timeout = 250 * time.Millisecond
-		return srv.URL + "/v2.1", client
-	}
-}
-
-func canceled() context.Context {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	return ctx
-}
-
-func nothingListening(t *testing.T) (string, *http.Client) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return "http://" + addr + "/v2.1", nil
-}
-
-func dnsFailure(t *testing.T) (string, *http.Client) {
-	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		return nil, &net.OpError{Op: "dial", Net: network, Err: &net.DNSError{Err: "no such host", Name: "api.phaxio.invalid", IsNotFound: true}}
-	}}
-	t.Cleanup(tr.CloseIdleConnections)
-	return "http://api.phaxio.invalid/v2.1", &http.Client{Transport: tr}
-}
-
-// untrustedTLS is a TLS server whose certificate the client does not trust:
-// the handshake fails before anything is sent.
-func untrustedTLS(t *testing.T) (string, *http.Client) {
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t.Error("the TLS server got a request")
-	}))
-	srv.Config.ErrorLog = discardLog()
-	t.Cleanup(srv.Close)
-	return srv.URL + "/v2.1", &http.Client{Transport: &http.Transport{}}
 }
 
 func TestRetryAfter(t *testing.T) {

@@ -104,7 +104,7 @@ func (p *Provider) verify(r *http.Request, body []byte) (bodyOnly bool, err erro
 		return false, fax.Errorf(fax.ECodeUnauthorized, "missing %s header", SignatureHeader)
 	}
 	var sig [sha256.Size]byte
-	n, ok := decodeHex(sig[:], h)
+	n, ok := carrier.DecodeHex(sig[:], h)
 	switch {
 	case ok && n == sha256.Size && p.verifyBody(sig[:n], body):
 		return true, nil
@@ -165,35 +165,6 @@ func (p *Provider) verifyForm(r *http.Request, body, sig []byte) bool {
 	return false
 }
 
-// decodeHex decodes s into dst without allocating, reporting the length and
-// whether s was whole hex that fits.
-func decodeHex(dst []byte, s string) (int, bool) {
-	if len(s)%2 != 0 || len(s)/2 > len(dst) {
-		return 0, false
-	}
-	for i := 0; i < len(s); i += 2 {
-		hi, ok1 := fromHex(s[i])
-		lo, ok2 := fromHex(s[i+1])
-		if !ok1 || !ok2 {
-			return 0, false
-		}
-		dst[i/2] = hi<<4 | lo
-	}
-	return len(s) / 2, true
-}
-
-func fromHex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
-}
-
 // PreverifyWebhook refuses, before the body is read, a webhook that
 // VerifyWebhook would refuse whatever its body: verification not
 // configured, or X-Phaxio-Signature missing or of no shape a configured
@@ -211,7 +182,7 @@ func (p *Provider) PreverifyWebhook(r *http.Request) (bool, error) {
 		return false, fax.Errorf(fax.ECodeUnauthorized, "missing %s header", SignatureHeader)
 	}
 	var sig [sha256.Size]byte
-	n, ok := decodeHex(sig[:], h)
+	n, ok := carrier.DecodeHex(sig[:], h)
 	if ok && (n == sha256.Size && len(p.secrets) > 0 || n == sha1.Size && len(p.tokens) > 0) {
 		return false, nil
 	}

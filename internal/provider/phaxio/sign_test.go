@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/provider/providertest"
 )
 
 func TestSignVectors(t *testing.T) {
@@ -121,7 +122,7 @@ func TestVerifyWebhook(t *testing.T) {
 				}
 				return
 			}
-			wantCode(t, err, fax.ECodeUnauthorized)
+			providertest.WantCode(t, err, fax.ECodeUnauthorized)
 			msg := err.Error()
 			for _, secret := range []string{testSecret, testToken, sha1MP, sha256Sig(testSecret, tt.fx.body)} {
 				if strings.Contains(strings.ToLower(msg), secret) {
@@ -152,7 +153,7 @@ func TestVerifyTamperedBody(t *testing.T) {
 			for _, sig := range sigs {
 				r := newRequest(t, fx.target(), fx.contentType)
 				r.Header.Set(SignatureHeader, sig)
-				wantCode(t, p.VerifyWebhook(r, tampered), fax.ECodeUnauthorized)
+				providertest.WantCode(t, p.VerifyWebhook(r, tampered), fax.ECodeUnauthorized)
 			}
 		})
 	}

@@ -31,7 +31,7 @@ func refused(code, message, carrierType string, status int, carrierMsg string) *
 }
 
 // clean makes a carrier's text safe to store and show: valid UTF-8, one
-// line, no secret of this provider in it.
+// line, no secret of this carrier in it.
 func (p *Provider) clean(s string) string {
 	return carrier.Clean(s, append(p.secrets[:len(p.secrets):len(p.secrets)], p.tokens...))
 }

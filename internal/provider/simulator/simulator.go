@@ -4,7 +4,8 @@
 // carrier updates through the same apply path real carriers' callbacks take.
 // It also receives simulated faxes with a generated PDF.
 //
-// It imports internal/fax only.
+// It imports internal/fax, the carrier contract (internal/provider) and the
+// settings (internal/config, read by Build) only.
 package simulator
 
 import (

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/provider/providertest"
 )
 
 // TestVerifyCallbackBindsJob: X-Sinch-Signature covers the body only, so a
@@ -43,7 +44,7 @@ func TestVerifyCallbackBindsJob(t *testing.T) {
 				}
 				return
 			}
-			wantCode(t, err, tc.code)
+			providertest.WantCode(t, err, tc.code)
 		})
 	}
 }

@@ -6,6 +6,9 @@
 // FAX_COMPLETED and INCOMING_FAX bodies into fax.Update values for the
 // ingest path.
 //
-// It imports the domain (internal/fax) and the standard library only; it must
-// not import ingest, api, dispatch, the stores or any other provider.
+// It imports the domain (internal/fax), the carrier contract
+// (internal/provider), the carriers' shared helpers (internal/provider/carrier),
+// the settings (internal/config, read by Build only) and the standard
+// library only; it must not import ingest, api, dispatch, the stores or any
+// other carrier.
 package sinch

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+
+	"github.com/faxgate/faxgate/internal/provider/carrier"
 )
 
 // FileRequest builds the API request for a fax's PDF
@@ -27,4 +29,21 @@ func (p *Provider) Authorize(req *http.Request) {
 	if p.keyID != "" && p.keySecret != "" {
 		req.SetBasicAuth(p.keyID, p.keySecret)
 	}
+}
+
+// AuthorizeFileURL adds Sinch's access key to req when its host is one of
+// SINCH_FILE_HOSTS, and reports whether it is: a webhook must not make
+// faxgate fetch, let alone with credentials, any other address.
+func (p *Provider) AuthorizeFileURL(req *http.Request) bool {
+	if !carrier.HostAllowed(req.URL.Hostname(), p.fileHosts) {
+		return false
+	}
+	p.Authorize(req)
+	return true
+}
+
+// Credentials names Sinch in fetch errors, with the settings its API
+// credentials come from.
+func (p *Provider) Credentials() (name, settings string) {
+	return "Sinch", "SINCH_KEY_ID and SINCH_KEY_SECRET"
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/provider/providertest"
 )
 
 func TestFind(t *testing.T) {
@@ -20,20 +21,20 @@ func TestFind(t *testing.T) {
 		unprovable bool // the error is Sinch's list proving nothing
 		wantErr    bool
 	}{
-		{name: "labelled", answer: answerJSON(t, 200, "find-one.json"), golden: "find", wantID: "01JPA3Z9Q3T7B5V1X8M2N6K4RD"},
-		{name: "by callback url", answer: answerJSON(t, 200, "find-callback-only.json"), wantID: "01JPA3Z9Q3T7B5V1X8M2N6K4RD"},
-		{name: "other faxes only", answer: answerJSON(t, 200, "find-other.json"), unprovable: true, wantErr: true},
-		{name: "empty", answer: answerJSON(t, 200, "find-empty.json"), unprovable: true, wantErr: true},
-		{name: "no list", answer: answerJSON(t, 200, `{"totalItems":0}`), wantErr: true},
-		{name: "unparseable", answer: answerText(200, "text/html", "<html>"), wantErr: true},
-		{name: "500", answer: answerJSON(t, 500, `{}`), wantErr: true},
-		{name: "401", answer: answerJSON(t, 401, "error-unauthenticated.json"), wantErr: true},
-		{name: "closed", answer: closeAfterRead, wantErr: true},
+		{name: "labelled", answer: providertest.AnswerJSON(t, 200, "find-one.json"), golden: "find", wantID: "01JPA3Z9Q3T7B5V1X8M2N6K4RD"},
+		{name: "by callback url", answer: providertest.AnswerJSON(t, 200, "find-callback-only.json"), wantID: "01JPA3Z9Q3T7B5V1X8M2N6K4RD"},
+		{name: "other faxes only", answer: providertest.AnswerJSON(t, 200, "find-other.json"), unprovable: true, wantErr: true},
+		{name: "empty", answer: providertest.AnswerJSON(t, 200, "find-empty.json"), unprovable: true, wantErr: true},
+		{name: "no list", answer: providertest.AnswerJSON(t, 200, `{"totalItems":0}`), wantErr: true},
+		{name: "unparseable", answer: providertest.AnswerText(200, "text/html", "<html>"), wantErr: true},
+		{name: "500", answer: providertest.AnswerJSON(t, 500, `{}`), wantErr: true},
+		{name: "401", answer: providertest.AnswerJSON(t, 401, "error-unauthenticated.json"), wantErr: true},
+		{name: "closed", answer: providertest.CloseAfterRead, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fc := newFake(t, tt.answer)
-			p := sendProvider(t, fc.baseURL(), nil)
+			fc := providertest.NewFake(t, tt.answer)
+			p := sendProvider(t, fc.URL(testBasePath), nil)
 			id, found, err := p.Find(context.Background(), testJob().Fax)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("Find: got error %v, want error %v", err, tt.wantErr)
@@ -47,15 +48,15 @@ func TestFind(t *testing.T) {
 			if err != nil {
 				checkNoSecrets(t, err)
 			}
-			reqs := fc.requests()
-			if len(reqs) != 1 || reqs[0].method != http.MethodGet || reqs[0].path != faxesPath {
+			reqs := fc.Requests()
+			if len(reqs) != 1 || reqs[0].Method != http.MethodGet || reqs[0].Path != faxesPath {
 				t.Fatalf("got requests %+v, want one GET %s", reqs, faxesPath)
 			}
-			if q, _ := url.ParseQuery(reqs[0].rawQuery); q.Get("to") != testTo || q.Get("direction") != "OUTBOUND" {
-				t.Errorf("got query %q, want to=%s and direction=OUTBOUND", reqs[0].rawQuery, testTo)
+			if q, _ := url.ParseQuery(reqs[0].RawQuery); q.Get("to") != testTo || q.Get("direction") != "OUTBOUND" {
+				t.Errorf("got query %q, want to=%s and direction=OUTBOUND", reqs[0].RawQuery, testTo)
 			}
 			if tt.golden != "" {
-				checkGolden(t, tt.golden, renderRequest(t, reqs[0]))
+				checkGolden(t, tt.golden, providertest.RenderRequest(t, reqs[0]))
 			}
 		})
 	}
@@ -76,16 +77,16 @@ func TestFindOAuth(t *testing.T) {
 }
 
 func TestCancel(t *testing.T) {
-	fc := newFake(t, answerJSON(t, 200, `{}`))
-	p := sendProvider(t, fc.baseURL(), nil)
+	fc := providertest.NewFake(t, providertest.AnswerJSON(t, 200, `{}`))
+	p := sendProvider(t, fc.URL(testBasePath), nil)
 	f := testJob().Fax
 	f.ProviderFaxID = "01JPA3Z9Q3T7B5V1X8M2N6K4RD"
 	err := p.Cancel(context.Background(), f)
-	wantCode(t, err, fax.ECodeConflict)
+	providertest.WantCode(t, err, fax.ECodeConflict)
 	if msg := fax.ErrorMessage(err); msg != "Sinch cannot cancel a fax it has accepted" {
 		t.Errorf("got message %q", msg)
 	}
-	if n := len(fc.requests()); n != 0 {
+	if n := len(fc.Requests()); n != 0 {
 		t.Errorf("got %d requests, want none", n)
 	}
 }
@@ -94,14 +95,14 @@ func TestCancel(t *testing.T) {
 // Send registered, the way Sinch does: with the URL's embedded credentials
 // as Basic auth. VerifyWebhook and ParseCallback must accept it.
 func TestCallbackRoundTrip(t *testing.T) {
-	fc := newFake(t, answerJSON(t, 200, "send-ok.json"))
-	cfg := sendConfig(fc.baseURL(), nil)
+	fc := providertest.NewFake(t, providertest.AnswerJSON(t, 200, "send-ok.json"))
+	cfg := sendConfig(fc.URL(testBasePath), nil)
 	cfg.HMACSecrets = nil // Sinch itself does not sign
 	p := mustNew(t, cfg)
 	if _, err := p.Send(context.Background(), testJob(), []byte(testPDF)); err != nil {
 		t.Fatal(err)
 	}
-	u, err := url.Parse(field(t, fc.requests()[0], "callbackUrl"))
+	u, err := url.Parse(providertest.Field(t, fc.Requests()[0], "callbackUrl"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,8 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/faxgate/faxgate/internal/fax"
 )
 
 const (
@@ -106,12 +103,4 @@ func sign(secret string, body []byte) string {
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write(body)
 	return hex.EncodeToString(m.Sum(nil))
-}
-
-func wantCode(tb testing.TB, err error, code string) {
-	tb.Helper()
-	var fe *fax.Error
-	if !errors.As(err, &fe) || fe.Code != code {
-		tb.Fatalf("got error %v, want *fax.Error with code %s", err, code)
-	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/provider/providertest"
 )
 
 // clock is a settable clock for token expiry.
@@ -35,7 +36,7 @@ func (c *clock) Add(d time.Duration) {
 // in rejected (every token when rejectAll is set), and otherwise answers
 // with send-ok.json.
 type oauthSinch struct {
-	*fakeCarrier
+	*providertest.Fake
 	mu        sync.Mutex
 	issued    int
 	rejected  map[string]bool
@@ -45,20 +46,20 @@ type oauthSinch struct {
 func newOAuthSinch(t *testing.T) *oauthSinch {
 	t.Helper()
 	s := &oauthSinch{rejected: map[string]bool{}}
-	ok := answerJSON(t, http.StatusOK, "send-ok.json")
-	s.fakeCarrier = newFake(t, func(w http.ResponseWriter, r *http.Request) {
+	ok := providertest.AnswerJSON(t, http.StatusOK, "send-ok.json")
+	s.Fake = providertest.NewFake(t, func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.URL.Path == "/oauth2/token":
 			user, pass, _ := r.BasicAuth()
 			if r.Method != http.MethodPost || user != testKeyID || pass != testKeySecret || r.FormValue("grant_type") != "client_credentials" {
-				answerJSON(t, http.StatusUnauthorized, "token-refused.json")(w, r)
+				providertest.AnswerJSON(t, http.StatusUnauthorized, "token-refused.json")(w, r)
 				return
 			}
 			s.mu.Lock()
 			s.issued++
 			n := s.issued
 			s.mu.Unlock()
-			answerJSON(t, http.StatusOK, fmt.Sprintf(`{"access_token":"tok-%d","expires_in":3600,"token_type":"bearer"}`, n))(w, r)
+			providertest.AnswerJSON(t, http.StatusOK, fmt.Sprintf(`{"access_token":"tok-%d","expires_in":3600,"token_type":"bearer"}`, n))(w, r)
 		case strings.HasPrefix(r.URL.Path, faxesPath):
 			token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 			s.mu.Lock()
@@ -66,7 +67,7 @@ func newOAuthSinch(t *testing.T) *oauthSinch {
 			s.mu.Unlock()
 			if bad {
 				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="expired"`)
-				answerJSON(t, http.StatusUnauthorized, "error-unauthenticated.json")(w, r)
+				providertest.AnswerJSON(t, http.StatusUnauthorized, "error-unauthenticated.json")(w, r)
 				return
 			}
 			ok(w, r)
@@ -79,9 +80,9 @@ func newOAuthSinch(t *testing.T) *oauthSinch {
 
 func (s *oauthSinch) provider(tb testing.TB, now func() time.Time) *Provider {
 	tb.Helper()
-	cfg := sendConfig(s.baseURL(), nil)
+	cfg := sendConfig(s.URL(testBasePath), nil)
 	cfg.OAuth = true
-	cfg.AuthURL = s.srv.URL + "/oauth2/token"
+	cfg.AuthURL = s.URL("/oauth2/token")
 	if now != nil {
 		cfg.Now = now
 	}
@@ -91,13 +92,13 @@ func (s *oauthSinch) provider(tb testing.TB, now func() time.Time) *Provider {
 // counts returns the token requests and the fax API requests so far, and
 // the bearer tokens the latter carried.
 func (s *oauthSinch) counts() (tokens, faxes int, bearers []string) {
-	for _, r := range s.requests() {
-		if r.path == "/oauth2/token" {
+	for _, r := range s.Requests() {
+		if r.Path == "/oauth2/token" {
 			tokens++
 			continue
 		}
 		faxes++
-		bearers = append(bearers, strings.TrimPrefix(r.header.Get("Authorization"), "Bearer "))
+		bearers = append(bearers, strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
 	}
 	return tokens, faxes, bearers
 }
@@ -108,12 +109,12 @@ func TestOAuthGolden(t *testing.T) {
 	if _, err := p.Send(context.Background(), testJob(), []byte(testPDF)); err != nil {
 		t.Fatalf("Send: got %v, want nil", err)
 	}
-	reqs := s.requests()
+	reqs := s.Requests()
 	if len(reqs) != 2 {
 		t.Fatalf("got %d requests, want a token request and a send", len(reqs))
 	}
-	checkGolden(t, "oauth-token", renderRequest(t, reqs[0]))
-	checkGolden(t, "send-oauth", renderRequest(t, reqs[1]))
+	checkGolden(t, "oauth-token", providertest.RenderRequest(t, reqs[0]))
+	checkGolden(t, "send-oauth", providertest.RenderRequest(t, reqs[1]))
 }
 
 func TestOAuthTokenShared(t *testing.T) {
@@ -193,7 +194,7 @@ func TestOAuth401Twice(t *testing.T) {
 	s.rejectAll = true
 	p := s.provider(t, nil)
 	_, err := p.Send(context.Background(), testJob(), []byte(testPDF))
-	se := sendError(t, err)
+	se := providertest.SendError(t, err)
 	if se.Outcome != fax.SendPermanent || se.Failure == nil || !strings.Contains(se.Failure.Message, "SINCH_KEY_SECRET") {
 		t.Fatalf("got %+v (%v), want a permanent failure naming SINCH_KEY_SECRET", se, err)
 	}
@@ -211,28 +212,28 @@ func TestOAuthTokenFailures(t *testing.T) {
 		retryAfter time.Duration
 		message    string
 	}{
-		{"refused", answerJSON(t, 401, "token-refused.json"), fax.SendPermanent, 0, "check SINCH_KEY_ID and SINCH_KEY_SECRET"},
-		{"bad request", answerJSON(t, 400, `{"error":"unsupported_grant_type"}`), fax.SendPermanent, 0, "check SINCH_KEY_ID and SINCH_KEY_SECRET"},
-		{"wrong url", answerText(404, "text/html", "nope"), fax.SendPermanent, 0, "check SINCH_AUTH_URL"},
-		{"unavailable", withHeader("Retry-After", "60", answerJSON(t, 503, `{}`)), fax.SendRetryable, time.Minute, ""},
-		{"unparseable", answerText(200, "text/html", "<html>"), fax.SendRetryable, 0, ""},
-		{"no token", answerJSON(t, 200, `{"expires_in":3600}`), fax.SendRetryable, 0, ""},
-		{"token with spaces", answerJSON(t, 200, `{"access_token":"a b"}`), fax.SendRetryable, 0, ""},
-		{"closed", closeAfterRead, fax.SendRetryable, 0, ""},
+		{"refused", providertest.AnswerJSON(t, 401, "token-refused.json"), fax.SendPermanent, 0, "check SINCH_KEY_ID and SINCH_KEY_SECRET"},
+		{"bad request", providertest.AnswerJSON(t, 400, `{"error":"unsupported_grant_type"}`), fax.SendPermanent, 0, "check SINCH_KEY_ID and SINCH_KEY_SECRET"},
+		{"wrong url", providertest.AnswerText(404, "text/html", "nope"), fax.SendPermanent, 0, "check SINCH_AUTH_URL"},
+		{"unavailable", providertest.WithHeader("Retry-After", "60", providertest.AnswerJSON(t, 503, `{}`)), fax.SendRetryable, time.Minute, ""},
+		{"unparseable", providertest.AnswerText(200, "text/html", "<html>"), fax.SendRetryable, 0, ""},
+		{"no token", providertest.AnswerJSON(t, 200, `{"expires_in":3600}`), fax.SendRetryable, 0, ""},
+		{"token with spaces", providertest.AnswerJSON(t, 200, `{"access_token":"a b"}`), fax.SendRetryable, 0, ""},
+		{"closed", providertest.CloseAfterRead, fax.SendRetryable, 0, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fc := newFake(t, func(w http.ResponseWriter, r *http.Request) {
+			fc := providertest.NewFake(t, func(w http.ResponseWriter, r *http.Request) {
 				if r.URL.Path != "/oauth2/token" {
 					t.Errorf("got %s %s, want only token requests", r.Method, r.URL.Path)
 				}
 				tt.answer(w, r)
 			})
-			cfg := sendConfig(fc.baseURL(), nil)
-			cfg.OAuth, cfg.AuthURL = true, fc.srv.URL+"/oauth2/token"
+			cfg := sendConfig(fc.URL(testBasePath), nil)
+			cfg.OAuth, cfg.AuthURL = true, fc.URL("/oauth2/token")
 			p := mustNew(t, cfg)
 			_, err := p.Send(context.Background(), testJob(), []byte(testPDF))
-			se := sendError(t, err)
+			se := providertest.SendError(t, err)
 			if se.Outcome != tt.outcome || se.RetryAfter != tt.retryAfter {
 				t.Fatalf("got outcome %d after %v (%v), want %d after %v", se.Outcome, se.RetryAfter, err, tt.outcome, tt.retryAfter)
 			}

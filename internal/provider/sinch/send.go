@@ -18,7 +18,7 @@ import (
 // callbackUrl to PublicURL + CallbackPath + "?job_id=<fax id>" per fax.
 const CallbackPath = "/sinch-callback"
 
-// SendProblem says why this provider cannot send, naming the settings to
+// SendProblem says why this carrier cannot send, naming the settings to
 // fix, or "" when it can. Sending needs the project, the access key and the
 // public URL Sinch calls back: without a callback URL faxgate would never
 // learn how a fax ended.

@@ -3,16 +3,14 @@ package sinch
 import (
 	"context"
 	"errors"
-	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
 	"github.com/faxgate/faxgate/internal/provider/carrier"
+	"github.com/faxgate/faxgate/internal/provider/providertest"
 )
 
 const faxesPath = "/v3/projects/" + testProject + "/faxes"
@@ -58,8 +56,8 @@ func TestSendGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fc := newFake(t, answerJSON(t, http.StatusOK, tt.answer))
-			cfg := sendConfig(fc.baseURL(), nil)
+			fc := providertest.NewFake(t, providertest.AnswerJSON(t, http.StatusOK, tt.answer))
+			cfg := sendConfig(fc.URL(testBasePath), nil)
 			if tt.cfg != nil {
 				tt.cfg(&cfg)
 			}
@@ -71,43 +69,43 @@ func TestSendGolden(t *testing.T) {
 			if id != tt.wantID {
 				t.Errorf("got id %q, want %q", id, tt.wantID)
 			}
-			reqs := fc.requests()
+			reqs := fc.Requests()
 			if len(reqs) != 1 {
 				t.Fatalf("got %d requests, want 1", len(reqs))
 			}
 			r := reqs[0]
-			checkGolden(t, tt.name, renderRequest(t, r))
+			checkGolden(t, tt.name, providertest.RenderRequest(t, r))
 
-			if r.method != http.MethodPost || r.path != faxesPath {
-				t.Errorf("got %s %s, want POST %s", r.method, r.path, faxesPath)
+			if r.Method != http.MethodPost || r.Path != faxesPath {
+				t.Errorf("got %s %s, want POST %s", r.Method, r.Path, faxesPath)
 			}
-			hr := &http.Request{Header: r.header}
+			hr := &http.Request{Header: r.Header}
 			if user, pass, ok := hr.BasicAuth(); !ok || user != testKeyID || pass != testKeySecret {
 				t.Errorf("got Basic auth %q/%q (%v), want the access key", user, pass, ok)
 			}
-			if got := field(t, r, "callbackUrl"); got != tt.wantCallback {
+			if got := providertest.Field(t, r, "callbackUrl"); got != tt.wantCallback {
 				t.Errorf("got callbackUrl %q, want %q", got, tt.wantCallback)
 			}
-			if got, want := field(t, r, "callbackUrlContentType"), p.callbackType; got != want {
+			if got, want := providertest.Field(t, r, "callbackUrlContentType"), p.callbackType; got != want {
 				t.Errorf("got callbackUrlContentType %q, want %q", got, want)
 			}
-			if got := field(t, r, "labels[faxgate_id]"); got != testJobID {
+			if got := providertest.Field(t, r, "labels[faxgate_id]"); got != testJobID {
 				t.Errorf("got labels[faxgate_id] %q, want %q", got, testJobID)
 			}
 			f := tt.job.Fax
-			if got := field(t, r, "to"); got != f.To {
+			if got := providertest.Field(t, r, "to"); got != f.To {
 				t.Errorf("got to %q, want %q", got, f.To)
 			}
 			if f.HeaderText != "" {
-				if got := field(t, r, "headerText"); got != f.HeaderText {
+				if got := providertest.Field(t, r, "headerText"); got != f.HeaderText {
 					t.Errorf("got headerText %q, want %q", got, f.HeaderText)
 				}
 			}
 			if f.From != "" {
-				if got := field(t, r, "from"); got != f.From {
+				if got := providertest.Field(t, r, "from"); got != f.From {
 					t.Errorf("got from %q, want %q", got, f.From)
 				}
-			} else if strings.Contains(string(r.body), `name="from"`) {
+			} else if strings.Contains(string(r.Body), `name="from"`) {
 				t.Error("got a from field for a fax without From")
 			}
 		})
@@ -120,16 +118,16 @@ func TestSendDocumentChecks(t *testing.T) {
 		{"", "hello"},
 		{"application/pdf", ""},
 	} {
-		fc := newFake(t, answerJSON(t, http.StatusOK, "send-ok.json"))
-		p := sendProvider(t, fc.baseURL(), nil)
+		fc := providertest.NewFake(t, providertest.AnswerJSON(t, http.StatusOK, "send-ok.json"))
+		p := sendProvider(t, fc.URL(testBasePath), nil)
 		job := testJob()
 		job.Fax.DocumentType = tt.docType
 		_, err := p.Send(context.Background(), job, []byte(tt.doc))
-		se := sendError(t, err)
+		se := providertest.SendError(t, err)
 		if se.Outcome != fax.SendPermanent || se.Failure == nil || se.Failure.Code != fax.FailDocument {
 			t.Errorf("%q %q: got %+v, want a permanent document failure", tt.docType, tt.doc, se)
 		}
-		if n := len(fc.requests()); n != 0 {
+		if n := len(fc.Requests()); n != 0 {
 			t.Errorf("got %d requests, want none", n)
 		}
 	}
@@ -150,13 +148,13 @@ func TestSendProblem(t *testing.T) {
 			t.Errorf("SendProblem with %+v: got %q, want %q", tt.cfg, got, tt.want)
 		}
 	}
-	fc := newFake(t, answerJSON(t, http.StatusOK, "send-ok.json"))
-	p := mustNew(t, Config{KeyID: "k", KeySecret: "s", BaseURL: fc.baseURL(), PublicURL: testPublicURL})
+	fc := providertest.NewFake(t, providertest.AnswerJSON(t, http.StatusOK, "send-ok.json"))
+	p := mustNew(t, Config{KeyID: "k", KeySecret: "s", BaseURL: fc.URL(testBasePath), PublicURL: testPublicURL})
 	_, err := p.Send(context.Background(), testJob(), []byte(testPDF))
-	if se := sendError(t, err); se.Outcome != fax.SendPermanent || !strings.Contains(se.Failure.Message, "SINCH_PROJECT_ID") {
+	if se := providertest.SendError(t, err); se.Outcome != fax.SendPermanent || !strings.Contains(se.Failure.Message, "SINCH_PROJECT_ID") {
 		t.Errorf("Send unconfigured: got %+v, want a permanent failure naming SINCH_PROJECT_ID", se)
 	}
-	if n := len(fc.requests()); n != 0 {
+	if n := len(fc.Requests()); n != 0 {
 		t.Errorf("got %d requests from an unconfigured provider, want none", n)
 	}
 }
@@ -197,40 +195,40 @@ func TestSendFailures(t *testing.T) {
 		message    string // part of the failure message
 		status     string // CarrierCode
 	}{
-		{name: "500", answer: answerJSON(t, 500, `{"code":500,"status":"INTERNAL","message":"Internal error"}`), outcome: fax.SendAmbiguous},
-		{name: "502 html", answer: answerText(502, "text/html", "<html>Bad Gateway</html>"), outcome: fax.SendAmbiguous},
-		{name: "503 retry-after", answer: withHeader("Retry-After", "120", answerJSON(t, 503, `{"code":503,"status":"UNAVAILABLE"}`)), outcome: fax.SendRetryable, retryAfter: 2 * time.Minute},
-		{name: "504", answer: answerText(504, "text/plain", "timeout"), outcome: fax.SendAmbiguous},
-		{name: "429 seconds", answer: withHeader("Retry-After", "30", answerJSON(t, 429, `{"code":429,"status":"RESOURCE_EXHAUSTED","message":"Too many requests"}`)), outcome: fax.SendRetryable, retryAfter: 30 * time.Second},
-		{name: "429 date", answer: withHeader("Retry-After", testNow().Add(90*time.Second).Format(http.TimeFormat), answerJSON(t, 429, `{}`)), outcome: fax.SendRetryable, retryAfter: 90 * time.Second},
-		{name: "400 carrier message", answer: answerJSON(t, 400, "error-invalid.json"), outcome: fax.SendPermanent, code: fax.FailCarrier, message: "Sinch refused the fax (HTTP 400): to: must be a valid E.164 phone number.", status: "400"},
-		{name: "401", answer: answerJSON(t, 401, "error-unauthenticated.json"), outcome: fax.SendPermanent, code: fax.FailCarrier, message: "check SINCH_KEY_ID and SINCH_KEY_SECRET", status: "401"},
-		{name: "402", answer: answerJSON(t, 402, `{"code":402,"status":"PAYMENT_REQUIRED","message":"Insufficient balance"}`), outcome: fax.SendPermanent, code: fax.FailCarrier, message: "Insufficient balance", status: "402"},
-		{name: "404", answer: answerText(404, "text/html", "<h1>Not Found</h1>"), outcome: fax.SendPermanent, code: fax.FailCarrier, message: "Sinch refused the fax (HTTP 404).", status: "404"},
-		{name: "422 conversion", answer: answerJSON(t, 422, "error-conversion.json"), outcome: fax.SendPermanent, code: fax.FailDocument, message: "Unable to convert the file", status: "422"},
-		{name: "secret echoed", answer: answerJSON(t, 400, leakSecret), outcome: fax.SendPermanent, code: fax.FailCarrier, message: "bad key [redacted]", status: "400"},
-		{name: "redirect not followed", answer: redirect("/elsewhere", http.StatusTemporaryRedirect), outcome: fax.SendPermanent, code: fax.FailCarrier, message: "SINCH_BASE_URL", status: "307"},
-		{name: "failed on arrival", answer: answerJSON(t, 200, "send-failure-conversion.json"), outcome: fax.SendPermanent, code: fax.FailDocument, message: "The document could not be prepared for faxing.", status: "47"},
-		{name: "unparseable 2xx", answer: answerText(200, "text/html", "<html>Welcome to the captive portal</html>"), outcome: fax.SendAmbiguous},
-		{name: "2xx without id", answer: answerJSON(t, 200, `{"status":"QUEUED"}`), outcome: fax.SendAmbiguous},
-		{name: "2xx truncated", answer: truncated, outcome: fax.SendAmbiguous},
-		{name: "closed after reading the request", answer: closeAfterRead, outcome: fax.SendAmbiguous},
-		{name: "timeout after sending", answer: block(blocked), client: &http.Client{Timeout: 250 * time.Millisecond}, outcome: fax.SendAmbiguous},
-		{name: "timeout after sending over HTTP/2", base: h2Blocking(blocked), outcome: fax.SendAmbiguous},
-		{name: "nothing listening", base: nothingListening, outcome: fax.SendRetryable},
-		{name: "dns failure", base: dnsFailure, outcome: fax.SendRetryable},
-		{name: "tls handshake failure", base: untrustedTLS, outcome: fax.SendRetryable},
-		{name: "canceled before sending", answer: answerJSON(t, 200, "send-ok.json"), ctx: canceled, outcome: fax.SendRetryable},
+		{name: "500", answer: providertest.AnswerJSON(t, 500, `{"code":500,"status":"INTERNAL","message":"Internal error"}`), outcome: fax.SendAmbiguous},
+		{name: "502 html", answer: providertest.AnswerText(502, "text/html", "<html>Bad Gateway</html>"), outcome: fax.SendAmbiguous},
+		{name: "503 retry-after", answer: providertest.WithHeader("Retry-After", "120", providertest.AnswerJSON(t, 503, `{"code":503,"status":"UNAVAILABLE"}`)), outcome: fax.SendRetryable, retryAfter: 2 * time.Minute},
+		{name: "504", answer: providertest.AnswerText(504, "text/plain", "timeout"), outcome: fax.SendAmbiguous},
+		{name: "429 seconds", answer: providertest.WithHeader("Retry-After", "30", providertest.AnswerJSON(t, 429, `{"code":429,"status":"RESOURCE_EXHAUSTED","message":"Too many requests"}`)), outcome: fax.SendRetryable, retryAfter: 30 * time.Second},
+		{name: "429 date", answer: providertest.WithHeader("Retry-After", testNow().Add(90*time.Second).Format(http.TimeFormat), providertest.AnswerJSON(t, 429, `{}`)), outcome: fax.SendRetryable, retryAfter: 90 * time.Second},
+		{name: "400 carrier message", answer: providertest.AnswerJSON(t, 400, "error-invalid.json"), outcome: fax.SendPermanent, code: fax.FailCarrier, message: "Sinch refused the fax (HTTP 400): to: must be a valid E.164 phone number.", status: "400"},
+		{name: "401", answer: providertest.AnswerJSON(t, 401, "error-unauthenticated.json"), outcome: fax.SendPermanent, code: fax.FailCarrier, message: "check SINCH_KEY_ID and SINCH_KEY_SECRET", status: "401"},
+		{name: "402", answer: providertest.AnswerJSON(t, 402, `{"code":402,"status":"PAYMENT_REQUIRED","message":"Insufficient balance"}`), outcome: fax.SendPermanent, code: fax.FailCarrier, message: "Insufficient balance", status: "402"},
+		{name: "404", answer: providertest.AnswerText(404, "text/html", "<h1>Not Found</h1>"), outcome: fax.SendPermanent, code: fax.FailCarrier, message: "Sinch refused the fax (HTTP 404).", status: "404"},
+		{name: "422 conversion", answer: providertest.AnswerJSON(t, 422, "error-conversion.json"), outcome: fax.SendPermanent, code: fax.FailDocument, message: "Unable to convert the file", status: "422"},
+		{name: "secret echoed", answer: providertest.AnswerJSON(t, 400, leakSecret), outcome: fax.SendPermanent, code: fax.FailCarrier, message: "bad key [redacted]", status: "400"},
+		{name: "redirect not followed", answer: providertest.Redirect("/elsewhere", http.StatusTemporaryRedirect), outcome: fax.SendPermanent, code: fax.FailCarrier, message: "SINCH_BASE_URL", status: "307"},
+		{name: "failed on arrival", answer: providertest.AnswerJSON(t, 200, "send-failure-conversion.json"), outcome: fax.SendPermanent, code: fax.FailDocument, message: "The document could not be prepared for faxing.", status: "47"},
+		{name: "unparseable 2xx", answer: providertest.AnswerText(200, "text/html", "<html>Welcome to the captive portal</html>"), outcome: fax.SendAmbiguous},
+		{name: "2xx without id", answer: providertest.AnswerJSON(t, 200, `{"status":"QUEUED"}`), outcome: fax.SendAmbiguous},
+		{name: "2xx truncated", answer: providertest.Truncated(`{"id":"01JPA3Z9Q3T7`), outcome: fax.SendAmbiguous},
+		{name: "closed after reading the request", answer: providertest.CloseAfterRead, outcome: fax.SendAmbiguous},
+		{name: "timeout after sending", answer: providertest.Block(blocked), client: &http.Client{Timeout: 250 * time.Millisecond}, outcome: fax.SendAmbiguous},
+		{name: "timeout after sending over HTTP/2", base: providertest.H2Blocking(blocked, ""), outcome: fax.SendAmbiguous},
+		{name: "nothing listening", base: providertest.NothingListening(""), outcome: fax.SendRetryable},
+		{name: "dns failure", base: providertest.DNSFailure("fax.api.sinch.invalid", ""), outcome: fax.SendRetryable},
+		{name: "tls handshake failure", base: providertest.UntrustedTLS(""), outcome: fax.SendRetryable},
+		{name: "canceled before sending", answer: providertest.AnswerJSON(t, 200, "send-ok.json"), ctx: providertest.Canceled, outcome: fax.SendRetryable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var fc *fakeCarrier
+			var fc *providertest.Fake
 			base, client := "", tt.client
 			if tt.base != nil {
 				base, client = tt.base(t)
 			} else {
-				fc = newFake(t, tt.answer)
-				base = fc.baseURL()
+				fc = providertest.NewFake(t, tt.answer)
+				base = fc.URL(testBasePath)
 			}
 			ctx := context.Background()
 			if tt.ctx != nil {
@@ -241,7 +239,7 @@ func TestSendFailures(t *testing.T) {
 			if id != "" {
 				t.Errorf("got id %q with an error, want none", id)
 			}
-			se := sendError(t, err)
+			se := providertest.SendError(t, err)
 			if se.Outcome != tt.outcome {
 				t.Fatalf("got outcome %d (%v), want %d", se.Outcome, err, tt.outcome)
 			}
@@ -261,7 +259,7 @@ func TestSendFailures(t *testing.T) {
 			}
 			checkNoSecrets(t, err)
 			if fc != nil && tt.ctx == nil {
-				if n := len(fc.requests()); n != 1 {
+				if n := len(fc.Requests()); n != 1 {
 					t.Errorf("got %d requests, want exactly 1 (never resent)", n)
 				}
 			}
@@ -285,109 +283,6 @@ func checkNoSecrets(tb testing.TB, err error) {
 			tb.Errorf("error %q reveals a secret", all)
 		}
 	}
-}
-
-func answerText(status int, contentType, body string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", contentType)
-		w.WriteHeader(status)
-		w.Write([]byte(body))
-	}
-}
-
-func withHeader(name, value string, h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set(name, value)
-		h(w, r)
-	}
-}
-
-// redirect sends the client elsewhere, which a send must not follow.
-func redirect(to string, code int) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, to, code) }
-}
-
-// truncated promises more body than it sends, so the answer is cut off.
-func truncated(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", "200")
-	w.WriteHeader(http.StatusOK)
-	w.Write([]byte(`{"id":"01JPA3Z9Q3T7`))
-}
-
-// closeAfterRead drops the connection once the request was read whole, as
-// a carrier that crashed while taking the fax would.
-func closeAfterRead(w http.ResponseWriter, r *http.Request) {
-	conn, _, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		panic(err)
-	}
-	conn.Close()
-}
-
-// block answers only once the client gave up or the test ended.
-func block(release <-chan struct{}) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-release:
-		}
-	}
-}
-
-// h2Blocking is a trusted HTTP/2 server that reads the request whole and
-// never answers, with a client that gives up after a short timeout.
-func h2Blocking(release <-chan struct{}) func(t *testing.T) (string, *http.Client) {
-	return func(t *testing.T) (string, *http.Client) {
-		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.ProtoMajor != 2 {
-				t.Errorf("got %s, want HTTP/2", r.Proto)
-			}
-			io.Copy(io.Discard, r.Body)
-			block(release)(w, r)
-		}))
-		srv.EnableHTTP2 = true
-		srv.StartTLS()
-		t.Cleanup(srv.Close)
-		client := srv.Client()
-		client.Timeout = 250 * time.Millisecond
-		return srv.URL + "", client
-	}
-}
-
-func canceled() context.Context {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	return ctx
-}
-
-func nothingListening(t *testing.T) (string, *http.Client) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return "http://" + addr, nil
-}
-
-func dnsFailure(t *testing.T) (string, *http.Client) {
-	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		return nil, &net.OpError{Op: "dial", Net: network, Err: &net.DNSError{Err: "no such host", Name: "fax.api.sinch.invalid", IsNotFound: true}}
-	}}
-	t.Cleanup(tr.CloseIdleConnections)
-	return "http://fax.api.sinch.invalid", &http.Client{Transport: tr}
-}
-
-// untrustedTLS is a TLS server whose certificate the client does not trust:
-// the handshake fails before anything is sent.
-func untrustedTLS(t *testing.T) (string, *http.Client) {
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t.Error("the TLS server got a request")
-	}))
-	srv.Config.ErrorLog = discardLog()
-	t.Cleanup(srv.Close)
-	return srv.URL, &http.Client{Transport: &http.Transport{}}
 }
 
 func TestRetryAfter(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 	"github.com/faxgate/faxgate/internal/provider/carrier"
 )
 
-// Name is the provider name faxgate stores on faxes and updates.
+// Name is the carrier's name faxgate stores on faxes and updates.
 const Name = "sinch"
 
 // DefaultBaseURL is Sinch's global Fax API host.
@@ -82,6 +82,10 @@ type Config struct {
 	// VerifyCallback needs it, when HMACSecrets is set, to tie a signed
 	// callback to its job. Default nil: such callbacks are refused.
 	CarrierIDFunc carrier.CarrierIDFunc
+	// FileHosts are the hosts a received fax's file_url may point at
+	// (SINCH_FILE_HOSTS): an exact name or "*.example.com". Default none:
+	// no file_url is fetched.
+	FileHosts []string
 	// HTTPClient makes the API and token calls. Default a client with
 	// DefaultTimeout. Redirects are never followed, whichever client: a
 	// redirected POST would lose its body or the credentials' host.
@@ -114,6 +118,7 @@ type Provider struct {
 	now                        func() time.Time
 	token                      *tokenCache
 	carrierID                  carrier.CarrierIDFunc
+	fileHosts                  []string
 }
 
 // New validates cfg and returns a Provider. Errors name the environment
@@ -132,6 +137,7 @@ func New(cfg Config) (*Provider, error) {
 		now:       cfg.Now,
 		token:     newTokenCache(),
 		carrierID: cfg.CarrierIDFunc,
+		fileHosts: cfg.FileHosts,
 	}
 	if p.now == nil {
 		p.now = time.Now
@@ -268,7 +274,7 @@ func (p *Provider) PreverifyWebhook(r *http.Request) (bool, error) {
 		if h == "" {
 			return false, fax.Errorf(fax.ECodeUnauthorized, "missing %s header", SignatureHeader)
 		}
-		if !decodeHex(sig[:], h) {
+		if n, ok := carrier.DecodeHex(sig[:], h); !ok || n != len(sig) {
 			return false, fax.Errorf(fax.ECodeUnauthorized, "%s does not match", SignatureHeader)
 		}
 	}
@@ -287,7 +293,7 @@ func (p *Provider) checkBasic(user, pass string) bool {
 
 func (p *Provider) checkSignature(h string, body []byte) bool {
 	var sig [sha256.Size]byte
-	if len(h) != 2*sha256.Size || !decodeHex(sig[:], h) {
+	if n, ok := carrier.DecodeHex(sig[:], h); !ok || n != len(sig) {
 		return false
 	}
 	var sum [sha256.Size]byte
@@ -299,35 +305,4 @@ func (p *Provider) checkSignature(h string, body []byte) bool {
 		}
 	}
 	return false
-}
-
-// keys drops blank entries of a rotation list: a stray comma must not turn
-// into an empty key or password that anyone can present.
-// decodeHex decodes s, of exactly twice len(dst) hex digits in either case,
-// into dst without allocating.
-func decodeHex(dst []byte, s string) bool {
-	if len(s) != 2*len(dst) {
-		return false
-	}
-	for i := range dst {
-		hi, ok1 := fromHex(s[2*i])
-		lo, ok2 := fromHex(s[2*i+1])
-		if !ok1 || !ok2 {
-			return false
-		}
-		dst[i] = hi<<4 | lo
-	}
-	return true
-}
-
-func fromHex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/provider/providertest"
 )
 
 func TestVerifyWebhook(t *testing.T) {
@@ -71,7 +72,7 @@ func TestVerifyWebhook(t *testing.T) {
 				}
 				return
 			}
-			wantCode(t, err, fax.ECodeUnauthorized)
+			providertest.WantCode(t, err, fax.ECodeUnauthorized)
 			for _, secret := range []string{testSecret, testPass, good} {
 				if strings.Contains(strings.ToLower(err.Error()), secret) {
 					t.Errorf("error %q reveals a secret or an expected signature", err)
@@ -90,7 +91,7 @@ func TestVerifyTamperedBody(t *testing.T) {
 			tampered[i] ^= 1
 			r := newRequest(t, fx.target(), fx.contentType)
 			r.Header.Set(SignatureHeader, sig)
-			wantCode(t, p.VerifyWebhook(r, tampered), fax.ECodeUnauthorized)
+			providertest.WantCode(t, p.VerifyWebhook(r, tampered), fax.ECodeUnauthorized)
 		}
 	}
 }
