@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/faxgate/faxgate/internal/api"
 	"github.com/faxgate/faxgate/internal/console"
@@ -26,7 +28,7 @@ func (m *Main) mountConsole(carriers []string) error {
 	})
 	carriers = slices.Sorted(slices.Values(carriers))
 	limit := float64(cfg.ConsoleSignInLimit)
-	c, err := console.New(console.Options{
+	opts := console.Options{
 		API: m.API, Sessions: sessions, Logger: m.Logger.With("component", "console"), Now: m.Now,
 		Idle: cfg.ConsoleIdle, MaxAge: cfg.ConsoleMaxAge, MaxBody: cfg.MaxDocument + 1<<20,
 		SignInLimiter: api.NewLimiter(limit/60, cfg.ConsoleSignInLimit, 0),
@@ -43,10 +45,19 @@ func (m *Main) mountConsole(carriers []string) error {
 			h.Queues = s.Queues
 			return h, err
 		},
-	})
-	if err != nil {
-		return err
 	}
+	// Built on the first visit: its templates and pages would otherwise
+	// cost every gateway resident memory from the start, console used or
+	// not. The templates are embedded, and a test parses them.
+	build := sync.OnceValues(func() (http.Handler, error) { return console.New(opts) })
+	c := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, err := build()
+		if err != nil {
+			api.WriteError(w, r, m.Logger, fmt.Errorf("console: %w", err))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 	mux := m.API.Mux()
 	mux.Handle(console.Prefix+"/", c)
 	mux.Handle("GET "+console.Prefix, http.RedirectHandler(console.Prefix+"/", http.StatusSeeOther))

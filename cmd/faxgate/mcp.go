@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -19,6 +20,17 @@ import (
 // or X-API-Key header, so the API's scope checks, validation and audit
 // apply to every tool call as to any other request.
 func (m *Main) mountMCP() {
+	// Built on the first call: the SDK works out every tool's JSON schema
+	// by reflection, which would otherwise cost every gateway resident
+	// memory from the start, MCP used or not.
+	h := sync.OnceValue(m.newMCPHandler)
+	m.API.Mux().Handle("/mcp", m.API.RequireKey(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h().ServeHTTP(w, r)
+	})))
+}
+
+// newMCPHandler builds the MCP server and its streamable-HTTP handler.
+func (m *Main) newMCPHandler() http.Handler {
 	var ids fax.IDGen
 	hc := &http.Client{Transport: inProcess{api.WithRequestID(m.API, &ids, m.Now)}}
 	srv := mcp.New(mcp.Options{Simulator: m.Simulator != nil, Version: version,
@@ -48,7 +60,7 @@ func (m *Main) mountMCP() {
 		// does not have.
 		DisableLocalhostProtection: true,
 	})
-	m.API.Mux().Handle("/mcp", m.API.RequireKey(h))
+	return h
 }
 
 // inProcess is a RoundTripper that serves a request with the gateway's own
