@@ -145,7 +145,9 @@ func (c *Client) WaitFax(ctx context.Context, id string, interval time.Duration)
 type FaxListParams struct {
 	Direction string // outbound or inbound
 	Status    string
-	Limit     int // page size, 1 to 500 (default 50)
+	To        string // the whole number faxed to, E.164 such as +15551234567
+	From      string // the whole number faxed from, E.164
+	Limit     int    // page size, 1 to 500 (default 50)
 	Cursor    string
 }
 
@@ -153,6 +155,8 @@ func (p FaxListParams) query() url.Values {
 	q := url.Values{}
 	set(q, "direction", p.Direction)
 	set(q, "status", p.Status)
+	set(q, "to", p.To)
+	set(q, "from", p.From)
 	setInt(q, "limit", p.Limit)
 	set(q, "cursor", p.Cursor)
 	return q

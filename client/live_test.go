@@ -202,6 +202,25 @@ func TestClientFaxes(t *testing.T) {
 		}
 	}
 
+	// To and From match the whole number, whatever the direction.
+	for _, tc := range []struct {
+		p    client.FaxListParams
+		want string
+	}{
+		{client.FaxListParams{To: "+15551230001"}, byBytes.ID},
+		{client.FaxListParams{From: "+15557654321", Direction: "inbound"}, in.ID},
+	} {
+		page, err := c.ListFaxes(ctx, tc.p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Data) != 1 || page.Data[0].ID != tc.want {
+			t.Errorf("%+v: got %d faxes, want only %s", tc.p, len(page.Data), tc.want)
+		}
+	}
+	_, err = c.ListFaxes(ctx, client.FaxListParams{To: "5551230001"})
+	wantAPIError(t, err, http.StatusBadRequest, "invalid")
+
 	_, err = c.GetFax(ctx, "fax_doesnotexist")
 	wantAPIError(t, err, http.StatusNotFound, "not_found")
 	if !client.IsNotFound(err) {

@@ -259,7 +259,7 @@ func TestHostileAPIAmbiguousInput(t *testing.T) {
 	}
 	for _, tc := range []struct{ path, name string }{
 		{"/v1/faxes?bogus=1", "bogus"},
-		{"/v1/faxes?to=%2B15557654321", "to"},
+		{"/v1/faxes?to=5557654321", "to"}, // not E.164
 		{"/v1/faxes?status=failed&status=sent", "status"},
 		{"/v1/deliveries?fax=x", "fax"},
 		{"/v1/faxes/fax_x/events?since=1", "since"},

@@ -10,6 +10,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -327,6 +328,12 @@ func (s *Server) handleFaxList(w http.ResponseWriter, r *http.Request) error {
 		return fax.Errorf(fax.ECodeInvalid, "cursor is not one this API returned")
 	}
 	var err error
+	if fl.To, err = parseNumberParam(q, "to"); err != nil {
+		return err
+	}
+	if fl.From, err = parseNumberParam(q, "from"); err != nil {
+		return err
+	}
 	if fl.Limit, err = parseLimit(q.Get("limit")); err != nil {
 		return err
 	}
@@ -343,6 +350,20 @@ func (s *Server) handleFaxList(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// parseNumberParam reads the E.164 number filter named name, parsed as a
+// send parses its numbers so "+1 (555) 123-4567" finds "+15551234567".
+// Absent means any number.
+func parseNumberParam(q url.Values, name string) (fax.Number, error) {
+	if !q.Has(name) {
+		return "", nil
+	}
+	n, err := fax.ParseNumber(q.Get(name))
+	if err != nil {
+		return "", fax.Errorf(fax.ECodeInvalid, "%s: %s", name, fax.ErrorMessage(err))
+	}
+	return n, nil
 }
 
 func parseLimit(v string) (int, error) {

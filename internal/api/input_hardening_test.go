@@ -84,7 +84,7 @@ func TestQueryParametersRefused(t *testing.T) {
 		method, path, name string
 	}{
 		{"GET", "/v1/faxes?bogus=1", "bogus"},
-		{"GET", "/v1/faxes?to=%2B15551234567", "to"},
+		{"GET", "/v1/faxes?to=%2B15551234567&to=%2B15551234568", "to"},
 		{"GET", "/v1/faxes?status=sent&status=failed", "status"},
 		{"GET", "/v1/faxes?limit=1&limit=500", "limit"},
 		{"GET", "/v1/faxes?direction=outbound&direction=inbound", "direction"},

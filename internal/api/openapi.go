@@ -30,7 +30,7 @@ func operations() map[string]op {
 		"GET /metrics":      {ok: 200, response: "Prometheus", errors: common},
 
 		"POST /v1/faxes":              {body: "SendJSON", ok: 202, response: "Fax", errors: append(common, 408, 409, 413, 415, 422)},
-		"GET /v1/faxes":               {query: []string{"direction", "status", "limit", "cursor"}, ok: 200, response: "FaxList", errors: common},
+		"GET /v1/faxes":               {query: []string{"direction", "status", "to", "from", "limit", "cursor"}, ok: 200, response: "FaxList", errors: common},
 		"GET /v1/faxes/{id}":          {ok: 200, response: "Fax", errors: common},
 		"GET /v1/faxes/{id}/document": {ok: 200, response: "PDF", errors: append(common, 410)},
 		"GET /v1/faxes/{id}/events":   {ok: 200, response: "EventList", errors: common},
@@ -65,7 +65,8 @@ var queryDocs = map[string]string{
 	"direction": "outbound or inbound", "status": "filter by status", "limit": "page size, 1 to 500 (default 50)",
 	"cursor": "next_cursor of the previous page", "action": "filter by action, e.g. fax.send", "actor": "filter by API key id",
 	"target_id": "filter by the id acted on", "endpoint_id": "filter by endpoint", "event_id": "filter by event",
-	"fax_id": "filter by fax", "since": "created at or after (RFC 3339)", "until": "created before (RFC 3339)",
+	"fax_id": "filter by fax", "to": "filter by the whole number faxed to (E.164, as a send takes it)",
+	"from": "filter by the whole number faxed from (E.164, as a send takes it)", "since": "created at or after (RFC 3339)", "until": "created before (RFC 3339)",
 }
 
 func str() map[string]any      { return map[string]any{"type": "string"} }

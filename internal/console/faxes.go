@@ -29,38 +29,38 @@ func (c *Console) handleFaxes(w http.ResponseWriter, r *http.Request, p *princip
 	if d.Direction == "" {
 		d.Direction = "outbound"
 	}
+	// The number searched for is the API's to (outbox) or from (inbox)
+	// filter, so the search covers every fax and pages like the list.
+	numberParam := "to"
+	if d.Direction == "inbound" {
+		numberParam = "from"
+	}
+	v := &view{Title: "Outbox", Nav: d.Direction, Data: &d}
+	if d.Direction == "inbound" {
+		v.Title = "Inbox"
+	}
+	number := ""
+	if d.Q != "" {
+		// Parsed as the API parses it, so the form can say what is wrong.
+		n, err := fax.ParseNumber(d.Q)
+		if err != nil {
+			v.Error = "Number: " + fax.ErrorMessage(err)
+			c.render(w, r, http.StatusBadRequest, "faxes", p, v)
+			return nil
+		}
+		number = string(n)
+	}
 	var list wire.List[wire.Fax]
-	path := "/v1/faxes" + query("direction", d.Direction, "status", d.Status, "limit", "50", "cursor", q.Get("cursor"))
+	path := "/v1/faxes" + query("direction", d.Direction, "status", d.Status, numberParam, number, "limit", "50", "cursor", q.Get("cursor"))
 	if err := c.callJSON(r, p, "GET", path, nil, &list); err != nil {
 		return err
 	}
-	// The API has no number filter here: the console narrows the page it
-	// read to the faxes whose number contains the digits searched for.
-	digits := onlyDigits(d.Q)
-	for _, f := range list.Data {
-		if digits == "" || strings.Contains(onlyDigits(f.To), digits) || strings.Contains(onlyDigits(f.From), digits) {
-			d.Faxes = append(d.Faxes, f)
-		}
-	}
+	d.Faxes = list.Data
 	if list.NextCursor != nil {
 		d.Next = query("direction", d.Direction, "status", d.Status, "q", d.Q, "cursor", *list.NextCursor)
 	}
-	title := "Outbox"
-	if d.Direction == "inbound" {
-		title = "Inbox"
-	}
-	c.render(w, r, http.StatusOK, "faxes", p, &view{Title: title, Nav: d.Direction, Data: d})
+	c.render(w, r, http.StatusOK, "faxes", p, v)
 	return nil
-}
-
-func onlyDigits(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if r >= '0' && r <= '9' {
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }
 
 type faxData struct {

@@ -87,6 +87,8 @@ type FaxFilter struct {
 	Direction  Direction
 	Status     Status
 	OwnerKeyID string // "" means any
+	To         Number // "" means any; else the whole E.164 number
+	From       Number // "" means any; else the whole E.164 number
 	Limit      int
 	Cursor     string // ID of the last fax of the previous page
 }

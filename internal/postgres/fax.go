@@ -122,6 +122,12 @@ func (s *Store) FindFaxes(ctx context.Context, fl fax.FaxFilter) ([]*fax.Fax, st
 	if fl.OwnerKeyID != "" {
 		q += ` AND owner_key_id = ` + a.add(fl.OwnerKeyID)
 	}
+	if fl.To != "" {
+		q += ` AND to_number = ` + a.add(string(fl.To))
+	}
+	if fl.From != "" {
+		q += ` AND from_number = ` + a.add(string(fl.From))
+	}
 	if fl.Cursor != "" {
 		q += ` AND id < ` + a.add(fl.Cursor)
 	}

@@ -115,6 +115,14 @@ func (s *Store) FindFaxes(ctx context.Context, fl fax.FaxFilter) ([]*fax.Fax, st
 		q += ` AND owner_key_id = ?`
 		args = append(args, fl.OwnerKeyID)
 	}
+	if fl.To != "" {
+		q += ` AND to_number = ?`
+		args = append(args, string(fl.To))
+	}
+	if fl.From != "" {
+		q += ` AND from_number = ?`
+		args = append(args, string(fl.From))
+	}
 	if fl.Cursor != "" {
 		q += ` AND id < ?`
 		args = append(args, fl.Cursor)

@@ -100,6 +100,7 @@ func Run(t *testing.T, open Factory) {
 		{"CreateAndFindFax", testCreateAndFindFax},
 		{"Idempotency", testIdempotency},
 		{"ListPagination", testListPagination},
+		{"SearchByNumber", testSearchByNumber},
 		{"ApplyTransitions", testApplyTransitions},
 		{"ApplyDuplicateAndUnknown", testApplyDuplicateAndUnknown},
 		{"ApplyOtherProvider", testApplyOtherProvider},

@@ -700,7 +700,8 @@ export interface components {
         SendMultipart: {
             callback_url?: string;
             content_url?: string;
-            file: string;
+            /** @description one part per file, joined in order: PDF, TIFF, text, PNG, JPEG, GIF, BMP, WebP; DOCX, DOC, ODT, RTF, XLSX, ODS, PPTX, HTML when LibreOffice is installed */
+            file: string[];
             from?: string;
             header_text?: string;
             provider?: string;
@@ -1622,6 +1623,10 @@ export interface operations {
                 direction?: string;
                 /** @description filter by status */
                 status?: string;
+                /** @description filter by the whole number faxed to (E.164, as a send takes it) */
+                to?: string;
+                /** @description filter by the whole number faxed from (E.164, as a send takes it) */
+                from?: string;
                 /** @description page size, 1 to 500 (default 50) */
                 limit?: string;
                 /** @description next_cursor of the previous page */
