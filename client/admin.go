@@ -141,6 +141,7 @@ func (c *Client) CallbackSecret(ctx context.Context) (string, error) {
 type DeliveryListParams struct {
 	EndpointID string
 	EventID    string
+	EventType  string // fax.sent, fax.failed, …
 	FaxID      string
 	Status     string // pending, succeeded or failed
 	Since      time.Time
@@ -154,6 +155,7 @@ func (c *Client) ListDeliveries(ctx context.Context, p DeliveryListParams) (*Pag
 	q := url.Values{}
 	set(q, "endpoint_id", p.EndpointID)
 	set(q, "event_id", p.EventID)
+	set(q, "event_type", p.EventType)
 	set(q, "fax_id", p.FaxID)
 	set(q, "status", p.Status)
 	setTime(q, "since", p.Since)

@@ -13,10 +13,13 @@ func (s *Server) handleDeliveryList(w http.ResponseWriter, r *http.Request) erro
 	q := r.URL.Query()
 	fl := fax.DeliveryFilter{
 		EndpointID: q.Get("endpoint_id"), EventID: q.Get("event_id"), FaxID: q.Get("fax_id"),
-		Status: fax.DeliveryStatus(q.Get("status")), Cursor: q.Get("cursor"),
+		Status: fax.DeliveryStatus(q.Get("status")), EventType: fax.EventType(q.Get("event_type")), Cursor: q.Get("cursor"),
 	}
 	if fl.Status != "" && !fl.Status.Valid() {
 		return fax.Errorf(fax.ECodeInvalid, "status must be pending, succeeded or failed")
+	}
+	if fl.EventType != "" && !fl.EventType.Valid() {
+		return fax.Errorf(fax.ECodeInvalid, "event_type %q is not an event type this API sends", truncate(string(fl.EventType), 64))
 	}
 	if fl.Cursor != "" && !strings.HasPrefix(fl.Cursor, fax.PrefixDelivery) {
 		return fax.Errorf(fax.ECodeInvalid, "cursor is not one this API returned")

@@ -46,7 +46,7 @@ func operations() map[string]op {
 		"POST /v1/webhook-endpoints/{id}/test":          {ok: 202, response: "Delivery", errors: append(common, 409)},
 		"POST /v1/webhook-endpoints/{id}/retry-failed":  {body: "RetryFailed", ok: 202, response: "Retried", errors: append(common, 409)},
 
-		"GET /v1/deliveries":             {query: []string{"endpoint_id", "event_id", "fax_id", "status", "since", "until", "limit", "cursor"}, ok: 200, response: "DeliveryList", errors: common},
+		"GET /v1/deliveries":             {query: []string{"endpoint_id", "event_id", "event_type", "fax_id", "status", "since", "until", "limit", "cursor"}, ok: 200, response: "DeliveryList", errors: common},
 		"GET /v1/deliveries/{id}":        {ok: 200, response: "Delivery", errors: common},
 		"POST /v1/deliveries/{id}/retry": {ok: 202, response: "Delivery", errors: append(common, 409)},
 
@@ -64,7 +64,7 @@ func operations() map[string]op {
 var queryDocs = map[string]string{
 	"direction": "outbound or inbound", "status": "filter by status", "limit": "page size, 1 to 500 (default 50)",
 	"cursor": "next_cursor of the previous page", "action": "filter by action, e.g. fax.send", "actor": "filter by API key id",
-	"target_id": "filter by the id acted on", "endpoint_id": "filter by endpoint", "event_id": "filter by event",
+	"target_id": "filter by the id acted on", "endpoint_id": "filter by endpoint", "event_id": "filter by event", "event_type": "filter by the event's type (fax.sent, …)",
 	"fax_id": "filter by fax", "to": "filter by the whole number faxed to (E.164, as a send takes it)",
 	"from": "filter by the whole number faxed from (E.164, as a send takes it)", "since": "created at or after (RFC 3339)", "until": "created before (RFC 3339)",
 }

@@ -82,3 +82,22 @@ func TestHandlersFaxSearch(t *testing.T) {
 		wantError(t, e.json("GET", "/v1/faxes?"+tt.query, nil), http.StatusBadRequest, "invalid", tt.msg)
 	}
 }
+
+// TestHandlersDeliveryEventType: GET /v1/deliveries filters by event_type
+// and refuses a type the API never sends.
+func TestHandlersDeliveryEventType(t *testing.T) {
+	t.Parallel()
+	e := newHandlerEnv(t, nil)
+	var page struct {
+		Data []struct {
+			EventType string `json:"event_type"`
+		} `json:"data"`
+	}
+	want(t, e.json("GET", "/v1/deliveries?event_type=fax.sent", nil), http.StatusOK, &page)
+	for _, d := range page.Data {
+		if d.EventType != "fax.sent" {
+			t.Errorf("got a %s delivery, want only fax.sent", d.EventType)
+		}
+	}
+	wantError(t, e.json("GET", "/v1/deliveries?event_type=fax.bogus", nil), http.StatusBadRequest, "invalid", "event_type")
+}

@@ -195,17 +195,11 @@ func (c *Console) handleDeliveries(w http.ResponseWriter, r *http.Request, p *pr
 	}
 	d.Endpoints = eps.Data
 	var list wire.List[wire.Delivery]
-	path := "/v1/deliveries" + query("endpoint_id", d.EndpointID, "status", d.Status, "limit", "50", "cursor", q.Get("cursor"))
+	path := "/v1/deliveries" + query("endpoint_id", d.EndpointID, "status", d.Status, "event_type", d.EventType, "limit", "50", "cursor", q.Get("cursor"))
 	if err := c.callJSON(r, p, "GET", path, nil, &list); err != nil {
 		return err
 	}
-	// The API filters by endpoint and status; the event type narrows the
-	// page read, as the fax search does.
-	for _, x := range list.Data {
-		if d.EventType == "" || x.EventType == d.EventType {
-			d.Deliveries = append(d.Deliveries, x)
-		}
-	}
+	d.Deliveries = list.Data
 	if list.NextCursor != nil {
 		d.Next = query("endpoint_id", d.EndpointID, "status", d.Status, "event_type", d.EventType, "cursor", *list.NextCursor)
 	}

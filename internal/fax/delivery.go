@@ -51,6 +51,7 @@ type DeliveryFilter struct {
 	EventID    string
 	FaxID      string
 	Status     DeliveryStatus
+	EventType  EventType // "" means any
 	Since      *time.Time
 	Until      *time.Time
 	Limit      int

@@ -160,6 +160,9 @@ func (s *Store) FindDeliveries(ctx context.Context, fl fax.DeliveryFilter) ([]*f
 	if fl.FaxID != "" {
 		q += ` AND d.fax_id = ` + a.add(fl.FaxID)
 	}
+	if fl.EventType != "" {
+		q += ` AND d.event_type = ` + a.add(fl.EventType)
+	}
 	if fl.Status != "" {
 		q += ` AND d.status = ` + a.add(fl.Status)
 	}

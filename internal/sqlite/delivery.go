@@ -160,6 +160,9 @@ func (s *Store) FindDeliveries(ctx context.Context, fl fax.DeliveryFilter) ([]*f
 	if fl.Status != "" {
 		add("d.status = ?", fl.Status)
 	}
+	if fl.EventType != "" {
+		add("d.event_type = ?", fl.EventType)
+	}
 	if fl.Since != nil {
 		add("d.created_at >= ?", ms(*fl.Since))
 	}

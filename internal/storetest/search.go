@@ -104,3 +104,45 @@ func testSearchByNumber(t *testing.T, s Store, c *Clock) {
 		t.Errorf("pages: got %v, want %v", seen, want)
 	}
 }
+
+// testDeliveryEventFilter: deliveries are listed by their event's type,
+// combined with the endpoint, across every page (the console's deliveries
+// filter relies on it).
+func testDeliveryEventFilter(t *testing.T, s Store, c *Clock) {
+	ctx := context.Background()
+	infl := mustEndpoint(t, s, &fax.Endpoint{URL: "https://a.example/every", Inflight: true})
+	other := mustEndpoint(t, s, &fax.Endpoint{URL: "https://a.example/other"})
+	for range 3 {
+		f := mustCreate(t, s, "+15551230000")
+		if _, err := s.ApplyUpdate(ctx, &fax.Update{Provider: "simulator", FaxID: f.ID, Kind: fax.UpdateStatus, Status: fax.StatusSent}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []*fax.Delivery
+	fl := fax.DeliveryFilter{EndpointID: infl.ID, EventType: fax.EventFaxSent, Limit: 2}
+	for {
+		ds, next, err := s.FindDeliveries(ctx, fl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, ds...)
+		if next == "" {
+			break
+		}
+		fl.Cursor = next
+	}
+	if len(got) != 3 {
+		t.Fatalf("fax.sent to the inflight endpoint: got %d deliveries, want 3", len(got))
+	}
+	for _, d := range got {
+		if d.EventType != fax.EventFaxSent || d.EndpointID != infl.ID {
+			t.Errorf("got %s to %s, want only fax.sent to %s", d.EventType, d.EndpointID, infl.ID)
+		}
+	}
+	if ds, _, _ := s.FindDeliveries(ctx, fax.DeliveryFilter{EndpointID: other.ID, EventType: fax.EventFaxQueued}); len(ds) != 0 {
+		t.Errorf("fax.queued to a postflight endpoint: got %d deliveries, want none", len(ds))
+	}
+	if ds, _, _ := s.FindDeliveries(ctx, fax.DeliveryFilter{EventType: fax.EventFaxQueued, Limit: fax.MaxLimit}); len(ds) != 3 {
+		t.Errorf("fax.queued to any endpoint: got %d deliveries, want 3", len(ds))
+	}
+}

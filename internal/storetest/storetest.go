@@ -100,7 +100,7 @@ func Run(t *testing.T, open Factory) {
 		{"CreateAndFindFax", testCreateAndFindFax},
 		{"Idempotency", testIdempotency},
 		{"ListPagination", testListPagination},
-		{"SearchByNumber", testSearchByNumber},
+		{"SearchByNumber", testSearchByNumber}, {"DeliveryEventFilter", testDeliveryEventFilter},
 		{"ApplyTransitions", testApplyTransitions},
 		{"ApplyDuplicateAndUnknown", testApplyDuplicateAndUnknown},
 		{"ApplyOtherProvider", testApplyOtherProvider},

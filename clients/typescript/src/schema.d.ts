@@ -1344,6 +1344,8 @@ export interface operations {
                 endpoint_id?: string;
                 /** @description filter by event */
                 event_id?: string;
+                /** @description filter by the event's type (fax.sent, …) */
+                event_type?: string;
                 /** @description filter by fax */
                 fax_id?: string;
                 /** @description filter by status */
