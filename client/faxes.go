@@ -208,6 +208,19 @@ func (c *Client) CancelFax(ctx context.Context, id string) (*Fax, error) {
 	return &f, nil
 }
 
+// DeleteFax removes a final fax's record and document; the gateway keeps
+// only an audit entry without the numbers. It needs the fax:delete scope.
+func (c *Client) DeleteFax(ctx context.Context, id string) error {
+	return c.do(ctx, &request{method: http.MethodDelete, path: "/v1/faxes/" + escape(id)}, nil)
+}
+
+// DeleteFaxDocument deletes a final fax's document now, as retention
+// would; the fax stays and its download then answers 410. It needs the
+// fax:delete scope.
+func (c *Client) DeleteFaxDocument(ctx context.Context, id string) error {
+	return c.do(ctx, &request{method: http.MethodDelete, path: "/v1/faxes/" + escape(id) + "/document"}, nil)
+}
+
 // SimulateInbound has the simulator carrier receive a fax of pages pages
 // from one number to another (only where the simulator is in use).
 func (c *Client) SimulateInbound(ctx context.Context, from, to string, pages int) (*Fax, error) {

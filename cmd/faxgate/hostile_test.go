@@ -757,10 +757,12 @@ func (fx *hostileFixture) hostileCases(t *testing.T) []hostileReq {
 	add(hostileReq{name: "simulator: to not E.164", method: "POST", path: "/v1/simulator/inbound", ct: "application/json", body: []byte(`{"from":"+15551112222","to":"911"}`), key: admin, status: 400, code: "invalid"})
 	add(hostileReq{name: "get: traversal id", method: "GET", path: "/v1/faxes/fax_..%2F..%2Fetc%2Fpasswd", key: admin, status: 404, code: "not_found"})
 	add(hostileReq{name: "document: traversal id", method: "GET", path: "/v1/faxes/..%2F..%2Ffaxgate.db/document", key: admin, status: 404, code: "not_found"})
+	add(hostileReq{name: "delete document: traversal id", method: "DELETE", path: "/v1/faxes/..%2F..%2Ffaxgate.db/document", key: admin, status: 404, code: "not_found"})
+	add(hostileReq{name: "delete: traversal id", method: "DELETE", path: "/v1/faxes/fax_..%2F..%2Fetc%2Fpasswd", key: admin, status: 404, code: "not_found"})
 
 	// Methods that are not allowed.
 	for _, m := range []struct{ method, path string }{
-		{"PUT", "/v1/faxes"}, {"DELETE", "/v1/faxes/" + fx.doneID}, {"PATCH", "/v1/faxes/" + fx.doneID}, {"PUT", "/v1/api-keys/" + keys["reader"].ID},
+		{"PUT", "/v1/faxes"}, {"PUT", "/v1/faxes/" + fx.doneID}, {"PATCH", "/v1/faxes/" + fx.doneID}, {"PUT", "/v1/api-keys/" + keys["reader"].ID},
 		{"POST", "/v1/deliveries"}, {"DELETE", "/v1/deliveries/" + fx.deliveryID}, {"POST", "/healthz"}, {"DELETE", "/v1/callback-secret"},
 	} {
 		add(hostileReq{name: "method " + m.method + " " + m.path, method: m.method, path: m.path, key: admin, status: 405, code: "method_not_allowed"})

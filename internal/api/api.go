@@ -30,6 +30,8 @@ type Store interface {
 	FindFaxes(ctx context.Context, fl fax.FaxFilter) ([]*fax.Fax, string, error)
 	FindEventsByFax(ctx context.Context, faxID string) ([]*fax.Event, error)
 	CancelFax(ctx context.Context, id string) (*fax.Fax, error)
+	DeleteFax(ctx context.Context, id string) (*fax.Fax, error)
+	MarkDocumentPurged(ctx context.Context, id string) error
 
 	CreateEndpoint(ctx context.Context, e *fax.Endpoint) (*fax.Endpoint, error)
 	FindEndpointByID(ctx context.Context, id string) (*fax.Endpoint, error)

@@ -383,7 +383,7 @@ func (s *Server) handleFaxDocument(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	if f.DocumentPurged {
-		return fax.Errorf(fax.ECodeGone, "the document of fax %s was deleted by the retention policy", f.ID)
+		return fax.Errorf(fax.ECodeGone, "the document of fax %s was deleted", f.ID)
 	}
 	if f.DocumentKey == "" {
 		if f.Direction == fax.Inbound && f.Failure != nil {

@@ -20,6 +20,8 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/faxes/{id}", fax.ScopeFaxRead, "Get one fax", s.handleFaxGet},
 		{"GET", "/v1/faxes/{id}/document", fax.ScopeFaxRead, "Download the fax's PDF", s.handleFaxDocument},
 		{"GET", "/v1/faxes/{id}/events", fax.ScopeFaxRead, "The fax's timeline", s.handleFaxEvents},
+		{"DELETE", "/v1/faxes/{id}", fax.ScopeFaxDelete, "Delete a final fax's record and document (an audit entry stays)", s.handleFaxDelete},
+		{"DELETE", "/v1/faxes/{id}/document", fax.ScopeFaxDelete, "Delete the fax's document now; downloads then answer 410", s.handleFaxDocumentDelete},
 		{"POST", "/v1/faxes/{id}/cancel", fax.ScopeFaxSend, "Cancel a fax that is not final", s.handleFaxCancel},
 
 		{"POST", "/v1/webhook-endpoints", fax.ScopeWebhooksManage, "Create a webhook endpoint (the secret is shown once)", s.handleEndpointCreate},

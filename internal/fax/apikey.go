@@ -17,11 +17,14 @@ const (
 	// ScopeMetricsRead reads /metrics on the API listener, so that a
 	// Prometheus scraper holds a key that can do nothing else.
 	ScopeMetricsRead Scope = "metrics:read"
+	// ScopeFaxDelete deletes faxes and their documents on request, apart
+	// from fax:read so that few keys can destroy records.
+	ScopeFaxDelete Scope = "fax:delete"
 )
 
 // AllScopes lists every scope; the admin key has them all.
 func AllScopes() []Scope {
-	return []Scope{ScopeFaxSend, ScopeFaxRead, ScopeWebhooksManage, ScopeKeysManage, ScopeMetricsRead}
+	return []Scope{ScopeFaxSend, ScopeFaxRead, ScopeWebhooksManage, ScopeKeysManage, ScopeMetricsRead, ScopeFaxDelete}
 }
 
 // ScopeNames lists every scope's name, for messages that say what is valid.

@@ -25,6 +25,7 @@ type Store interface {
 	FindCallbackToken(ctx context.Context, id string) (string, error)
 	ApplyUpdate(ctx context.Context, u *fax.Update) (fax.ApplyResult, error)
 	CancelFax(ctx context.Context, id string) (*fax.Fax, error)
+	DeleteFax(ctx context.Context, id string) (*fax.Fax, error)
 
 	ClaimFaxes(ctx context.Context, leaseFor time.Duration, limit int) ([]*fax.DispatchJob, error)
 	ExtendLease(ctx context.Context, id string, leaseFor time.Duration) error
@@ -106,6 +107,7 @@ func Run(t *testing.T, open Factory) {
 		{"ApplyOtherProvider", testApplyOtherProvider},
 		{"Receive", testReceive},
 		{"Cancel", testCancel},
+		{"DeleteFax", testDeleteFax},
 		{"Dispatch", testDispatch},
 		{"DeliveriesRouting", testDeliveriesRouting},
 		{"DeliveryAttempts", testDeliveryAttempts},

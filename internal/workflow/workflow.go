@@ -265,3 +265,12 @@ func NewAPIKey(ids *fax.IDGen, k *fax.APIKey, now time.Time) *fax.APIKey {
 	c.CreatedAt = now
 	return &c
 }
+
+// CheckDeletable says whether f's record may be deleted: only once final,
+// so that no worker or carrier callback is still moving it.
+func CheckDeletable(f *fax.Fax) error {
+	if !f.Status.Final() {
+		return fax.Errorf(fax.ECodeConflict, "fax %s is %s; only a final fax can be deleted", f.ID, f.Status)
+	}
+	return nil
+}
