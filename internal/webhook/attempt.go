@@ -86,6 +86,13 @@ func (w *Worker) attempt(ctx context.Context, job *fax.DeliveryJob) attemptRecor
 		out.attempt.HoldEndpointUntil = &until
 		w.holdEndpoint(job, until)
 	}
+	// A 410 disables the endpoint once its batch is recorded; until then
+	// this worker holds the endpoint's other deliveries itself, so that none
+	// goes out in between. Their leases run out, and the claims that follow
+	// find the endpoint disabled.
+	if out.attempt.StatusCode == http.StatusGone {
+		w.holdEndpoint(job, now.Add(w.opts.LeaseFor))
+	}
 
 	level := slog.LevelInfo
 	switch status {

@@ -301,7 +301,7 @@ func (w *Worker) Run(ctx context.Context) error {
 				// Retry-After; this one was claimed before.
 				if w.endpointHeld(job) {
 					done <- doneMsg{key: q.key}
-					dropped(job, "its endpoint asked to wait (Retry-After)")
+					dropped(job, "its endpoint asked to wait (Retry-After) or answered 410")
 					continue
 				}
 				res := make(chan attemptRecord, 1)
