@@ -3,7 +3,8 @@ package email
 import (
 	"strconv"
 	"strings"
-	"unicode"
+
+	"github.com/faxgate/faxgate/internal/fax"
 )
 
 // Steps of sending a message, named in Error.Op.
@@ -69,22 +70,9 @@ func replyError(op string, code int, msg string, err error) *Error {
 // cleanText makes a relay's reply safe to store and show: one line of valid
 // UTF-8 without control characters, at most maxErrText bytes.
 func cleanText(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
-	s = strings.Join(strings.Fields(s), " ")
+	s = fax.Words(s)
 	if len(s) > maxErrText {
-		cut := maxErrText
-		for cut > 0 && !isRuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
+		s = fax.Truncate(s, maxErrText) + "…"
 	}
 	return s
 }
-
-func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }

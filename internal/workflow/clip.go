@@ -2,7 +2,8 @@ package workflow
 
 import (
 	"strings"
-	"unicode/utf8"
+
+	"github.com/faxgate/faxgate/internal/fax"
 )
 
 // What records keep of free text from outside: a receiver's answer, a
@@ -15,14 +16,8 @@ const (
 )
 
 // Clip cuts s to at most n bytes of valid UTF-8, never inside a character;
-// invalid bytes become U+FFFD.
+// invalid bytes become U+FFFD. Unlike fax.OneLine it keeps line breaks: a
+// receiver's answer is shown as it came.
 func Clip(s string, n int) string {
-	if len(s) <= n {
-		return strings.ToValidUTF8(s, "\uFFFD")
-	}
-	s = s[:n]
-	for len(s) > 0 && !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s
+	return fax.Truncate(strings.ToValidUTF8(s, "\uFFFD"), n)
 }

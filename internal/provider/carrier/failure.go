@@ -2,8 +2,6 @@ package carrier
 
 import (
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/faxgate/faxgate/internal/fax"
 )
@@ -18,52 +16,23 @@ const MaxMessageLen = 500
 const MaxUserMessage = 200
 
 // Truncate shortens s to at most n bytes without splitting a character.
-func Truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
+func Truncate(s string, n int) string { return fax.Truncate(s, n) }
 
 // Clip shortens a carrier's text to n bytes on a rune boundary and turns
 // control characters into spaces, so that a Failure stays readable and
 // bounded.
 func Clip(s string, n int) string {
-	s = strings.TrimSpace(oneLine(s))
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return strings.TrimSpace(s[:cut])
+	return strings.TrimSpace(fax.Truncate(fax.OneLine(s), n))
 }
 
 // Clean makes a carrier's text safe to store and show: valid UTF-8, one
 // line with single spaces, none of secrets in it.
 func Clean(s string, secrets [][]byte) string {
-	s = strings.Join(strings.Fields(oneLine(s)), " ")
+	s = fax.Words(s)
 	for _, k := range secrets {
 		s = strings.ReplaceAll(s, string(k), "[redacted]")
 	}
 	return s
-}
-
-// oneLine is the one place a carrier's text loses what would break a
-// line or a terminal: invalid UTF-8 becomes U+FFFD, and each control
-// character or Unicode line or paragraph separator a space.
-func oneLine(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
-			return ' '
-		}
-		return r
-	}, s)
 }
 
 // UserMessage joins faxgate's words and the carrier's into one sentence
