@@ -22,7 +22,7 @@ type pdfDoc struct {
 	// fonts[i] is the object of the standard font pageFont(i), 0 until a
 	// page uses it.
 	fonts [numPageFonts]int
-	kids    []int
+	kids  []int
 	// zw and zbuf compress every stream of the document: a zlib.Writer
 	// costs far more to make than to reset.
 	zw   *zlib.Writer
