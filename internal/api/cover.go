@@ -46,3 +46,21 @@ func (s *Server) addCover(ctx context.Context, doc Document, c fax.Cover) (Docum
 	}
 	return s.opts.AddCover(ctx, doc, c, s.now().UTC())
 }
+
+// coverSchema adds the cover fields to a send body's OpenAPI properties;
+// a multipart cover_confidential is the text true or false.
+func coverSchema(props map[string]any, multipart bool) map[string]any {
+	text := func(max int, what string) map[string]any {
+		return map[string]any{"type": "string", "maxLength": max, "description": what}
+	}
+	props["cover_to"] = text(fax.MaxCoverName, "cover page: who the fax is for; any cover field adds a cover page in front of the document, counted in pages")
+	props["cover_from"] = text(fax.MaxCoverName, "cover page: who sends it")
+	props["cover_subject"] = text(fax.MaxCoverSubject, "cover page: subject")
+	props["cover_message"] = text(fax.MaxCoverMessage, "cover page: message, at most 100 lines; tabs and line breaks allowed, other control characters refused; characters outside Windows-1252 print as ?")
+	conf := map[string]any{"type": "boolean", "description": "cover page: adds the notice that the fax may contain confidential health information, and what to do if received in error"}
+	if multipart {
+		conf = map[string]any{"type": "string", "enum": []string{"true", "false"}, "description": conf["description"]}
+	}
+	props["cover_confidential"] = conf
+	return props
+}
