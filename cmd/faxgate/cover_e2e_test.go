@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"image"
 	"image/color"
 	"image/png"
@@ -276,4 +277,38 @@ func openMainErr(t *testing.T, env map[string]string) error {
 	err = m.Open(context.Background())
 	m.Close()
 	return err
+}
+
+// TestCoverPageIdempotency: a repeat under the same Idempotency-Key with
+// the same cover returns the same fax; with another cover it is another
+// request, refused with 409.
+func TestCoverPageIdempotency(t *testing.T) {
+	t.Parallel()
+	g := startGateway(t)
+	send := func(subject string) (int, faxObj) {
+		t.Helper()
+		mb := multipartSend(map[string]string{"to": "+15551234567", "cover_subject": subject}, textDoc)
+		req, _ := http.NewRequest("POST", g.url+"/v1/faxes", bytes.NewReader(mb.buf.Bytes()))
+		req.Header.Set("Content-Type", mb.ct)
+		req.Header.Set("Authorization", "Bearer "+adminKey)
+		req.Header.Set("Idempotency-Key", "cover-key-1")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var f faxObj
+		json.NewDecoder(resp.Body).Decode(&f)
+		return resp.StatusCode, f
+	}
+	code, first := send("Results")
+	if code != http.StatusAccepted || first.Pages != 2 {
+		t.Fatalf("first send: got %d with %d pages, want 202 with 2", code, first.Pages)
+	}
+	if code, again := send("Results"); code != http.StatusAccepted || again.ID != first.ID {
+		t.Fatalf("repeat: got %d %s, want 202 %s", code, again.ID, first.ID)
+	}
+	if code, _ := send("Other results"); code != http.StatusConflict {
+		t.Fatalf("same key, another cover: got %d, want 409", code)
+	}
 }

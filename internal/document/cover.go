@@ -71,7 +71,7 @@ Pages:	{{pages}} (including this cover page)
 // ConfidentialNotice is what {{confidential_notice}} says when a send asks
 // for it (cover_confidential): the notice health-care senders put on faxes.
 const ConfidentialNotice = "CONFIDENTIALITY NOTICE: This fax may contain confidential health information that is " +
-	"privileged and protected by federal and state law. It is intended only for the use of the recipient named " +
+	"privileged and protected by law. It is intended only for the use of the recipient named " +
 	"above. If you are not the intended recipient, any review, disclosure, copying, distribution or use of its " +
 	"contents is prohibited. If you have received this fax in error, please notify the sender immediately and " +
 	"destroy all pages."

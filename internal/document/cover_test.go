@@ -67,7 +67,7 @@ func TestCoverRender(t *testing.T) {
 	got := coverPageText(t, pdf, 1)
 	for _, want := range []string{"FAX", "Date: 2026-12-06 09:30 UTC", "To: Dr. Ana Smith, Cardiology", "From: Riverside Clinic",
 		"Subject: Referral (urgent) \\ review", "Pages: 3 (including this cover page)", "Please find the referral attached.",
-		"Call us back at the clinic.", "confidential health information", "protected by federal and state law",
+		"Call us back at the clinic.", "confidential health information", "privileged and protected by law.",
 		"intended only for the use of the recipient named above", "received this fax in error, please notify the sender immediately and destroy all pages"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("cover reads %q; want %q in it", got, want)
