@@ -185,6 +185,10 @@ func NewCoverRenderer(opts CoverOptions) (*CoverRenderer, error) {
 		}
 		r.logo, r.logoW, r.logoH = &img, w, h
 	}
+	// The template's own text must leave the senders' fields room.
+	if len(r.layout(&[numCoverFields]string{coverPages: "1", coverDate: "2006-01-02 15:04 UTC"})) > MaxCoverPages {
+		return nil, fmt.Errorf("the cover template alone needs more than %d pages", MaxCoverPages)
+	}
 	return r, nil
 }
 

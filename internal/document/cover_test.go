@@ -248,6 +248,7 @@ func TestCoverTemplateRefused(t *testing.T) {
 		"not UTF-8":           {"a\xff", "not UTF-8"},
 		"too long":            {strings.Repeat("a", MaxCoverTemplate+1), "at most 16384"},
 		"too many lines":      {strings.Repeat("a\n", MaxCoverTemplateLines+1), "at most 200"},
+		"too tall":            {strings.Repeat("# Heading\n", 150), "alone needs more than 5 pages"},
 	} {
 		_, err := NewCoverRenderer(CoverOptions{Template: tt.tmpl})
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
