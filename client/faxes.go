@@ -28,6 +28,13 @@ type SendRequest struct {
 	Provider    string
 	HeaderText  string
 
+	// Cover fields add a cover page in front of the document: any of them
+	// given (CoverConfidential true counts) asks for one.
+	CoverTo, CoverFrom, CoverSubject, CoverMessage string
+	// CoverConfidential adds the notice that the fax may contain
+	// confidential health information.
+	CoverConfidential bool
+
 	Document   io.Reader
 	Filename   string
 	ContentURL string
@@ -50,7 +57,8 @@ func (c *Client) SendFax(ctx context.Context, s SendRequest) (*Fax, error) {
 	}
 	r.header.Set("Idempotency-Key", key)
 	fields := [][2]string{{"to", s.To}, {"from", s.From}, {"callback_url", s.CallbackURL},
-		{"provider", s.Provider}, {"header_text", s.HeaderText}}
+		{"provider", s.Provider}, {"header_text", s.HeaderText}, {"cover_to", s.CoverTo}, {"cover_from", s.CoverFrom},
+		{"cover_subject", s.CoverSubject}, {"cover_message", s.CoverMessage}}
 	switch {
 	case s.Document != nil && s.ContentURL != "":
 		return nil, errors.New("client: give Document or ContentURL, not both")
@@ -61,6 +69,9 @@ func (c *Client) SendFax(ctx context.Context, s SendRequest) (*Fax, error) {
 			if f[1] != "" {
 				mw.WriteField(f[0], f[1])
 			}
+		}
+		if s.CoverConfidential {
+			mw.WriteField("cover_confidential", "true")
 		}
 		name := s.Filename
 		if name == "" {
@@ -78,11 +89,14 @@ func (c *Client) SendFax(ctx context.Context, s SendRequest) (*Fax, error) {
 		}
 		r.body, r.contentType = buf.Bytes(), mw.FormDataContentType()
 	default:
-		body := map[string]string{}
+		body := map[string]any{}
 		for _, f := range fields {
 			if f[1] != "" {
 				body[f[0]] = f[1]
 			}
+		}
+		if s.CoverConfidential {
+			body["cover_confidential"] = true
 		}
 		if s.ContentURL != "" {
 			body["content_url"] = s.ContentURL

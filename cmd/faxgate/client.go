@@ -50,6 +50,11 @@ func cmdSend(ctx context.Context, args []string, getenv func(string) string, std
 	provider := fs.String("provider", "", "carrier (default: the gateway's FAXGATE_PROVIDER)")
 	header := fs.String("header-text", "", "header line on each page (at most 50 characters)")
 	idem := fs.String("idempotency-key", "", "repeat-safe key: sending again with it returns the same fax")
+	coverTo := fs.String("cover-to", "", "cover page: who the fax is for (any --cover-* flag adds a cover page)")
+	coverFrom := fs.String("cover-from", "", "cover page: who sends it")
+	coverSubject := fs.String("cover-subject", "", "cover page: subject")
+	coverMessage := fs.String("cover-message", "", "cover page: message (at most 4000 characters)")
+	coverConfidential := fs.Bool("cover-confidential", false, "cover page: add the confidential health information notice")
 	url := fs.String("url", "", "gateway URL (default $FAXGATE_URL or http://localhost:8080)")
 	key := fs.String("key", "", "API key (default $FAXGATE_API_KEY)")
 	if err := fs.Parse(args); err != nil {
@@ -64,7 +69,8 @@ func cmdSend(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	f, err := c.SendFaxFile(ctx, fs.Arg(0), client.SendRequest{To: *to, From: *from, CallbackURL: *callback,
-		Provider: *provider, HeaderText: *header, IdempotencyKey: *idem})
+		Provider: *provider, HeaderText: *header, IdempotencyKey: *idem, CoverTo: *coverTo, CoverFrom: *coverFrom,
+		CoverSubject: *coverSubject, CoverMessage: *coverMessage, CoverConfidential: *coverConfidential})
 	if err != nil {
 		return err
 	}

@@ -225,6 +225,10 @@ func (m *Main) buildMetrics() {
 // buildAPI builds the REST API and mounts the carrier webhook routes on it.
 func (m *Main) buildAPI() error {
 	cfg := m.Config
+	addCover, err := newAddCover(cfg)
+	if err != nil {
+		return err
+	}
 	apiOpts := api.Options{
 		Store: m.Store, Blobs: m.Blobs, Logger: m.Logger.With("component", "api"), Now: m.Now,
 		AdminKeys: cfg.AdminKeys, MaxDocument: cfg.MaxDocument, DefaultProvider: cfg.Provider,
@@ -234,6 +238,7 @@ func (m *Main) buildAPI() error {
 		CancelAtCarrier: m.carriers.cancel,
 		Audit:           m.Store,
 		PrepareDocument: newPrepareDocument(cfg),
+		AddCover:        addCover,
 		RenderPDF:       renderPDF,
 		FetchDocument:   m.fetchDocument,
 		CheckWebhookURL: m.checkWebhookURL,

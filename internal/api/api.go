@@ -88,6 +88,9 @@ type Options struct {
 	// PrepareDocument sniffs, checks and converts a send's documents,
 	// joined in the order given, into the one document sent.
 	PrepareDocument func(ctx context.Context, files [][]byte) (Document, error)
+	// AddCover puts a cover page dated at in front of a prepared document
+	// and counts its pages again; nil refuses sends with cover fields.
+	AddCover func(ctx context.Context, doc Document, c fax.Cover, at time.Time) (Document, error)
 	// RenderPDF turns a stored document into the PDF users download.
 	RenderPDF func(b []byte, mime string) ([]byte, error)
 	// FetchDocument downloads a content_url with outbound-request safety.

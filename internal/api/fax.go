@@ -31,6 +31,14 @@ type sendRequest struct {
 	Filename      string `json:"filename"`
 	ContentURL    string `json:"content_url"`
 
+	CoverTo           string `json:"cover_to"`
+	CoverFrom         string `json:"cover_from"`
+	CoverSubject      string `json:"cover_subject"`
+	CoverMessage      string `json:"cover_message"`
+	CoverConfidential bool   `json:"cover_confidential"`
+	// coverConfidential is a multipart cover_confidential as sent.
+	coverConfidential string
+
 	// files are the documents in the order given: several file parts, or
 	// the one of content_base64 or content_url.
 	files [][]byte
@@ -63,7 +71,7 @@ func (s *Server) handleFaxCreate(w http.ResponseWriter, r *http.Request) error {
 	defer leave()
 	send := fax.SendRequest{
 		To: req.To, From: req.From, CallbackURL: req.CallbackURL, Provider: req.Provider,
-		HeaderText: req.HeaderText, IdempotencyKey: r.Header.Get("Idempotency-Key"),
+		HeaderText: req.HeaderText, IdempotencyKey: r.Header.Get("Idempotency-Key"), Cover: req.cover(),
 	}
 	if err := send.Validate(); err != nil {
 		return err
@@ -92,6 +100,11 @@ func (s *Server) handleFaxCreate(w http.ResponseWriter, r *http.Request) error {
 	doc, err := s.opts.PrepareDocument(ctx, req.files)
 	if err != nil {
 		return err
+	}
+	if send.Cover.Set() {
+		if doc, err = s.addCover(ctx, doc, send.Cover); err != nil {
+			return err
+		}
 	}
 	if err := send.ValidateIdempotencyKey(); err != nil {
 		return err
@@ -167,7 +180,7 @@ func (s *Server) readSend(w http.ResponseWriter, r *http.Request) (*sendRequest,
 }
 
 // sendFields are the multipart fields of a send.
-var sendFields = []string{"to", "file", "from", "callback_url", "provider", "header_text", "content_url"}
+var sendFields = append([]string{"to", "file", "from", "callback_url", "provider", "header_text", "content_url"}, coverFields...)
 
 // readMultipartSend reads a multipart send, refusing a document over the
 // limit with 413 before reading it all.
@@ -181,6 +194,7 @@ func (s *Server) readMultipartSend(r *http.Request, boundary string, req *sendRe
 		"to": &req.To, "from": &req.From, "callback_url": &req.CallbackURL, "provider": &req.Provider,
 		"header_text": &req.HeaderText, "content_url": &req.ContentURL,
 	}
+	req.coverMultipart(fields)
 	names := newFieldSet("field", sendFields)
 	names.repeatable = []string{"file"}
 	var total int64
@@ -211,17 +225,24 @@ func (s *Server) readMultipartSend(r *http.Request, boundary string, req *sendRe
 			req.files = append(req.files, b)
 			continue
 		}
-		b, err := io.ReadAll(io.LimitReader(p, maxField+1))
+		limit := maxField
+		if name == "cover_message" {
+			limit = maxCoverMessageField
+		}
+		b, err := io.ReadAll(io.LimitReader(p, int64(limit)+1))
 		if err != nil {
 			return s.bodyError(err, malformed)
 		}
-		if len(b) > maxField {
-			return fax.Errorf(fax.ECodeInvalid, "field %s is longer than %d bytes", name, maxField)
+		if len(b) > limit {
+			return fax.Errorf(fax.ECodeInvalid, "field %s is longer than %d bytes", name, limit)
 		}
 		*fields[name] = strings.TrimSpace(string(b))
 	}
 	if len(req.files) > 0 && req.ContentURL != "" {
 		return fax.Errorf(fax.ECodeInvalid, "send a file part or content_url, not both")
+	}
+	if err := req.parseCoverConfidential(); err != nil {
+		return err
 	}
 	// Whatever follows the closing boundary is read now, within the
 	// deadline, so that the body is wholly in before the send takes a

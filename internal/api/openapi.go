@@ -110,15 +110,15 @@ func schemas() map[string]any {
 			"document_purged": boolean(), "created_at": str(), "updated_at": str(), "completed_at": nstr(),
 		}),
 		"FaxList": list("Fax"),
-		"SendJSON": obj([]string{"to"}, map[string]any{
+		"SendJSON": obj([]string{"to"}, coverSchema(map[string]any{
 			"to": str(), "from": str(), "callback_url": str(), "provider": enum("simulator", "phaxio", "sinch", "gofax", "asterisk"),
 			"header_text": str(), "content_base64": str(), "filename": str(), "content_url": str(),
-		}),
-		"SendMultipart": obj([]string{"to", "file"}, map[string]any{
+		}, false)),
+		"SendMultipart": obj([]string{"to", "file"}, coverSchema(map[string]any{
 			"to": str(), "file": map[string]any{"type": "array", "items": map[string]any{"type": "string", "contentMediaType": "application/octet-stream"},
 				"description": "one part per file, joined in order: PDF, TIFF, text, PNG, JPEG, GIF, BMP, WebP; DOCX, DOC, ODT, RTF, XLSX, ODS, PPTX, HTML when LibreOffice is installed"},
 			"from": str(), "callback_url": str(), "provider": str(), "header_text": str(), "content_url": str(),
-		}),
+		}, true)),
 		"Event": obj([]string{"id", "type", "created_at", "data"}, map[string]any{
 			"id": str(), "type": enum(eventTypes...), "created_at": str(), "data": ref("Fax"),
 		}),

@@ -96,6 +96,10 @@ type Config struct {
 	ConvertMaxBytes int64         // FAXGATE_CONVERT_MAX_BYTES, default 100 MiB: what one LibreOffice run may write
 	ImageMaxPixels  int           // FAXGATE_IMAGE_MAX_PIXELS, default 50000000: pixels of an image, all GIF frames together
 
+	// Cover pages (cover_* fields of a send).
+	CoverLogo     string // FAXGATE_COVER_LOGO, default "" (no logo): a PNG or JPEG drawn at the top of every cover
+	CoverTemplate string // FAXGATE_COVER_TEMPLATE, default "" (the built-in cover): a text file with {{placeholders}}
+
 	// The console at /console.
 	ConsoleIdle        time.Duration // FAXGATE_CONSOLE_IDLE_TIMEOUT, default 30m: a session unused this long ends
 	ConsoleMaxAge      time.Duration // FAXGATE_CONSOLE_SESSION_MAX_AGE, default 12h: a session ends this long after sign-in
@@ -360,6 +364,8 @@ func settings() []setting {
 		{"FAXGATE_CONVERT_TIMEOUT", "2m", false, "how long converting one office document with LibreOffice may take; longer gets 422", posDur(func(c *Config) *time.Duration { return &c.ConvertTimeout })},
 		{"FAXGATE_CONVERT_MAX_BYTES", "104857600", false, "how much one LibreOffice conversion may write (bytes); more gets 422", byteSize(func(c *Config) *int64 { return &c.ConvertMaxBytes }, 1<<20, 1<<32)},
 		{"FAXGATE_IMAGE_MAX_PIXELS", "50000000", false, "most pixels an image may have (all GIF frames together); more gets 422", integer(func(c *Config) *int { return &c.ImageMaxPixels }, 1_000_000, 1_000_000_000)},
+		{"FAXGATE_COVER_LOGO", "", false, "path to a PNG or JPEG logo drawn at the top of every cover page, scaled to at most an inch tall (checked at start-up)", str(func(c *Config) *string { return &c.CoverLogo })},
+		{"FAXGATE_COVER_TEMPLATE", "", false, "path to a text file that replaces the built-in cover page text: {{to}} {{from}} {{subject}} {{message}} {{pages}} {{date}} {{confidential_notice}} (checked at start-up)", str(func(c *Config) *string { return &c.CoverTemplate })},
 		{"FAXGATE_METRICS_ADDR", "", false, "a second listen address serving GET /metrics without a key (keep it private); empty: metrics only on the API with a metrics:read key", str(func(c *Config) *string { return &c.MetricsAddr })},
 		{"FAXGATE_METRICS_CACHE", "30s", false, "how long the database's figures in /metrics are reused before one scrape reads them again", dur(func(c *Config) *time.Duration { return &c.MetricsCacheFor })},
 		{"FAXGATE_CONSOLE_IDLE_TIMEOUT", "30m", false, "a console session unused this long ends", dur(func(c *Config) *time.Duration { return &c.ConsoleIdle })},

@@ -187,10 +187,13 @@ func (c *Console) handleSend(w http.ResponseWriter, r *http.Request, p *principa
 		return err
 	}
 	fields := map[string]string{}
-	for _, name := range []string{"header_text", "callback_url"} {
+	for _, name := range []string{"header_text", "callback_url", "cover_to", "cover_from", "cover_subject", "cover_message"} {
 		if v := strings.TrimSpace(r.FormValue(name)); v != "" {
 			fields[name] = v
 		}
+	}
+	if r.FormValue("cover_confidential") != "" {
+		fields["cover_confidential"] = "true"
 	}
 	fields["to"] = strings.TrimSpace(r.FormValue("to"))
 	return c.send(w, r, p, fields, hdr.Filename, b, "console.fax_send")

@@ -3,7 +3,8 @@
 // file name), counts their pages before anything is sent, and turns text,
 // fax TIFFs, images and (through LibreOffice, when installed) office
 // documents into the PDFs faxgate stores and serves, joining a send's
-// files in order. It also writes the sample PDFs the simulator carrier
+// files in order. It renders the cover pages sends ask for
+// (CoverRenderer) and writes the sample PDFs the simulator carrier
 // "receives".
 //
 // Every error meant for a user is a *fax.Error (unsupported_type, invalid,

@@ -19,8 +19,10 @@ type pdfDoc struct {
 	offsets []int // offsets[n-1] is where object n starts; -1 until written
 	catalog int
 	pages   int
-	font    int // 0 until a page uses text
-	kids    []int
+	// fonts[i] is the object of the standard font pageFont(i), 0 until a
+	// page uses it.
+	fonts [numPageFonts]int
+	kids  []int
 	// zw and zbuf compress every stream of the document: a zlib.Writer
 	// costs far more to make than to reset.
 	zw   *zlib.Writer
@@ -64,19 +66,50 @@ func (d *pdfDoc) stream(n int, dict string, data []byte) {
 	d.buf.WriteString("\nendstream\nendobj\n")
 }
 
+// Font sets for addPageFonts: bit i is pageFont(i), shown as /F(i+1).
+const (
+	fontCourier       = 1 << 0
+	fontHelvetica     = 1 << 1
+	fontHelveticaBold = 1 << 2
+	numPageFonts      = 3
+)
+
+// pageFont names the standard fonts pages may use: Courier for text pages,
+// Helvetica and its bold for cover pages. Standard fonts need nothing
+// embedded and every reader and rasteriser has them.
+func pageFont(i int) string {
+	return [numPageFonts]string{"Courier", "Helvetica", "Helvetica-Bold"}[i]
+}
+
 // addPage adds a page of width×height points drawn by content, which may use
-// the font /F1 when text is true and the images as /Im0, /Im1, ….
+// the font /F1 (Courier) when text is true and the images as /Im0, /Im1, ….
 func (d *pdfDoc) addPage(width, height float64, content []byte, text bool, images []pdfImage) error {
+	fonts := 0
+	if text {
+		fonts = fontCourier
+	}
+	return d.addPageFonts(width, height, content, fonts, images)
+}
+
+// addPageFonts is addPage with the set of fonts content uses.
+func (d *pdfDoc) addPageFonts(width, height float64, content []byte, fonts int, images []pdfImage) error {
 	page := d.alloc()
 	contents := d.alloc()
 	var res strings.Builder
 	res.WriteString("<<")
-	if text {
-		if d.font == 0 {
-			d.font = d.alloc()
-			d.object(d.font, "<< /Type /Font /Subtype /Type1 /BaseFont /Courier /Encoding /WinAnsiEncoding >>")
+	if fonts != 0 {
+		res.WriteString(" /Font <<")
+		for i := range numPageFonts {
+			if fonts&(1<<i) == 0 {
+				continue
+			}
+			if d.fonts[i] == 0 {
+				d.fonts[i] = d.alloc()
+				d.object(d.fonts[i], "<< /Type /Font /Subtype /Type1 /BaseFont /"+pageFont(i)+" /Encoding /WinAnsiEncoding >>")
+			}
+			fmt.Fprintf(&res, " /F%d %d 0 R", i+1, d.fonts[i])
 		}
-		fmt.Fprintf(&res, " /Font << /F1 %d 0 R >>", d.font)
+		res.WriteString(" >>")
 	}
 	if len(images) > 0 {
 		res.WriteString(" /XObject <<")

@@ -145,21 +145,38 @@ func layoutText(text string) [][]string {
 // bytes, at the last space that fits when there is one. Trailing spaces are
 // dropped; leading ones (indentation) are kept on the first row only.
 func wrapLine(l string) []string {
+	return wrapFit(l, courierFit)
+}
+
+// courierFit is how many bytes of l fit on a row of Courier text.
+func courierFit(l string) int { return min(len(l), textColumns) }
+
+// wrapFit breaks l as wrapLine does, with fit saying how many of a row's
+// leading bytes fit on it, so that the proportional cover page text wraps
+// by the same rule as the monospaced text pages.
+func wrapFit(l string, fit func(string) int) []string {
 	l = strings.TrimRight(l, " ")
-	if len(l) <= textColumns {
+	n := fit(l)
+	if n >= len(l) {
 		return []string{l}
 	}
 	var rows []string
-	for len(l) > textColumns {
-		cut := strings.LastIndexByte(l[:textColumns+1], ' ')
+	for n < len(l) {
+		// At least one byte a row, so that a glyph wider than the row
+		// cannot stop the loop.
+		if n = max(n, 1); n >= len(l) {
+			break
+		}
+		cut := strings.LastIndexByte(l[:n+1], ' ')
 		if cut <= 0 || strings.TrimLeft(l[:cut], " ") == "" {
-			rows = append(rows, l[:textColumns])
-			l = l[textColumns:]
+			rows = append(rows, l[:n])
+			l = l[n:]
 		} else {
 			rows = append(rows, strings.TrimRight(l[:cut], " "))
 			l = l[cut+1:]
 		}
 		l = strings.TrimLeft(l, " ")
+		n = fit(l)
 	}
 	if l != "" {
 		rows = append(rows, l)

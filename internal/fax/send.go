@@ -30,10 +30,12 @@ type SendRequest struct {
 	Provider       string
 	HeaderText     string
 	IdempotencyKey string
+	// Cover is the cover page asked for; none when !Cover.Set().
+	Cover Cover
 }
 
-// Validate checks the numbers and the header text, and normalises the
-// numbers in place. Its messages name the API's fields.
+// Validate checks the numbers, the header text and the cover fields, and
+// normalises the numbers and the cover in place. Its messages name the API's fields.
 func (r *SendRequest) Validate() error {
 	to, err := ParseNumber(r.To)
 	if err != nil {
@@ -47,6 +49,9 @@ func (r *SendRequest) Validate() error {
 	}
 	if n := utf8.RuneCountInString(r.HeaderText); n > MaxHeaderText || !utf8.ValidString(r.HeaderText) {
 		return Errorf(ECodeInvalid, "header_text: at most %d characters of text, got %d", MaxHeaderText, n)
+	}
+	if err := r.Cover.Validate(); err != nil {
+		return err
 	}
 	r.To, r.From = string(to), string(from)
 	return nil
@@ -69,7 +74,7 @@ func (r *SendRequest) ValidateIdempotencyKey() error {
 // two requests share a hash by shifting text between fields.
 func (r *SendRequest) Hash(files [][]byte) string {
 	h := sha256.New()
-	for _, v := range []string{r.To, r.From, r.CallbackURL, r.Provider, r.HeaderText, filesDigest(files)} {
+	for _, v := range append([]string{r.To, r.From, r.CallbackURL, r.Provider, r.HeaderText, filesDigest(files)}, r.Cover.hashParts()...) {
 		h.Write([]byte(strconv.Itoa(len(v)) + ":" + v))
 	}
 	return hex.EncodeToString(h.Sum(nil))

@@ -130,6 +130,12 @@ type sendInput struct {
 	ContentBase64 string `json:"content_base64,omitempty" jsonschema:"the document (PDF, TIFF, text, PNG, JPEG, GIF, BMP, WebP, or DOCX, DOC, ODT, RTF, XLSX, ODS, PPTX, HTML) in standard base64"`
 	Filename      string `json:"filename,omitempty" jsonschema:"the document's file name, with content_base64"`
 	ContentURL    string `json:"content_url,omitempty" jsonschema:"an https URL the gateway fetches the document from"`
+	CoverTo       string `json:"cover_to,omitempty" jsonschema:"cover page: who the fax is for; any cover field adds a cover page"`
+	CoverFrom     string `json:"cover_from,omitempty" jsonschema:"cover page: who sends it"`
+	CoverSubject  string `json:"cover_subject,omitempty" jsonschema:"cover page: subject"`
+	CoverMessage  string `json:"cover_message,omitempty" jsonschema:"cover page: message, at most 4000 characters"`
+	// CoverConfidential adds the confidential health information notice.
+	CoverConfidential bool `json:"cover_confidential,omitempty" jsonschema:"cover page: add the notice that the fax may contain confidential health information"`
 }
 
 func (s *server) sendFax(ctx context.Context, req *sdk.CallToolRequest, in sendInput) (*sdk.CallToolResult, any, error) {
@@ -137,7 +143,8 @@ func (s *server) sendFax(ctx context.Context, req *sdk.CallToolRequest, in sendI
 	if err != nil {
 		return toolError(err)
 	}
-	sr := client.SendRequest{To: in.To, From: in.From, HeaderText: in.HeaderText, CallbackURL: in.CallbackURL, ContentURL: in.ContentURL}
+	sr := client.SendRequest{To: in.To, From: in.From, HeaderText: in.HeaderText, CallbackURL: in.CallbackURL, ContentURL: in.ContentURL,
+		CoverTo: in.CoverTo, CoverFrom: in.CoverFrom, CoverSubject: in.CoverSubject, CoverMessage: in.CoverMessage, CoverConfidential: in.CoverConfidential}
 	n := 0
 	if in.Text != "" {
 		n++

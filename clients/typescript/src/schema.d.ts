@@ -698,6 +698,16 @@ export interface components {
             callback_url?: string;
             content_base64?: string;
             content_url?: string;
+            /** @description cover page: adds the notice that the fax may contain confidential health information, and what to do if received in error */
+            cover_confidential?: boolean;
+            /** @description cover page: who sends it */
+            cover_from?: string;
+            /** @description cover page: message, at most 100 lines; tabs and line breaks allowed, other control characters refused; characters outside Windows-1252 print as ? */
+            cover_message?: string;
+            /** @description cover page: subject */
+            cover_subject?: string;
+            /** @description cover page: who the fax is for; any cover field adds a cover page in front of the document, counted in pages */
+            cover_to?: string;
             filename?: string;
             from?: string;
             header_text?: string;
@@ -708,6 +718,19 @@ export interface components {
         SendMultipart: {
             callback_url?: string;
             content_url?: string;
+            /**
+             * @description cover page: adds the notice that the fax may contain confidential health information, and what to do if received in error
+             * @enum {string}
+             */
+            cover_confidential?: "true" | "false";
+            /** @description cover page: who sends it */
+            cover_from?: string;
+            /** @description cover page: message, at most 100 lines; tabs and line breaks allowed, other control characters refused; characters outside Windows-1252 print as ? */
+            cover_message?: string;
+            /** @description cover page: subject */
+            cover_subject?: string;
+            /** @description cover page: who the fax is for; any cover field adds a cover page in front of the document, counted in pages */
+            cover_to?: string;
             /** @description one part per file, joined in order: PDF, TIFF, text, PNG, JPEG, GIF, BMP, WebP; DOCX, DOC, ODT, RTF, XLSX, ODS, PPTX, HTML when LibreOffice is installed */
             file: string[];
             from?: string;
