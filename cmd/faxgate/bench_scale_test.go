@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -83,5 +84,43 @@ func TestBenchCompareSmall(t *testing.T) {
 	}
 	if after := benchDatabases(t, base); after != before {
 		t.Errorf("%d faxgate_bench_ databases after the run, %d before: the run's database was not dropped", after, before)
+	}
+}
+
+// TestBenchInstancesSmall runs bench --instances 2 from the built binary,
+// whose children are `faxgate serve` processes on one fresh database:
+// every scenario completes across the fleet, every send reaches the
+// carrier once and no webhook arrives twice. Speed is not checked.
+func TestBenchInstancesSmall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts gateway processes")
+	}
+	db := freshDatabase(t)
+	bin := buildBinary(t)
+	out := filepath.Join(t.TempDir(), "instances.json")
+	cmd := exec.Command(bin, "bench", "--instances", "2", "--database-url", db, "--clients", "4", "--ingest", "200", "--drain", "100",
+		"--e2e-rate", "200", "--e2e-duration", "1s", "--pages", "3", "--sends", "60", "--json", out)
+	output, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("bench --instances: %v\n%s", err, output)
+	}
+	raw, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res bench.InstancesResults
+	if err := json.Unmarshal(raw, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Instances != 2 || len(res.Errors) != 0 || res.DuplicateWebhooks != 0 || res.DuplicateSends != 0 {
+		t.Fatalf("instances %d, errors %v, claimed twice %d webhooks and %d sends; want 2, none, 0 and 0", res.Instances, res.Errors, res.DuplicateWebhooks, res.DuplicateSends)
+	}
+	for _, f := range []bench.Figure{res.Ingest, res.Drain, res.Sends, res.EndToEnd} {
+		if f.Count == 0 || f.Rate <= 0 || f.Errors != 0 {
+			t.Errorf("%s: %+v, want a count, a rate and no errors", f.Name, f)
+		}
+	}
+	if res.Sends.Count != 60 || res.EndToEnd.Count != 200 {
+		t.Errorf("sends %d, end to end %d; want 60 and 200", res.Sends.Count, res.EndToEnd.Count)
 	}
 }
