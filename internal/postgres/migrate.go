@@ -47,6 +47,9 @@ const (
 	migrateMinPause           = 100 * time.Millisecond
 	migrateMaxPause           = 5 * time.Second
 	migrateTries              = 30
+	// migrateLockPoll is how often an instance looks whether another one
+	// has finished migrating.
+	migrateLockPoll = 50 * time.Millisecond
 )
 
 type migration struct {
@@ -141,17 +144,30 @@ func (m migrator) run(ctx context.Context, cfg *pgx.ConnConfig) error {
 }
 
 // next applies the first pending migration and returns its version, 0
-// when the schema is current, or -1 when it should look again. Its transaction first takes an advisory
-// transaction lock and re-reads the schema version, so instances starting
-// at once apply each migration once.
+// when the schema is current, or -1 when it should look again. Its
+// transaction first takes an advisory transaction lock and re-reads the
+// schema version, so instances starting at once apply each migration once.
 func (m migrator) next(ctx context.Context, conn *pgx.Conn, migs []migration) (int, error) {
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: migrate: %w", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrateLockKey); err != nil {
+	// The lock is tried, not waited for: CREATE INDEX CONCURRENTLY, run by
+	// the instance that holds it, waits for every open transaction to end,
+	// so a transaction waiting here for its lock would be a deadlock.
+	var got bool
+	if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, migrateLockKey).Scan(&got); err != nil {
 		return 0, fmt.Errorf("postgres: migrate: lock: %w", err)
+	}
+	if !got {
+		tx.Rollback(ctx)
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("postgres: migrate: %w", ctx.Err())
+		case <-time.After(migrateLockPoll):
+		}
+		return -1, nil
 	}
 	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
 		return 0, fmt.Errorf("postgres: migrate: %w", err)
@@ -189,8 +205,12 @@ func (m migrator) next(ctx context.Context, conn *pgx.Conn, migs []migration) (i
 // outside applies the first pending migration, a no-transaction one, under
 // the session form of the advisory lock (its statements commit one by one).
 func (m migrator) outside(ctx context.Context, conn *pgx.Conn, migs []migration) (v int, err error) {
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, migrateLockKey); err != nil {
+	var got bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, migrateLockKey).Scan(&got); err != nil {
 		return 0, fmt.Errorf("postgres: migrate: lock: %w", err)
+	}
+	if !got {
+		return -1, nil // another instance migrates: look again
 	}
 	defer func() {
 		uctx := context.WithoutCancel(ctx)
