@@ -53,7 +53,8 @@ func usesPostgres(cfg config.Config) bool {
 // that holds the data directory's lock may release leases (SQLite).
 func openStoreFor(ctx context.Context, cfg config.Config, now func() time.Time, opts storeOptions) (store, error) {
 	if usesPostgres(cfg) {
-		s, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{Now: now, Logger: opts.logger, OnWork: opts.onWork, DisableAfter: opts.disableAfter})
+		s, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{DirectURL: cfg.DatabaseListenURL,
+			Now: now, Logger: opts.logger, OnWork: opts.onWork, DisableAfter: opts.disableAfter})
 		if err != nil {
 			return nil, fmt.Errorf("FAXGATE_DATABASE_URL: %w", err)
 		}

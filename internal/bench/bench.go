@@ -47,6 +47,17 @@ type options struct {
 	memProfile  string
 	check       bool
 
+	// compare runs the scenarios on SQLite and on the PostgreSQL server of
+	// databaseURL, rounds times each, alternating (compare.go).
+	compare bool
+	rounds  int
+
+	// instances, when set, runs that many `faxgate serve` children on one
+	// PostgreSQL database instead (instances.go), with sends faxes sent
+	// through the API besides the callbacks.
+	instances int
+	sends     int
+
 	// soak, when set, runs the soak instead of the scenarios (soak.go).
 	soak       time.Duration
 	soakRate   float64
@@ -112,7 +123,9 @@ with Phaxio as the carrier and a loopback webhook receiver that verifies every s
   drain       a backlog of pending webhook deliveries, delivered
   end to end  callback in → verified webhook out, at a set rate
   memory      resident set idle after start and peak under load; start to ready on an existing database
-The gateway's log goes to gateway.log in the data directory.`
+The gateway's log goes to gateway.log in the data directory.
+With --compare it runs the scenarios on SQLite and on PostgreSQL in turn and prints the ratios;
+with --instances N it runs N faxgate serve processes on one PostgreSQL database and spreads the load over them.`
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "%s\n\nFlags:\n", help)
 		fs.PrintDefaults()
@@ -129,7 +142,11 @@ The gateway's log goes to gateway.log in the data directory.`
 	fs.StringVar(&o.jsonFile, "json", "", "also write the results as JSON to `FILE`")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of each scenario to `FILE` with the scenario's name inserted: cpu.pprof gives cpu-ingest.pprof, …")
 	fs.StringVar(&o.memProfile, "memprofile", "", "write a heap profile taken after the scenarios to `FILE`")
-	fs.BoolVar(&o.check, "check", false, "also exit non-zero when a figure misses its budget")
+	fs.BoolVar(&o.check, "check", false, "also exit non-zero when a figure misses its budget (with --compare: when a ratio misses)")
+	fs.BoolVar(&o.compare, "compare", false, "run the scenarios on SQLite and on PostgreSQL (--database-url, in a new database per run, dropped afterwards) alternating, and print the ratios PostgreSQL / SQLite against their budget")
+	fs.IntVar(&o.instances, "instances", 0, "run this many `faxgate serve` processes on the PostgreSQL database of --database-url, each on its own loopback port, spread the load over them and check that no work is claimed twice")
+	fs.IntVar(&o.sends, "sends", 2000, "with --instances, faxes sent through the API (POST /v1/faxes) to the fake carrier")
+	fs.IntVar(&o.rounds, "rounds", 1, "with --compare, runs on each store; each store's figure is its median round")
 	fs.DurationVar(&o.soak, "soak", 0, "instead of the scenarios, run `faxgate serve` as a child process and send it callbacks at --soak-rate for this long, sampling its resident set")
 	fs.Float64Var(&o.soakRate, "soak-rate", 1000, "carrier callbacks a second offered during --soak")
 	fs.DurationVar(&o.soakSample, "soak-sample", 30*time.Second, "how often --soak samples the child's memory")
@@ -149,11 +166,31 @@ The gateway's log goes to gateway.log in the data directory.`
 		return UsageError("--e2e-rate and --e2e-duration must be positive")
 	case o.soak < 0 || o.soakRate <= 0 || o.soakSample <= 0:
 		return UsageError("--soak must not be negative, --soak-rate and --soak-sample must be positive")
+	case o.compare && o.databaseURL == "":
+		return UsageError("--compare needs --database-url (a postgres:// URL whose user may create databases)")
+	case o.compare && o.soak > 0:
+		return UsageError("--compare and --soak do not go together")
+	case o.rounds < 1 || o.rounds > 100:
+		return UsageError("--rounds must be from 1 to 100")
+	case o.instances < 0 || o.instances > 64:
+		return UsageError("--instances must be from 1 to 64")
+	case o.instances > 0 && o.databaseURL == "":
+		return UsageError("--instances needs --database-url: several processes share one PostgreSQL database")
+	case o.instances > 0 && (o.compare || o.soak > 0):
+		return UsageError("--instances goes with neither --compare nor --soak")
+	case o.sends < 1:
+		return UsageError("--sends must be positive")
 	}
 
 	b := &bench{o: o, getenv: getenv, progress: stderr, open: open}
 	if o.soak > 0 {
 		return b.runSoak(ctx, stdout)
+	}
+	if o.compare {
+		return b.compareCommand(ctx, stdout)
+	}
+	if o.instances > 0 {
+		return b.runInstances(ctx, stdout)
 	}
 	res, err := b.run(ctx)
 	if res != nil {
@@ -425,7 +462,7 @@ func (b *bench) prepare() (cleanup func(), err error) {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
 	undo = append(undo, func() { b.logFile.Close() })
-	if b.carrier, err = newFakeCarrier(); err != nil {
+	if b.carrier, err = newFakeCarrier(b.o.instances > 0); err != nil {
 		return nil, fmt.Errorf("bench: fake carrier: %w", err)
 	}
 	undo = append(undo, func() { b.carrier.srv.Close() })
@@ -463,6 +500,13 @@ func (b *bench) configure() error {
 		"PHAXIO_BASE_URL":                b.carrier.url,
 		"FAXGATE_WEBHOOK_ALLOW_NETWORKS": "127.0.0.0/8",
 		"FAXGATE_METRICS_ADDR":           metricsAddr,
+	}
+	if b.o.instances > 0 {
+		// The fleet shares documents (a send taken by one instance may
+		// be dispatched by another) and sends through the API.
+		env["FAXGATE_BLOB_URL"] = "file://" + filepath.Join(b.dir, "documents")
+		env["FAXGATE_ADMIN_KEY"] = b.token + "-admin"
+		env["FAXGATE_RATE_LIMIT"] = "0"
 	}
 	// Settings a user may tune for the run; everything else is the bench's.
 	for _, k := range []string{"FAXGATE_LOG_LEVEL", "FAXGATE_LOG_FORMAT", "FAXGATE_WEBHOOK_WORKERS", "FAXGATE_DISPATCH_WORKERS"} {

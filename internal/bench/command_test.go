@@ -29,6 +29,11 @@ func TestCommandUsage(t *testing.T) {
 		{[]string{"--e2e-rate", "-1"}, "--e2e-rate"},
 		{[]string{"--soak-rate", "0"}, "--soak"},
 		{[]string{"extra"}, "no arguments"},
+		{[]string{"--compare"}, "--database-url"},
+		{[]string{"--instances", "2"}, "--database-url"},
+		{[]string{"--instances", "-1"}, "--instances"},
+		{[]string{"--instances", "2", "--database-url", "postgres://x/y", "--compare"}, "--instances"},
+		{[]string{"--compare", "--database-url", "postgres://x/y", "--rounds", "0"}, "--rounds"},
 		{[]string{"--dir", full}, "is not empty"},
 	} {
 		err := Command(context.Background(), tc.args, func(string) string { return "" }, io.Discard, io.Discard, nil)

@@ -180,8 +180,13 @@ func newLoader(clients int) *loader { return &loader{clients: clients} }
 // as the clients go). sent, when not nil, receives each request's send time
 // relative to epoch.
 func (l *loader) run(ctx context.Context, base string, p *benchPlan, rate float64, epoch time.Time, sent []atomic.Int64) loadResult {
+	return l.runOn(ctx, []string{base}, p, rate, epoch, sent)
+}
+
+// runOn is run spread over several gateways, as a load balancer spreads
+// connections: client c keeps its connection to bases[c % len(bases)].
+func (l *loader) runOn(ctx context.Context, bases []string, p *benchPlan, rate float64, epoch time.Time, sent []atomic.Int64) loadResult {
 	res := loadResult{n: p.n, lat: make([]time.Duration, p.n)}
-	host := strings.TrimPrefix(base, "http://")
 	var tokens chan struct{}
 	stop := make(chan struct{})
 	defer close(stop)
@@ -195,6 +200,7 @@ func (l *loader) run(ctx context.Context, base string, p *benchPlan, rate float6
 	var wg sync.WaitGroup
 	for c := range l.clients {
 		wg.Go(func() {
+			host := strings.TrimPrefix(bases[c%len(bases)], "http://")
 			hc := &rawClient{host: host}
 			defer hc.close()
 			var req []byte

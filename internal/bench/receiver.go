@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/faxgate/faxgate/internal/provider/phaxio"
 	"github.com/faxgate/faxgate/internal/webhook"
 )
 
@@ -40,6 +41,12 @@ type benchReceiver struct {
 	wg       sync.WaitGroup
 	mu       sync.Mutex
 	conns    map[net.Conn]struct{}
+
+	// ids, when not nil, counts the webhooks of each webhook-id (--instances
+	// checks that no delivery is claimed twice); dupIDs counts repeats.
+	idMu   sync.Mutex
+	ids    map[string]int32
+	dupIDs atomic.Int64
 }
 
 // benchTracker matches webhooks to the callbacks of a plan.
@@ -165,6 +172,16 @@ func (r *benchReceiver) receive(h http.Header, body []byte) {
 		return
 	}
 	r.verified.Add(1)
+	if r.ids != nil {
+		id := h.Get(webhook.HeaderID)
+		r.idMu.Lock()
+		r.ids[id]++
+		again := r.ids[id] > 1
+		r.idMu.Unlock()
+		if again {
+			r.dupIDs.Add(1)
+		}
+	}
 	if t := r.track.Load(); t != nil {
 		t.record(body, now)
 	}
@@ -284,26 +301,62 @@ func ceilingServer() (*http.Server, string, error) {
 	return srv, "http://" + ln.Addr().String(), nil
 }
 
-// fakeCarrier stands for Phaxio's API. None of the scenarios sends a fax,
-// so any call to it is an error.
+// fakeCarrier stands for Phaxio's API. None of the scenarios of one
+// gateway sends a fax, so there any call to it is an error. With accept
+// (--instances, whose sends scenario does send) it accepts each POST
+// /faxes, counting the sends of each fax by the faxgate id tag, so that a
+// fax sent twice shows; other calls are counted and refused.
 type fakeCarrier struct {
-	srv   *http.Server
-	url   string
-	calls atomic.Int64
+	srv    *http.Server
+	url    string
+	calls  atomic.Int64
+	accept bool
+
+	mu       sync.Mutex
+	sends    map[string]int // faxgate fax id → POST /faxes received
+	sent     atomic.Int64   // POST /faxes accepted
+	dupSends atomic.Int64
+	nextID   int64
 }
 
-func newFakeCarrier() (*fakeCarrier, error) {
+func newFakeCarrier(accept bool) (*fakeCarrier, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	f := &fakeCarrier{url: "http://" + ln.Addr().String() + "/v2.1"}
-	f.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.calls.Add(1)
-		w.WriteHeader(http.StatusServiceUnavailable)
-	}), ReadHeaderTimeout: 10 * time.Second}
+	f := &fakeCarrier{url: "http://" + ln.Addr().String() + "/v2.1", accept: accept, sends: map[string]int{}, nextID: 700000000}
+	f.srv = &http.Server{Handler: http.HandlerFunc(f.serve), ReadHeaderTimeout: 10 * time.Second}
 	go f.srv.Serve(ln)
 	return f, nil
+}
+
+func (f *fakeCarrier) serve(w http.ResponseWriter, r *http.Request) {
+	if !f.accept || r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/faxes") {
+		f.calls.Add(1)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
+	id := ""
+	if err := r.ParseMultipartForm(1 << 20); err == nil {
+		id = r.FormValue("tag[" + phaxio.TagName + "]")
+	}
+	if id == "" {
+		f.calls.Add(1)
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	f.mu.Lock()
+	f.sends[id]++
+	again := f.sends[id] > 1
+	f.nextID++
+	pid := f.nextID
+	f.mu.Unlock()
+	if again {
+		f.dupSends.Add(1)
+	}
+	f.sent.Add(1)
+	w.Header().Set("Content-Type", "application/json")
+	fmt.Fprintf(w, `{"success":true,"message":"Fax queued for sending","data":{"id":%d}}`, pid)
 }
 
 // memStatus reads the resident set (VmRSS) and its high-water mark (VmHWM)

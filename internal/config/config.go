@@ -24,16 +24,21 @@ import (
 // Config is every setting faxgate reads. Each field's comment gives its
 // setting name and default.
 type Config struct {
-	Addr            string        // FAXGATE_ADDR, default ":8080"
-	DataDir         string        // FAXGATE_DATA_DIR, default "./faxgate-data"
-	DatabaseURL     string        // FAXGATE_DATABASE_URL, default "" (SQLite file in DataDir)
-	PublicURL       string        // FAXGATE_PUBLIC_URL, default "http://localhost:8080"
-	Provider        string        // FAXGATE_PROVIDER, default "simulator"
-	AdminKeys       []string      // FAXGATE_ADMIN_KEY, default none
-	LogFormat       string        // FAXGATE_LOG_FORMAT, "text" (default) or "json"
-	LogLevel        string        // FAXGATE_LOG_LEVEL, default "info"
-	MaxDocument     int64         // FAXGATE_MAX_DOCUMENT_BYTES, default 20 MiB
-	ShutdownTimeout time.Duration // FAXGATE_SHUTDOWN_TIMEOUT, default 30s
+	Addr        string // FAXGATE_ADDR, default ":8080"
+	DataDir     string // FAXGATE_DATA_DIR, default "./faxgate-data"
+	DatabaseURL string // FAXGATE_DATABASE_URL, default "" (SQLite file in DataDir)
+	// DatabaseListenURL is FAXGATE_DATABASE_LISTEN_URL, default "" (the
+	// database URL): PostgreSQL reached directly, not through a
+	// transaction-mode pooler, for the sessions that keep state (LISTEN,
+	// leader locks, migrations).
+	DatabaseListenURL string
+	PublicURL         string        // FAXGATE_PUBLIC_URL, default "http://localhost:8080"
+	Provider          string        // FAXGATE_PROVIDER, default "simulator"
+	AdminKeys         []string      // FAXGATE_ADMIN_KEY, default none
+	LogFormat         string        // FAXGATE_LOG_FORMAT, "text" (default) or "json"
+	LogLevel          string        // FAXGATE_LOG_LEVEL, default "info"
+	MaxDocument       int64         // FAXGATE_MAX_DOCUMENT_BYTES, default 20 MiB
+	ShutdownTimeout   time.Duration // FAXGATE_SHUTDOWN_TIMEOUT, default 30s
 
 	WebhookAllowNetworks []netip.Prefix  // FAXGATE_WEBHOOK_ALLOW_NETWORKS, default none
 	WebhookWorkers       int             // FAXGATE_WEBHOOK_WORKERS, default 16
@@ -299,6 +304,7 @@ func settings() []setting {
 		{"FAXGATE_ADDR", ":8080", false, "address to listen on", str(func(c *Config) *string { return &c.Addr })},
 		{"FAXGATE_DATA_DIR", "./faxgate-data", false, "SQLite database and documents", str(func(c *Config) *string { return &c.DataDir })},
 		{"FAXGATE_DATABASE_URL", "", true, "empty: SQLite in the data dir; postgres://… for PostgreSQL", str(func(c *Config) *string { return &c.DatabaseURL })},
+		{"FAXGATE_DATABASE_LISTEN_URL", "", true, "PostgreSQL: a direct postgres:// URL (not through PgBouncer) for LISTEN, leader locks and migrations; empty: FAXGATE_DATABASE_URL", str(func(c *Config) *string { return &c.DatabaseListenURL })},
 		{"FAXGATE_PUBLIC_URL", "http://localhost:8080", false, "the URL carriers call back (no trailing slash)", str(func(c *Config) *string { return &c.PublicURL })},
 		{"FAXGATE_PROVIDER", "simulator", false, "default carrier: simulator, phaxio, sinch, gofax, asterisk", str(func(c *Config) *string { return &c.Provider })},
 		{"FAXGATE_ADMIN_KEY", "", true, "API key with every scope (comma-separated for rotation)", list(func(c *Config) *[]string { return &c.AdminKeys })},
@@ -632,6 +638,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		bad("FAXGATE_DATABASE_URL", "want empty (SQLite) or a postgres:// URL")
+	}
+	if c.DatabaseListenURL != "" && (c.DatabaseURL == "" || !strings.HasPrefix(c.DatabaseListenURL, "postgres://") && !strings.HasPrefix(c.DatabaseListenURL, "postgresql://")) {
+		bad("FAXGATE_DATABASE_LISTEN_URL", "want a postgres:// URL, and FAXGATE_DATABASE_URL set to PostgreSQL")
 	}
 	for _, k := range c.AdminKeys {
 		if len(k) < 16 {

@@ -21,13 +21,9 @@ package postgres
 
 import (
 	"context"
-	"embed"
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,13 +33,22 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-//go:embed migrations/*.sql
-var migrationFS embed.FS
-
 // Options tune a Store; the zero value means defaults. The pool itself is
 // tuned through the URL (pool_max_conns, pool_min_conns, … as pgxpool reads
 // them; default max(4, number of CPUs) connections).
 type Options struct {
+	// DirectURL is where the connections that keep session state go: the
+	// LISTEN connection, leader locks and migrations (default: the pool's
+	// URL). Behind PgBouncer in transaction mode it names the server
+	// itself, since those sessions must stay on one server connection.
+	DirectURL string
+	// Migrations replaces the embedded migrations (files NNNN_name.sql at
+	// its root); tests inject pending ones. Nil: the embedded set.
+	Migrations fs.FS
+	// MigrateLockTimeout bounds how long a migration's statement waits for
+	// a table lock before it gives up, lets the running instances' queries
+	// queued behind it through, and tries again (default 2s).
+	MigrateLockTimeout time.Duration
 	// Now is the clock (default time.Now); tests inject one.
 	Now func() time.Time
 	// Logger receives store diagnostics (default: discard).
@@ -65,6 +70,7 @@ type Options struct {
 // in one process or many, may share a database.
 type Store struct {
 	pool   *pgxpool.Pool
+	direct *pgx.ConnConfig // for sessions outside the pool (Options.DirectURL)
 	now    func() time.Time
 	log    *slog.Logger
 	onWork func(string)
@@ -108,6 +114,17 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "faxgate"
 	}
+	s.direct = cfg.ConnConfig.Copy()
+	if opts.DirectURL != "" {
+		dc, err := pgx.ParseConfig(opts.DirectURL)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: direct database URL: %w", err)
+		}
+		if dc.RuntimeParams["application_name"] == "" {
+			dc.RuntimeParams["application_name"] = "faxgate"
+		}
+		s.direct = dc
+	}
 	s.pool, err = pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
@@ -116,7 +133,8 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		s.pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	if err := migrate(ctx, s.pool, s.log, s.now); err != nil {
+	m := migrator{fsys: opts.Migrations, log: s.log, now: s.now, lockTimeout: opts.MigrateLockTimeout}
+	if err := m.run(ctx, s.direct); err != nil {
 		s.pool.Close()
 		return nil, err
 	}
@@ -137,12 +155,7 @@ func Migrate(ctx context.Context, url string) error {
 	if err != nil {
 		return fmt.Errorf("postgres: database URL: %w", err)
 	}
-	conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig)
-	if err != nil {
-		return fmt.Errorf("postgres: migrate: %w", err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	return migrate(ctx, conn, slog.New(slog.DiscardHandler), time.Now)
+	return migrator{log: slog.New(slog.DiscardHandler), now: time.Now}.run(ctx, cfg.ConnConfig)
 }
 
 // Close stops the listener, ends every lead this Store holds and closes the
@@ -176,107 +189,6 @@ func (s *Store) Ping(ctx context.Context) error {
 		return fmt.Errorf("postgres: ping: %w", err)
 	}
 	return nil
-}
-
-// migrateLockKey is the pg_advisory_xact_lock key that serialises
-// migrations of instances starting together. It lies outside the int4 range
-// of hashtext, so no TryLead name can collide with it.
-const migrateLockKey int64 = 0x6661786761746500 // "faxgate\x00"
-
-type migration struct {
-	v    int
-	name string
-}
-
-func migrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFS, "migrations")
-	if err != nil {
-		return nil, fmt.Errorf("postgres: migrate: %w", err)
-	}
-	var migs []migration
-	for _, e := range entries {
-		n, err := strconv.Atoi(strings.SplitN(e.Name(), "_", 2)[0])
-		if err != nil {
-			return nil, fmt.Errorf("postgres: migration %s has no number", e.Name())
-		}
-		migs = append(migs, migration{n, e.Name()})
-	}
-	sort.Slice(migs, func(i, j int) bool { return migs[i].v < migs[j].v })
-	return migs, nil
-}
-
-// beginner is a pool or a single connection.
-type beginner interface {
-	Begin(ctx context.Context) (pgx.Tx, error)
-}
-
-// migrate applies pending migrations one transaction each. Every
-// transaction first takes an advisory transaction lock and re-reads the
-// schema version, so instances starting at once apply each migration once.
-func migrate(ctx context.Context, db beginner, log *slog.Logger, now func() time.Time) error {
-	migs, err := migrations()
-	if err != nil {
-		return err
-	}
-	for {
-		applied, err := migrateNext(ctx, db, migs, now)
-		if err != nil {
-			return err
-		}
-		if applied == 0 {
-			return nil
-		}
-		log.Info("applied migration", "version", applied)
-	}
-}
-
-// migrateNext applies the first pending migration and returns its version,
-// or 0 when the schema is current.
-func migrateNext(ctx context.Context, db beginner, migs []migration, now func() time.Time) (int, error) {
-	tx, err := db.Begin(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("postgres: migrate: %w", err)
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrateLockKey); err != nil {
-		return 0, fmt.Errorf("postgres: migrate: lock: %w", err)
-	}
-	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
-		return 0, fmt.Errorf("postgres: migrate: %w", err)
-	}
-	var current int
-	if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-		return 0, fmt.Errorf("postgres: migrate: %w", err)
-	}
-	latest := 0
-	if len(migs) > 0 {
-		latest = migs[len(migs)-1].v
-	}
-	if current > latest {
-		return 0, fmt.Errorf("postgres: the database schema is version %d but this faxgate knows only up to %d; upgrade faxgate", current, latest)
-	}
-	for _, m := range migs {
-		if m.v <= current {
-			continue
-		}
-		body, err := fs.ReadFile(migrationFS, "migrations/"+m.name)
-		if err != nil {
-			return 0, fmt.Errorf("postgres: migrate: %w", err)
-		}
-		// Without arguments pgx uses the simple protocol, which runs a
-		// file of several statements.
-		if _, err := tx.Exec(ctx, string(body)); err != nil {
-			return 0, fmt.Errorf("postgres: migration %s: %w", m.name, err)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, m.v, now().UnixMilli()); err != nil {
-			return 0, fmt.Errorf("postgres: migration %s: %w", m.name, err)
-		}
-		if err := tx.Commit(ctx); err != nil {
-			return 0, fmt.Errorf("postgres: migration %s: %w", m.name, err)
-		}
-		return m.v, nil
-	}
-	return 0, tx.Commit(ctx)
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }

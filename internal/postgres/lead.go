@@ -6,15 +6,15 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5"
 )
 
-// lead is a held leadership: a pooled connection taken out of circulation
-// whose session owns an advisory lock.
+// lead is a held leadership: a session of its own, outside the pool, that
+// owns an advisory lock.
 type lead struct {
 	s    *Store
 	name string
-	conn *pgxpool.Conn
+	conn *pgx.Conn
 	once sync.Once
 }
 
@@ -23,40 +23,47 @@ type lead struct {
 // ok says whether it does. It never waits.
 //
 // Leadership is a session-level pg_try_advisory_lock(hashtext(name)) taken
-// on a connection borrowed from the pool and held until release, so each
-// lead costs one pool connection for its duration. PostgreSQL releases the
-// lock when that session ends, so the lead of an instance that crashes or
-// loses its connection passes to the next instance that tries; a job run
-// under a lead must therefore tolerate, rarely, two runs overlapping (as
-// periodic, idempotent jobs do). release is safe to call more than once;
-// Close releases every lead still held.
+// on a connection of its own to Options.DirectURL and held until release,
+// so each lead costs one connection besides the pool for its duration. The
+// session is kept out of the pool because a pooler in transaction mode
+// (PgBouncer) hands a pooled connection's statements to any server
+// session, and a session-level lock then stays with a session nobody
+// holds. PostgreSQL releases the lock when the session ends, so the lead of
+// an instance that crashes or loses its connection passes to the next
+// instance that tries; a job run under a lead must therefore tolerate,
+// rarely, two runs overlapping (as periodic, idempotent jobs do). release
+// is safe to call more than once; Close releases every lead still held.
 func (s *Store) TryLead(ctx context.Context, name string) (release func(), ok bool, err error) {
 	if s.closed.Load() {
 		return nil, false, errClosed
 	}
-	conn, err := s.pool.Acquire(ctx)
+	cfg := s.direct.Copy()
+	cfg.RuntimeParams["application_name"] = cfg.RuntimeParams["application_name"] + " lead"
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, false, fmt.Errorf("postgres: try lead %s: %w", name, err)
 	}
 	var got bool
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtext($1))`, name).Scan(&got); err != nil {
-		conn.Release()
-		return nil, false, fmt.Errorf("postgres: try lead %s: %w", name, err)
-	}
-	if !got {
-		conn.Release()
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtext($1))`, name).Scan(&got); err != nil || !got {
+		conn.Close(context.WithoutCancel(ctx))
+		if err != nil {
+			return nil, false, fmt.Errorf("postgres: try lead %s: %w", name, err)
+		}
 		return func() {}, false, nil
 	}
 	l := &lead{s: s, name: name, conn: conn}
 	s.leadMu.Lock()
 	s.leads[l] = struct{}{}
 	s.leadMu.Unlock()
+	if s.closed.Load() { // Close may have collected the leads before this one
+		l.release()
+		return nil, false, errClosed
+	}
 	return l.release, true, nil
 }
 
-// release unlocks and returns the connection to the pool, or, when the
-// unlock cannot be confirmed, closes the connection: ending the session is
-// what guarantees the lock is gone.
+// release ends the lead's session, which is what guarantees the lock is
+// gone whatever state the connection is in.
 func (l *lead) release() {
 	l.once.Do(func() {
 		l.s.leadMu.Lock()
@@ -64,13 +71,8 @@ func (l *lead) release() {
 		l.s.leadMu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		var unlocked bool
-		err := l.conn.QueryRow(ctx, `SELECT pg_advisory_unlock(hashtext($1))`, l.name).Scan(&unlocked)
-		if err == nil && unlocked {
-			l.conn.Release()
-			return
+		if err := l.conn.Close(ctx); err != nil {
+			l.s.log.Warn("lead connection did not close cleanly", "lead", l.name, "err", err)
 		}
-		l.s.log.Warn("lead not unlocked; closing its connection", "lead", l.name, "err", err)
-		l.conn.Hijack().Close(ctx)
 	})
 }

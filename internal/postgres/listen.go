@@ -29,10 +29,11 @@ func (s *Store) startListener(ctx context.Context) error {
 	return nil
 }
 
-// dialListener connects outside the pool (a LISTENing session must stay
-// with one connection) and runs LISTEN.
+// dialListener connects outside the pool, to Options.DirectURL (a
+// LISTENing session must stay with one server connection, which a
+// transaction-mode pooler would not keep), and runs LISTEN.
 func (s *Store) dialListener(ctx context.Context) (*pgx.Conn, error) {
-	cfg := s.pool.Config().ConnConfig.Copy()
+	cfg := s.direct.Copy()
 	cfg.RuntimeParams["application_name"] = cfg.RuntimeParams["application_name"] + " listener"
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
