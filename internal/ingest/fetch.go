@@ -142,13 +142,14 @@ func (in *Ingest) fetch(ctx context.Context, j *fax.InboundJob) {
 		}
 		return
 	}
-	// Give up, but never lose the reception: record it as partial, with
-	// why the document is missing. Rejected credentials need the operator.
+	// Give up, but never lose the reception: the fax, listed since its
+	// webhook, becomes partial with its document unavailable and why.
+	// Rejected credentials need the operator.
 	level := log.Warn
 	if fax.ErrorCode(err) == fax.ECodeUnauthorized {
 		level = log.Error
 	}
-	level("received document could not be fetched; recording the fax without it", "err", err)
+	level("received document could not be fetched; the fax stays without it", "err", err)
 	u = j.Update
 	u.Status, u.Document = fax.StatusPartial, nil
 	u.Failure = &fax.Failure{Code: "document_unavailable", Message: "the received document could not be fetched: " + fax.ErrorMessage(err)}

@@ -28,8 +28,12 @@ import (
 // Store applies updates and keeps the jobs that fetch received documents.
 type Store interface {
 	ApplyUpdate(ctx context.Context, u *fax.Update) (fax.ApplyResult, error)
+	// EnqueueInbound records a received fax whose document is elsewhere,
+	// listed at once with its document pending, and a job to fetch it.
 	EnqueueInbound(ctx context.Context, u *fax.Update) (fax.ApplyResult, error)
 	ClaimInboundJobsExcept(ctx context.Context, leaseFor time.Duration, limit int, except []string) ([]*fax.InboundJob, error)
+	// CompleteInbound settles the job's fax: the document stored
+	// (u.Document.Key) makes it available, none unavailable.
 	CompleteInbound(ctx context.Context, jobID string, u *fax.Update) (fax.ApplyResult, error)
 	RetryInbound(ctx context.Context, jobID, errText string, at time.Time) error
 }
@@ -391,12 +395,13 @@ func (in *Ingest) writeError(w http.ResponseWriter, r *http.Request, err error) 
 
 // Apply applies one update in one transaction. A received fax whose
 // document came with it is stored as PDF first; one whose document is
-// elsewhere is recorded with a job that fetches it in the background.
+// elsewhere is recorded at once, its document pending, with a job that
+// fetches it in the background.
 func (in *Ingest) Apply(ctx context.Context, u *fax.Update) (fax.ApplyResult, error) {
 	if u.Kind == fax.UpdateInbound && u.Document != nil && u.Document.Key == "" && u.Document.Bytes == nil {
 		res, err := in.opts.Store.EnqueueInbound(ctx, u)
 		if err == nil {
-			in.log.Info("received fax queued for document fetch", "provider", u.Provider, "duplicate", res.Duplicate)
+			in.log.Info("received fax recorded; document to fetch", "provider", u.Provider, "fax_id", res.FaxID, "duplicate", res.Duplicate)
 		}
 		return res, err
 	}
