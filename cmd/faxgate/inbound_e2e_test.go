@@ -45,7 +45,6 @@ func (g *gateway) post(path, ct string, body []byte, hdr map[string]string) (int
 	return resp.StatusCode, string(b)
 }
 
-// inbound lists the received faxes.
 // inbound lists the received faxes whose document has settled (fetched or
 // given up on); those still pending are left out, as the list left them out
 // before received faxes were listed at once.
