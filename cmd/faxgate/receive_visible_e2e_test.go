@@ -109,6 +109,10 @@ func testReceivedFaxVisibleAtOnce(t *testing.T, opts ...gatewayOption) {
 		t.Errorf("document_status=available: got %+v, want none", got)
 	}
 	var e errorBody
+	if code := g.do("GET", "/v1/faxes?document_status=lost", nil, &e); code != http.StatusBadRequest || e.Error.Code != "invalid" || e.Error.RequestID == "" {
+		t.Errorf("unknown document_status: got %d %+v, want 400 invalid", code, e)
+	}
+	e = errorBody{}
 	if code := g.do("GET", "/v1/faxes/"+id+"/document", nil, &e); code != http.StatusConflict || e.Error.Code != "document_pending" {
 		t.Errorf("document while pending: got %d %+v, want 409 document_pending", code, e)
 	}
