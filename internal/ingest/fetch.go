@@ -127,6 +127,15 @@ func (in *Ingest) fetch(ctx context.Context, j *fax.InboundJob) {
 			log.Error("record received fax", "err", err)
 			return
 		}
+		if res.Stale {
+			// The fax's document was deleted while it was fetched: what
+			// was fetched is not kept.
+			if err := in.opts.Blobs.Delete(ctx, u.Document.Key); err != nil {
+				log.Warn("delete a document fetched after its fax's was deleted", "fax_id", res.FaxID, "err", err)
+			}
+			log.Info("received document fetched after it was deleted; not kept", "fax_id", res.FaxID)
+			return
+		}
 		log.Info("received fax stored", "fax_id", res.FaxID, "pages", u.Pages)
 		return
 	}

@@ -41,6 +41,7 @@ type Store interface {
 // Blobs stores received documents.
 type Blobs interface {
 	Put(ctx context.Context, key string, b []byte) (fax.BlobInfo, error)
+	Delete(ctx context.Context, key string) error
 }
 
 // Route is one carrier webhook route.
@@ -460,14 +461,19 @@ func (in *Ingest) storeInbound(ctx context.Context, u *fax.Update) error {
 		}
 	}
 	u.Pages = pages
-	// The key derives from the carrier event, so a repeated webhook
-	// overwrites the same blob rather than leaving a second copy.
-	sum := sha256.Sum256([]byte(u.Provider + "\x00" + u.DedupeKey()))
-	key := fmt.Sprintf("inbound/%s/%s.pdf", u.Provider, hex.EncodeToString(sum[:16]))
+	key := storedKey(u)
 	info, err := in.opts.Blobs.Put(ctx, key, pdf)
 	if err != nil {
 		return fmt.Errorf("ingest: store document: %w", err)
 	}
 	u.Document = &fax.InboundDocument{Key: key, SHA256: info.SHA256, Size: info.Size}
 	return nil
+}
+
+// storedKey names the blob of a received document. It derives from the
+// carrier event, so a repeated webhook overwrites the same blob rather than
+// leaving a second copy.
+func storedKey(u *fax.Update) string {
+	sum := sha256.Sum256([]byte(u.Provider + "\x00" + u.DedupeKey()))
+	return fmt.Sprintf("inbound/%s/%s.pdf", u.Provider, hex.EncodeToString(sum[:16]))
 }

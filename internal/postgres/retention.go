@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/workflow"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -31,7 +32,12 @@ func (s *Store) FindExpiredDocuments(ctx context.Context, direction fax.Directio
 func (s *Store) MarkDocumentPurged(ctx context.Context, id string) error {
 	return s.write(ctx, func(tx *wtx) error {
 		now := s.now().UTC()
-		n, err := tx.exec(`UPDATE faxes SET document_purged = true, updated_at = $1 WHERE id = $2 AND NOT document_purged`, ms(now), id)
+		// A received fax's document becomes unavailable (see
+		// workflow.DocumentDeleted).
+		n, err := tx.exec(`UPDATE faxes SET document_purged = true,
+			document_status = CASE WHEN direction = 'inbound' THEN 'unavailable' ELSE document_status END,
+			document_error = CASE WHEN direction = 'inbound' THEN $3 ELSE document_error END,
+			updated_at = $1 WHERE id = $2 AND NOT document_purged`, ms(now), id, workflow.DocumentDeleted)
 		if err != nil {
 			return fmt.Errorf("postgres: mark purged: %w", err)
 		}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/workflow"
 )
 
 // FindExpiredDocuments returns up to limit final faxes of direction whose
@@ -34,7 +35,12 @@ func (s *Store) FindExpiredDocuments(ctx context.Context, direction fax.Directio
 func (s *Store) MarkDocumentPurged(ctx context.Context, id string) error {
 	return s.write(ctx, func(tx *wtx) error {
 		now := s.now().UTC()
-		res, err := tx.Exec(`UPDATE faxes SET document_purged = 1, updated_at = ? WHERE id = ? AND document_purged = 0`, ms(now), id)
+		// A received fax's document becomes unavailable (see
+		// workflow.DocumentDeleted).
+		res, err := tx.Exec(`UPDATE faxes SET document_purged = 1,
+			document_status = CASE WHEN direction = 'inbound' THEN 'unavailable' ELSE document_status END,
+			document_error = CASE WHEN direction = 'inbound' THEN ? ELSE document_error END,
+			updated_at = ? WHERE id = ? AND document_purged = 0`, workflow.DocumentDeleted, ms(now), id)
 		if err != nil {
 			return fmt.Errorf("sqlite: mark purged: %w", err)
 		}

@@ -174,6 +174,27 @@ func testReceivePending(t *testing.T, s Store, c *Clock) {
 		t.Errorf("document_status unavailable lists %v, want [%s]", got, r.FaxID)
 	}
 
+	// Deleting a pending fax's document settles it: a fetch ending later
+	// attaches nothing.
+	c.Advance(time.Second)
+	u = pointer("1006")
+	r, _ = s.EnqueueInbound(ctx, &u)
+	jobs, _ = s.ClaimInboundJobs(ctx, time.Minute, 10)
+	if err := s.MarkDocumentPurged(ctx, r.FaxID); err != nil {
+		t.Fatal(err)
+	}
+	if f := find(r.FaxID); f.DocumentStatus != fax.DocumentUnavailable || f.DocumentError == "" {
+		t.Errorf("deleted while pending: got %q %q, want unavailable with why", f.DocumentStatus, f.DocumentError)
+	}
+	late := jobs[0].Update
+	late.Document = &fax.InboundDocument{Key: "inbound/gofax/1006.pdf", Size: 5}
+	if r2, err := s.CompleteInbound(ctx, jobs[0].ID, &late); err != nil || r2.Applied {
+		t.Errorf("fetch ending after the deletion: got %+v %v, want nothing applied", r2, err)
+	}
+	if f := find(r.FaxID); f.DocumentKey != "" || f.DocumentStatus != fax.DocumentUnavailable {
+		t.Errorf("fetch ending after the deletion attached %q (%s)", f.DocumentKey, f.DocumentStatus)
+	}
+
 	// A document in the webhook itself is available at once; a reception
 	// that brought none is unavailable at once.
 	c.Advance(time.Second)

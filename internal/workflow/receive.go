@@ -71,6 +71,12 @@ func Settle(ids *fax.IDGen, f *fax.Fax, u *fax.Update, now time.Time) (Change, e
 	return c, nil
 }
 
+// DocumentDeleted is the document_error of a received fax whose document
+// was deleted (by request or retention). Deleting it settles a pending one
+// too, so that a fetch ending later attaches nothing (Settle finds it no
+// longer pending): what was asked to be deleted is not stored again.
+const DocumentDeleted = "the document was deleted"
+
 // SettlesPending reports whether u, an inbound update whose carrier event
 // was seen before, may settle the pending fax of that event: only when it
 // brings the document itself (a richer webhook for the same reception).
