@@ -119,6 +119,15 @@ func testReceivedFaxVisibleAtOnce(t *testing.T, opts ...gatewayOption) {
 	if ev := live.waitFor("fax.receiving", id); !ev.Valid || ev.Data["document_status"] != "pending" {
 		t.Errorf("fax.receiving: got %+v, want signed, document_status pending", ev)
 	}
+	// The console's inbox and fax page say so, and offer no download yet.
+	b := &browser{t: t, g: g}
+	b.signIn(adminKey)
+	if _, body := b.req("GET", "/console/faxes?direction=inbound", nil, nil); !strings.Contains(body, `data-document-status="pending"`) {
+		t.Error("console inbox: the fax's document is not shown pending")
+	}
+	if _, body := b.req("GET", "/console/faxes/"+id, nil, nil); !strings.Contains(body, "document pending") || strings.Contains(body, "Download PDF") {
+		t.Error("console fax page: want the document shown pending, without a download")
+	}
 	// A repeat of the webhook is the same fax.
 	if outcome, again := receive("4851543"); outcome != "duplicate" || again != id {
 		t.Errorf("repeated webhook: got %s %s, want duplicate of %s", outcome, again, id)
@@ -204,6 +213,11 @@ func testReceivedFaxVisibleAtOnce(t *testing.T, opts ...gatewayOption) {
 	}
 	if code := g.do("GET", "/v1/faxes/"+gone+"/document", nil, &e); code != http.StatusNotFound || !strings.Contains(e.Error.Message, "unavailable") {
 		t.Errorf("document of an unavailable fax: got %d %+v, want 404 saying why", code, e)
+	}
+	b = &browser{t: t, g: g} // the session ran out while the clock moved on
+	b.signIn(adminKey)
+	if _, body := b.req("GET", "/console/faxes/"+gone, nil, nil); !strings.Contains(body, "document unavailable") || !strings.Contains(body, "refused") {
+		t.Error("console fax page: want the document shown unavailable with the reason")
 	}
 	if got := list("document_status=unavailable"); len(got) != 1 || got[0].ID != gone {
 		t.Errorf("document_status=unavailable: got %+v", got)
