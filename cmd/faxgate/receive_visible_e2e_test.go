@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -223,4 +224,30 @@ func testReceivedFaxVisibleAtOnce(t *testing.T, opts ...gatewayOption) {
 		t.Errorf("document_status=unavailable: got %+v", got)
 	}
 	plain.waitFor("fax.received", gone)
+}
+
+// TestReceivedVisibleEveryCarrier: with the carriers' document APIs down,
+// a reception through each carrier's route whose document must be fetched
+// (Phaxio and Sinch from their file APIs, GoFax from its API) is listed at
+// once with its document pending.
+func TestReceivedVisibleEveryCarrier(t *testing.T) {
+	t.Parallel()
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer down.Close()
+	g := fetchGateway(t, down, newTestClock())
+	for i, carrier := range []string{"phaxio", "sinch", "gofax"} {
+		id := strconv.Itoa(7400001 + i)
+		g.receive(carrier, id)
+		var l struct{ Data []faxObj }
+		g.do("GET", "/v1/faxes?direction=inbound&document_status=pending", nil, &l)
+		found := false
+		for _, f := range l.Data {
+			found = found || (f.Provider == carrier && f.ProviderFaxID != nil && *f.ProviderFaxID == id)
+		}
+		if !found {
+			t.Errorf("%s: the reception is not listed pending at once; got %+v", carrier, l.Data)
+		}
+	}
 }
