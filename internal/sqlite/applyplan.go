@@ -102,7 +102,7 @@ func (s *Store) planApply(u *fax.Update) *applyPlan {
 // since a deleted row's rowid may be given to a new one. Checking only
 // these is checking the whole row; TestGuardColumns holds every UPDATE
 // of faxes in the package to that.
-const guardColumns = `id, status, provider_fax_id, pages, pages_sent, failure, document_purged, updated_at, completed_at, document_status, document_error`
+const guardColumns = `id, status, provider_fax_id, pages, pages_sent, failure, document_purged, updated_at, completed_at`
 
 // guardValues returns what the guardColumns of f's row hold, in order, in
 // the forms the store writes them.
@@ -116,7 +116,7 @@ func guardValues(f *fax.Fax) []any {
 		completed = sql.NullInt64{Int64: ms(*f.CompletedAt), Valid: true}
 	}
 	return []any{f.ID, string(f.Status), f.ProviderFaxID, f.Pages, f.PagesSent, failureJSON(f.Failure), purged,
-		ms(f.UpdatedAt), completed, string(f.DocumentStatus), f.DocumentError}
+		ms(f.UpdatedAt), completed}
 }
 
 // rowUnchanged is the condition that a faxes row, found by rowid, still

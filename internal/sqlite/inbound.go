@@ -193,11 +193,11 @@ func (s *Store) settleByWebhookTx(tx *wtx, u *fax.Update, key, faxID string) (fa
 	return s.settleJobTx(tx, jobID, faxID, u, s.now().UTC())
 }
 
-// replaceFax writes a received fax whose document settled. The row is
-// replaced rather than updated: the document columns are written only by
-// INSERT, which keeps them out of the apply plan's guard (applyplan.go), so
-// outbound callbacks check no more columns; the new row's rowid matches no
-// plan.
+// replaceFax writes a received fax whose document settled or was deleted.
+// The row is replaced rather than updated: the document columns are
+// written only by INSERT, which keeps them out of the apply plan's guard
+// (applyplan.go), so outbound callbacks check and bind no more columns; the
+// new row's rowid matches no plan.
 func replaceFax(tx *wtx, f *fax.Fax) error {
 	if _, err := tx.Exec(`DELETE FROM faxes WHERE id = ?`, f.ID); err != nil {
 		return fmt.Errorf("sqlite: settle inbound: %w", err)

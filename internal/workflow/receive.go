@@ -77,6 +77,20 @@ func Settle(ids *fax.IDGen, f *fax.Fax, u *fax.Update, now time.Time) (Change, e
 // longer pending): what was asked to be deleted is not stored again.
 const DocumentDeleted = "the document was deleted"
 
+// DeleteDocument records in f that its document was deleted (by request
+// or retention) and reports whether that is news. A received fax's
+// document becomes unavailable, DocumentDeleted saying why.
+func DeleteDocument(f *fax.Fax, now time.Time) bool {
+	if f.DocumentPurged {
+		return false
+	}
+	f.DocumentPurged, f.UpdatedAt = true, now
+	if f.Direction == fax.Inbound {
+		f.DocumentStatus, f.DocumentError = fax.DocumentUnavailable, DocumentDeleted
+	}
+	return true
+}
+
 // SettlesPending reports whether u, an inbound update whose carrier event
 // was seen before, may settle the pending fax of that event: only when it
 // brings the document itself (a richer webhook for the same reception).
