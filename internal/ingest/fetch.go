@@ -123,15 +123,15 @@ func (in *Ingest) fetch(ctx context.Context, j *fax.InboundJob) {
 	err := in.resolveAndStore(ctx, &u)
 	if err == nil {
 		res, err := in.opts.Store.CompleteInbound(ctx, j.ID, &u)
-		if err != nil {
+		if err != nil && fax.ErrorCode(err) != fax.ECodeNotFound {
 			log.Error("record received fax", "err", err)
 			return
 		}
-		if res.Stale {
-			// The fax's document was deleted while it was fetched: what
-			// was fetched is not kept.
+		if err != nil || res.Stale {
+			// The fax (its job gone with it) or its document was deleted
+			// while it was fetched: what was fetched is not kept.
 			if err := in.opts.Blobs.Delete(ctx, u.Document.Key); err != nil {
-				log.Warn("delete a document fetched after its fax's was deleted", "fax_id", res.FaxID, "err", err)
+				log.Warn("delete a document fetched after it was deleted", "fax_id", res.FaxID, "err", err)
 			}
 			log.Info("received document fetched after it was deleted; not kept", "fax_id", res.FaxID)
 			return

@@ -11,10 +11,15 @@ import (
 	"github.com/faxgate/faxgate/internal/sqlite"
 )
 
-// TestFetchAfterDocumentDeleted: a received fax's document deleted while
-// it is being fetched stays deleted: the fetch that ends afterwards
-// attaches nothing and removes the file it stored.
+// TestFetchAfterDocumentDeleted: a received fax's document, or the fax,
+// deleted while its document is being fetched stays deleted: the fetch
+// that ends afterwards attaches nothing and removes the file it stored.
 func TestFetchAfterDocumentDeleted(t *testing.T) {
+	t.Run("document", func(t *testing.T) { testFetchAfterDeleted(t, false) })
+	t.Run("fax", func(t *testing.T) { testFetchAfterDeleted(t, true) })
+}
+
+func testFetchAfterDeleted(t *testing.T, wholeFax bool) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	s, err := sqlite.Open(ctx, filepath.Join(dir, "faxgate.db"), sqlite.Options{})
@@ -41,16 +46,24 @@ func TestFetchAfterDocumentDeleted(t *testing.T) {
 	if err != nil || len(jobs) != 1 {
 		t.Fatalf("claim: %d %v", len(jobs), err)
 	}
-	// The fetch is under way when the document is deleted.
-	if err := s.MarkDocumentPurged(ctx, r.FaxID); err != nil {
+	// The fetch is under way when the document, or the fax, is deleted.
+	if wholeFax {
+		if _, err := s.DeleteFax(ctx, r.FaxID); err != nil {
+			t.Fatal(err)
+		}
+	} else if err := s.MarkDocumentPurged(ctx, r.FaxID); err != nil {
 		t.Fatal(err)
 	}
 	in.fetch(ctx, jobs[0])
 	f, err := s.FindFaxByID(ctx, r.FaxID)
-	if err != nil {
+	switch {
+	case wholeFax:
+		if err == nil {
+			t.Errorf("the deleted fax is back: %+v", f)
+		}
+	case err != nil:
 		t.Fatal(err)
-	}
-	if f.DocumentKey != "" || f.DocumentStatus != fax.DocumentUnavailable {
+	case f.DocumentKey != "" || f.DocumentStatus != fax.DocumentUnavailable:
 		t.Errorf("got document %q (%s), want none, unavailable", f.DocumentKey, f.DocumentStatus)
 	}
 	key := storedKey(&u)
