@@ -161,8 +161,11 @@ type FaxListParams struct {
 	Status    string
 	To        string // the whole number faxed to, E.164 such as +15551234567
 	From      string // the whole number faxed from, E.164
-	Limit     int    // page size, 1 to 500 (default 50)
-	Cursor    string
+	// DocumentStatus: received faxes whose document is pending, available
+	// or unavailable.
+	DocumentStatus string
+	Limit          int // page size, 1 to 500 (default 50)
+	Cursor         string
 }
 
 func (p FaxListParams) query() url.Values {
@@ -171,6 +174,7 @@ func (p FaxListParams) query() url.Values {
 	set(q, "status", p.Status)
 	set(q, "to", p.To)
 	set(q, "from", p.From)
+	set(q, "document_status", p.DocumentStatus)
 	setInt(q, "limit", p.Limit)
 	set(q, "cursor", p.Cursor)
 	return q

@@ -19,21 +19,26 @@ type FaxError struct {
 
 // Fax is a sent or received fax.
 type Fax struct {
-	ID             string     `json:"id"`
-	Direction      string     `json:"direction"`
-	Status         string     `json:"status"`
-	To             string     `json:"to"`
-	From           string     `json:"from"`
-	Provider       string     `json:"provider"`
-	ProviderFaxID  *string    `json:"provider_fax_id"`
-	Pages          int        `json:"pages"`
-	PagesSent      int        `json:"pages_sent"`
-	Error          *FaxError  `json:"error"`
-	CallbackURL    *string    `json:"callback_url"`
-	HeaderText     *string    `json:"header_text,omitempty"`
-	DocumentSHA256 *string    `json:"document_sha256"`
-	DocumentSize   int64      `json:"document_size"`
-	DocumentPurged bool       `json:"document_purged,omitempty"`
+	ID             string    `json:"id"`
+	Direction      string    `json:"direction"`
+	Status         string    `json:"status"`
+	To             string    `json:"to"`
+	From           string    `json:"from"`
+	Provider       string    `json:"provider"`
+	ProviderFaxID  *string   `json:"provider_fax_id"`
+	Pages          int       `json:"pages"`
+	PagesSent      int       `json:"pages_sent"`
+	Error          *FaxError `json:"error"`
+	CallbackURL    *string   `json:"callback_url"`
+	HeaderText     *string   `json:"header_text,omitempty"`
+	DocumentSHA256 *string   `json:"document_sha256"`
+	DocumentSize   int64     `json:"document_size"`
+	DocumentPurged bool      `json:"document_purged,omitempty"`
+	// DocumentStatus is set on received faxes: pending while the document
+	// is fetched from the carrier, then available or unavailable (with
+	// DocumentError saying why).
+	DocumentStatus string     `json:"document_status,omitempty"`
+	DocumentError  string     `json:"document_error,omitempty"`
 	CreatedAt      time.Time  `json:"created_at"`
 	UpdatedAt      time.Time  `json:"updated_at"`
 	CompletedAt    *time.Time `json:"completed_at"`

@@ -45,12 +45,20 @@ func (g *gateway) post(path, ct string, body []byte, hdr map[string]string) (int
 	return resp.StatusCode, string(b)
 }
 
-// inbound lists the received faxes.
+// inbound lists the received faxes whose document has settled (fetched or
+// given up on); those still pending are left out, as the list left them out
+// before received faxes were listed at once.
 func (g *gateway) inbound() []faxObj {
 	g.t.Helper()
 	var l struct{ Data []faxObj }
 	g.do("GET", "/v1/faxes?direction=inbound", nil, &l)
-	return l.Data
+	settled := l.Data[:0]
+	for _, f := range l.Data {
+		if f.DocumentStatus != "pending" {
+			settled = append(settled, f)
+		}
+	}
+	return settled
 }
 
 func (g *gateway) waitInbound(n int) []faxObj {

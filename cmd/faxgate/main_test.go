@@ -188,7 +188,8 @@ type faxObj struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
 	} `json:"error"`
-	CompletedAt *string `json:"completed_at"`
+	CompletedAt    *string `json:"completed_at"`
+	DocumentStatus string  `json:"document_status"`
 }
 
 func (g *gateway) send(to string, doc []byte) faxObj {

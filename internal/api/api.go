@@ -226,7 +226,7 @@ func status(code string) int {
 		return http.StatusMethodNotAllowed
 	case errTimeout:
 		return http.StatusRequestTimeout
-	case fax.ECodeConflict:
+	case fax.ECodeConflict, fax.ECodeDocumentPending:
 		return http.StatusConflict
 	case fax.ECodeGone:
 		return http.StatusGone

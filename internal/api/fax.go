@@ -345,6 +345,9 @@ func (s *Server) handleFaxList(w http.ResponseWriter, r *http.Request) error {
 	if fl.Status != "" && !fl.Status.Valid() {
 		return fax.Errorf(fax.ECodeInvalid, "status must be one of queued, sending, sent, failed, canceled, received, partial")
 	}
+	if fl.DocumentStatus = fax.DocumentStatus(q.Get("document_status")); fl.DocumentStatus != "" && !fl.DocumentStatus.Valid() {
+		return fax.Errorf(fax.ECodeInvalid, "document_status must be one of pending, available, unavailable")
+	}
 	if fl.Cursor != "" && (!strings.HasPrefix(fl.Cursor, fax.PrefixFax) || len(fl.Cursor) > 64) {
 		return fax.Errorf(fax.ECodeInvalid, "cursor is not one this API returned")
 	}
@@ -405,6 +408,12 @@ func (s *Server) handleFaxDocument(w http.ResponseWriter, r *http.Request) error
 	}
 	if f.DocumentPurged {
 		return fax.Errorf(fax.ECodeGone, "the document of fax %s was deleted", f.ID)
+	}
+	if f.DocumentStatus == fax.DocumentPending {
+		return fax.Errorf(fax.ECodeDocumentPending, "the document of fax %s is still being fetched from %s (document_status pending); it is ready when fax.received is sent", f.ID, f.Provider)
+	}
+	if f.DocumentStatus == fax.DocumentUnavailable && f.DocumentError != "" {
+		return fax.Errorf(fax.ECodeNotFound, "fax %s has no document (document_status unavailable): %s", f.ID, f.DocumentError)
 	}
 	if f.DocumentKey == "" {
 		if f.Direction == fax.Inbound && f.Failure != nil {

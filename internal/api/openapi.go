@@ -30,9 +30,9 @@ func operations() map[string]op {
 		"GET /metrics":      {ok: 200, response: "Prometheus", errors: common},
 
 		"POST /v1/faxes":                 {body: "SendJSON", ok: 202, response: "Fax", errors: append(common, 408, 409, 413, 415, 422)},
-		"GET /v1/faxes":                  {query: []string{"direction", "status", "to", "from", "limit", "cursor"}, ok: 200, response: "FaxList", errors: common},
+		"GET /v1/faxes":                  {query: []string{"direction", "status", "to", "from", "document_status", "limit", "cursor"}, ok: 200, response: "FaxList", errors: common},
 		"GET /v1/faxes/{id}":             {ok: 200, response: "Fax", errors: common},
-		"GET /v1/faxes/{id}/document":    {ok: 200, response: "PDF", errors: append(common, 410)},
+		"GET /v1/faxes/{id}/document":    {ok: 200, response: "PDF", errors: append(common, 409, 410)},
 		"GET /v1/faxes/{id}/events":      {ok: 200, response: "EventList", errors: common},
 		"POST /v1/faxes/{id}/cancel":     {ok: 200, response: "Fax", errors: append(common, 409)},
 		"DELETE /v1/faxes/{id}":          {ok: 204, errors: append(common, 409)},
@@ -68,7 +68,8 @@ var queryDocs = map[string]string{
 	"cursor": "next_cursor of the previous page", "action": "filter by action, e.g. fax.send", "actor": "filter by API key id",
 	"target_id": "filter by the id acted on", "endpoint_id": "filter by endpoint", "event_id": "filter by event", "event_type": "filter by the event's type (fax.sent, …)",
 	"fax_id": "filter by fax", "to": "filter by the whole number faxed to (E.164, as a send takes it)",
-	"from": "filter by the whole number faxed from (E.164, as a send takes it)", "since": "created at or after (RFC 3339)", "until": "created before (RFC 3339)",
+	"from":            "filter by the whole number faxed from (E.164, as a send takes it)",
+	"document_status": "received faxes whose document is pending, available or unavailable", "since": "created at or after (RFC 3339)", "until": "created before (RFC 3339)",
 }
 
 func str() map[string]any      { return map[string]any{"type": "string"} }
@@ -107,7 +108,8 @@ func schemas() map[string]any {
 			"status": enum("queued", "sending", "sent", "failed", "canceled", "received", "partial"),
 			"to":     str(), "from": str(), "provider": str(), "provider_fax_id": nstr(), "pages": integer(), "pages_sent": integer(),
 			"error": errObj, "callback_url": nstr(), "header_text": str(), "document_sha256": nstr(), "document_size": integer(),
-			"document_purged": boolean(), "created_at": str(), "updated_at": str(), "completed_at": nstr(),
+			"document_purged": boolean(), "document_status": enum("pending", "available", "unavailable"), "document_error": str(),
+			"created_at": str(), "updated_at": str(), "completed_at": nstr(),
 		}),
 		"FaxList": list("Fax"),
 		"SendJSON": obj([]string{"to"}, coverSchema(map[string]any{

@@ -24,7 +24,7 @@ type endpointRow struct {
 }
 
 var eventTypes = []string{"fax.sent", "fax.failed", "fax.canceled", "fax.received", "sms.sent", "sms.failed",
-	"fax.queued", "fax.sending", "fax.page_sent", "fax.retry_scheduled"}
+	"fax.queued", "fax.sending", "fax.page_sent", "fax.retry_scheduled", "fax.receiving"}
 
 func (c *Console) handleEndpoints(w http.ResponseWriter, r *http.Request, p *principal) error {
 	return c.renderEndpoints(w, r, p, http.StatusOK, nil)

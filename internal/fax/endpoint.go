@@ -99,13 +99,13 @@ func Route(t EventType, f *Fax, endpoints []*Endpoint) []*Endpoint {
 }
 
 // Represents reports whether e's format has a shape for events of type t:
-// Phaxio's webhooks have no queued, sending or SMS events, GoFax's no
+// Phaxio's webhooks have no queued, sending, receiving or SMS events, GoFax's no
 // inflight ones. Such events are not routed to the endpoint at all.
 func (e *Endpoint) Represents(t EventType) bool {
 	switch e.Format {
 	case FormatPhaxio:
 		switch t {
-		case EventFaxQueued, EventFaxSending, EventSMSSent, EventSMSFailed:
+		case EventFaxQueued, EventFaxSending, EventFaxReceiving, EventSMSSent, EventSMSFailed:
 			return false
 		}
 	case FormatGoFax:

@@ -19,6 +19,9 @@ const (
 	ECodeRateLimited     = "rate_limited"     // 429
 	ECodeInternal        = "internal"         // 500
 	ECodeUnavailable     = "unavailable"      // 503
+	// ECodeDocumentPending: a received fax's document is still being
+	// fetched from its carrier; asking again later may succeed.
+	ECodeDocumentPending = "document_pending" // 409
 )
 
 // Error is an error whose Message is safe to show to an API user. Anything that

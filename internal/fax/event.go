@@ -17,8 +17,11 @@ const (
 	EventFaxFailed         EventType = "fax.failed"
 	EventFaxCanceled       EventType = "fax.canceled"
 	EventFaxReceived       EventType = "fax.received"
-	EventSMSSent           EventType = "sms.sent"
-	EventSMSFailed         EventType = "sms.failed"
+	// EventFaxReceiving announces a received fax whose document is still
+	// being fetched; fax.received follows when the document settles.
+	EventFaxReceiving EventType = "fax.receiving"
+	EventSMSSent      EventType = "sms.sent"
+	EventSMSFailed    EventType = "sms.failed"
 	// EventEndpointTest is sent by the test button only to its endpoint.
 	EventEndpointTest EventType = "webhook.test"
 	// EventEndpointDisabled announces an endpoint disabled for failing.
@@ -28,7 +31,7 @@ const (
 // EventTypes lists every event type a user can subscribe to.
 var eventTypes = []EventType{
 	EventFaxQueued, EventFaxSending, EventFaxPageSent, EventFaxRetryScheduled,
-	EventFaxSent, EventFaxFailed, EventFaxCanceled, EventFaxReceived,
+	EventFaxSent, EventFaxFailed, EventFaxCanceled, EventFaxReceived, EventFaxReceiving,
 	EventSMSSent, EventSMSFailed, EventEndpointTest, EventEndpointDisabled,
 }
 
@@ -49,7 +52,7 @@ func (t EventType) Valid() bool {
 // to endpoints that asked for them.
 func (t EventType) Inflight() bool {
 	switch t {
-	case EventFaxQueued, EventFaxSending, EventFaxPageSent, EventFaxRetryScheduled:
+	case EventFaxQueued, EventFaxSending, EventFaxPageSent, EventFaxRetryScheduled, EventFaxReceiving:
 		return true
 	}
 	return false

@@ -34,6 +34,11 @@ type Fax struct {
 	DocumentSize   int64
 	DocumentSHA256 string
 	DocumentPurged bool
+	// DocumentStatus says where a received fax's document stands (empty
+	// for outbound faxes, whose document is the one sent); DocumentError
+	// says why it is unavailable.
+	DocumentStatus DocumentStatus
+	DocumentError  string
 
 	// OwnerKeyID is the API key that sent the fax ("" for received faxes
 	// and the admin key).
@@ -82,15 +87,33 @@ const (
 	FailNotConfirmed = "not_confirmed"
 )
 
+// DocumentStatus is where a received fax's document stands: pending while
+// it is fetched from the carrier, then available or unavailable. It only
+// moves forward, from pending (see workflow.Settle).
+type DocumentStatus string
+
+const (
+	DocumentPending     DocumentStatus = "pending"
+	DocumentAvailable   DocumentStatus = "available"
+	DocumentUnavailable DocumentStatus = "unavailable"
+)
+
+// Valid reports whether d is a known document status.
+func (d DocumentStatus) Valid() bool {
+	return d == DocumentPending || d == DocumentAvailable || d == DocumentUnavailable
+}
+
 // FaxFilter selects faxes for listing, newest first.
 type FaxFilter struct {
-	Direction  Direction
-	Status     Status
-	OwnerKeyID string // "" means any
-	To         Number // "" means any; else the whole E.164 number
-	From       Number // "" means any; else the whole E.164 number
-	Limit      int
-	Cursor     string // ID of the last fax of the previous page
+	Direction Direction
+	Status    Status
+	// DocumentStatus "" means any; else only received faxes with it.
+	DocumentStatus DocumentStatus
+	OwnerKeyID     string // "" means any
+	To             Number // "" means any; else the whole E.164 number
+	From           Number // "" means any; else the whole E.164 number
+	Limit          int
+	Cursor         string // ID of the last fax of the previous page
 }
 
 // DefaultLimit and MaxLimit bound list pages.

@@ -123,8 +123,17 @@ func (in *Ingest) fetch(ctx context.Context, j *fax.InboundJob) {
 	err := in.resolveAndStore(ctx, &u)
 	if err == nil {
 		res, err := in.opts.Store.CompleteInbound(ctx, j.ID, &u)
-		if err != nil {
+		if err != nil && fax.ErrorCode(err) != fax.ECodeNotFound {
 			log.Error("record received fax", "err", err)
+			return
+		}
+		if err != nil || res.Stale {
+			// The fax (its job gone with it) or its document was deleted
+			// while it was fetched: what was fetched is not kept.
+			if err := in.opts.Blobs.Delete(ctx, u.Document.Key); err != nil {
+				log.Warn("delete a document fetched after it was deleted", "fax_id", res.FaxID, "err", err)
+			}
+			log.Info("received document fetched after it was deleted; not kept", "fax_id", res.FaxID)
 			return
 		}
 		log.Info("received fax stored", "fax_id", res.FaxID, "pages", u.Pages)
@@ -142,13 +151,14 @@ func (in *Ingest) fetch(ctx context.Context, j *fax.InboundJob) {
 		}
 		return
 	}
-	// Give up, but never lose the reception: record it as partial, with
-	// why the document is missing. Rejected credentials need the operator.
+	// Give up, but never lose the reception: the fax, listed since its
+	// webhook, becomes partial with its document unavailable and why.
+	// Rejected credentials need the operator.
 	level := log.Warn
 	if fax.ErrorCode(err) == fax.ECodeUnauthorized {
 		level = log.Error
 	}
-	level("received document could not be fetched; recording the fax without it", "err", err)
+	level("received document could not be fetched; the fax stays without it", "err", err)
 	u = j.Update
 	u.Status, u.Document = fax.StatusPartial, nil
 	u.Failure = &fax.Failure{Code: "document_unavailable", Message: "the received document could not be fetched: " + fax.ErrorMessage(err)}

@@ -28,8 +28,12 @@ import (
 // Store applies updates and keeps the jobs that fetch received documents.
 type Store interface {
 	ApplyUpdate(ctx context.Context, u *fax.Update) (fax.ApplyResult, error)
+	// EnqueueInbound records a received fax whose document is elsewhere,
+	// listed at once with its document pending, and a job to fetch it.
 	EnqueueInbound(ctx context.Context, u *fax.Update) (fax.ApplyResult, error)
 	ClaimInboundJobsExcept(ctx context.Context, leaseFor time.Duration, limit int, except []string) ([]*fax.InboundJob, error)
+	// CompleteInbound settles the job's fax: the document stored
+	// (u.Document.Key) makes it available, none unavailable.
 	CompleteInbound(ctx context.Context, jobID string, u *fax.Update) (fax.ApplyResult, error)
 	RetryInbound(ctx context.Context, jobID, errText string, at time.Time) error
 }
@@ -37,6 +41,7 @@ type Store interface {
 // Blobs stores received documents.
 type Blobs interface {
 	Put(ctx context.Context, key string, b []byte) (fax.BlobInfo, error)
+	Delete(ctx context.Context, key string) error
 }
 
 // Route is one carrier webhook route.
@@ -391,12 +396,13 @@ func (in *Ingest) writeError(w http.ResponseWriter, r *http.Request, err error) 
 
 // Apply applies one update in one transaction. A received fax whose
 // document came with it is stored as PDF first; one whose document is
-// elsewhere is recorded with a job that fetches it in the background.
+// elsewhere is recorded at once, its document pending, with a job that
+// fetches it in the background.
 func (in *Ingest) Apply(ctx context.Context, u *fax.Update) (fax.ApplyResult, error) {
 	if u.Kind == fax.UpdateInbound && u.Document != nil && u.Document.Key == "" && u.Document.Bytes == nil {
 		res, err := in.opts.Store.EnqueueInbound(ctx, u)
 		if err == nil {
-			in.log.Info("received fax queued for document fetch", "provider", u.Provider, "duplicate", res.Duplicate)
+			in.log.Info("received fax recorded; document to fetch", "provider", u.Provider, "fax_id", res.FaxID, "duplicate", res.Duplicate)
 		}
 		return res, err
 	}
@@ -455,14 +461,19 @@ func (in *Ingest) storeInbound(ctx context.Context, u *fax.Update) error {
 		}
 	}
 	u.Pages = pages
-	// The key derives from the carrier event, so a repeated webhook
-	// overwrites the same blob rather than leaving a second copy.
-	sum := sha256.Sum256([]byte(u.Provider + "\x00" + u.DedupeKey()))
-	key := fmt.Sprintf("inbound/%s/%s.pdf", u.Provider, hex.EncodeToString(sum[:16]))
+	key := storedKey(u)
 	info, err := in.opts.Blobs.Put(ctx, key, pdf)
 	if err != nil {
 		return fmt.Errorf("ingest: store document: %w", err)
 	}
 	u.Document = &fax.InboundDocument{Key: key, SHA256: info.SHA256, Size: info.Size}
 	return nil
+}
+
+// storedKey names the blob of a received document. It derives from the
+// carrier event, so a repeated webhook overwrites the same blob rather than
+// leaving a second copy.
+func storedKey(u *fax.Update) string {
+	sum := sha256.Sum256([]byte(u.Provider + "\x00" + u.DedupeKey()))
+	return fmt.Sprintf("inbound/%s/%s.pdf", u.Provider, hex.EncodeToString(sum[:16]))
 }

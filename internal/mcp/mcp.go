@@ -190,8 +190,11 @@ func (s *server) getFax(ctx context.Context, req *sdk.CallToolRequest, in idInpu
 type listInput struct {
 	Direction string `json:"direction,omitempty" jsonschema:"outbound or inbound"`
 	Status    string `json:"status,omitempty" jsonschema:"queued, sending, sent, failed, canceled, received or partial"`
-	Limit     int    `json:"limit,omitempty" jsonschema:"page size, 1 to 500 (default 50)"`
-	Cursor    string `json:"cursor,omitempty" jsonschema:"next_cursor of the previous page"`
+	// DocumentStatus finds received faxes whose document is still being
+	// fetched (pending) or could not be (unavailable).
+	DocumentStatus string `json:"document_status,omitempty" jsonschema:"received faxes whose document is pending, available or unavailable"`
+	Limit          int    `json:"limit,omitempty" jsonschema:"page size, 1 to 500 (default 50)"`
+	Cursor         string `json:"cursor,omitempty" jsonschema:"next_cursor of the previous page"`
 }
 
 func (s *server) listFaxes(ctx context.Context, req *sdk.CallToolRequest, in listInput) (*sdk.CallToolResult, any, error) {
@@ -199,7 +202,7 @@ func (s *server) listFaxes(ctx context.Context, req *sdk.CallToolRequest, in lis
 	if err != nil {
 		return toolError(err)
 	}
-	p, err := c.ListFaxes(ctx, client.FaxListParams{Direction: in.Direction, Status: in.Status, Limit: in.Limit, Cursor: in.Cursor})
+	p, err := c.ListFaxes(ctx, client.FaxListParams{Direction: in.Direction, Status: in.Status, DocumentStatus: in.DocumentStatus, Limit: in.Limit, Cursor: in.Cursor})
 	if err != nil {
 		return toolError(err)
 	}

@@ -87,6 +87,9 @@ func (s *Store) applyTx(tx *wtx, u *fax.Update) (fax.ApplyResult, error) {
 		return res, fmt.Errorf("postgres: apply: %w", err)
 	}
 	if !fresh {
+		if workflow.SettlesPending(u) {
+			return s.settleByWebhookTx(tx, u, key, dupFaxID, endpoints, now)
+		}
 		res.Duplicate, res.FaxID = true, dupFaxID
 		return res, nil
 	}
@@ -144,13 +147,19 @@ func (s *Store) receiveTx(tx *wtx, u *fax.Update, endpoints []*fax.Endpoint, now
 	if err != nil {
 		return c.Result, err
 	}
-	tx.queue(`INSERT INTO faxes (id, direction, status, to_number, from_number, provider, provider_fax_id, pages, pages_sent,
-		failure, document_key, document_type, document_size, document_sha256, created_at, updated_at, completed_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
-		f.ID, f.Direction, f.Status, f.To, f.From, f.Provider, f.ProviderFaxID, f.Pages, f.PagesSent, failureJSON(f.Failure),
-		f.DocumentKey, f.DocumentType, f.DocumentSize, f.DocumentSHA256, ms(f.CreatedAt), ms(f.UpdatedAt), msPtr(f.CompletedAt))
+	insertReceived(tx, f)
 	s.insertEvents(tx, f, c.Events, endpoints, now)
 	return c.Result, nil
+}
+
+// insertReceived queues the insert of a new received fax.
+func insertReceived(tx *wtx, f *fax.Fax) {
+	tx.queue(`INSERT INTO faxes (id, direction, status, to_number, from_number, provider, provider_fax_id, pages, pages_sent,
+		failure, document_key, document_type, document_size, document_sha256, document_status, document_error, created_at, updated_at, completed_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+		f.ID, f.Direction, f.Status, f.To, f.From, f.Provider, f.ProviderFaxID, f.Pages, f.PagesSent, failureJSON(f.Failure),
+		f.DocumentKey, f.DocumentType, f.DocumentSize, f.DocumentSHA256, string(f.DocumentStatus), f.DocumentError,
+		ms(f.CreatedAt), ms(f.UpdatedAt), msPtr(f.CompletedAt))
 }
 
 // CancelFax cancels a fax that is not final yet. A final fax is a conflict.

@@ -12,8 +12,10 @@ import (
 )
 
 // EnqueueInbound records a received fax whose document is elsewhere: the
-// carrier event (for deduplication) and a job to fetch the document, in one
-// transaction, so that the carrier can be answered at once.
+// carrier event (for deduplication), the fax itself with its document
+// pending and its fax.receiving event, and a job to fetch the document, in
+// one transaction, so that the carrier can be answered at once and the fax
+// is listed from then on.
 func (s *Store) EnqueueInbound(ctx context.Context, u *fax.Update) (fax.ApplyResult, error) {
 	var res fax.ApplyResult
 	b, err := json.Marshal(u)
@@ -24,19 +26,26 @@ func (s *Store) EnqueueInbound(ctx context.Context, u *fax.Update) (fax.ApplyRes
 		res = fax.ApplyResult{}
 		now := s.now().UTC()
 		key := u.DedupeKey()
-		// The job is inserted only when the carrier event is new.
+		f, c, err := workflow.ReceivePending(&s.ids, u, now)
+		if err != nil {
+			return err
+		}
+		// The job is inserted only when the carrier event is new; the fax
+		// and its event follow in the next round trip, then.
 		var fresh bool
+		var endpoints []*fax.Endpoint
 		tx.queue(`WITH ce AS (
-				INSERT INTO carrier_events (provider, event_key, outcome, received_at) VALUES ($1, $2, 'fetching', $3)
+				INSERT INTO carrier_events (provider, event_key, outcome, fax_id, received_at) VALUES ($1, $2, 'fetching', $6, $3)
 				ON CONFLICT (provider, event_key) DO NOTHING RETURNING true AS fresh
 			), job AS (
-				INSERT INTO inbound_jobs (id, provider, event_key, update_json, status, next_at, created_at, updated_at)
-				SELECT $4, $1, $2, $5::json, 'pending', $3, $3, $3 FROM ce
+				INSERT INTO inbound_jobs (id, provider, event_key, update_json, status, fax_id, next_at, created_at, updated_at)
+				SELECT $4, $1, $2, $5::json, 'pending', $6, $3, $3, $3 FROM ce
 			)
-			SELECT fresh FROM ce`, u.Provider, key, ms(now), s.ids.New("inj_", now), string(b)).
+			SELECT fresh FROM ce`, u.Provider, key, ms(now), s.ids.New("inj_", now), string(b), f.ID).
 			QueryRow(func(row pgx.Row) error { return noRowsOK(row.Scan(&fresh)) })
 		tx.queue(`SELECT fax_id FROM carrier_events WHERE provider = $1 AND event_key = $2`, u.Provider, key).
 			QueryRow(func(row pgx.Row) error { return noRowsOK(row.Scan(&res.FaxID)) })
+		queueRoutable(tx, nil, &endpoints)
 		if err := tx.flush(); err != nil {
 			return fmt.Errorf("postgres: enqueue inbound: %w", err)
 		}
@@ -44,9 +53,10 @@ func (s *Store) EnqueueInbound(ctx context.Context, u *fax.Update) (fax.ApplyRes
 			res.Duplicate = true
 			return nil
 		}
-		res.FaxID = ""
+		insertReceived(tx, f)
+		s.insertEvents(tx, f, c.Events, endpoints, now)
+		res = c.Result
 		tx.wake |= wakeInbound
-		res.Applied = true
 		return nil
 	})
 	return res, err
@@ -101,10 +111,12 @@ func (s *Store) ClaimInboundJobsExcept(ctx context.Context, leaseFor time.Durati
 	return jobs, err
 }
 
-// CompleteInbound creates the received fax of a fetch job whose document is
-// now stored (u.Document.Key set), with its fax.received event, and closes
-// the job, in one transaction. The job's row is locked, so two instances
-// completing one job make one fax.
+// CompleteInbound settles the document of a fetch job: u.Document.Key set
+// attaches the stored document, none records it unavailable (u.Failure says
+// why); the fax's fax.received event goes out and the job is closed, in one
+// transaction. The job's row is locked, so two instances completing one
+// job settle it once. A job queued before faxes were listed at once has no
+// fax yet: it is created now, as it was then.
 func (s *Store) CompleteInbound(ctx context.Context, jobID string, u *fax.Update) (fax.ApplyResult, error) {
 	var res fax.ApplyResult
 	err := s.write(ctx, func(tx *wtx) error {
@@ -125,19 +137,63 @@ func (s *Store) CompleteInbound(ctx context.Context, jobID string, u *fax.Update
 			res = fax.ApplyResult{FaxID: faxID, Duplicate: true}
 			return nil
 		}
-		now := s.now().UTC()
-		r, err := s.receiveTx(tx, u, endpoints, now)
-		if err != nil {
-			return err
-		}
+		r, err := s.settleJobTx(tx, jobID, faxID, u, endpoints, s.now().UTC())
 		res = r
-		tx.queue(`UPDATE inbound_jobs SET status = 'done', fax_id = $1, lease_until = NULL, updated_at = $2 WHERE id = $3`,
-			r.FaxID, ms(now), jobID)
-		tx.queue(`UPDATE carrier_events SET outcome = 'applied', fax_id = $1 WHERE provider = $2 AND event_key = $3`,
-			r.FaxID, u.Provider, u.DedupeKey())
-		return nil
+		return err
 	})
 	return res, err
+}
+
+// settleJobTx settles the fax of the pending fetch job jobID, locked by the
+// caller, with u (see CompleteInbound) and closes the job.
+func (s *Store) settleJobTx(tx *wtx, jobID, faxID string, u *fax.Update, endpoints []*fax.Endpoint, now time.Time) (fax.ApplyResult, error) {
+	var res fax.ApplyResult
+	if faxID == "" {
+		r, err := s.receiveTx(tx, u, endpoints, now)
+		if err != nil {
+			return r, err
+		}
+		res, faxID = r, r.FaxID
+	} else {
+		f, err := lockFax(tx, faxID)
+		if err != nil {
+			return res, err
+		}
+		c, err := workflow.Settle(&s.ids, f, u, now)
+		if err != nil {
+			return res, err
+		}
+		res = c.Result
+		if c.Save {
+			tx.queue(`UPDATE faxes SET status = $1, pages = $2, pages_sent = $3, failure = $4, document_key = $5, document_type = $6,
+				document_size = $7, document_sha256 = $8, document_status = $9, document_error = $10, updated_at = $11 WHERE id = $12`,
+				f.Status, f.Pages, f.PagesSent, failureJSON(f.Failure), f.DocumentKey, f.DocumentType, f.DocumentSize, f.DocumentSHA256,
+				string(f.DocumentStatus), f.DocumentError, ms(f.UpdatedAt), f.ID)
+			s.insertEvents(tx, f, c.Events, endpoints, now)
+		}
+	}
+	tx.queue(`UPDATE inbound_jobs SET status = 'done', fax_id = $1, lease_until = NULL, updated_at = $2 WHERE id = $3`,
+		faxID, ms(now), jobID)
+	tx.queue(`UPDATE carrier_events SET outcome = 'applied', fax_id = $1 WHERE provider = $2 AND event_key = $3`,
+		faxID, u.Provider, u.DedupeKey())
+	return res, nil
+}
+
+// settleByWebhookTx handles a repeated inbound carrier event (key, first
+// recorded for faxID) that brings its document itself: while the first
+// one's fetch is pending, this settles it; otherwise it is a duplicate.
+func (s *Store) settleByWebhookTx(tx *wtx, u *fax.Update, key, faxID string, endpoints []*fax.Endpoint, now time.Time) (fax.ApplyResult, error) {
+	var jobID string
+	var found bool
+	tx.queueRow(&found, func(row pgx.Row) error { return row.Scan(&jobID) },
+		`SELECT id FROM inbound_jobs WHERE provider = $1 AND event_key = $2 AND status = 'pending' FOR UPDATE`, u.Provider, key)
+	if err := tx.flush(); err != nil {
+		return fax.ApplyResult{}, fmt.Errorf("postgres: settle inbound: %w", err)
+	}
+	if !found {
+		return fax.ApplyResult{Duplicate: true, FaxID: faxID}, nil
+	}
+	return s.settleJobTx(tx, jobID, faxID, u, endpoints, now)
 }
 
 // RetryInbound records a failed fetch and schedules the next at at.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/workflow"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -31,13 +32,19 @@ func (s *Store) FindExpiredDocuments(ctx context.Context, direction fax.Directio
 func (s *Store) MarkDocumentPurged(ctx context.Context, id string) error {
 	return s.write(ctx, func(tx *wtx) error {
 		now := s.now().UTC()
-		n, err := tx.exec(`UPDATE faxes SET document_purged = true, updated_at = $1 WHERE id = $2 AND NOT document_purged`, ms(now), id)
-		if err != nil {
-			return fmt.Errorf("postgres: mark purged: %w", err)
-		}
-		if n == 0 {
+		// The row lock makes a second purger find the fax purged.
+		f, err := lockFax(tx, id)
+		if fax.ErrorCode(err) == fax.ECodeNotFound {
 			return nil
 		}
+		if err != nil {
+			return err
+		}
+		if !workflow.DeleteDocument(f, now) {
+			return nil
+		}
+		tx.queue(`UPDATE faxes SET document_purged = true, document_status = $1, document_error = $2, updated_at = $3 WHERE id = $4`,
+			string(f.DocumentStatus), f.DocumentError, ms(now), id)
 		s.recordAuditTx(tx, &fax.AuditEntry{At: now, Actor: "system", Action: "document.purge", TargetType: "fax", TargetID: id, Outcome: "deleted"})
 		return nil
 	})

@@ -47,6 +47,9 @@ func (s *Store) applyTx(tx *wtx, u *fax.Update, plan *applyPlan) (fax.ApplyResul
 	var seen string
 	err := tx.QueryRow(`SELECT fax_id FROM carrier_events WHERE provider = ? AND event_key = ?`, u.Provider, key).Scan(&seen)
 	if err == nil {
+		if workflow.SettlesPending(u) {
+			return s.settleByWebhookTx(tx, u, key, seen)
+		}
 		return fax.ApplyResult{Duplicate: true, FaxID: seen}, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
@@ -196,11 +199,17 @@ func (s *Store) receiveTx(tx *wtx, u *fax.Update, now time.Time) (fax.ApplyResul
 
 // insertFax writes a new received fax.
 func insertFax(tx *wtx, f *fax.Fax) error {
+	purged := 0
+	if f.DocumentPurged {
+		purged = 1
+	}
 	_, err := tx.Exec(`INSERT INTO faxes (id, direction, status, to_number, from_number, provider, provider_fax_id, pages, pages_sent,
-		failure, document_key, document_type, document_size, document_sha256, created_at, updated_at, completed_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		failure, document_key, document_type, document_size, document_sha256, document_purged, document_status, document_error,
+		created_at, updated_at, completed_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		f.ID, f.Direction, f.Status, f.To, f.From, f.Provider, f.ProviderFaxID, f.Pages, f.PagesSent, failureJSON(f.Failure),
-		f.DocumentKey, f.DocumentType, f.DocumentSize, f.DocumentSHA256, ms(f.CreatedAt), ms(f.UpdatedAt), msPtr(f.CompletedAt))
+		f.DocumentKey, f.DocumentType, f.DocumentSize, f.DocumentSHA256, purged, f.DocumentStatus, f.DocumentError,
+		ms(f.CreatedAt), ms(f.UpdatedAt), msPtr(f.CompletedAt))
 	if err != nil {
 		return fmt.Errorf("sqlite: receive: %w", err)
 	}

@@ -14,7 +14,7 @@ import (
 
 const faxColumns = `id, direction, status, to_number, from_number, provider, provider_fax_id, pages, pages_sent,
 	failure, callback_url, header_text, document_key, document_type, document_size, document_sha256, document_purged,
-	owner_key_id, idempotency_key, callback_token, created_at, updated_at, completed_at`
+	owner_key_id, idempotency_key, callback_token, created_at, updated_at, completed_at, document_status, document_error`
 
 type scanner interface{ Scan(...any) error }
 
@@ -31,7 +31,7 @@ func (r *faxRow) targets() []any {
 	f := &r.f
 	return []any{&f.ID, &f.Direction, &f.Status, &f.To, &f.From, &f.Provider, &f.ProviderFaxID, &f.Pages, &f.PagesSent,
 		&r.failure, &f.CallbackURL, &f.HeaderText, &f.DocumentKey, &f.DocumentType, &f.DocumentSize, &f.DocumentSHA256, &r.purged,
-		&f.OwnerKeyID, &r.idem, &f.CallbackToken, &r.created, &r.updated, &r.completed}
+		&f.OwnerKeyID, &r.idem, &f.CallbackToken, &r.created, &r.updated, &r.completed, &f.DocumentStatus, &f.DocumentError}
 }
 
 func (r *faxRow) finish() (*fax.Fax, error) {
@@ -110,6 +110,12 @@ func (s *Store) FindFaxes(ctx context.Context, fl fax.FaxFilter) ([]*fax.Fax, st
 	if fl.Status != "" {
 		q += ` AND status = ?`
 		args = append(args, fl.Status)
+	}
+	if fl.DocumentStatus != "" {
+		// Only received faxes have one; saying so lets the partial index
+		// faxes_document_status serve the filter.
+		q += ` AND document_status = ? AND direction = 'inbound'`
+		args = append(args, fl.DocumentStatus)
 	}
 	if fl.OwnerKeyID != "" {
 		q += ` AND owner_key_id = ?`

@@ -14,16 +14,22 @@ import (
 )
 
 // EnqueueInbound records a received fax whose document is elsewhere: the
-// carrier event (for deduplication) and a job to fetch the document, in one
-// transaction, so that the carrier can be answered at once.
+// carrier event (for deduplication), the fax itself with its document
+// pending and its fax.receiving event, and a job to fetch the document, in
+// one transaction, so that the carrier can be answered at once and the fax
+// is listed from then on.
 func (s *Store) EnqueueInbound(ctx context.Context, u *fax.Update) (fax.ApplyResult, error) {
 	var res fax.ApplyResult
 	err := s.write(ctx, func(tx *wtx) error {
 		res = fax.ApplyResult{}
 		now := s.now().UTC()
 		key := u.DedupeKey()
-		ins, err := tx.Exec(`INSERT INTO carrier_events (provider, event_key, outcome, received_at) VALUES (?, ?, 'fetching', ?)
-			ON CONFLICT (provider, event_key) DO NOTHING`, u.Provider, key, ms(now))
+		f, c, err := workflow.ReceivePending(&s.ids, u, now)
+		if err != nil {
+			return err
+		}
+		ins, err := tx.Exec(`INSERT INTO carrier_events (provider, event_key, outcome, fax_id, received_at) VALUES (?, ?, 'fetching', ?, ?)
+			ON CONFLICT (provider, event_key) DO NOTHING`, u.Provider, key, f.ID, ms(now))
 		if err != nil {
 			return fmt.Errorf("sqlite: enqueue inbound: %w", err)
 		}
@@ -36,12 +42,18 @@ func (s *Store) EnqueueInbound(ctx context.Context, u *fax.Update) (fax.ApplyRes
 		if err != nil {
 			return fmt.Errorf("sqlite: enqueue inbound: %w", err)
 		}
-		if _, err := tx.Exec(`INSERT INTO inbound_jobs (id, provider, event_key, update_json, status, next_at, created_at, updated_at)
-			VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)`, s.ids.New("inj_", now), u.Provider, key, string(b), ms(now), ms(now), ms(now)); err != nil {
+		if _, err := tx.Exec(`INSERT INTO inbound_jobs (id, provider, event_key, update_json, status, fax_id, next_at, created_at, updated_at)
+			VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)`, s.ids.New("inj_", now), u.Provider, key, string(b), f.ID, ms(now), ms(now), ms(now)); err != nil {
 			return fmt.Errorf("sqlite: enqueue inbound: %w", err)
 		}
+		if err := insertFax(tx, f); err != nil {
+			return err
+		}
+		if err := s.insertEvents(tx, f, c.Events, now); err != nil {
+			return err
+		}
 		tx.wake |= wakeInbound
-		res.Applied = true
+		res = c.Result
 		return nil
 	})
 	return res, err
@@ -100,9 +112,11 @@ func (s *Store) ClaimInboundJobsExcept(ctx context.Context, leaseFor time.Durati
 	return jobs, err
 }
 
-// CompleteInbound creates the received fax of a fetch job whose document is
-// now stored (u.Document.Key set), with its fax.received event, and closes
-// the job, in one transaction.
+// CompleteInbound settles the document of a fetch job: u.Document.Key set
+// attaches the stored document, none records it unavailable (u.Failure says
+// why); the fax's fax.received event goes out and the job is closed, in one
+// transaction. A job queued before faxes were listed at once has no fax
+// yet: it is created now, as it was then.
 func (s *Store) CompleteInbound(ctx context.Context, jobID string, u *fax.Update) (fax.ApplyResult, error) {
 	var res fax.ApplyResult
 	err := s.write(ctx, func(tx *wtx) error {
@@ -118,23 +132,77 @@ func (s *Store) CompleteInbound(ctx context.Context, jobID string, u *fax.Update
 			res = fax.ApplyResult{FaxID: faxID, Duplicate: true}
 			return nil
 		}
-		now := s.now().UTC()
-		r, err := s.receiveTx(tx, u, now)
-		if err != nil {
-			return err
-		}
-		res = r
-		if _, err := tx.Exec(`UPDATE inbound_jobs SET status = 'done', fax_id = ?, lease_until = NULL, updated_at = ? WHERE id = ?`,
-			r.FaxID, ms(now), jobID); err != nil {
-			return fmt.Errorf("sqlite: complete inbound: %w", err)
-		}
-		if _, err := tx.Exec(`UPDATE carrier_events SET outcome = 'applied', fax_id = ? WHERE provider = ? AND event_key = ?`,
-			r.FaxID, u.Provider, u.DedupeKey()); err != nil {
-			return fmt.Errorf("sqlite: complete inbound: %w", err)
-		}
-		return nil
+		res, err = s.settleJobTx(tx, jobID, faxID, u, s.now().UTC())
+		return err
 	})
 	return res, err
+}
+
+// settleJobTx settles the fax of the pending fetch job jobID with u (see
+// CompleteInbound) and closes the job.
+func (s *Store) settleJobTx(tx *wtx, jobID, faxID string, u *fax.Update, now time.Time) (fax.ApplyResult, error) {
+	var res fax.ApplyResult
+	if faxID == "" {
+		r, err := s.receiveTx(tx, u, now)
+		if err != nil {
+			return r, err
+		}
+		res, faxID = r, r.FaxID
+	} else {
+		f, err := findFaxTx(tx, faxID)
+		if err != nil {
+			return res, err
+		}
+		c, err := workflow.Settle(&s.ids, f, u, now)
+		if err != nil {
+			return res, err
+		}
+		res = c.Result
+		if c.Save {
+			if err := replaceFax(tx, f); err != nil {
+				return res, err
+			}
+			if err := s.insertEvents(tx, f, c.Events, now); err != nil {
+				return res, err
+			}
+		}
+	}
+	if _, err := tx.Exec(`UPDATE inbound_jobs SET status = 'done', fax_id = ?, lease_until = NULL, updated_at = ? WHERE id = ?`,
+		faxID, ms(now), jobID); err != nil {
+		return res, fmt.Errorf("sqlite: complete inbound: %w", err)
+	}
+	if _, err := tx.Exec(`UPDATE carrier_events SET outcome = 'applied', fax_id = ? WHERE provider = ? AND event_key = ?`,
+		faxID, u.Provider, u.DedupeKey()); err != nil {
+		return res, fmt.Errorf("sqlite: complete inbound: %w", err)
+	}
+	return res, nil
+}
+
+// settleByWebhookTx handles a repeated inbound carrier event (key, first
+// recorded for faxID) that brings its document itself: while the first
+// one's fetch is pending, this settles it; otherwise it is a duplicate.
+func (s *Store) settleByWebhookTx(tx *wtx, u *fax.Update, key, faxID string) (fax.ApplyResult, error) {
+	var jobID string
+	err := tx.QueryRow(`SELECT id FROM inbound_jobs WHERE provider = ? AND event_key = ? AND status = 'pending'`, u.Provider, key).Scan(&jobID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fax.ApplyResult{Duplicate: true, FaxID: faxID}, nil
+	}
+	if err != nil {
+		return fax.ApplyResult{}, fmt.Errorf("sqlite: settle inbound: %w", err)
+	}
+	return s.settleJobTx(tx, jobID, faxID, u, s.now().UTC())
+}
+
+// replaceFax writes a received fax whose document settled or was deleted.
+// The row is replaced rather than updated: the document columns are
+// written only by INSERT, which keeps them out of the apply plan's guard
+// (applyplan.go), so outbound callbacks check and bind no more columns; the
+// new row's rowid matches no plan.
+func replaceFax(tx *wtx, f *fax.Fax) error {
+	if _, err := tx.Exec(`DELETE FROM faxes WHERE id = ?`, f.ID); err != nil {
+		return fmt.Errorf("sqlite: settle inbound: %w", err)
+	}
+	return insertFax(tx, f)
 }
 
 // RetryInbound records a failed fetch and schedules the next at at.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/workflow"
 )
 
 // FindExpiredDocuments returns up to limit final faxes of direction whose
@@ -34,12 +35,25 @@ func (s *Store) FindExpiredDocuments(ctx context.Context, direction fax.Directio
 func (s *Store) MarkDocumentPurged(ctx context.Context, id string) error {
 	return s.write(ctx, func(tx *wtx) error {
 		now := s.now().UTC()
-		res, err := tx.Exec(`UPDATE faxes SET document_purged = 1, updated_at = ? WHERE id = ? AND document_purged = 0`, ms(now), id)
+		f, err := findFaxTx(tx, id)
+		if fax.ErrorCode(err) == fax.ECodeNotFound {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if !workflow.DeleteDocument(f, now) {
+			return nil
+		}
+		if f.Direction == fax.Inbound {
+			// Its document columns are written by INSERT only (see
+			// replaceFax).
+			err = replaceFax(tx, f)
+		} else {
+			_, err = tx.Exec(`UPDATE faxes SET document_purged = 1, updated_at = ? WHERE id = ?`, ms(now), id)
+		}
 		if err != nil {
 			return fmt.Errorf("sqlite: mark purged: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil
 		}
 		return s.recordAuditTx(tx, &fax.AuditEntry{At: now, Actor: "system", Action: "document.purge", TargetType: "fax", TargetID: id, Outcome: "deleted"})
 	})

@@ -123,6 +123,7 @@ func Run(t *testing.T, open Factory) {
 		{"ConcurrentApply", testConcurrentApply},
 		{"InboundJobs", testInboundJobs},
 		{"InboundJobsExcept", testInboundJobsExcept},
+		{"ReceivePending", testReceivePending},
 		{"EndpointDisabledAfterFailing", testEndpointDisabledAfterFailing},
 		{"TestEventAndRetryFailed", testTestEventAndRetryFailed},
 		{"Audit", testAudit},

@@ -315,6 +315,11 @@ func describe(t fax.EventType, d *wire.EventData, number func(string) string) st
 			return prefix + " on " + to
 		}
 		return prefix + " from " + number(d.From)
+	case fax.EventFaxReceiving:
+		if d.From == "" {
+			return "Fax coming in on " + to
+		}
+		return "Fax coming in from " + number(d.From)
 	case fax.EventSMSSent:
 		return "SMS sent to " + to
 	case fax.EventSMSFailed:

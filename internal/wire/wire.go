@@ -53,6 +53,10 @@ type Fax struct {
 	DocumentSHA256 *string `json:"document_sha256"`
 	DocumentSize   int64   `json:"document_size"`
 	DocumentPurged bool    `json:"document_purged,omitempty"`
+	// DocumentStatus (pending, available, unavailable) is set on received
+	// faxes only; DocumentError says why a document is unavailable.
+	DocumentStatus string  `json:"document_status,omitempty"`
+	DocumentError  string  `json:"document_error,omitempty"`
 	CreatedAt      string  `json:"created_at"`
 	UpdatedAt      string  `json:"updated_at"`
 	CompletedAt    *string `json:"completed_at"`
@@ -82,6 +86,8 @@ func FromFax(f *fax.Fax) Fax {
 		DocumentSHA256: strPtr(f.DocumentSHA256),
 		DocumentSize:   f.DocumentSize,
 		DocumentPurged: f.DocumentPurged,
+		DocumentStatus: string(f.DocumentStatus),
+		DocumentError:  f.DocumentError,
 		CreatedAt:      Time(f.CreatedAt),
 		UpdatedAt:      Time(f.UpdatedAt),
 		CompletedAt:    timePtr(f.CompletedAt),

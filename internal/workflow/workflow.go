@@ -108,7 +108,9 @@ func Receive(ids *fax.IDGen, u *fax.Update, now time.Time) (*fax.Fax, Change, er
 		DocumentKey: doc.Key, DocumentSize: doc.Size, DocumentSHA256: doc.SHA256, CreatedAt: t, UpdatedAt: t, CompletedAt: &t,
 	}
 	if doc.Key != "" {
-		f.DocumentType = "application/pdf"
+		f.DocumentType, f.DocumentStatus = "application/pdf", fax.DocumentAvailable
+	} else {
+		f.DocumentStatus, f.DocumentError = fax.DocumentUnavailable, u.Failure.Message
 	}
 	evs, err := Events(ids, f, []fax.EventSpec{{Type: fax.EventFaxReceived}}, t)
 	if err != nil {

@@ -108,7 +108,7 @@ export async function waitFax(client: FaxgateClient, id: string, intervalMs = 10
 /** listAllFaxes iterates over every fax matching the filter, page after page. */
 export async function* listAllFaxes(
   client: FaxgateClient,
-  query: { direction?: string; status?: string; to?: string; from?: string; limit?: string } = {},
+  query: { direction?: string; status?: string; to?: string; from?: string; document_status?: string; limit?: string } = {},
 ): AsyncGenerator<Fax> {
   let cursor: string | undefined;
   for (;;) {

@@ -571,7 +571,7 @@ export interface components {
             description?: string;
             disabled_reason?: string;
             enabled: boolean;
-            events: ("fax.queued" | "fax.sending" | "fax.page_sent" | "fax.retry_scheduled" | "fax.sent" | "fax.failed" | "fax.canceled" | "fax.received" | "sms.sent" | "sms.failed" | "webhook.test" | "webhook.endpoint_disabled")[];
+            events: ("fax.queued" | "fax.sending" | "fax.page_sent" | "fax.retry_scheduled" | "fax.sent" | "fax.failed" | "fax.canceled" | "fax.received" | "fax.receiving" | "sms.sent" | "sms.failed" | "webhook.test" | "webhook.endpoint_disabled")[];
             format: string;
             id: string;
             inflight: boolean;
@@ -584,7 +584,7 @@ export interface components {
         EndpointCreate: {
             api_version?: string;
             description?: string;
-            events?: ("fax.queued" | "fax.sending" | "fax.page_sent" | "fax.retry_scheduled" | "fax.sent" | "fax.failed" | "fax.canceled" | "fax.received" | "sms.sent" | "sms.failed" | "webhook.test" | "webhook.endpoint_disabled")[];
+            events?: ("fax.queued" | "fax.sending" | "fax.page_sent" | "fax.retry_scheduled" | "fax.sent" | "fax.failed" | "fax.canceled" | "fax.received" | "fax.receiving" | "sms.sent" | "sms.failed" | "webhook.test" | "webhook.endpoint_disabled")[];
             format?: string;
             inflight?: boolean;
             numbers?: string[];
@@ -598,7 +598,7 @@ export interface components {
             api_version?: string;
             description?: string;
             enabled?: boolean;
-            events?: ("fax.queued" | "fax.sending" | "fax.page_sent" | "fax.retry_scheduled" | "fax.sent" | "fax.failed" | "fax.canceled" | "fax.received" | "sms.sent" | "sms.failed" | "webhook.test" | "webhook.endpoint_disabled")[];
+            events?: ("fax.queued" | "fax.sending" | "fax.page_sent" | "fax.retry_scheduled" | "fax.sent" | "fax.failed" | "fax.canceled" | "fax.received" | "fax.receiving" | "sms.sent" | "sms.failed" | "webhook.test" | "webhook.endpoint_disabled")[];
             format?: string;
             inflight?: boolean;
             numbers?: string[];
@@ -616,7 +616,7 @@ export interface components {
             data: components["schemas"]["Fax"];
             id: string;
             /** @enum {string} */
-            type: "fax.queued" | "fax.sending" | "fax.page_sent" | "fax.retry_scheduled" | "fax.sent" | "fax.failed" | "fax.canceled" | "fax.received" | "sms.sent" | "sms.failed" | "webhook.test" | "webhook.endpoint_disabled";
+            type: "fax.queued" | "fax.sending" | "fax.page_sent" | "fax.retry_scheduled" | "fax.sent" | "fax.failed" | "fax.canceled" | "fax.received" | "fax.receiving" | "sms.sent" | "sms.failed" | "webhook.test" | "webhook.endpoint_disabled";
         };
         EventList: {
             data: components["schemas"]["Event"][];
@@ -628,9 +628,12 @@ export interface components {
             created_at: string;
             /** @enum {string} */
             direction: "outbound" | "inbound";
+            document_error?: string;
             document_purged?: boolean;
             document_sha256?: string | null;
             document_size?: number;
+            /** @enum {string} */
+            document_status?: "pending" | "available" | "unavailable";
             error: {
                 carrier_code?: string;
                 carrier_message?: string;
@@ -1660,6 +1663,8 @@ export interface operations {
                 to?: string;
                 /** @description filter by the whole number faxed from (E.164, as a send takes it) */
                 from?: string;
+                /** @description received faxes whose document is pending, available or unavailable */
+                document_status?: string;
                 /** @description page size, 1 to 500 (default 50) */
                 limit?: string;
                 /** @description next_cursor of the previous page */
@@ -2201,6 +2206,15 @@ export interface operations {
             };
             /** @description Not Found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
