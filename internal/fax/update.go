@@ -39,6 +39,9 @@ type Update struct {
 	Page       int
 	RetryCount int
 	Failure    *Failure
+	// Details is what the carrier told about the call, inbound or
+	// outbound; zero fields are unknown.
+	Details Details
 
 	// Inbound only.
 	From     string

@@ -92,6 +92,11 @@ func (s *Store) planApply(u *fax.Update) *applyPlan {
 	p.events, p.ids = ch.Events, ch.Result.Events
 	f, before := &p.after, &c.f
 	p.newID = f.ProviderFaxID != before.ProviderFaxID
+	if f.Details != before.Details {
+		// Rare (a final callback that tells the call's details): the
+		// writer saves it with the whole row.
+		return nil
+	}
 	p.narrow = f.Status == before.Status && !p.newID && f.Failure == before.Failure && f.CompletedAt == before.CompletedAt
 	return p
 }
@@ -102,7 +107,8 @@ func (s *Store) planApply(u *fax.Update) *applyPlan {
 // since a deleted row's rowid may be given to a new one. Checking only
 // these is checking the whole row; TestGuardColumns holds every UPDATE
 // of faxes in the package to that.
-const guardColumns = `id, status, provider_fax_id, pages, pages_sent, failure, document_purged, updated_at, completed_at`
+const guardColumns = `id, status, provider_fax_id, pages, pages_sent, failure, document_purged, updated_at, completed_at,
+	station_id, caller_id, duration_seconds, bit_rate`
 
 // guardValues returns what the guardColumns of f's row hold, in order, in
 // the forms the store writes them.
@@ -116,7 +122,8 @@ func guardValues(f *fax.Fax) []any {
 		completed = sql.NullInt64{Int64: ms(*f.CompletedAt), Valid: true}
 	}
 	return []any{f.ID, string(f.Status), f.ProviderFaxID, f.Pages, f.PagesSent, failureJSON(f.Failure), purged,
-		ms(f.UpdatedAt), completed}
+		ms(f.UpdatedAt), completed, nullString(f.Details.StationID), nullString(f.Details.CallerID),
+		nullInt(f.Details.DurationSeconds), nullInt(f.Details.BitRate)}
 }
 
 // rowUnchanged is the condition that a faxes row, found by rowid, still
