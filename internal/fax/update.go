@@ -40,8 +40,9 @@ type Update struct {
 	RetryCount int
 	Failure    *Failure
 	// Details is what the carrier told about the call, inbound or
-	// outbound; zero fields are unknown.
-	Details Details
+	// outbound; zero fields are unknown (and left out of the JSON an
+	// inbound job keeps).
+	Details Details `json:",omitzero"`
 
 	// Inbound only.
 	From     string
