@@ -31,9 +31,9 @@ type applyPlan struct {
 	// retry); newID: the carrier's id changed; newDetails: the call's
 	// details did (a final callback that tells the line speed).
 	narrow, newID, newDetails bool
-	events        []fax.Event
-	ids           []string // the events' ids, as the result lists them
-	now           time.Time
+	events                    []fax.Event
+	ids                       []string // the events' ids, as the result lists them
+	now                       time.Time
 }
 
 // faxCache holds, for faxes the writer recently updated, the row as
