@@ -188,3 +188,22 @@ func numberText(v any) string {
 	}
 	return ""
 }
+
+// TestPhaxioSendDetails: the speed Phaxio reports for a sent fax's
+// recipient is on the fax in the API and in its fax.sent webhook.
+func TestPhaxioSendDetails(t *testing.T) {
+	fake := newFakePhaxio(t, "phaxio-webhook-token")
+	g := phaxioGateway(t, fake)
+	r := newReceiver(t)
+	g.endpoint(r, nil)
+	f := g.send("+15551234567", textDoc)
+	if done := g.waitFax(f.ID); done.Status != "sent" {
+		t.Fatalf("got %+v, want sent", done)
+	}
+	ev := r.waitFor("fax.sent", f.ID)
+	var got map[string]any
+	g.do("GET", "/v1/faxes/"+f.ID, nil, &got)
+	if got["bit_rate"] != 14400.0 || ev.Data["bit_rate"] != 14400.0 {
+		t.Errorf("bit_rate: API %v, fax.sent webhook %v; want 14400", got["bit_rate"], ev.Data["bit_rate"])
+	}
+}
