@@ -125,11 +125,12 @@ func (f *fakePhaxio) callBack(url string, id int, to string) {
 	base := map[string]any{"id": id, "direction": "sent", "num_pages": 1, "status": "inprogress", "to_number": to}
 	post("transmitting_page", map[string]string{"page": "1", "recipient_phone_number": to}, base)
 	final := map[string]any{"id": id, "direction": "sent", "num_pages": 1, "status": "success", "to_number": to,
-		"completed_at": "2026-11-23T10:00:00.000Z",
-		"recipients": []map[string]any{{"phone_number": to, "status": "success", "bitrate": 14400}}}
+		"completed_at": "2026-11-23T10:00:00.000Z"}
 	if strings.HasSuffix(to, "17") {
 		final["status"] = "failure"
 		final["error_type"], final["error_id"], final["error_message"] = "lineError", 17, "Busy"
+	} else {
+		final["recipients"] = []map[string]any{{"phone_number": to, "status": "success", "bitrate": 14400}}
 	}
 	post("fax_completed", nil, final)
 	post("fax_completed", nil, final)
