@@ -42,6 +42,12 @@ type Fax struct {
 	CreatedAt      time.Time  `json:"created_at"`
 	UpdatedAt      time.Time  `json:"updated_at"`
 	CompletedAt    *time.Time `json:"completed_at"`
+
+	// What the carrier told about the call; empty when it did not say.
+	StationID       string `json:"station_id,omitempty"`
+	CallerID        string `json:"caller_id,omitempty"`
+	DurationSeconds int    `json:"duration_seconds,omitempty"`
+	BitRate         int    `json:"bit_rate,omitempty"`
 }
 
 // Final reports whether the fax's status can no longer change.

@@ -215,3 +215,17 @@ func (c *carriers) close() {
 		}
 	}
 }
+
+// checker returns the enabled carrier name as a provider.Checker, if it can
+// prove its credentials (faxgate carriers check).
+func (c *carriers) checker(name string) (provider.Checker, bool) {
+	ch, ok := c.byName[name].(provider.Checker)
+	return ch, ok
+}
+
+// setupper returns the enabled carrier name as a provider.Setupper, if
+// faxgate can set its account up (faxgate carriers setup).
+func (c *carriers) setupper(name string) (provider.Setupper, bool) {
+	s, ok := c.byName[name].(provider.Setupper)
+	return s, ok
+}

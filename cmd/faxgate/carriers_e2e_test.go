@@ -129,6 +129,8 @@ func (f *fakePhaxio) callBack(url string, id int, to string) {
 	if strings.HasSuffix(to, "17") {
 		final["status"] = "failure"
 		final["error_type"], final["error_id"], final["error_message"] = "lineError", 17, "Busy"
+	} else {
+		final["recipients"] = []map[string]any{{"phone_number": to, "status": "success", "bitrate": 14400}}
 	}
 	post("fax_completed", nil, final)
 	post("fax_completed", nil, final)

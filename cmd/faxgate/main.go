@@ -28,6 +28,8 @@ Usage:
   faxgate bench [flags]                  measure ingest, delivery and end-to-end throughput on this machine
   faxgate migrate [--config FILE]        apply database migrations and exit
   faxgate documents re-encrypt           move stored documents to the first FAXGATE_DOCUMENT_KEY
+  faxgate carriers check                 verify each configured carrier's credentials against its API
+  faxgate carriers setup gofax           register faxgate's webhook URLs with GoFax (--dry-run to preview)
   faxgate config check [--config FILE]   print the effective settings, secrets redacted
   faxgate version                        print the version and build information
 
@@ -84,6 +86,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = cmdKeys(ctx, args[1:], getenv, stdout, stderr)
 	case "documents":
 		err = cmdDocuments(ctx, args[1:], getenv, stdout, stderr)
+	case "carriers":
+		err = cmdCarriers(ctx, args[1:], getenv, stdout, stderr)
 	case "migrate":
 		err = cmdMigrate(ctx, args[1:], getenv, stdout, stderr)
 	case "config":

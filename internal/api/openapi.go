@@ -72,10 +72,16 @@ var queryDocs = map[string]string{
 	"document_status": "received faxes whose document is pending, available or unavailable", "since": "created at or after (RFC 3339)", "until": "created before (RFC 3339)",
 }
 
-func str() map[string]any      { return map[string]any{"type": "string"} }
-func nstr() map[string]any     { return map[string]any{"type": []string{"string", "null"}} }
-func integer() map[string]any  { return map[string]any{"type": "integer"} }
-func boolean() map[string]any  { return map[string]any{"type": "boolean"} }
+func str() map[string]any     { return map[string]any{"type": "string"} }
+func nstr() map[string]any    { return map[string]any{"type": []string{"string", "null"}} }
+func integer() map[string]any { return map[string]any{"type": "integer"} }
+func boolean() map[string]any { return map[string]any{"type": "boolean"} }
+
+// described is schema s with a description.
+func described(s map[string]any, text string) map[string]any {
+	s["description"] = text
+	return s
+}
 func arr(v any) map[string]any { return map[string]any{"type": "array", "items": v} }
 func enum(v ...string) map[string]any {
 	return map[string]any{"type": "string", "enum": v}
@@ -110,6 +116,10 @@ func schemas() map[string]any {
 			"error": errObj, "callback_url": nstr(), "header_text": str(), "document_sha256": nstr(), "document_size": integer(),
 			"document_purged": boolean(), "document_status": enum("pending", "available", "unavailable"), "document_error": str(),
 			"created_at": str(), "updated_at": str(), "completed_at": nstr(),
+			"station_id":       described(str(), "the remote machine's station id (TSID/CSID), when the carrier reported it"),
+			"caller_id":        described(str(), "the calling line id as the carrier gave it, when it did"),
+			"duration_seconds": described(integer(), "how long the transmission took, when the carrier reported it"),
+			"bit_rate":         described(integer(), "the negotiated speed in bits per second, when the carrier reported it"),
 		}),
 		"FaxList": list("Fax"),
 		"SendJSON": obj([]string{"to"}, coverSchema(map[string]any{

@@ -48,6 +48,9 @@ type Fax struct {
 	// callback URL of carriers that cannot sign per-job callbacks (GoFax).
 	CallbackToken string
 
+	// Details is what the carrier told about the call, kept as reported.
+	Details Details
+
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	CompletedAt *time.Time

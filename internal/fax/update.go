@@ -39,6 +39,10 @@ type Update struct {
 	Page       int
 	RetryCount int
 	Failure    *Failure
+	// Details is what the carrier told about the call, inbound or
+	// outbound; zero fields are unknown (and left out of the JSON an
+	// inbound job keeps).
+	Details Details `json:",omitzero"`
 
 	// Inbound only.
 	From     string

@@ -106,10 +106,11 @@ func result(v any) (*sdk.CallToolResult, any, error) {
 }
 
 // maskFax hides all but the last four digits of a fax's numbers from a key
-// that may not read faxes.
+// that may not read faxes; station and caller ids are often numbers too.
 func maskFax(f *client.Fax, canRead bool) *client.Fax {
 	if f != nil && !canRead {
 		f.To, f.From = mask(f.To), mask(f.From)
+		f.StationID, f.CallerID = mask(f.StationID), mask(f.CallerID)
 	}
 	return f
 }

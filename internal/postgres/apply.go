@@ -155,11 +155,13 @@ func (s *Store) receiveTx(tx *wtx, u *fax.Update, endpoints []*fax.Endpoint, now
 // insertReceived queues the insert of a new received fax.
 func insertReceived(tx *wtx, f *fax.Fax) {
 	tx.queue(`INSERT INTO faxes (id, direction, status, to_number, from_number, provider, provider_fax_id, pages, pages_sent,
-		failure, document_key, document_type, document_size, document_sha256, document_status, document_error, created_at, updated_at, completed_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+		failure, document_key, document_type, document_size, document_sha256, document_status, document_error, created_at, updated_at, completed_at,
+		station_id, caller_id, duration_seconds, bit_rate)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`,
 		f.ID, f.Direction, f.Status, f.To, f.From, f.Provider, f.ProviderFaxID, f.Pages, f.PagesSent, failureJSON(f.Failure),
 		f.DocumentKey, f.DocumentType, f.DocumentSize, f.DocumentSHA256, string(f.DocumentStatus), f.DocumentError,
-		ms(f.CreatedAt), ms(f.UpdatedAt), msPtr(f.CompletedAt))
+		ms(f.CreatedAt), ms(f.UpdatedAt), msPtr(f.CompletedAt),
+		nullString(f.Details.StationID), nullString(f.Details.CallerID), nullInt(f.Details.DurationSeconds), nullInt(f.Details.BitRate))
 }
 
 // CancelFax cancels a fax that is not final yet. A final fax is a conflict.

@@ -15,7 +15,8 @@ import (
 
 const faxColumns = `id, direction, status, to_number, from_number, provider, provider_fax_id, pages, pages_sent,
 	failure, callback_url, header_text, document_key, document_type, document_size, document_sha256, document_purged,
-	owner_key_id, idempotency_key, callback_token, created_at, updated_at, completed_at, document_status, document_error`
+	owner_key_id, idempotency_key, callback_token, created_at, updated_at, completed_at, document_status, document_error,
+	station_id, caller_id, duration_seconds, bit_rate`
 
 type scanner interface{ Scan(...any) error }
 
@@ -25,13 +26,16 @@ type faxRow struct {
 	failure, idem    *string
 	created, updated int64
 	completed        *int64
+	station, caller  *string
+	duration, rate   *int64
 }
 
 func (r *faxRow) targets() []any {
 	f := &r.f
 	return []any{&f.ID, &f.Direction, &f.Status, &f.To, &f.From, &f.Provider, &f.ProviderFaxID, &f.Pages, &f.PagesSent,
 		&r.failure, &f.CallbackURL, &f.HeaderText, &f.DocumentKey, &f.DocumentType, &f.DocumentSize, &f.DocumentSHA256, &f.DocumentPurged,
-		&f.OwnerKeyID, &r.idem, &f.CallbackToken, &r.created, &r.updated, &r.completed, &f.DocumentStatus, &f.DocumentError}
+		&f.OwnerKeyID, &r.idem, &f.CallbackToken, &r.created, &r.updated, &r.completed, &f.DocumentStatus, &f.DocumentError,
+		&r.station, &r.caller, &r.duration, &r.rate}
 }
 
 func (r *faxRow) finish() (*fax.Fax, error) {
@@ -49,6 +53,18 @@ func (r *faxRow) finish() (*fax.Fax, error) {
 	f.CreatedAt = fromMS(r.created)
 	f.UpdatedAt = fromMS(r.updated)
 	f.CompletedAt = fromNullMS(r.completed)
+	if r.station != nil {
+		f.Details.StationID = *r.station
+	}
+	if r.caller != nil {
+		f.Details.CallerID = *r.caller
+	}
+	if r.duration != nil {
+		f.Details.DurationSeconds = int(*r.duration)
+	}
+	if r.rate != nil {
+		f.Details.BitRate = int(*r.rate)
+	}
 	return f, nil
 }
 
@@ -66,6 +82,14 @@ func failureJSON(fl *fax.Failure) any {
 	}
 	b, _ := json.Marshal(fl)
 	return string(b)
+}
+
+// nullInt is n, or NULL for 0 (a detail the carrier did not report).
+func nullInt(n int) any {
+	if n == 0 {
+		return nil
+	}
+	return int64(n)
 }
 
 func nullString(s string) any {
@@ -268,8 +292,9 @@ func (s *Store) insertDelivery(tx *wtx, endpointID string, ev *fax.Event, now ti
 // saveFax queues the write of the mutable fields of f.
 func saveFax(tx *wtx, f *fax.Fax) {
 	tx.queue(`UPDATE faxes SET status = $1, provider_fax_id = $2, pages = $3, pages_sent = $4, failure = $5,
-		updated_at = $6, completed_at = $7 WHERE id = $8`,
-		f.Status, f.ProviderFaxID, f.Pages, f.PagesSent, failureJSON(f.Failure), ms(f.UpdatedAt), msPtr(f.CompletedAt), f.ID)
+		updated_at = $6, completed_at = $7, station_id = $8, caller_id = $9, duration_seconds = $10, bit_rate = $11 WHERE id = $12`,
+		f.Status, f.ProviderFaxID, f.Pages, f.PagesSent, failureJSON(f.Failure), ms(f.UpdatedAt), msPtr(f.CompletedAt),
+		nullString(f.Details.StationID), nullString(f.Details.CallerID), nullInt(f.Details.DurationSeconds), nullInt(f.Details.BitRate), f.ID)
 }
 
 // lockFax reads a fax and locks its row until the transaction ends, so that

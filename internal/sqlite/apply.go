@@ -149,7 +149,8 @@ func (s *Store) applyWork(tx *wtx, u *fax.Update, now time.Time) (fax.ApplyResul
 // it was read): a page or a retry only moves the page counts and the time,
 // which a narrower statement writes without touching the indexes.
 func saveApplied(tx *wtx, before, f *fax.Fax, rowid int64) error {
-	if f.Status == before.Status && f.ProviderFaxID == before.ProviderFaxID && f.Failure == before.Failure && f.CompletedAt == before.CompletedAt {
+	if f.Status == before.Status && f.ProviderFaxID == before.ProviderFaxID && f.Failure == before.Failure && f.CompletedAt == before.CompletedAt &&
+		f.Details == before.Details {
 		if _, err := tx.Exec(`UPDATE faxes SET pages = ?, pages_sent = ?, updated_at = ? WHERE rowid = ?`,
 			f.Pages, f.PagesSent, ms(f.UpdatedAt), rowid); err != nil {
 			return fmt.Errorf("sqlite: save fax: %w", err)
@@ -205,11 +206,12 @@ func insertFax(tx *wtx, f *fax.Fax) error {
 	}
 	_, err := tx.Exec(`INSERT INTO faxes (id, direction, status, to_number, from_number, provider, provider_fax_id, pages, pages_sent,
 		failure, document_key, document_type, document_size, document_sha256, document_purged, document_status, document_error,
-		created_at, updated_at, completed_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		created_at, updated_at, completed_at, station_id, caller_id, duration_seconds, bit_rate)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		f.ID, f.Direction, f.Status, f.To, f.From, f.Provider, f.ProviderFaxID, f.Pages, f.PagesSent, failureJSON(f.Failure),
 		f.DocumentKey, f.DocumentType, f.DocumentSize, f.DocumentSHA256, purged, f.DocumentStatus, f.DocumentError,
-		ms(f.CreatedAt), ms(f.UpdatedAt), msPtr(f.CompletedAt))
+		ms(f.CreatedAt), ms(f.UpdatedAt), msPtr(f.CompletedAt),
+		nullString(f.Details.StationID), nullString(f.Details.CallerID), nullInt(f.Details.DurationSeconds), nullInt(f.Details.BitRate))
 	if err != nil {
 		return fmt.Errorf("sqlite: receive: %w", err)
 	}

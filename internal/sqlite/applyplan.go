@@ -28,11 +28,12 @@ type applyPlan struct {
 	guard []any // the row's guardColumns as the plan assumes them
 	after fax.Fax
 	// narrow: only the page counts and the time moved (a page or a
-	// retry); newID: the carrier's id changed.
-	narrow, newID bool
-	events        []fax.Event
-	ids           []string // the events' ids, as the result lists them
-	now           time.Time
+	// retry); newID: the carrier's id changed; newDetails: the call's
+	// details did (a final callback that tells the line speed).
+	narrow, newID, newDetails bool
+	events                    []fax.Event
+	ids                       []string // the events' ids, as the result lists them
+	now                       time.Time
 }
 
 // faxCache holds, for faxes the writer recently updated, the row as
@@ -92,7 +93,8 @@ func (s *Store) planApply(u *fax.Update) *applyPlan {
 	p.events, p.ids = ch.Events, ch.Result.Events
 	f, before := &p.after, &c.f
 	p.newID = f.ProviderFaxID != before.ProviderFaxID
-	p.narrow = f.Status == before.Status && !p.newID && f.Failure == before.Failure && f.CompletedAt == before.CompletedAt
+	p.newDetails = f.Details != before.Details
+	p.narrow = f.Status == before.Status && !p.newID && !p.newDetails && f.Failure == before.Failure && f.CompletedAt == before.CompletedAt
 	return p
 }
 
@@ -102,7 +104,8 @@ func (s *Store) planApply(u *fax.Update) *applyPlan {
 // since a deleted row's rowid may be given to a new one. Checking only
 // these is checking the whole row; TestGuardColumns holds every UPDATE
 // of faxes in the package to that.
-const guardColumns = `id, status, provider_fax_id, pages, pages_sent, failure, document_purged, updated_at, completed_at`
+const guardColumns = `id, status, provider_fax_id, pages, pages_sent, failure, document_purged, updated_at, completed_at,
+	station_id, caller_id, duration_seconds, bit_rate`
 
 // guardValues returns what the guardColumns of f's row hold, in order, in
 // the forms the store writes them.
@@ -116,7 +119,8 @@ func guardValues(f *fax.Fax) []any {
 		completed = sql.NullInt64{Int64: ms(*f.CompletedAt), Valid: true}
 	}
 	return []any{f.ID, string(f.Status), f.ProviderFaxID, f.Pages, f.PagesSent, failureJSON(f.Failure), purged,
-		ms(f.UpdatedAt), completed}
+		ms(f.UpdatedAt), completed, nullString(f.Details.StationID), nullString(f.Details.CallerID),
+		nullInt(f.Details.DurationSeconds), nullInt(f.Details.BitRate)}
 }
 
 // rowUnchanged is the condition that a faxes row, found by rowid, still
@@ -131,15 +135,18 @@ var rowUnchanged = func() string {
 
 // The statements applyPlanned writes a planned update with: a page, and a
 // change of status (index: 1 the fax became final, 2 the carrier's id
-// changed), each guarded by rowUnchanged. Built once: they are also the
-// keys of the writer's prepared statements.
+// changed, 4 the call's details changed), each guarded by rowUnchanged.
+// Built once: they are also the keys of the writer's prepared statements.
 var (
 	planPageSQL   = `UPDATE faxes SET pages = ?, pages_sent = ?, updated_at = ? WHERE ` + rowUnchanged
-	planStatusSQL = func() (q [4]string) {
+	planStatusSQL = func() (q [8]string) {
 		for v := range q {
 			set := "status = ?, pages = ?, pages_sent = ?, failure = ?, updated_at = ?, completed_at = ?"
 			if v&2 != 0 {
 				set = "provider_fax_id = ?, " + set
+			}
+			if v&4 != 0 {
+				set += ", station_id = ?, caller_id = ?, duration_seconds = ?, bit_rate = ?"
 			}
 			if v&1 != 0 {
 				set += ", dispatch_state = 'done', lease_until = NULL"
@@ -154,7 +161,7 @@ var (
 // is false, with nothing written, when it is not.
 func (s *Store) applyPlanned(tx *wtx, p *applyPlan) (res fax.ApplyResult, ok bool, err error) {
 	f := &p.after
-	args := make([]any, 0, 8+1+len(p.guard))
+	args := make([]any, 0, 12+1+len(p.guard))
 	var q string
 	switch {
 	case p.narrow:
@@ -172,8 +179,13 @@ func (s *Store) applyPlanned(tx *wtx, p *applyPlan) (res fax.ApplyResult, ok boo
 			v |= 2
 			args = append(args, f.ProviderFaxID)
 		}
-		q = planStatusSQL[v]
 		args = append(args, f.Status, f.Pages, f.PagesSent, failureJSON(f.Failure), ms(f.UpdatedAt), msPtr(f.CompletedAt))
+		if p.newDetails {
+			v |= 4
+			args = append(args, nullString(f.Details.StationID), nullString(f.Details.CallerID),
+				nullInt(f.Details.DurationSeconds), nullInt(f.Details.BitRate))
+		}
+		q = planStatusSQL[v]
 	}
 	args = append(args, p.rowid)
 	args = append(args, p.guard...)

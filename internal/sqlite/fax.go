@@ -14,7 +14,8 @@ import (
 
 const faxColumns = `id, direction, status, to_number, from_number, provider, provider_fax_id, pages, pages_sent,
 	failure, callback_url, header_text, document_key, document_type, document_size, document_sha256, document_purged,
-	owner_key_id, idempotency_key, callback_token, created_at, updated_at, completed_at, document_status, document_error`
+	owner_key_id, idempotency_key, callback_token, created_at, updated_at, completed_at, document_status, document_error,
+	station_id, caller_id, duration_seconds, bit_rate`
 
 type scanner interface{ Scan(...any) error }
 
@@ -25,13 +26,16 @@ type faxRow struct {
 	created, updated int64
 	completed        sql.NullInt64
 	purged           int
+	station, caller  sql.NullString
+	duration, rate   sql.NullInt64
 }
 
 func (r *faxRow) targets() []any {
 	f := &r.f
 	return []any{&f.ID, &f.Direction, &f.Status, &f.To, &f.From, &f.Provider, &f.ProviderFaxID, &f.Pages, &f.PagesSent,
 		&r.failure, &f.CallbackURL, &f.HeaderText, &f.DocumentKey, &f.DocumentType, &f.DocumentSize, &f.DocumentSHA256, &r.purged,
-		&f.OwnerKeyID, &r.idem, &f.CallbackToken, &r.created, &r.updated, &r.completed, &f.DocumentStatus, &f.DocumentError}
+		&f.OwnerKeyID, &r.idem, &f.CallbackToken, &r.created, &r.updated, &r.completed, &f.DocumentStatus, &f.DocumentError,
+		&r.station, &r.caller, &r.duration, &r.rate}
 }
 
 func (r *faxRow) finish() (*fax.Fax, error) {
@@ -48,6 +52,8 @@ func (r *faxRow) finish() (*fax.Fax, error) {
 	f.CreatedAt = fromMS(r.created)
 	f.UpdatedAt = fromMS(r.updated)
 	f.CompletedAt = fromNullMS(r.completed)
+	f.Details = fax.Details{StationID: r.station.String, CallerID: r.caller.String,
+		DurationSeconds: int(r.duration.Int64), BitRate: int(r.rate.Int64)}
 	return f, nil
 }
 
@@ -65,6 +71,14 @@ func failureJSON(fl *fax.Failure) any {
 	}
 	b, _ := json.Marshal(fl)
 	return string(b)
+}
+
+// nullInt is n, or NULL for 0 (a detail the carrier did not report).
+func nullInt(n int) any {
+	if n == 0 {
+		return nil
+	}
+	return int64(n)
 }
 
 func nullString(s string) any {
@@ -269,12 +283,15 @@ func saveFax(tx *wtx, f *fax.Fax) error {
 	var err error
 	if f.Status.Final() {
 		_, err = tx.Exec(`UPDATE faxes SET status = ?, provider_fax_id = ?, pages = ?, pages_sent = ?, failure = ?,
-			updated_at = ?, completed_at = ?, dispatch_state = 'done', lease_until = NULL WHERE id = ?`,
-			f.Status, f.ProviderFaxID, f.Pages, f.PagesSent, failureJSON(f.Failure), ms(f.UpdatedAt), msPtr(f.CompletedAt), f.ID)
+			updated_at = ?, completed_at = ?, station_id = ?, caller_id = ?, duration_seconds = ?, bit_rate = ?,
+			dispatch_state = 'done', lease_until = NULL WHERE id = ?`,
+			f.Status, f.ProviderFaxID, f.Pages, f.PagesSent, failureJSON(f.Failure), ms(f.UpdatedAt), msPtr(f.CompletedAt),
+			nullString(f.Details.StationID), nullString(f.Details.CallerID), nullInt(f.Details.DurationSeconds), nullInt(f.Details.BitRate), f.ID)
 	} else {
 		_, err = tx.Exec(`UPDATE faxes SET status = ?, provider_fax_id = ?, pages = ?, pages_sent = ?, failure = ?,
-			updated_at = ?, completed_at = ? WHERE id = ?`,
-			f.Status, f.ProviderFaxID, f.Pages, f.PagesSent, failureJSON(f.Failure), ms(f.UpdatedAt), msPtr(f.CompletedAt), f.ID)
+			updated_at = ?, completed_at = ?, station_id = ?, caller_id = ?, duration_seconds = ?, bit_rate = ? WHERE id = ?`,
+			f.Status, f.ProviderFaxID, f.Pages, f.PagesSent, failureJSON(f.Failure), ms(f.UpdatedAt), msPtr(f.CompletedAt),
+			nullString(f.Details.StationID), nullString(f.Details.CallerID), nullInt(f.Details.DurationSeconds), nullInt(f.Details.BitRate), f.ID)
 	}
 	if err != nil {
 		return fmt.Errorf("sqlite: save fax: %w", err)

@@ -134,6 +134,7 @@ func Run(t *testing.T, open Factory) {
 		{"ClaimPerCarrier", testClaimPerCarrier}, {"ResultChecks", testResultChecks},
 		{"Sessions", testSessions},
 		{"RoutesFollowEndpointWrites", testRoutesFollowEndpointWrites},
+		{"CarrierDetails", testCarrierDetails}, {"CarrierDetailsKept", testCarrierDetailsKept},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

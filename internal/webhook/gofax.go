@@ -49,10 +49,10 @@ func buildGoFax(ctx context.Context, job *fax.DeliveryJob, target *url.URL, now 
 //     Success (True|False), Message (what happened, in words), Subject
 //     (empty: faxgate faxes have none);
 //   - fax.received: FaxID, Number (the receiving number), Message (COMPLETE,
-//     or INCOMPLETE for a partial fax), SenderFaxID (empty: faxgate does not
-//     keep the sender's station id), SenderISDNID (the caller's number),
-//     NumberOfPages; GoFax's TransmissionTime and TransmissionSpeed are left
-//     out, faxgate does not know them;
+//     or INCOMPLETE for a partial fax), SenderFaxID (the sender's station
+//     id, empty when the carrier did not report it), SenderISDNID (the
+//     caller's number), NumberOfPages, then TransmissionTime (seconds) and
+//     TransmissionSpeed (bits per second) when the carrier reported them;
 //   - sms.sent, sms.failed: Recipient, ID, Success, Message.
 //
 // Inflight events have no GoFax shape (the API refuses inflight endpoints in
@@ -85,14 +85,21 @@ func gofaxFields(ev fax.Event) ([]formField, error) {
 		if d.Status == string(fax.StatusPartial) {
 			msg = "INCOMPLETE"
 		}
-		return []formField{
+		fields := []formField{
 			{"FaxID", d.ID},
 			{"Number", withoutPlus(d.To)},
 			{"Message", msg},
-			{"SenderFaxID", ""},
+			{"SenderFaxID", d.StationID},
 			{"SenderISDNID", withoutPlus(d.From)},
-			{"NumberOfPages", strconv.Itoa(d.Pages)},
-		}, nil
+		}
+		if d.DurationSeconds > 0 {
+			fields = append(fields, formField{"TransmissionTime", strconv.Itoa(d.DurationSeconds)})
+		}
+		fields = append(fields, formField{"NumberOfPages", strconv.Itoa(d.Pages)})
+		if d.BitRate > 0 {
+			fields = append(fields, formField{"TransmissionSpeed", strconv.Itoa(d.BitRate)})
+		}
+		return fields, nil
 	case fax.EventFaxSent, fax.EventFaxFailed, fax.EventFaxCanceled:
 		ok := ev.Type == fax.EventFaxSent
 		return []formField{

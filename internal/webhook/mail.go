@@ -358,6 +358,14 @@ func faxRows(t fax.EventType, d *wire.EventData) []emailRow {
 	if d.ProviderFaxID != nil {
 		add("Carrier's fax ID", *d.ProviderFaxID)
 	}
+	add("Station ID", d.StationID)
+	add("Caller ID", d.CallerID)
+	if d.DurationSeconds > 0 {
+		add("Transmission time", strconv.Itoa(d.DurationSeconds)+" s")
+	}
+	if d.BitRate > 0 {
+		add("Speed", strconv.Itoa(d.BitRate)+" bit/s")
+	}
 	if e := d.Error; e != nil {
 		msg := e.Message
 		if e.Code != "" {

@@ -194,14 +194,20 @@ func phaxioFields(ev fax.Event) ([]formField, error) {
 // failure, partial → partialsuccess, queued and sending → inprogress. A sent
 // fax has one recipient, whose status adds Phaxio's recipient-level
 // callactive (a page was sent) and willretry (a retry is scheduled).
+// caller_id is the caller id the carrier reported, else the from number; a
+// recipient's bitrate is the speed the carrier reported, else null.
 func phaxioObject(d *wire.EventData, t fax.EventType) phaxioFax {
+	callerID := d.From
+	if d.CallerID != "" {
+		callerID = d.CallerID
+	}
 	p := phaxioFax{
 		ID:          d.ID,
 		Direction:   "sent",
 		NumPages:    d.Pages,
 		Status:      phaxioStatus(d.Status),
 		CreatedAt:   phaxioTime(&d.CreatedAt),
-		CallerID:    nullable(d.From),
+		CallerID:    nullable(callerID),
 		FromNumber:  nullable(d.From),
 		CompletedAt: phaxioTime(d.CompletedAt),
 		Tags:        map[string]string{},
@@ -226,6 +232,9 @@ func phaxioObject(d *wire.EventData, t fax.EventType) phaxioFax {
 			ErrorType:    p.ErrorType,
 			ErrorID:      p.ErrorID,
 			ErrorMessage: p.ErrorMessage,
+		}
+		if d.BitRate > 0 {
+			r.Bitrate = &d.BitRate
 		}
 		switch t {
 		case fax.EventFaxPageSent:

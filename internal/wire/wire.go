@@ -60,6 +60,14 @@ type Fax struct {
 	CreatedAt      string  `json:"created_at"`
 	UpdatedAt      string  `json:"updated_at"`
 	CompletedAt    *string `json:"completed_at"`
+
+	// What the carrier told about the call; each is left out when the
+	// carrier did not say, so that shapes pinned before them stay as they
+	// were for faxes without them.
+	StationID       string `json:"station_id,omitempty"`
+	CallerID        string `json:"caller_id,omitempty"`
+	DurationSeconds int    `json:"duration_seconds,omitempty"`
+	BitRate         int    `json:"bit_rate,omitempty"`
 }
 
 func strPtr(s string) *string {
@@ -91,6 +99,11 @@ func FromFax(f *fax.Fax) Fax {
 		CreatedAt:      Time(f.CreatedAt),
 		UpdatedAt:      Time(f.UpdatedAt),
 		CompletedAt:    timePtr(f.CompletedAt),
+
+		StationID:       f.Details.StationID,
+		CallerID:        f.Details.CallerID,
+		DurationSeconds: f.Details.DurationSeconds,
+		BitRate:         f.Details.BitRate,
 	}
 	if f.Failure != nil {
 		w.Error = &Error{

@@ -78,6 +78,7 @@ func ApplyToFax(ids *fax.IDGen, f *fax.Fax, u *fax.Update, now time.Time) (Chang
 		c.Save = f.ProviderFaxID != hadID
 		return c, nil
 	}
+	MergeDetails(&f.Details, u.Details)
 	evs, err := Events(ids, f, specs, now)
 	if err != nil {
 		return Change{}, err
@@ -107,6 +108,7 @@ func Receive(ids *fax.IDGen, u *fax.Update, now time.Time) (*fax.Fax, Change, er
 		Provider: u.Provider, ProviderFaxID: u.ProviderFaxID, Pages: u.Pages, PagesSent: u.Pages, Failure: u.Failure,
 		DocumentKey: doc.Key, DocumentSize: doc.Size, DocumentSHA256: doc.SHA256, CreatedAt: t, UpdatedAt: t, CompletedAt: &t,
 	}
+	MergeDetails(&f.Details, u.Details)
 	if doc.Key != "" {
 		f.DocumentType, f.DocumentStatus = "application/pdf", fax.DocumentAvailable
 	} else {

@@ -623,7 +623,11 @@ export interface components {
             next_cursor: string | null;
         };
         Fax: {
+            /** @description the negotiated speed in bits per second, when the carrier reported it */
+            bit_rate?: number;
             callback_url: string | null;
+            /** @description the calling line id as the carrier gave it, when it did */
+            caller_id?: string;
             completed_at: string | null;
             created_at: string;
             /** @enum {string} */
@@ -634,6 +638,8 @@ export interface components {
             document_size?: number;
             /** @enum {string} */
             document_status?: "pending" | "available" | "unavailable";
+            /** @description how long the transmission took, when the carrier reported it */
+            duration_seconds?: number;
             error: {
                 carrier_code?: string;
                 carrier_message?: string;
@@ -648,6 +654,8 @@ export interface components {
             pages_sent?: number;
             provider: string;
             provider_fax_id: string | null;
+            /** @description the remote machine's station id (TSID/CSID), when the carrier reported it */
+            station_id?: string;
             /** @enum {string} */
             status: "queued" | "sending" | "sent" | "failed" | "canceled" | "received" | "partial";
             to: string;

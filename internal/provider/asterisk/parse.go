@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/provider/carrier"
 )
 
 // Bounds on what the dialplan posts.
@@ -25,7 +26,8 @@ const (
 // other member is ignored.
 func knownField(name string) bool {
 	switch name {
-	case "tiff_path", "to_number", "from_number", "faxstatus", "faxpages", "uniqueid":
+	case "tiff_path", "to_number", "from_number", "faxstatus", "faxpages", "uniqueid",
+		"remotestationid", "faxbitrate", "caller_id", "duration":
 		return true
 	}
 	return false
@@ -51,6 +53,11 @@ func knownField(name string) bool {
 // be a number; from_number is kept only when it is one, since caller ids are
 // often "anonymous" or a name. Unknown members are ignored; a known member
 // given twice, a wrong type, or anything after the object is invalid.
+//
+// Optional members tell the call's details: remotestationid
+// (${REMOTESTATIONID}), faxbitrate (${FAXBITRATE}), caller_id (the caller id
+// as given, ${CALLERID(all)}; else from_number's text) and duration
+// (seconds, e.g. ${CDR(billsec)}). One that cannot be read is left unknown.
 func (p *Provider) ParseInbound(r *http.Request, body []byte) ([]fax.Update, error) {
 	if len(body) > maxBodyLen {
 		return nil, fax.Errorf(fax.ECodeTooLarge, "the body is larger than %d KB", maxBodyLen>>10)
@@ -101,7 +108,15 @@ func (p *Provider) ParseInbound(r *http.Request, body []byte) ([]fax.Update, err
 		return nil, err
 	}
 
+	station, _ := m.text("remotestationid", true)
+	rate, _ := m.text("faxbitrate", true)
+	callerID, _ := m.text("caller_id", true)
+	took, _ := m.text("duration", true)
+	if callerID == "" {
+		callerID = fromText
+	}
 	u := fax.Update{
+		Details:       carrier.Details(station, carrier.CallerID(callerID, from), took, rate),
 		Provider:      Name,
 		Kind:          fax.UpdateInbound,
 		EventKey:      "asterisk:in:" + uid,

@@ -260,6 +260,9 @@ func (t *tracker) faxResult(m Message) {
 		Provider: Name, Kind: fax.UpdateStatus, EventKey: "asterisk:" + faxID + ":faxresult",
 		FaxID: faxID, ProviderFaxID: uid, OccurredAt: time.Now().UTC(),
 		Pages: pagesOf(m.Get("Pages")),
+		// Optional in the dialplan's event: RemoteStationID=${REMOTESTATIONID},
+		// Bitrate=${FAXBITRATE}.
+		Details: carrier.Details(m.Get("RemoteStationID"), "", "", m.Get("Bitrate")),
 	}
 	status := strings.ToUpper(strings.TrimSpace(m.Get("Status")))
 	if status == "SUCCESS" {

@@ -121,8 +121,9 @@ func (f form) sentFields() (id string, ok bool, msg string, err error) {
 // reports zero pages has no document to fetch. From is the caller's line id
 // (SenderISDNID) or else the station id (SenderFaxID) when either is a
 // number; a TSID is free text, so neither being a number leaves From empty
-// rather than refusing the fax. TransmissionTime and TransmissionSpeed have
-// no place in an update and are ignored.
+// rather than refusing the fax. SenderFaxID, SenderISDNID as given,
+// TransmissionTime and TransmissionSpeed are kept as the call's details
+// (carrier.Details: one that cannot be read is left unknown).
 func (p *Provider) ParseInbound(r *http.Request, body []byte) ([]fax.Update, error) {
 	f, err := readForm(r, body)
 	if err != nil {
@@ -172,6 +173,10 @@ func (p *Provider) ParseInbound(r *http.Request, body []byte) ([]fax.Update, err
 	if err != nil {
 		return nil, err
 	}
+	// Details never refuse a fax: conflicting copies leave one unknown.
+	took, _ := f.get("TransmissionTime")
+	speed, _ := f.get("TransmissionSpeed")
+	from := looseNumber(isdn, tsid)
 	u := fax.Update{
 		Provider:      Name,
 		Kind:          fax.UpdateInbound,
@@ -179,8 +184,9 @@ func (p *Provider) ParseInbound(r *http.Request, body []byte) ([]fax.Update, err
 		ProviderFaxID: id,
 		Status:        status,
 		Pages:         pages,
-		From:          looseNumber(isdn, tsid),
+		From:          from,
 		To:            string(to),
+		Details:       carrier.Details(tsid, carrier.CallerID(isdn, from), took, speed),
 	}
 	if status == fax.StatusPartial && pagesText != "" && pages == 0 {
 		u.Failure = &fax.Failure{Code: fax.FailReception, CarrierMessage: carrier.Clip(msg, maxMsgLen),

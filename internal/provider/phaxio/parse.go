@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/provider/carrier"
 )
 
 // Event types Phaxio names in the event_type field.
@@ -86,6 +87,10 @@ func (p *Provider) ParseCallback(r *http.Request, body []byte) ([]fax.Update, er
 		if st == fax.StatusFailed {
 			u.Failure = ev.failure(true)
 		}
+		if len(ev.Fax.Recipients) > 0 {
+			// The speed the one recipient's call negotiated.
+			u.Details.BitRate = int(ev.Fax.Recipients[0].Bitrate)
+		}
 	default:
 		return nil, nil
 	}
@@ -149,6 +154,9 @@ func (p *Provider) ParseInbound(r *http.Request, body []byte) ([]fax.Update, err
 	if u.To, err = number(true, attrOf("fax.to_number", ev.Fax.ToNumber), attrOf("fax.to", ev.Fax.To)); err != nil {
 		return nil, err
 	}
+	// caller_id as given: From keeps only a usable number, this keeps
+	// "anonymous" and names too.
+	u.Details = carrier.Details("", carrier.CallerID(ev.Fax.CallerID.String(), u.From), "", "")
 	switch fileURL := firstOf(ev.Fax.FileURL.String(), ev.FileURL.String()); {
 	case len(ev.File) > 0:
 		u.Document = &fax.InboundDocument{Bytes: ev.File}

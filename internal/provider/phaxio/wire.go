@@ -15,12 +15,23 @@ type text = carrier.Text
 
 // wireRecipient is one entry of a fax object's recipients.
 type wireRecipient struct {
-	PhoneNumber  text `json:"phone_number"`
-	Status       text `json:"status"`
-	RetryCount   text `json:"retry_count"`
-	ErrorType    text `json:"error_type"`
-	ErrorID      text `json:"error_id"`
-	ErrorMessage text `json:"error_message"`
+	PhoneNumber  text  `json:"phone_number"`
+	Status       text  `json:"status"`
+	RetryCount   text  `json:"retry_count"`
+	ErrorType    text  `json:"error_type"`
+	ErrorID      text  `json:"error_id"`
+	ErrorMessage text  `json:"error_message"`
+	Bitrate      speed `json:"bitrate"`
+}
+
+// speed is a recipient's bitrate in bits per second, read as a number
+// rather than kept as text: Phaxio repeats it on every callback of a sent
+// fax, and a value that is not a speed is unknown (0), never an error.
+type speed int
+
+func (s *speed) UnmarshalJSON(b []byte) error {
+	*s = speed(carrier.BitRate(b))
+	return nil
 }
 
 // wireFax is the fields of Phaxio's fax object that faxgate reads, plus the
@@ -240,7 +251,7 @@ var (
 	// faxFields are the keys of the fax object that faxgate reads: the
 	// scalar ones formAttrs maps, and recipients.
 	faxFields       = append(attrNames((&wireFax{}).formAttrs()), "recipients")
-	recipientFields = []string{"phone_number", "status", "retry_count", "error_type", "error_id", "error_message"}
+	recipientFields = []string{"phone_number", "status", "retry_count", "error_type", "error_id", "error_message", "bitrate"}
 )
 
 func attrNames(as []attr) []string {
@@ -276,6 +287,9 @@ func scanRecipients(v []byte, rs *[]wireRecipient) bool {
 		if !carrier.ScanObject(e, func(key, val []byte) bool {
 			if p := r.field(key); p != nil {
 				return p.UnmarshalJSON(val) == nil
+			}
+			if string(key) == "bitrate" {
+				return r.Bitrate.UnmarshalJSON(val) == nil
 			}
 			return !foldsTo(key, recipientFields)
 		}) {

@@ -130,3 +130,8 @@ func (s *Simulator) Receive(ctx context.Context, from, to string, pages int) (st
 	}
 	return res.FaxID, nil
 }
+
+// Check always succeeds: the simulator has no account to log in to.
+func (s *Simulator) Check(context.Context) (string, error) {
+	return "the simulator needs no credentials", nil
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/faxgate/faxgate/internal/fax"
+	"github.com/faxgate/faxgate/internal/provider/carrier"
 )
 
 // Sinch's webhook events.
@@ -131,6 +132,9 @@ func (p *Provider) ParseInbound(r *http.Request, body []byte) ([]fax.Update, err
 	if u.From, err = number("fax.from", ev.Fax.From.String(), false); err != nil {
 		return nil, err
 	}
+	// Sinch reports no station id or line speed; its from is the caller id
+	// as given, kept also when it is not a usable number.
+	u.Details = carrier.Details("", carrier.CallerID(ev.Fax.From.String(), u.From), "", "")
 	if u.To, err = number("fax.to", ev.Fax.To.String(), true); err != nil {
 		return nil, err
 	}
