@@ -166,9 +166,11 @@ func (s *Store) settleJobTx(tx *wtx, jobID, faxID string, u *fax.Update, endpoin
 		res = c.Result
 		if c.Save {
 			tx.queue(`UPDATE faxes SET status = $1, pages = $2, pages_sent = $3, failure = $4, document_key = $5, document_type = $6,
-				document_size = $7, document_sha256 = $8, document_status = $9, document_error = $10, updated_at = $11 WHERE id = $12`,
+				document_size = $7, document_sha256 = $8, document_status = $9, document_error = $10, updated_at = $11,
+				station_id = $12, caller_id = $13, duration_seconds = $14, bit_rate = $15 WHERE id = $16`,
 				f.Status, f.Pages, f.PagesSent, failureJSON(f.Failure), f.DocumentKey, f.DocumentType, f.DocumentSize, f.DocumentSHA256,
-				string(f.DocumentStatus), f.DocumentError, ms(f.UpdatedAt), f.ID)
+				string(f.DocumentStatus), f.DocumentError, ms(f.UpdatedAt),
+				nullString(f.Details.StationID), nullString(f.Details.CallerID), nullInt(f.Details.DurationSeconds), nullInt(f.Details.BitRate), f.ID)
 			s.insertEvents(tx, f, c.Events, endpoints, now)
 		}
 	}

@@ -20,7 +20,7 @@ func ReceivePending(ids *fax.IDGen, u *fax.Update, now time.Time) (*fax.Fax, Cha
 	f := &fax.Fax{
 		ID: ids.New(fax.PrefixFax, t), Direction: fax.Inbound, Status: st, To: u.To, From: u.From,
 		Provider: u.Provider, ProviderFaxID: u.ProviderFaxID, Pages: u.Pages, PagesSent: u.Pages, Failure: u.Failure,
-		DocumentStatus: fax.DocumentPending, CreatedAt: t, UpdatedAt: t, CompletedAt: &t,
+		DocumentStatus: fax.DocumentPending, Details: u.Details, CreatedAt: t, UpdatedAt: t, CompletedAt: &t,
 	}
 	evs, err := Events(ids, f, []fax.EventSpec{{Type: fax.EventFaxReceiving}}, t)
 	if err != nil {
@@ -62,6 +62,7 @@ func Settle(ids *fax.IDGen, f *fax.Fax, u *fax.Update, now time.Time) (Change, e
 			f.Status = fax.StatusPartial
 		}
 	}
+	MergeDetails(&f.Details, u.Details)
 	f.UpdatedAt = now
 	evs, err := Events(ids, f, []fax.EventSpec{{Type: fax.EventFaxReceived}}, now)
 	if err != nil {
