@@ -53,7 +53,8 @@ func usesPostgres(cfg config.Config) bool {
 // that holds the data directory's lock may release leases (SQLite).
 func openStoreFor(ctx context.Context, cfg config.Config, now func() time.Time, opts storeOptions) (store, error) {
 	if usesPostgres(cfg) {
-		s, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{Now: now, Logger: opts.logger, OnWork: opts.onWork, DisableAfter: opts.disableAfter})
+		s, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{Now: now, Logger: opts.logger, OnWork: opts.onWork, DisableAfter: opts.disableAfter,
+			Redial: fax.RedialPolicy{Interval: cfg.RedialInterval}})
 		if err != nil {
 			return nil, fmt.Errorf("FAXGATE_DATABASE_URL: %w", err)
 		}
@@ -61,6 +62,7 @@ func openStoreFor(ctx context.Context, cfg config.Config, now func() time.Time, 
 	}
 	return sqlite.Open(ctx, filepath.Join(cfg.DataDir, "faxgate.db"), sqlite.Options{
 		Now: now, Logger: opts.logger, OnWork: opts.onWork, ReleaseLeases: opts.owner, DisableAfter: opts.disableAfter,
+		Redial: fax.RedialPolicy{Interval: cfg.RedialInterval},
 	})
 }
 

@@ -34,6 +34,7 @@ type Store interface {
 	ScheduleCheck(ctx context.Context, id string, at time.Time) error
 	RescheduleDispatch(ctx context.Context, id string, at time.Time) error
 	FailDispatch(ctx context.Context, id string, failure *fax.Failure) error
+	FailoverDispatch(ctx context.Context, id string, failure *fax.Failure, fallback []string) (next string, err error)
 }
 
 // Sender hands one fax to a carrier and returns the carrier's id for it.
@@ -105,6 +106,11 @@ type Options struct {
 	// Zero fields take the defaults: 30s doubling, capped at 30m; 10
 	// attempts; a carrier's Retry-After honoured up to 24h.
 	Retry fax.RetryPolicy
+	// Fallback lists the carriers, in order, a send moves to when its
+	// carrier definitively did not accept it: refused it (a 4xx, a
+	// rejected credential) or could not be reached before anything was
+	// sent. Never after an ambiguous outcome. Empty: no failover.
+	Fallback []string
 	// Grace is how long in-flight sends may run after shutdown begins.
 	Grace  time.Duration
 	Now    func() time.Time
@@ -440,8 +446,14 @@ func (d *Dispatcher) handle(ctx context.Context, j *fax.DispatchJob) {
 			fl = &fax.Failure{Code: fax.FailCarrier, Message: "the carrier refused the fax"}
 		}
 		log.Warn("carrier refused the fax", "code", fl.Code)
+		if d.failover(ctx, log, f, fl) {
+			return
+		}
 		d.fail(ctx, log, f.ID, fl)
 	case fax.SendRetryable:
+		if se.Down && d.failover(ctx, log, f, &fax.Failure{Code: fax.FailCarrier, Message: carrierName(f.Provider) + " could not be reached."}) {
+			return
+		}
 		d.retry(ctx, log, j, se.RetryAfter, err)
 	default:
 		if ctx.Err() != nil {
@@ -475,6 +487,26 @@ func (d *Dispatcher) retry(ctx context.Context, log *slog.Logger, j *fax.Dispatc
 	if err := d.store.RescheduleDispatch(ctx, j.Fax.ID, d.opts.Now().Add(wait)); err != nil {
 		log.Error("reschedule", "err", err)
 	}
+}
+
+// failover moves a fax its carrier definitively did not accept to the next
+// carrier of the fallback list, reporting whether it did; false leaves the
+// fax to fail or retry as without a fallback.
+func (d *Dispatcher) failover(ctx context.Context, log *slog.Logger, f *fax.Fax, fl *fax.Failure) bool {
+	if len(d.opts.Fallback) == 0 {
+		return false
+	}
+	next, err := d.store.FailoverDispatch(ctx, f.ID, fl, d.opts.Fallback)
+	if err != nil {
+		log.Error("fail over", "err", err)
+		return false
+	}
+	if next == "" {
+		return false
+	}
+	log.Warn("carrier did not accept the fax; failing over", "code", fl.Code, "next_provider", next)
+	d.Notify()
+	return true
 }
 
 // keepLease renews the claim while a long attempt runs.

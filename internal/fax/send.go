@@ -30,6 +30,9 @@ type SendRequest struct {
 	Provider       string
 	HeaderText     string
 	IdempotencyKey string
+	// MaxAttempts is max_attempts, 0 when the request did not say; the
+	// caller fills in the default after Hash.
+	MaxAttempts int
 }
 
 // Validate checks the numbers and the header text, and normalises the
@@ -47,6 +50,9 @@ func (r *SendRequest) Validate() error {
 	}
 	if n := utf8.RuneCountInString(r.HeaderText); n > MaxHeaderText || !utf8.ValidString(r.HeaderText) {
 		return Errorf(ECodeInvalid, "header_text: at most %d characters of text, got %d", MaxHeaderText, n)
+	}
+	if r.MaxAttempts < 0 || r.MaxAttempts > MaxAttemptsLimit {
+		return Errorf(ECodeInvalid, "max_attempts: want a whole number from 1 to %d, got %d", MaxAttemptsLimit, r.MaxAttempts)
 	}
 	r.To, r.From = string(to), string(from)
 	return nil
@@ -71,6 +77,10 @@ func (r *SendRequest) Hash(files [][]byte) string {
 	h := sha256.New()
 	for _, v := range []string{r.To, r.From, r.CallbackURL, r.Provider, r.HeaderText, filesDigest(files)} {
 		h.Write([]byte(strconv.Itoa(len(v)) + ":" + v))
+	}
+	// Only when given, so that a request without it hashes as before.
+	if r.MaxAttempts != 0 {
+		h.Write([]byte("max_attempts:" + strconv.Itoa(r.MaxAttempts)))
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
@@ -115,7 +125,7 @@ type StoredDocument struct {
 func NewOutbound(id string, r *SendRequest, doc StoredDocument, ownerKeyID string) *Fax {
 	return &Fax{
 		ID: id, To: r.To, From: r.From, Provider: r.Provider, Pages: doc.Pages,
-		CallbackURL: r.CallbackURL, HeaderText: r.HeaderText,
+		CallbackURL: r.CallbackURL, HeaderText: r.HeaderText, MaxAttempts: r.MaxAttempts,
 		DocumentKey: doc.Key, DocumentType: doc.MIME, DocumentSize: doc.Size, DocumentSHA256: doc.SHA256,
 		OwnerKeyID: ownerKeyID, IdempotencyKey: r.IdempotencyKey, CallbackToken: hex.EncodeToString(RandomToken(24)),
 	}

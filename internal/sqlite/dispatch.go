@@ -180,14 +180,16 @@ func (s *Store) ExtendLease(ctx context.Context, id string, leaseFor time.Durati
 // or, with providerFaxID "", that it may have the fax and must not be sent
 // it again (not confirmed). Its outcome now arrives through the carrier's
 // callbacks; checkAt is when faxgate first asks the carrier if none came.
-// Marking a handed fax again keeps its hand-over time.
+// Marking a handed fax again keeps its hand-over time. A fax back in line
+// (its carrier reported a busy line while the send was still being
+// recorded, and it is to be redialed) stays in line.
 func (s *Store) MarkHanded(ctx context.Context, id, providerFaxID string, checkAt time.Time) error {
 	return s.write(ctx, func(tx *wtx) error {
 		now := ms(s.now())
 		_, err := tx.Exec(`UPDATE faxes SET dispatch_state = CASE WHEN dispatch_state = 'done' THEN 'done' ELSE 'handed' END,
 			lease_until = NULL, provider_fax_id = CASE WHEN provider_fax_id = '' THEN ? ELSE provider_fax_id END, updated_at = ?,
 			handed_at = CASE WHEN dispatch_state = 'handed' AND handed_at IS NOT NULL THEN handed_at ELSE ? END, dispatch_at = ?
-			WHERE id = ?`, providerFaxID, now, now, ms(checkAt), id)
+			WHERE id = ? AND dispatch_state <> 'pending'`, providerFaxID, now, now, ms(checkAt), id)
 		if err != nil {
 			return fmt.Errorf("sqlite: mark handed: %w", err)
 		}
@@ -232,4 +234,33 @@ func (s *Store) FailDispatch(ctx context.Context, id string, failure *fax.Failur
 		}
 		return s.insertEvents(tx, f, evs, now)
 	})
+}
+
+// FailoverDispatch moves a claimed fax that its carrier definitively did
+// not accept (failure) to the next carrier of fallback it has not tried,
+// to be sent there at once, and returns that carrier; "" when none is
+// left (nothing is changed then).
+func (s *Store) FailoverDispatch(ctx context.Context, id string, failure *fax.Failure, fallback []string) (string, error) {
+	var next string
+	err := s.write(ctx, func(tx *wtx) error {
+		next = ""
+		f, err := findFaxTx(tx, id)
+		if err != nil {
+			return err
+		}
+		now := s.now().UTC()
+		n, ok := workflow.Failover(f, failure, fallback, now)
+		if !ok {
+			return nil
+		}
+		if _, err := tx.Exec(`UPDATE faxes SET provider_fax_id = '', updated_at = ? WHERE id = ?`, ms(now), id); err != nil {
+			return fmt.Errorf("sqlite: failover: %w", err)
+		}
+		if err := requeue(tx, f, now); err != nil {
+			return err
+		}
+		next = n
+		return nil
+	})
+	return next, err
 }

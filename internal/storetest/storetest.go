@@ -133,6 +133,7 @@ func Run(t *testing.T, open Factory) {
 		{"ClaimPerCarrier", testClaimPerCarrier}, {"ResultChecks", testResultChecks},
 		{"Sessions", testSessions},
 		{"RoutesFollowEndpointWrites", testRoutesFollowEndpointWrites},
+		{"Redial", testRedial}, {"NoRedial", testNoRedial}, {"RedialWhileSending", testRedialWhileSending}, {"Failover", testFailover},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

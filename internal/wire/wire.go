@@ -53,9 +53,14 @@ type Fax struct {
 	DocumentSHA256 *string `json:"document_sha256"`
 	DocumentSize   int64   `json:"document_size"`
 	DocumentPurged bool    `json:"document_purged,omitempty"`
-	CreatedAt      string  `json:"created_at"`
-	UpdatedAt      string  `json:"updated_at"`
-	CompletedAt    *string `json:"completed_at"`
+	// MaxAttempts is how many dial attempts the send may make in all.
+	MaxAttempts int `json:"max_attempts,omitempty"`
+	// Attempts lists every try, the current or last one included, once a
+	// fax has had more than one (a redial or a carrier failover).
+	Attempts    []DialAttempt `json:"attempts,omitempty"`
+	CreatedAt   string        `json:"created_at"`
+	UpdatedAt   string        `json:"updated_at"`
+	CompletedAt *string       `json:"completed_at"`
 }
 
 func strPtr(s string) *string {
@@ -86,16 +91,51 @@ func FromFax(f *fax.Fax) Fax {
 		UpdatedAt:      Time(f.UpdatedAt),
 		CompletedAt:    timePtr(f.CompletedAt),
 	}
-	if f.Failure != nil {
-		w.Error = &Error{
-			Code:           f.Failure.Code,
-			Message:        f.Failure.Message,
-			CarrierType:    f.Failure.CarrierType,
-			CarrierCode:    f.Failure.CarrierCode,
-			CarrierMessage: f.Failure.CarrierMessage,
-		}
+	w.Error = fromFailure(f.Failure)
+	w.MaxAttempts = f.MaxAttempts
+	if len(f.Attempts) > 0 {
+		w.Attempts = attempts(f)
 	}
 	return w
+}
+
+func fromFailure(fl *fax.Failure) *Error {
+	if fl == nil {
+		return nil
+	}
+	return &Error{Code: fl.Code, Message: fl.Message, CarrierType: fl.CarrierType, CarrierCode: fl.CarrierCode, CarrierMessage: fl.CarrierMessage}
+}
+
+// DialAttempt is one try at sending a fax: through which carrier (and the
+// carrier's job id), when it became due and ended, and how it ended:
+// "redial" (busy or unanswered, dialed again later), "failover" (the
+// carrier did not accept it; the next carrier took over) or, for the
+// current or last try, the fax's status.
+type DialAttempt struct {
+	Number        int     `json:"number"`
+	Provider      string  `json:"provider"`
+	ProviderFaxID *string `json:"provider_fax_id"`
+	StartedAt     string  `json:"started_at"`
+	EndedAt       *string `json:"ended_at"`
+	Outcome       string  `json:"outcome"`
+	Error         *Error  `json:"error"`
+	RetryAt       *string `json:"retry_at,omitempty"`
+}
+
+// attempts lists f's earlier tries and then its current one.
+func attempts(f *fax.Fax) []DialAttempt {
+	out := make([]DialAttempt, 0, len(f.Attempts)+1)
+	for i := range f.Attempts {
+		a := &f.Attempts[i]
+		out = append(out, DialAttempt{
+			Number: a.Number, Provider: a.Provider, ProviderFaxID: strPtr(a.ProviderFaxID), StartedAt: Time(a.StartedAt),
+			EndedAt: timePtr(&a.EndedAt), Outcome: a.Outcome, Error: fromFailure(a.Failure), RetryAt: timePtr(a.RetryAt),
+		})
+	}
+	return append(out, DialAttempt{
+		Number: len(f.Attempts) + 1, Provider: f.Provider, ProviderFaxID: strPtr(f.ProviderFaxID), StartedAt: Time(f.AttemptStart()),
+		EndedAt: timePtr(f.CompletedAt), Outcome: string(f.Status), Error: fromFailure(f.Failure),
+	})
 }
 
 // EventData is the "data" of a webhook event: the fax object, plus the page
@@ -109,6 +149,22 @@ type EventData struct {
 // MarshalEventData freezes the data of an event about f.
 func MarshalEventData(f *fax.Fax, page, retry int) (json.RawMessage, error) {
 	return json.Marshal(EventData{Fax: FromFax(f), Page: page, RetryCount: retry})
+}
+
+// RetryData is the "data" of a fax.retry_scheduled event for a redial
+// faxgate scheduled: the fax object, the retry count (as carriers count
+// their own retries), the number of the attempt to come, why the last one
+// ended (its error code) and when the next is due.
+type RetryData struct {
+	EventData
+	Attempt int    `json:"attempt"`
+	Reason  string `json:"reason"`
+	RetryAt string `json:"retry_at"`
+}
+
+// MarshalRetryData freezes the data of a redial's fax.retry_scheduled.
+func MarshalRetryData(f *fax.Fax, retry, attempt int, reason string, at time.Time) (json.RawMessage, error) {
+	return json.Marshal(RetryData{EventData: EventData{Fax: FromFax(f), RetryCount: retry}, Attempt: attempt, Reason: reason, RetryAt: Time(at)})
 }
 
 // Event is a fax's timeline entry as the API lists it.
