@@ -36,6 +36,7 @@ type store interface {
 	CreateSMS(ctx context.Context, m *fax.SMS) (*fax.SMS, error)
 	FindSMSByID(ctx context.Context, id string) (*fax.SMS, error)
 	MarkSMSHanded(ctx context.Context, id, providerSMSID string) error
+	MarkHanded(ctx context.Context, id, providerFaxID string, checkAt time.Time) error
 	Close() error
 }
 

@@ -9,9 +9,20 @@ import (
 	"github.com/faxgate/faxgate/internal/fax"
 )
 
-// failoverStore is a store that moves a fax to the next carrier.
+// failoverStore is a store that moves a fax to the next carrier and
+// records a hand-over for one attempt only.
 type failoverStore interface {
 	FailoverDispatch(ctx context.Context, id string, failure *fax.Failure, fallback []string) (string, error)
+	MarkHandedAttempt(ctx context.Context, id string, attempts int, providerFaxID string, checkAt time.Time) error
+}
+
+func asFailoverStore(t *testing.T, s Store) failoverStore {
+	t.Helper()
+	fs, ok := s.(failoverStore)
+	if !ok {
+		t.Fatalf("%T cannot fail over", s)
+	}
+	return fs
 }
 
 func withMaxAttempts(n int) func(*fax.Fax) { return func(f *fax.Fax) { f.MaxAttempts = n } }
@@ -188,6 +199,21 @@ func testRedialWhileSending(t *testing.T, s Store, c *Clock) {
 	if j.Check || len(j.Fax.Attempts) != 1 || j.Fax.Attempts[0].ProviderFaxID != "w-1" || j.Fax.ProviderFaxID != "" {
 		t.Fatalf("got %+v with attempts %+v, want the redial, the first job kept in the attempt", j, j.Fax.Attempts)
 	}
+	// The first attempt's hand-over, recorded only now, leaves the redial
+	// alone; the redial's own is recorded.
+	fs := asFailoverStore(t, s)
+	if err := fs.MarkHandedAttempt(ctx, f.ID, 0, "w-1", c.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.FindFaxByID(ctx, f.ID); got.ProviderFaxID != "" {
+		t.Fatalf("the first attempt's hand-over gave the redial carrier id %q", got.ProviderFaxID)
+	}
+	if err := fs.MarkHandedAttempt(ctx, f.ID, 1, "w-2", c.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.FindFaxByID(ctx, f.ID); got.ProviderFaxID != "w-2" {
+		t.Fatalf("the redial's hand-over: got carrier id %q, want w-2", got.ProviderFaxID)
+	}
 }
 
 // testFailover: a fax its carrier did not accept moves to the next carrier
@@ -195,10 +221,7 @@ func testRedialWhileSending(t *testing.T, s Store, c *Clock) {
 // left, nothing changes.
 func testFailover(t *testing.T, s Store, c *Clock) {
 	ctx := context.Background()
-	fs, ok := s.(failoverStore)
-	if !ok {
-		t.Fatalf("%T cannot fail over", s)
-	}
+	fs := asFailoverStore(t, s)
 	fallback := []string{"phaxio", "sinch"}
 	f := mustCreate(t, s, "+15551239006", withProvider("phaxio"), withMaxAttempts(2))
 	claimOne(t, s, f.ID)
