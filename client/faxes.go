@@ -27,6 +27,9 @@ type SendRequest struct {
 	CallbackURL string
 	Provider    string
 	HeaderText  string
+	// MaxAttempts is how many times in all a busy or unanswered number is
+	// dialed (1 to 10); 0 takes the gateway's FAXGATE_REDIAL_ATTEMPTS.
+	MaxAttempts int
 
 	Document   io.Reader
 	Filename   string
@@ -51,6 +54,9 @@ func (c *Client) SendFax(ctx context.Context, s SendRequest) (*Fax, error) {
 	r.header.Set("Idempotency-Key", key)
 	fields := [][2]string{{"to", s.To}, {"from", s.From}, {"callback_url", s.CallbackURL},
 		{"provider", s.Provider}, {"header_text", s.HeaderText}}
+	if s.MaxAttempts != 0 {
+		fields = append(fields, [2]string{"max_attempts", strconv.Itoa(s.MaxAttempts)})
+	}
 	switch {
 	case s.Document != nil && s.ContentURL != "":
 		return nil, errors.New("client: give Document or ContentURL, not both")
@@ -78,11 +84,14 @@ func (c *Client) SendFax(ctx context.Context, s SendRequest) (*Fax, error) {
 		}
 		r.body, r.contentType = buf.Bytes(), mw.FormDataContentType()
 	default:
-		body := map[string]string{}
+		body := map[string]any{}
 		for _, f := range fields {
 			if f[1] != "" {
 				body[f[0]] = f[1]
 			}
+		}
+		if s.MaxAttempts != 0 {
+			body["max_attempts"] = s.MaxAttempts
 		}
 		if s.ContentURL != "" {
 			body["content_url"] = s.ContentURL

@@ -71,6 +71,12 @@ var queryDocs = map[string]string{
 	"from": "filter by the whole number faxed from (E.164, as a send takes it)", "since": "created at or after (RFC 3339)", "until": "created before (RFC 3339)",
 }
 
+// maxAttempts is a send's max_attempts.
+func maxAttempts() map[string]any {
+	return map[string]any{"type": "integer", "minimum": 1, "maximum": fax.MaxAttemptsLimit,
+		"description": "dial attempts in all for a busy, unanswered or unplaced call, the first included (default FAXGATE_REDIAL_ATTEMPTS)"}
+}
+
 func str() map[string]any      { return map[string]any{"type": "string"} }
 func nstr() map[string]any     { return map[string]any{"type": []string{"string", "null"}} }
 func integer() map[string]any  { return map[string]any{"type": "integer"} }
@@ -108,16 +114,25 @@ func schemas() map[string]any {
 			"to":     str(), "from": str(), "provider": str(), "provider_fax_id": nstr(), "pages": integer(), "pages_sent": integer(),
 			"error": errObj, "callback_url": nstr(), "header_text": str(), "document_sha256": nstr(), "document_size": integer(),
 			"document_purged": boolean(), "created_at": str(), "updated_at": str(), "completed_at": nstr(),
+			"max_attempts": integer(),
+			"attempts": map[string]any{"type": "array", "description": "every try, once a fax had more than one (a redial or a carrier failover)",
+				"items": obj([]string{"number", "provider", "provider_fax_id", "started_at", "ended_at", "outcome", "error"}, map[string]any{
+					"number": integer(), "provider": str(), "provider_fax_id": nstr(), "started_at": str(), "ended_at": nstr(),
+					"outcome": map[string]any{"type": "string", "description": "redial, failover, or the fax's status for the current or last try"},
+					"error":   errObj, "retry_at": str(),
+				})},
 		}),
 		"FaxList": list("Fax"),
 		"SendJSON": obj([]string{"to"}, map[string]any{
 			"to": str(), "from": str(), "callback_url": str(), "provider": enum("simulator", "phaxio", "sinch", "gofax", "asterisk"),
 			"header_text": str(), "content_base64": str(), "filename": str(), "content_url": str(),
+			"max_attempts": maxAttempts(),
 		}),
 		"SendMultipart": obj([]string{"to", "file"}, map[string]any{
 			"to": str(), "file": map[string]any{"type": "array", "items": map[string]any{"type": "string", "contentMediaType": "application/octet-stream"},
 				"description": "one part per file, joined in order: PDF, TIFF, text, PNG, JPEG, GIF, BMP, WebP; DOCX, DOC, ODT, RTF, XLSX, ODS, PPTX, HTML when LibreOffice is installed"},
 			"from": str(), "callback_url": str(), "provider": str(), "header_text": str(), "content_url": str(),
+			"max_attempts": maxAttempts(),
 		}),
 		"Event": obj([]string{"id", "type", "created_at", "data"}, map[string]any{
 			"id": str(), "type": enum(eventTypes...), "created_at": str(), "data": ref("Fax"),

@@ -130,6 +130,7 @@ type sendInput struct {
 	ContentBase64 string `json:"content_base64,omitempty" jsonschema:"the document (PDF, TIFF, text, PNG, JPEG, GIF, BMP, WebP, or DOCX, DOC, ODT, RTF, XLSX, ODS, PPTX, HTML) in standard base64"`
 	Filename      string `json:"filename,omitempty" jsonschema:"the document's file name, with content_base64"`
 	ContentURL    string `json:"content_url,omitempty" jsonschema:"an https URL the gateway fetches the document from"`
+	MaxAttempts   int    `json:"max_attempts,omitempty" jsonschema:"dial attempts in all for a busy or unanswered number, 1 to 10 (default: the gateway's)"`
 }
 
 func (s *server) sendFax(ctx context.Context, req *sdk.CallToolRequest, in sendInput) (*sdk.CallToolResult, any, error) {
@@ -137,7 +138,7 @@ func (s *server) sendFax(ctx context.Context, req *sdk.CallToolRequest, in sendI
 	if err != nil {
 		return toolError(err)
 	}
-	sr := client.SendRequest{To: in.To, From: in.From, HeaderText: in.HeaderText, CallbackURL: in.CallbackURL, ContentURL: in.ContentURL}
+	sr := client.SendRequest{To: in.To, From: in.From, HeaderText: in.HeaderText, CallbackURL: in.CallbackURL, ContentURL: in.ContentURL, MaxAttempts: in.MaxAttempts}
 	n := 0
 	if in.Text != "" {
 		n++

@@ -53,14 +53,15 @@ type Fax struct {
 	DocumentSHA256 *string `json:"document_sha256"`
 	DocumentSize   int64   `json:"document_size"`
 	DocumentPurged bool    `json:"document_purged,omitempty"`
+	CreatedAt      string  `json:"created_at"`
+	UpdatedAt      string  `json:"updated_at"`
+	CompletedAt    *string `json:"completed_at"`
+
 	// MaxAttempts is how many dial attempts the send may make in all.
 	MaxAttempts int `json:"max_attempts,omitempty"`
 	// Attempts lists every try, the current or last one included, once a
 	// fax has had more than one (a redial or a carrier failover).
-	Attempts    []DialAttempt `json:"attempts,omitempty"`
-	CreatedAt   string        `json:"created_at"`
-	UpdatedAt   string        `json:"updated_at"`
-	CompletedAt *string       `json:"completed_at"`
+	Attempts []DialAttempt `json:"attempts,omitempty"`
 }
 
 func strPtr(s string) *string {
@@ -139,11 +140,16 @@ func attempts(f *fax.Fax) []DialAttempt {
 }
 
 // EventData is the "data" of a webhook event: the fax object, plus the page
-// for fax.page_sent and the retry count for fax.retry_scheduled.
+// for fax.page_sent and the retry count for fax.retry_scheduled; for a
+// redial faxgate scheduled, also the number of the attempt to come, why
+// the last one ended (its error code) and when the next is due.
 type EventData struct {
 	Fax
-	Page       int `json:"page,omitempty"`
-	RetryCount int `json:"retry_count,omitempty"`
+	Page       int     `json:"page,omitempty"`
+	RetryCount int     `json:"retry_count,omitempty"`
+	Attempt    int     `json:"attempt,omitempty"`
+	Reason     string  `json:"reason,omitempty"`
+	RetryAt    *string `json:"retry_at,omitempty"`
 }
 
 // MarshalEventData freezes the data of an event about f.
@@ -151,20 +157,10 @@ func MarshalEventData(f *fax.Fax, page, retry int) (json.RawMessage, error) {
 	return json.Marshal(EventData{Fax: FromFax(f), Page: page, RetryCount: retry})
 }
 
-// RetryData is the "data" of a fax.retry_scheduled event for a redial
-// faxgate scheduled: the fax object, the retry count (as carriers count
-// their own retries), the number of the attempt to come, why the last one
-// ended (its error code) and when the next is due.
-type RetryData struct {
-	EventData
-	Attempt int    `json:"attempt"`
-	Reason  string `json:"reason"`
-	RetryAt string `json:"retry_at"`
-}
-
 // MarshalRetryData freezes the data of a redial's fax.retry_scheduled.
 func MarshalRetryData(f *fax.Fax, retry, attempt int, reason string, at time.Time) (json.RawMessage, error) {
-	return json.Marshal(RetryData{EventData: EventData{Fax: FromFax(f), RetryCount: retry}, Attempt: attempt, Reason: reason, RetryAt: Time(at)})
+	t := Time(at)
+	return json.Marshal(EventData{Fax: FromFax(f), RetryCount: retry, Attempt: attempt, Reason: reason, RetryAt: &t})
 }
 
 // Event is a fax's timeline entry as the API lists it.
