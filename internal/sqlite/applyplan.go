@@ -69,9 +69,11 @@ func (c *faxCache) put(rowid int64, f *fax.Fax) {
 		delete(c.rows, f.ID)
 		return
 	}
-	var provider any = f.Provider
+	var provider any
 	if old, ok := c.rows[f.ID]; ok && old.f.Provider == f.Provider {
 		provider = old.provider
+	} else {
+		provider = f.Provider
 	}
 	if c.rows == nil || len(c.rows) >= maxCachedFaxes {
 		c.rows = make(map[string]cachedFax, 256)
