@@ -360,6 +360,12 @@ func TestRedialSimulator(t *testing.T) {
 	if len(got.Attempts) != 2 || got.Attempts[0].Outcome != "redial" || got.Attempts[1].Outcome != "sent" {
 		t.Errorf("attempts: got %+v", got.Attempts)
 	}
+	// The console's fax page lists them too.
+	b := &browser{t: t, g: g}
+	b.signIn(adminKey)
+	if _, page := b.req("GET", "/console/faxes/"+f.ID, nil, nil); !strings.Contains(page, "<h2>Attempts</h2>") || !strings.Contains(page, "redial: busy") {
+		t.Errorf("console fax page: no attempts table with the busy redial")
+	}
 }
 
 // TestMaxAttemptsRefused: max_attempts outside 1..10, or not a number, is
