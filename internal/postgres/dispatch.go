@@ -225,22 +225,22 @@ func (s *Store) ExtendLease(ctx context.Context, id string, leaseFor time.Durati
 // or, with providerFaxID "", that it may have the fax and must not be sent
 // it again (not confirmed). Its outcome now arrives through the carrier's
 // callbacks; checkAt is when faxgate first asks the carrier if none came.
-// Marking a handed fax again keeps its hand-over time. A fax back in line
-// (its carrier reported a busy line while the send was still being
-// recorded, and it is to be redialed) stays in line.
+// Marking a handed fax again keeps its hand-over time.
 func (s *Store) MarkHanded(ctx context.Context, id, providerFaxID string, checkAt time.Time) error {
 	return s.MarkHandedAttempt(ctx, id, -1, providerFaxID, checkAt)
 }
 
 // MarkHandedAttempt is MarkHanded for the attempt a send was for, the one
 // after attempts earlier ones (-1: any): once the fax has moved on to a
-// later attempt, the record of this one's hand-over changes nothing.
+// later attempt (its carrier reported a busy line while the send was still
+// being recorded, and it is back in line to be redialed, or claimed for
+// that redial), the record of this one's hand-over changes nothing.
 func (s *Store) MarkHandedAttempt(ctx context.Context, id string, attempts int, providerFaxID string, checkAt time.Time) error {
 	return s.write(ctx, func(tx *wtx) error {
 		tx.queue(`UPDATE faxes SET dispatch_state = CASE WHEN dispatch_state = 'done' THEN 'done' ELSE 'handed' END,
 			lease_until = NULL, provider_fax_id = CASE WHEN provider_fax_id = '' THEN $1 ELSE provider_fax_id END, updated_at = $2,
 			handed_at = CASE WHEN dispatch_state = 'handed' AND handed_at IS NOT NULL THEN handed_at ELSE $2 END, dispatch_at = $3
-			WHERE id = $4 AND dispatch_state <> 'pending' AND ($5 < 0 OR COALESCE(json_array_length(attempts::json), 0) = $5)`,
+			WHERE id = $4 AND ($5 < 0 OR COALESCE(json_array_length(attempts::json), 0) = $5)`,
 			providerFaxID, ms(s.now()), ms(checkAt), id, attempts)
 		return nil
 	})

@@ -187,11 +187,12 @@ func testNoRedial(t *testing.T, s Store, c *Clock) {
 func testRedialWhileSending(t *testing.T, s Store, c *Clock) {
 	ctx := context.Background()
 	f := mustCreate(t, s, "+15551239005", withMaxAttempts(2))
+	fs := asFailoverStore(t, s)
 	j := claimOne(t, s, f.ID)
 	if _, err := s.ApplyUpdate(ctx, busy(j.Fax, "w-1")); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.MarkHanded(ctx, f.ID, "w-1", c.Now().Add(time.Hour)); err != nil {
+	if err := fs.MarkHandedAttempt(ctx, f.ID, 0, "w-1", c.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	c.Advance(5 * time.Minute)
@@ -201,7 +202,6 @@ func testRedialWhileSending(t *testing.T, s Store, c *Clock) {
 	}
 	// The first attempt's hand-over, recorded only now, leaves the redial
 	// alone; the redial's own is recorded.
-	fs := asFailoverStore(t, s)
 	if err := fs.MarkHandedAttempt(ctx, f.ID, 0, "w-1", c.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
