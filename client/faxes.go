@@ -27,6 +27,9 @@ type SendRequest struct {
 	CallbackURL string
 	Provider    string
 	HeaderText  string
+	// MaxAttempts is how many times in all a busy or unanswered number is
+	// dialed (1 to 10); 0 takes the gateway's FAXGATE_REDIAL_ATTEMPTS.
+	MaxAttempts int
 
 	// Cover fields add a cover page in front of the document: any of them
 	// given (CoverConfidential true counts) asks for one.
@@ -59,6 +62,9 @@ func (c *Client) SendFax(ctx context.Context, s SendRequest) (*Fax, error) {
 	fields := [][2]string{{"to", s.To}, {"from", s.From}, {"callback_url", s.CallbackURL},
 		{"provider", s.Provider}, {"header_text", s.HeaderText}, {"cover_to", s.CoverTo}, {"cover_from", s.CoverFrom},
 		{"cover_subject", s.CoverSubject}, {"cover_message", s.CoverMessage}}
+	if s.MaxAttempts != 0 {
+		fields = append(fields, [2]string{"max_attempts", strconv.Itoa(s.MaxAttempts)})
+	}
 	switch {
 	case s.Document != nil && s.ContentURL != "":
 		return nil, errors.New("client: give Document or ContentURL, not both")
@@ -97,6 +103,9 @@ func (c *Client) SendFax(ctx context.Context, s SendRequest) (*Fax, error) {
 		}
 		if s.CoverConfidential {
 			body["cover_confidential"] = true
+		}
+		if s.MaxAttempts != 0 {
+			body["max_attempts"] = s.MaxAttempts
 		}
 		if s.ContentURL != "" {
 			body["content_url"] = s.ContentURL

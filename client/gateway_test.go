@@ -61,6 +61,8 @@ func runWithGateway(m *testing.M) int {
 		"FAXGATE_WEBHOOK_ALLOW_NETWORKS=127.0.0.0/8",
 		"FAXGATE_RATE_LIMIT=0",
 		"FAXGATE_LOG_LEVEL=warn",
+		// The simulator's busy number fails at once, without a redial.
+		"FAXGATE_REDIAL_ATTEMPTS=1",
 	)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	cmd.WaitDelay = 10 * time.Second

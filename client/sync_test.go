@@ -34,6 +34,7 @@ func TestTypesMatchWire(t *testing.T) {
 		{client.Fax{}, wire.Fax{}},
 		{client.FaxError{}, wire.Error{}},
 		{client.FaxEventData{}, wire.EventData{}},
+		{client.FaxAttempt{}, wire.DialAttempt{}},
 		{client.Event{}, wire.Event{}},
 		{client.Endpoint{}, wire.Endpoint{}},
 		{client.Attempt{}, wire.Attempt{}},

@@ -48,6 +48,11 @@ type Fax struct {
 	CallerID        string `json:"caller_id,omitempty"`
 	DurationSeconds int    `json:"duration_seconds,omitempty"`
 	BitRate         int    `json:"bit_rate,omitempty"`
+	// MaxAttempts is how many times in all the number may be dialed.
+	MaxAttempts int `json:"max_attempts,omitempty"`
+	// Attempts lists every try, once the fax had more than one (a redial
+	// of a busy line, or a carrier failover).
+	Attempts []FaxAttempt `json:"attempts,omitempty"`
 }
 
 // Final reports whether the fax's status can no longer change.
@@ -161,4 +166,25 @@ type FaxEventData struct {
 	Fax
 	Page       int `json:"page,omitempty"`
 	RetryCount int `json:"retry_count,omitempty"`
+	// Attempt, Reason and RetryAt describe a redial the gateway scheduled
+	// (fax.retry_scheduled): the attempt to come, why the last ended and
+	// when the next is due.
+	Attempt int        `json:"attempt,omitempty"`
+	Reason  string     `json:"reason,omitempty"`
+	RetryAt *time.Time `json:"retry_at,omitempty"`
+}
+
+// FaxAttempt is one try at sending a fax: "redial" (busy or unanswered,
+// dialed again later), "failover" (the carrier did not accept it; the
+// next carrier took over) or, for the current or last try, the fax's
+// status.
+type FaxAttempt struct {
+	Number        int        `json:"number"`
+	Provider      string     `json:"provider"`
+	ProviderFaxID *string    `json:"provider_fax_id"`
+	StartedAt     time.Time  `json:"started_at"`
+	EndedAt       *time.Time `json:"ended_at"`
+	Outcome       string     `json:"outcome"`
+	Error         *FaxError  `json:"error"`
+	RetryAt       *time.Time `json:"retry_at,omitempty"`
 }

@@ -58,6 +58,9 @@ func startGatewayIn(t *testing.T, dir string, opts ...gatewayOption) *gateway {
 		"FAXGATE_WEBHOOK_ALLOW_NETWORKS": "127.0.0.0/8",
 		// Tests poll hard; the rate limit has tests of its own.
 		"FAXGATE_RATE_LIMIT": "0",
+		// A busy number fails at once; redial has tests of its own
+		// (redial_e2e_test.go), which set it.
+		"FAXGATE_REDIAL_ATTEMPTS": "1",
 	}
 	m := &Main{Now: time.Now}
 	for _, o := range opts {

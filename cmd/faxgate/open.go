@@ -176,8 +176,17 @@ func (m *Main) buildDispatch() error {
 		}
 		return fmt.Errorf("FAXGATE_PROVIDER=%s: %s", cfg.Provider, p)
 	}
+	for _, name := range cfg.ProviderFallback {
+		if _, ok := m.senders[name]; !ok {
+			p := m.sendProblems[name]
+			if p == "" {
+				p = "it is not configured"
+			}
+			return fmt.Errorf("FAXGATE_PROVIDER_FALLBACK: %s: %s", name, p)
+		}
+	}
 	m.Dispatcher = dispatch.New(m.Store, dispatch.Options{
-		Senders: m.senders, Workers: cfg.DispatchWorkers, Now: m.Now, Grace: cfg.ShutdownTimeout, LeaseFor: cfg.ClaimLease,
+		Senders: m.senders, Workers: cfg.DispatchWorkers, Fallback: cfg.ProviderFallback, Now: m.Now, Grace: cfg.ShutdownTimeout, LeaseFor: cfg.ClaimLease,
 		Concurrency: cfg.DispatchPerCarrier, ResultTimeout: cfg.ResultTimeout,
 		CheckAfter: cfg.ResultCheckAfter, CheckEvery: cfg.ResultCheckEvery,
 		FindSettle: cfg.SendFindSettle, FindSpacing: cfg.SendFindSpacing,
@@ -231,7 +240,7 @@ func (m *Main) buildAPI() error {
 	}
 	apiOpts := api.Options{
 		Store: m.Store, Blobs: m.Blobs, Logger: m.Logger.With("component", "api"), Now: m.Now,
-		AdminKeys: cfg.AdminKeys, MaxDocument: cfg.MaxDocument, DefaultProvider: cfg.Provider,
+		AdminKeys: cfg.AdminKeys, MaxDocument: cfg.MaxDocument, DefaultProvider: cfg.Provider, RedialAttempts: cfg.RedialAttempts,
 		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, MaxInflightSends: cfg.MaxInflightSends,
 		MaxInflightSendsPerKey: cfg.MaxInflightSendsPerKey, SendBodyTimeout: cfg.SendBodyTimeout,
 		ProviderProblem: m.providerProblem,

@@ -54,6 +54,8 @@ func startLoggedGateway(t *testing.T, dir string, w io.Writer, opts ...gatewayOp
 		"FAXGATE_DATA_DIR":               dir,
 		"FAXGATE_ADMIN_KEY":              adminKey,
 		"FAXGATE_WEBHOOK_ALLOW_NETWORKS": "127.0.0.0/8",
+		// The busy send fails at once rather than waiting for a redial.
+		"FAXGATE_REDIAL_ATTEMPTS": "1",
 	}
 	m := &Main{Now: time.Now}
 	for _, o := range opts {

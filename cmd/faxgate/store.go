@@ -36,6 +36,7 @@ type store interface {
 	CreateSMS(ctx context.Context, m *fax.SMS) (*fax.SMS, error)
 	FindSMSByID(ctx context.Context, id string) (*fax.SMS, error)
 	MarkSMSHanded(ctx context.Context, id, providerSMSID string) error
+	MarkHanded(ctx context.Context, id, providerFaxID string, checkAt time.Time) error
 	Close() error
 }
 
@@ -54,7 +55,8 @@ func usesPostgres(cfg config.Config) bool {
 func openStoreFor(ctx context.Context, cfg config.Config, now func() time.Time, opts storeOptions) (store, error) {
 	if usesPostgres(cfg) {
 		s, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{DirectURL: cfg.DatabaseListenURL,
-			Now: now, Logger: opts.logger, OnWork: opts.onWork, DisableAfter: opts.disableAfter})
+			Now: now, Logger: opts.logger, OnWork: opts.onWork, DisableAfter: opts.disableAfter,
+			Redial: fax.RedialPolicy{Interval: cfg.RedialInterval}})
 		if err != nil {
 			return nil, fmt.Errorf("FAXGATE_DATABASE_URL: %w", err)
 		}
@@ -62,6 +64,7 @@ func openStoreFor(ctx context.Context, cfg config.Config, now func() time.Time, 
 	}
 	return sqlite.Open(ctx, filepath.Join(cfg.DataDir, "faxgate.db"), sqlite.Options{
 		Now: now, Logger: opts.logger, OnWork: opts.onWork, ReleaseLeases: opts.owner, DisableAfter: opts.disableAfter,
+		Redial: fax.RedialPolicy{Interval: cfg.RedialInterval},
 	})
 }
 

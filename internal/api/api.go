@@ -81,6 +81,9 @@ type Options struct {
 	MaxDocument int64
 	// DefaultProvider is FAXGATE_PROVIDER.
 	DefaultProvider string
+	// RedialAttempts is FAXGATE_REDIAL_ATTEMPTS: a send's max_attempts
+	// when it gives none (0 counts as 1).
+	RedialAttempts int
 	// ProviderProblem says why a carrier cannot send ("" when it can),
 	// naming the missing settings.
 	ProviderProblem func(name string) string

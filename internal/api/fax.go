@@ -38,6 +38,10 @@ type sendRequest struct {
 	CoverConfidential bool   `json:"cover_confidential"`
 	// coverConfidential is a multipart cover_confidential as sent.
 	coverConfidential string
+	// MaxAttempts is max_attempts: a number in JSON, a text field in a
+	// multipart body (maxAttemptsText); nil when not given.
+	MaxAttempts     *int `json:"max_attempts"`
+	maxAttemptsText string
 
 	// files are the documents in the order given: several file parts, or
 	// the one of content_base64 or content_url.
@@ -72,6 +76,9 @@ func (s *Server) handleFaxCreate(w http.ResponseWriter, r *http.Request) error {
 	send := fax.SendRequest{
 		To: req.To, From: req.From, CallbackURL: req.CallbackURL, Provider: req.Provider,
 		HeaderText: req.HeaderText, IdempotencyKey: r.Header.Get("Idempotency-Key"), Cover: req.cover(),
+	}
+	if send.MaxAttempts, err = req.maxAttempts(); err != nil {
+		return err
 	}
 	if err := send.Validate(); err != nil {
 		return err
@@ -110,6 +117,9 @@ func (s *Server) handleFaxCreate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	opts := fax.CreateOptions{RequestHash: send.Hash(req.files)}
+	if send.MaxAttempts == 0 {
+		send.MaxAttempts = s.opts.RedialAttempts
+	}
 
 	now := s.now().UTC()
 	id := s.ids.New(fax.PrefixFax, now)
@@ -180,7 +190,7 @@ func (s *Server) readSend(w http.ResponseWriter, r *http.Request) (*sendRequest,
 }
 
 // sendFields are the multipart fields of a send.
-var sendFields = append([]string{"to", "file", "from", "callback_url", "provider", "header_text", "content_url"}, coverFields...)
+var sendFields = append([]string{"to", "file", "from", "callback_url", "provider", "header_text", "content_url", "max_attempts"}, coverFields...)
 
 // readMultipartSend reads a multipart send, refusing a document over the
 // limit with 413 before reading it all.
@@ -192,7 +202,7 @@ func (s *Server) readMultipartSend(r *http.Request, boundary string, req *sendRe
 	mr := multipart.NewReader(body, boundary)
 	fields := map[string]*string{
 		"to": &req.To, "from": &req.From, "callback_url": &req.CallbackURL, "provider": &req.Provider,
-		"header_text": &req.HeaderText, "content_url": &req.ContentURL,
+		"header_text": &req.HeaderText, "content_url": &req.ContentURL, "max_attempts": &req.maxAttemptsText,
 	}
 	req.coverMultipart(fields)
 	names := newFieldSet("field", sendFields)
@@ -255,6 +265,28 @@ func (s *Server) readMultipartSend(r *http.Request, boundary string, req *sendRe
 		return fax.Errorf(fax.ECodeInvalid, "more than %d bytes after the multipart body's closing boundary", maxEpilogue)
 	}
 	return nil
+}
+
+// maxAttempts is the send's max_attempts, 0 when not given; any value
+// given must be a whole number from 1 to fax.MaxAttemptsLimit.
+func (req *sendRequest) maxAttempts() (int, error) {
+	n := 0
+	switch {
+	case req.MaxAttempts != nil:
+		n = *req.MaxAttempts
+	case req.maxAttemptsText != "":
+		v, err := strconv.Atoi(req.maxAttemptsText)
+		if err != nil {
+			return 0, fax.Errorf(fax.ECodeInvalid, "max_attempts: want a whole number from 1 to %d", fax.MaxAttemptsLimit)
+		}
+		n = v
+	default:
+		return 0, nil
+	}
+	if n < 1 || n > fax.MaxAttemptsLimit {
+		return 0, fax.Errorf(fax.ECodeInvalid, "max_attempts: want a whole number from 1 to %d, got %d", fax.MaxAttemptsLimit, n)
+	}
+	return n, nil
 }
 
 // maxEpilogue is how much data may follow a multipart send's closing

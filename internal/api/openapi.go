@@ -82,6 +82,12 @@ func described(s map[string]any, text string) map[string]any {
 	s["description"] = text
 	return s
 }
+
+// maxAttempts is a send's max_attempts.
+func maxAttempts() map[string]any {
+	return map[string]any{"type": "integer", "minimum": 1, "maximum": fax.MaxAttemptsLimit,
+		"description": "dial attempts in all for a busy, unanswered or unplaced call, the first included (default FAXGATE_REDIAL_ATTEMPTS)"}
+}
 func arr(v any) map[string]any { return map[string]any{"type": "array", "items": v} }
 func enum(v ...string) map[string]any {
 	return map[string]any{"type": "string", "enum": v}
@@ -120,16 +126,25 @@ func schemas() map[string]any {
 			"caller_id":        described(str(), "the calling line id as the carrier gave it, when it did"),
 			"duration_seconds": described(integer(), "how long the transmission took, when the carrier reported it"),
 			"bit_rate":         described(integer(), "the negotiated speed in bits per second, when the carrier reported it"),
+			"max_attempts":     integer(),
+			"attempts": map[string]any{"type": "array", "description": "every try, once a fax had more than one (a redial or a carrier failover)",
+				"items": obj([]string{"number", "provider", "provider_fax_id", "started_at", "ended_at", "outcome", "error"}, map[string]any{
+					"number": integer(), "provider": str(), "provider_fax_id": nstr(), "started_at": str(), "ended_at": nstr(),
+					"outcome": map[string]any{"type": "string", "description": "redial, failover, or the fax's status for the current or last try"},
+					"error":   errObj, "retry_at": str(),
+				})},
 		}),
 		"FaxList": list("Fax"),
 		"SendJSON": obj([]string{"to"}, coverSchema(map[string]any{
 			"to": str(), "from": str(), "callback_url": str(), "provider": enum("simulator", "phaxio", "sinch", "gofax", "asterisk"),
 			"header_text": str(), "content_base64": str(), "filename": str(), "content_url": str(),
+			"max_attempts": maxAttempts(),
 		}, false)),
 		"SendMultipart": obj([]string{"to", "file"}, coverSchema(map[string]any{
 			"to": str(), "file": map[string]any{"type": "array", "items": map[string]any{"type": "string", "contentMediaType": "application/octet-stream"},
 				"description": "one part per file, joined in order: PDF, TIFF, text, PNG, JPEG, GIF, BMP, WebP; DOCX, DOC, ODT, RTF, XLSX, ODS, PPTX, HTML when LibreOffice is installed"},
 			"from": str(), "callback_url": str(), "provider": str(), "header_text": str(), "content_url": str(),
+			"max_attempts": maxAttempts(),
 		}, true)),
 		"Event": obj([]string{"id", "type", "created_at", "data"}, map[string]any{
 			"id": str(), "type": enum(eventTypes...), "created_at": str(), "data": ref("Fax"),

@@ -15,6 +15,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -90,6 +91,11 @@ type Config struct {
 	SendFindSettle      time.Duration // FAXGATE_SEND_FIND_SETTLE, default 30s
 	SendFindSpacing     time.Duration // FAXGATE_SEND_FIND_SPACING, default 30s
 	SimulatorPageDelay  time.Duration // FAXGATE_SIMULATOR_PAGE_DELAY, default 0
+
+	// Redial and carrier failover.
+	RedialAttempts   int           // FAXGATE_REDIAL_ATTEMPTS, default 3: dial attempts in all, the first included; 1 never redials
+	RedialInterval   time.Duration // FAXGATE_REDIAL_INTERVAL, default 5m: the wait before each redial
+	ProviderFallback []string      // FAXGATE_PROVIDER_FALLBACK, default none: carriers tried in order when a fax's own did not accept it
 
 	MaxInflightSendsPerKey int           // FAXGATE_MAX_INFLIGHT_SENDS_PER_KEY, default 16; 0 off
 	SendBodyTimeout        time.Duration // FAXGATE_SEND_BODY_TIMEOUT, default 1m; 0 off
@@ -307,6 +313,9 @@ func settings() []setting {
 		{"FAXGATE_DATABASE_LISTEN_URL", "", true, "PostgreSQL: a direct postgres:// URL (not through PgBouncer) for LISTEN, leader locks and migrations; empty: FAXGATE_DATABASE_URL", str(func(c *Config) *string { return &c.DatabaseListenURL })},
 		{"FAXGATE_PUBLIC_URL", "http://localhost:8080", false, "the URL carriers call back (no trailing slash)", str(func(c *Config) *string { return &c.PublicURL })},
 		{"FAXGATE_PROVIDER", "simulator", false, "default carrier: simulator, phaxio, sinch, gofax, asterisk", str(func(c *Config) *string { return &c.Provider })},
+		{"FAXGATE_REDIAL_ATTEMPTS", "3", false, "dial attempts in all, the first included, for a busy, unanswered or unplaced call (1 never redials)", integer(func(c *Config) *int { return &c.RedialAttempts }, 1, 10)},
+		{"FAXGATE_REDIAL_INTERVAL", "5m", false, "wait before each redial", posDur(func(c *Config) *time.Duration { return &c.RedialInterval })},
+		{"FAXGATE_PROVIDER_FALLBACK", "", false, "carriers, in order, a send moves to when its own did not accept it (each must be configured)", list(func(c *Config) *[]string { return &c.ProviderFallback })},
 		{"FAXGATE_ADMIN_KEY", "", true, "API key with every scope (comma-separated for rotation)", list(func(c *Config) *[]string { return &c.AdminKeys })},
 		{"FAXGATE_LOG_FORMAT", "text", false, "text or json", str(func(c *Config) *string { return &c.LogFormat })},
 		{"FAXGATE_LOG_LEVEL", "info", false, "debug, info, warn or error", str(func(c *Config) *string { return &c.LogLevel })},
@@ -613,6 +622,13 @@ func (c *Config) Validate() error {
 	}
 	if !known {
 		bad("FAXGATE_PROVIDER", "unknown carrier %q; want one of %s", c.Provider, strings.Join(providerNames, ", "))
+	}
+	for i, p := range c.ProviderFallback {
+		if !slices.Contains(providerNames, p) {
+			bad("FAXGATE_PROVIDER_FALLBACK", "unknown carrier %q; want names from %s", p, strings.Join(providerNames, ", "))
+		} else if slices.Contains(c.ProviderFallback[:i], p) {
+			bad("FAXGATE_PROVIDER_FALLBACK", "%s is listed twice", p)
+		}
 	}
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
 		bad("FAXGATE_PUBLIC_URL", "want an absolute http(s) URL such as https://fax.example.com")

@@ -30,10 +30,11 @@ type Store interface {
 	ClaimResultChecks(ctx context.Context, holdFor time.Duration, slots fax.ClaimSlots) ([]*fax.DispatchJob, error)
 	ExtendLease(ctx context.Context, id string, leaseFor time.Duration) error
 	MarkOnWire(ctx context.Context, id string) error
-	MarkHanded(ctx context.Context, id, providerFaxID string, checkAt time.Time) error
+	MarkHandedAttempt(ctx context.Context, id string, attempts int, providerFaxID string, checkAt time.Time) error
 	ScheduleCheck(ctx context.Context, id string, at time.Time) error
 	RescheduleDispatch(ctx context.Context, id string, at time.Time) error
 	FailDispatch(ctx context.Context, id string, failure *fax.Failure) error
+	FailoverDispatch(ctx context.Context, id string, failure *fax.Failure, fallback []string) (next string, err error)
 }
 
 // Sender hands one fax to a carrier and returns the carrier's id for it.
@@ -105,6 +106,11 @@ type Options struct {
 	// Zero fields take the defaults: 30s doubling, capped at 30m; 10
 	// attempts; a carrier's Retry-After honoured up to 24h.
 	Retry fax.RetryPolicy
+	// Fallback lists the carriers, in order, a send moves to when its
+	// carrier definitively did not accept it: refused it (a 4xx, a
+	// rejected credential) or could not be reached before anything was
+	// sent. Never after an ambiguous outcome. Empty: no failover.
+	Fallback []string
 	// Grace is how long in-flight sends may run after shutdown begins.
 	Grace  time.Duration
 	Now    func() time.Time
@@ -121,11 +127,16 @@ type Dispatcher struct {
 	mu      sync.Mutex
 	busy    map[string]int // running jobs per carrier ("" for carriers not configured)
 	running int
-	// active holds the faxes this process is working on. A lease that
+	// active holds the faxes this process is working on, with the number
+	// of earlier attempts (fax.Fax.Attempts) of the job. A lease that
 	// lapses while its own send still runs (a stalled renewal) lets the
 	// fax be claimed again; handling it twice at once would ask the
 	// carrier before the running send is recorded and send it again.
-	active map[string]bool
+	active map[string]int
+	// next holds, by fax, a new attempt (a redial or a failover) claimed
+	// while the attempt before it was still being recorded here: it runs
+	// once that one ends.
+	next map[string]*fax.DispatchJob
 
 	lastChecks time.Time // when result checks were last claimed (claiming goroutine only)
 }
@@ -181,7 +192,7 @@ func New(store Store, opts Options) *Dispatcher {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Dispatcher{store: store, opts: opts, log: opts.Logger, wake: make(chan struct{}, 1), busy: map[string]int{}, active: map[string]bool{}}
+	return &Dispatcher{store: store, opts: opts, log: opts.Logger, wake: make(chan struct{}, 1), busy: map[string]int{}, active: map[string]int{}, next: map[string]*fax.DispatchJob{}}
 }
 
 // carrier returns a carrier's settings with defaults filled in. A lone
@@ -275,26 +286,41 @@ func (d *Dispatcher) slotName(j *fax.DispatchJob) string {
 // begin marks a claimed job's fax as worked on here, or, when this
 // process still works on it (its lease lapsed meanwhile), gives the slot
 // back and reports false: the running attempt keeps the fax, and its
-// renewals take the new lease over.
+// renewals take the new lease over. A new attempt of a fax whose last
+// attempt is still being recorded here (it was redialed or failed over
+// from inside its send) is kept, slot and all, for end to hand over.
 func (d *Dispatcher) begin(j *fax.DispatchJob) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.active[j.Fax.ID] {
+	if n, ok := d.active[j.Fax.ID]; ok {
+		if !j.Resumed && !j.Check && len(j.Fax.Attempts) > n && d.next[j.Fax.ID] == nil {
+			d.next[j.Fax.ID] = j
+			d.log.Debug("new attempt claimed while the last one is being recorded; it runs next", "fax_id", j.Fax.ID, "provider", j.Fax.Provider)
+			return false
+		}
 		d.busy[d.slotName(j)]--
 		d.running--
 		d.log.Warn("fax claimed again while this process still works on it; left to the running attempt", "fax_id", j.Fax.ID, "provider", j.Fax.Provider)
 		return false
 	}
-	d.active[j.Fax.ID] = true
+	d.active[j.Fax.ID] = len(j.Fax.Attempts)
 	return true
 }
 
-// end releases what begin and take counted.
-func (d *Dispatcher) end(j *fax.DispatchJob) {
+// end releases what begin and take counted, and returns the fax's next
+// attempt kept by begin, now worked on, or nil.
+func (d *Dispatcher) end(j *fax.DispatchJob) *fax.DispatchJob {
 	d.mu.Lock()
-	delete(d.active, j.Fax.ID)
+	next := d.next[j.Fax.ID]
+	delete(d.next, j.Fax.ID)
+	if next != nil {
+		d.active[j.Fax.ID] = len(next.Fax.Attempts)
+	} else {
+		delete(d.active, j.Fax.ID)
+	}
 	d.mu.Unlock()
 	d.done(d.slotName(j))
+	return next
 }
 
 // claim takes due sends and then, at most once a Poll unless always, due
@@ -345,8 +371,9 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			go func() {
 				defer wg.Done()
 				defer d.Notify()
-				defer d.end(j)
-				d.handle(sendCtx, j)
+				for j := j; j != nil; j = d.end(j) {
+					d.handle(sendCtx, j)
+				}
 			}()
 		}
 		select {
@@ -378,8 +405,9 @@ func (d *Dispatcher) Once(ctx context.Context) (int, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer d.end(j)
-			d.handle(ctx, j)
+			for j := j; j != nil; j = d.end(j) {
+				d.handle(ctx, j)
+			}
 		}()
 	}
 	wg.Wait()
@@ -440,8 +468,14 @@ func (d *Dispatcher) handle(ctx context.Context, j *fax.DispatchJob) {
 			fl = &fax.Failure{Code: fax.FailCarrier, Message: "the carrier refused the fax"}
 		}
 		log.Warn("carrier refused the fax", "code", fl.Code)
+		if d.failover(ctx, log, f, fl) {
+			return
+		}
 		d.fail(ctx, log, f.ID, fl)
 	case fax.SendRetryable:
+		if se.Down && d.failover(ctx, log, f, &fax.Failure{Code: fax.FailCarrier, Message: carrierName(f.Provider) + " could not be reached."}) {
+			return
+		}
 		d.retry(ctx, log, j, se.RetryAfter, err)
 	default:
 		if ctx.Err() != nil {
@@ -477,6 +511,25 @@ func (d *Dispatcher) retry(ctx context.Context, log *slog.Logger, j *fax.Dispatc
 	}
 }
 
+// failover moves a fax its carrier definitively did not accept to the next
+// carrier of the fallback list, reporting whether it did; false leaves the
+// fax to fail or retry as without a fallback.
+func (d *Dispatcher) failover(ctx context.Context, log *slog.Logger, f *fax.Fax, fl *fax.Failure) bool {
+	if len(d.opts.Fallback) == 0 {
+		return false
+	}
+	next, err := d.store.FailoverDispatch(ctx, f.ID, fl, d.opts.Fallback)
+	if err != nil {
+		log.Error("fail over", "err", err)
+		return false
+	}
+	if next == "" {
+		return false
+	}
+	log.Warn("carrier did not accept the fax; failing over", "code", fl.Code, "next_provider", next)
+	return true
+}
+
 // keepLease renews the claim while a long attempt runs.
 func (d *Dispatcher) keepLease(ctx context.Context, id string) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
@@ -501,7 +554,7 @@ func (d *Dispatcher) keepLease(ctx context.Context, id string) (stop func()) {
 
 func (d *Dispatcher) handed(ctx context.Context, log *slog.Logger, f *fax.Fax, providerFaxID string) {
 	c := d.carrier(f.Provider)
-	if err := d.store.MarkHanded(ctx, f.ID, providerFaxID, d.opts.Now().Add(min(c.CheckAfter, c.ResultTimeout))); err != nil {
+	if err := d.store.MarkHandedAttempt(ctx, f.ID, len(f.Attempts), providerFaxID, d.opts.Now().Add(min(c.CheckAfter, c.ResultTimeout))); err != nil {
 		log.Error("mark handed", "err", err)
 	}
 }

@@ -70,7 +70,7 @@ func sleep(ctx context.Context, d time.Duration) bool {
 func (d *Dispatcher) holdUnconfirmed(ctx context.Context, log *slog.Logger, f *fax.Fax) {
 	c := d.carrier(f.Provider)
 	log.Warn("the carrier may have the fax; held as not confirmed, never sent again", "result_timeout", c.ResultTimeout.String())
-	if err := d.store.MarkHanded(ctx, f.ID, "", d.opts.Now().Add(min(c.CheckAfter, c.ResultTimeout))); err != nil {
+	if err := d.store.MarkHandedAttempt(ctx, f.ID, len(f.Attempts), "", d.opts.Now().Add(min(c.CheckAfter, c.ResultTimeout))); err != nil {
 		log.Error("hold as not confirmed", "err", err)
 	}
 }

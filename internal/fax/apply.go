@@ -11,6 +11,12 @@ type EventSpec struct {
 	Type       EventType
 	Page       int
 	RetryCount int
+	// Attempt, Reason and RetryAt describe a redial faxgate scheduled
+	// (fax.retry_scheduled): the next attempt's number, why the last one
+	// ended and when the next is due.
+	Attempt int
+	Reason  string
+	RetryAt time.Time
 }
 
 // Apply works out what a carrier update does to an outbound fax: it mutates f
@@ -122,11 +128,15 @@ func (u *Update) DedupeKey() string {
 	if u.EventKey != "" {
 		return u.EventKey
 	}
-	id := u.FaxID
+	// With both ids, both count: a redialed fax's second call is a new
+	// carrier job, and its report is not a repeat of the first call's.
+	id, job := u.FaxID, ""
 	if id == "" {
 		id = u.ProviderFaxID
+	} else if u.ProviderFaxID != "" {
+		job = "/" + u.ProviderFaxID
 	}
-	return string(u.Kind) + ":" + id + ":" + string(u.Status) + ":" + strconv.Itoa(u.Page) + ":" + strconv.Itoa(u.RetryCount)
+	return string(u.Kind) + ":" + id + job + ":" + string(u.Status) + ":" + strconv.Itoa(u.Page) + ":" + strconv.Itoa(u.RetryCount)
 }
 
 // NamesOther reports whether u, addressed by faxgate's id, names a carrier

@@ -27,6 +27,13 @@ type Fax struct {
 	Failure       *Failure
 	CallbackURL   string
 	HeaderText    string
+	// MaxAttempts is how many times in all the number may be dialed, the
+	// first included (0 counts as 1); the API fills in
+	// FAXGATE_REDIAL_ATTEMPTS when a send does not say.
+	MaxAttempts int
+	// Attempts are the earlier tries that ended without the fax (a redial
+	// or a failover), oldest first.
+	Attempts []DialAttempt
 
 	// Document is the stored original (outbound) or received PDF (inbound).
 	DocumentKey    string

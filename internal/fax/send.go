@@ -32,6 +32,9 @@ type SendRequest struct {
 	IdempotencyKey string
 	// Cover is the cover page asked for; none when !Cover.Set().
 	Cover Cover
+	// MaxAttempts is max_attempts, 0 when the request did not say; the
+	// caller fills in the default after Hash.
+	MaxAttempts int
 }
 
 // Validate checks the numbers, the header text and the cover fields, and
@@ -52,6 +55,9 @@ func (r *SendRequest) Validate() error {
 	}
 	if err := r.Cover.Validate(); err != nil {
 		return err
+	}
+	if r.MaxAttempts < 0 || r.MaxAttempts > MaxAttemptsLimit {
+		return Errorf(ECodeInvalid, "max_attempts: want a whole number from 1 to %d, got %d", MaxAttemptsLimit, r.MaxAttempts)
 	}
 	r.To, r.From = string(to), string(from)
 	return nil
@@ -76,6 +82,10 @@ func (r *SendRequest) Hash(files [][]byte) string {
 	h := sha256.New()
 	for _, v := range append([]string{r.To, r.From, r.CallbackURL, r.Provider, r.HeaderText, filesDigest(files)}, r.Cover.hashParts()...) {
 		h.Write([]byte(strconv.Itoa(len(v)) + ":" + v))
+	}
+	// Only when given, so that a request without it hashes as before.
+	if r.MaxAttempts != 0 {
+		h.Write([]byte("max_attempts:" + strconv.Itoa(r.MaxAttempts)))
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
@@ -120,7 +130,7 @@ type StoredDocument struct {
 func NewOutbound(id string, r *SendRequest, doc StoredDocument, ownerKeyID string) *Fax {
 	return &Fax{
 		ID: id, To: r.To, From: r.From, Provider: r.Provider, Pages: doc.Pages,
-		CallbackURL: r.CallbackURL, HeaderText: r.HeaderText,
+		CallbackURL: r.CallbackURL, HeaderText: r.HeaderText, MaxAttempts: r.MaxAttempts,
 		DocumentKey: doc.Key, DocumentType: doc.MIME, DocumentSize: doc.Size, DocumentSHA256: doc.SHA256,
 		OwnerKeyID: ownerKeyID, IdempotencyKey: r.IdempotencyKey, CallbackToken: hex.EncodeToString(RandomToken(24)),
 	}

@@ -24,7 +24,11 @@ type SendError struct {
 	Outcome    SendOutcome
 	RetryAfter time.Duration // from the carrier's Retry-After, if any
 	Failure    *Failure      // for permanent errors: what to tell the user
-	Err        error
+	// Down (retryable errors only) says the carrier could not be reached
+	// at all: the connection was refused or its name did not resolve,
+	// before any byte was sent. With a fallback the fax moves on at once.
+	Down bool
+	Err  error
 }
 
 func (e *SendError) Error() string {

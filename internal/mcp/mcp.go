@@ -137,6 +137,7 @@ type sendInput struct {
 	CoverMessage  string `json:"cover_message,omitempty" jsonschema:"cover page: message, at most 4000 characters"`
 	// CoverConfidential adds the confidential health information notice.
 	CoverConfidential bool `json:"cover_confidential,omitempty" jsonschema:"cover page: add the notice that the fax may contain confidential health information"`
+	MaxAttempts       int  `json:"max_attempts,omitempty" jsonschema:"dial attempts in all for a busy or unanswered number, 1 to 10 (default: the gateway's)"`
 }
 
 func (s *server) sendFax(ctx context.Context, req *sdk.CallToolRequest, in sendInput) (*sdk.CallToolResult, any, error) {
@@ -145,7 +146,8 @@ func (s *server) sendFax(ctx context.Context, req *sdk.CallToolRequest, in sendI
 		return toolError(err)
 	}
 	sr := client.SendRequest{To: in.To, From: in.From, HeaderText: in.HeaderText, CallbackURL: in.CallbackURL, ContentURL: in.ContentURL,
-		CoverTo: in.CoverTo, CoverFrom: in.CoverFrom, CoverSubject: in.CoverSubject, CoverMessage: in.CoverMessage, CoverConfidential: in.CoverConfidential}
+		CoverTo: in.CoverTo, CoverFrom: in.CoverFrom, CoverSubject: in.CoverSubject, CoverMessage: in.CoverMessage, CoverConfidential: in.CoverConfidential,
+		MaxAttempts: in.MaxAttempts}
 	n := 0
 	if in.Text != "" {
 		n++

@@ -102,7 +102,7 @@ func (s *Store) applyTx(tx *wtx, u *fax.Update) (fax.ApplyResult, error) {
 		c.Result, err = s.receiveTx(tx, u, endpoints, now)
 		c.Outcome = workflow.Applied
 	default:
-		c, err = workflow.ApplyToFax(&s.ids, f, u, now)
+		c, err = workflow.ApplyToFaxRedial(&s.ids, f, u, now, s.redial)
 		switch {
 		case err != nil || !c.Save:
 		case c.Outcome == workflow.Stale:
@@ -112,6 +112,9 @@ func (s *Store) applyTx(tx *wtx, u *fax.Update) (fax.ApplyResult, error) {
 			saveFax(tx, f)
 			if f.Status.Final() {
 				tx.queue(`UPDATE faxes SET dispatch_state = 'done', lease_until = NULL WHERE id = $1`, f.ID)
+			}
+			if c.RedialAt != nil {
+				requeue(tx, f, *c.RedialAt)
 			}
 			s.insertEvents(tx, f, c.Events, endpoints, now)
 		}
@@ -187,4 +190,14 @@ func (s *Store) CancelFax(ctx context.Context, id string) (*fax.Fax, error) {
 		return nil
 	})
 	return out, err
+}
+
+// requeue puts f, whose attempt ended without the fax (a redial or a
+// failover), back in the dispatch queue, due at at, with its earlier
+// attempts and its carrier as they now are. The hand-over count starts
+// again: it counts the tries of one attempt.
+func requeue(tx *wtx, f *fax.Fax, at time.Time) {
+	tx.queue(`UPDATE faxes SET provider = $1, attempts = $2, dispatch_state = 'pending', dispatch_at = $3, lease_until = NULL,
+		on_wire = 0, handed_at = NULL, send_attempts = 0 WHERE id = $4`, f.Provider, attemptsJSON(f.Attempts), ms(at), f.ID)
+	tx.wake |= wakeFax
 }

@@ -64,6 +64,9 @@ type Options struct {
 	// DisableAfter disables an endpoint whose deliveries have failed for
 	// this long without a success (default 5 days; negative never).
 	DisableAfter time.Duration
+	// Redial says when a busy line is dialed again (interval default 5m);
+	// how many times is each fax's MaxAttempts.
+	Redial fax.RedialPolicy
 }
 
 // Store is the PostgreSQL implementation of faxgate's store. Several Stores,
@@ -78,6 +81,7 @@ type Store struct {
 	ids    fax.IDGen
 
 	disableAfter time.Duration
+	redial       fax.RedialPolicy
 
 	closed     atomic.Bool
 	closeOnce  sync.Once
@@ -103,7 +107,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	s.disableAfter = opts.DisableAfter
+	s.disableAfter, s.redial = opts.DisableAfter, opts.Redial
 	if s.disableAfter == 0 {
 		s.disableAfter = 5 * 24 * time.Hour
 	}

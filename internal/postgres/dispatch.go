@@ -227,11 +227,21 @@ func (s *Store) ExtendLease(ctx context.Context, id string, leaseFor time.Durati
 // callbacks; checkAt is when faxgate first asks the carrier if none came.
 // Marking a handed fax again keeps its hand-over time.
 func (s *Store) MarkHanded(ctx context.Context, id, providerFaxID string, checkAt time.Time) error {
+	return s.MarkHandedAttempt(ctx, id, -1, providerFaxID, checkAt)
+}
+
+// MarkHandedAttempt is MarkHanded for the attempt a send was for, the one
+// after attempts earlier ones (-1: any): once the fax has moved on to a
+// later attempt (its carrier reported a busy line while the send was still
+// being recorded, and it is back in line to be redialed, or claimed for
+// that redial), the record of this one's hand-over changes nothing.
+func (s *Store) MarkHandedAttempt(ctx context.Context, id string, attempts int, providerFaxID string, checkAt time.Time) error {
 	return s.write(ctx, func(tx *wtx) error {
 		tx.queue(`UPDATE faxes SET dispatch_state = CASE WHEN dispatch_state = 'done' THEN 'done' ELSE 'handed' END,
 			lease_until = NULL, provider_fax_id = CASE WHEN provider_fax_id = '' THEN $1 ELSE provider_fax_id END, updated_at = $2,
 			handed_at = CASE WHEN dispatch_state = 'handed' AND handed_at IS NOT NULL THEN handed_at ELSE $2 END, dispatch_at = $3
-			WHERE id = $4`, providerFaxID, ms(s.now()), ms(checkAt), id)
+			WHERE id = $4 AND ($5 < 0 OR COALESCE(json_array_length(attempts::json), 0) = $5)`,
+			providerFaxID, ms(s.now()), ms(checkAt), id, attempts)
 		return nil
 	})
 }
@@ -269,4 +279,29 @@ func (s *Store) FailDispatch(ctx context.Context, id string, failure *fax.Failur
 		s.insertEvents(tx, f, evs, endpoints, now)
 		return nil
 	})
+}
+
+// FailoverDispatch moves a claimed fax that its carrier definitively did
+// not accept (failure) to the next carrier of fallback it has not tried,
+// to be sent there at once, and returns that carrier; "" when none is
+// left (nothing is changed then).
+func (s *Store) FailoverDispatch(ctx context.Context, id string, failure *fax.Failure, fallback []string) (string, error) {
+	var next string
+	err := s.write(ctx, func(tx *wtx) error {
+		next = ""
+		f, err := lockFax(tx, id)
+		if err != nil {
+			return err
+		}
+		now := s.now().UTC()
+		n, ok := workflow.Failover(f, failure, fallback, now)
+		if !ok {
+			return nil
+		}
+		tx.queue(`UPDATE faxes SET provider_fax_id = '', updated_at = $1 WHERE id = $2`, ms(now), id)
+		requeue(tx, f, now)
+		next = n
+		return nil
+	})
+	return next, err
 }

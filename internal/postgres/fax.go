@@ -16,7 +16,7 @@ import (
 const faxColumns = `id, direction, status, to_number, from_number, provider, provider_fax_id, pages, pages_sent,
 	failure, callback_url, header_text, document_key, document_type, document_size, document_sha256, document_purged,
 	owner_key_id, idempotency_key, callback_token, created_at, updated_at, completed_at, document_status, document_error,
-	station_id, caller_id, duration_seconds, bit_rate`
+	station_id, caller_id, duration_seconds, bit_rate, max_attempts, attempts`
 
 type scanner interface{ Scan(...any) error }
 
@@ -24,6 +24,7 @@ type scanner interface{ Scan(...any) error }
 type faxRow struct {
 	f                fax.Fax
 	failure, idem    *string
+	attempts         *string
 	created, updated int64
 	completed        *int64
 	station, caller  *string
@@ -35,7 +36,7 @@ func (r *faxRow) targets() []any {
 	return []any{&f.ID, &f.Direction, &f.Status, &f.To, &f.From, &f.Provider, &f.ProviderFaxID, &f.Pages, &f.PagesSent,
 		&r.failure, &f.CallbackURL, &f.HeaderText, &f.DocumentKey, &f.DocumentType, &f.DocumentSize, &f.DocumentSHA256, &f.DocumentPurged,
 		&f.OwnerKeyID, &r.idem, &f.CallbackToken, &r.created, &r.updated, &r.completed, &f.DocumentStatus, &f.DocumentError,
-		&r.station, &r.caller, &r.duration, &r.rate}
+		&r.station, &r.caller, &r.duration, &r.rate, &f.MaxAttempts, &r.attempts}
 }
 
 func (r *faxRow) finish() (*fax.Fax, error) {
@@ -46,6 +47,11 @@ func (r *faxRow) finish() (*fax.Fax, error) {
 			return nil, fmt.Errorf("postgres: fax %s failure: %w", f.ID, err)
 		}
 		f.Failure = &fl
+	}
+	if r.attempts != nil && *r.attempts != "" {
+		if err := json.Unmarshal([]byte(*r.attempts), &f.Attempts); err != nil {
+			return nil, fmt.Errorf("postgres: fax %s attempts: %w", f.ID, err)
+		}
 	}
 	if r.idem != nil {
 		f.IdempotencyKey = *r.idem
@@ -90,6 +96,16 @@ func nullInt(n int) any {
 		return nil
 	}
 	return int64(n)
+}
+
+// attemptsJSON is how the attempts column holds a fax's earlier tries:
+// NULL while there are none.
+func attemptsJSON(as []fax.DialAttempt) any {
+	if len(as) == 0 {
+		return nil
+	}
+	b, _ := json.Marshal(as)
+	return string(b)
 }
 
 func nullString(s string) any {
@@ -235,11 +251,11 @@ func (s *Store) createFax(ctx context.Context, f *fax.Fax, opts fax.CreateOption
 		}
 		tx.queue(`INSERT INTO faxes (id, direction, status, to_number, from_number, provider, provider_fax_id, pages,
 			callback_url, header_text, document_key, document_type, document_size, document_sha256, owner_key_id,
-			idempotency_key, request_hash, callback_token, dispatch_state, dispatch_at, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, '', $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 'pending', $18, $18, $18)`,
+			idempotency_key, request_hash, callback_token, dispatch_state, dispatch_at, created_at, updated_at, max_attempts)
+			VALUES ($1, $2, $3, $4, $5, $6, '', $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 'pending', $18, $18, $18, $19)`,
 			c.ID, c.Direction, c.Status, c.To, c.From, c.Provider, c.Pages, c.CallbackURL, c.HeaderText,
 			c.DocumentKey, c.DocumentType, c.DocumentSize, c.DocumentSHA256, c.OwnerKeyID,
-			nullString(c.IdempotencyKey), requestHash, c.CallbackToken, ms(now))
+			nullString(c.IdempotencyKey), requestHash, c.CallbackToken, ms(now), c.MaxAttempts)
 		// Routing the fax.queued event needs the global endpoints; the
 		// fax's own endpoint is being inserted in this batch.
 		endpoints, err := s.routableEndpoints(tx, nil)

@@ -134,12 +134,17 @@ func (s *Store) applyWork(tx *wtx, u *fax.Update, now time.Time) (fax.ApplyResul
 	if f != nil {
 		before = *f
 	}
-	c, err := workflow.ApplyToFax(&s.ids, f, u, now)
+	c, err := workflow.ApplyToFaxRedial(&s.ids, f, u, now, s.redial)
 	if err != nil || !c.Save {
 		return c.Result, c.Outcome, err
 	}
 	if err := saveApplied(tx, &before, f, rowid); err != nil {
 		return c.Result, "", err
+	}
+	if c.RedialAt != nil {
+		if err := requeue(tx, f, *c.RedialAt); err != nil {
+			return c.Result, "", err
+		}
 	}
 	s.faxes.put(rowid, f)
 	return c.Result, c.Outcome, s.insertEvents(tx, f, c.Events, now)
@@ -241,4 +246,17 @@ func (s *Store) CancelFax(ctx context.Context, id string) (*fax.Fax, error) {
 		return nil
 	})
 	return out, err
+}
+
+// requeue puts f, whose attempt ended without the fax (a redial or a
+// failover), back in the dispatch queue, due at at, with its earlier
+// attempts and its carrier as they now are. The hand-over count starts
+// again: it counts the tries of one attempt.
+func requeue(tx *wtx, f *fax.Fax, at time.Time) error {
+	if _, err := tx.Exec(`UPDATE faxes SET provider = ?, attempts = ?, dispatch_state = 'pending', dispatch_at = ?, lease_until = NULL,
+		on_wire = 0, handed_at = NULL, send_attempts = 0 WHERE id = ?`, f.Provider, attemptsJSON(f.Attempts), ms(at), f.ID); err != nil {
+		return fmt.Errorf("sqlite: requeue fax: %w", err)
+	}
+	tx.wake |= wakeFax
+	return nil
 }

@@ -47,6 +47,9 @@ type faxCache struct {
 type cachedFax struct {
 	rowid int64
 	f     fax.Fax
+	// provider is f.Provider as a guard argument, boxed once per fax
+	// rather than once per update.
+	provider any
 }
 
 // maxCachedFaxes bounds the cache: about the faxes in flight at once.
@@ -67,10 +70,16 @@ func (c *faxCache) put(rowid int64, f *fax.Fax) {
 		delete(c.rows, f.ID)
 		return
 	}
+	var provider any
+	if old, ok := c.rows[f.ID]; ok && old.f.Provider == f.Provider {
+		provider = old.provider
+	} else {
+		provider = f.Provider
+	}
 	if c.rows == nil || len(c.rows) >= maxCachedFaxes {
 		c.rows = make(map[string]cachedFax, 256)
 	}
-	c.rows[f.ID] = cachedFax{rowid: rowid, f: *f}
+	c.rows[f.ID] = cachedFax{rowid: rowid, f: *f, provider: provider}
 }
 
 // planApply works out an update to an outbound fax ahead of the writer. It
@@ -84,10 +93,12 @@ func (s *Store) planApply(u *fax.Update) *applyPlan {
 	if !ok || !workflow.Matches(&c.f, u) {
 		return nil
 	}
-	p := &applyPlan{rowid: c.rowid, guard: guardValues(&c.f), after: c.f}
+	p := &applyPlan{rowid: c.rowid, guard: guardValuesOf(&c.f, c.provider), after: c.f}
 	p.now = s.now().UTC()
-	ch, err := workflow.ApplyToFax(&s.ids, &p.after, u, p.now)
-	if err != nil || ch.Outcome != workflow.Applied {
+	ch, err := workflow.ApplyToFaxRedial(&s.ids, &p.after, u, p.now, s.redial)
+	// A redial puts the fax back in the dispatch queue, which the planned
+	// statements do not write: the writer does it all.
+	if err != nil || ch.Outcome != workflow.Applied || ch.RedialAt != nil {
 		return nil
 	}
 	p.events, p.ids = ch.Events, ch.Result.Events
@@ -105,11 +116,17 @@ func (s *Store) planApply(u *fax.Update) *applyPlan {
 // these is checking the whole row; TestGuardColumns holds every UPDATE
 // of faxes in the package to that.
 const guardColumns = `id, status, provider_fax_id, pages, pages_sent, failure, document_purged, updated_at, completed_at,
-	station_id, caller_id, duration_seconds, bit_rate`
+	station_id, caller_id, duration_seconds, bit_rate, provider, attempts`
 
 // guardValues returns what the guardColumns of f's row hold, in order, in
 // the forms the store writes them.
 func guardValues(f *fax.Fax) []any {
+	return guardValuesOf(f, f.Provider)
+}
+
+// guardValuesOf is guardValues with f.Provider given as a guard argument
+// already.
+func guardValuesOf(f *fax.Fax, provider any) []any {
 	purged := 0
 	if f.DocumentPurged {
 		purged = 1
@@ -120,7 +137,7 @@ func guardValues(f *fax.Fax) []any {
 	}
 	return []any{f.ID, string(f.Status), f.ProviderFaxID, f.Pages, f.PagesSent, failureJSON(f.Failure), purged,
 		ms(f.UpdatedAt), completed, nullString(f.Details.StationID), nullString(f.Details.CallerID),
-		nullInt(f.Details.DurationSeconds), nullInt(f.Details.BitRate)}
+		nullInt(f.Details.DurationSeconds), nullInt(f.Details.BitRate), provider, attemptsJSON(f.Attempts)}
 }
 
 // rowUnchanged is the condition that a faxes row, found by rowid, still

@@ -50,6 +50,9 @@ type Options struct {
 	// DisableAfter disables an endpoint whose deliveries have failed for
 	// this long without a success (default 5 days; negative never).
 	DisableAfter time.Duration
+	// Redial says when a busy line is dialed again (interval default 5m);
+	// how many times is each fax's MaxAttempts.
+	Redial fax.RedialPolicy
 	// ReleaseLeases ends claims at start-up (but not of fax sends that may
 	// be on the wire: they wait out their leases). Only a process that owns
 	// the database alone may set it (faxgate serve holds a lock on the data
@@ -73,6 +76,7 @@ type Store struct {
 	ids    fax.IDGen
 
 	disableAfter time.Duration
+	redial       fax.RedialPolicy
 
 	// routes caches the routable global endpoints between transactions
 	// (see endpointcache.go); only the writer goroutine touches it.
@@ -149,7 +153,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if s.maxBatch <= 0 {
 		s.maxBatch = 256
 	}
-	s.disableAfter = opts.DisableAfter
+	s.disableAfter, s.redial = opts.DisableAfter, opts.Redial
 	if s.disableAfter == 0 {
 		s.disableAfter = 5 * 24 * time.Hour
 	}

@@ -182,12 +182,22 @@ func (s *Store) ExtendLease(ctx context.Context, id string, leaseFor time.Durati
 // callbacks; checkAt is when faxgate first asks the carrier if none came.
 // Marking a handed fax again keeps its hand-over time.
 func (s *Store) MarkHanded(ctx context.Context, id, providerFaxID string, checkAt time.Time) error {
+	return s.MarkHandedAttempt(ctx, id, -1, providerFaxID, checkAt)
+}
+
+// MarkHandedAttempt is MarkHanded for the attempt a send was for, the one
+// after attempts earlier ones (-1: any): once the fax has moved on to a
+// later attempt (its carrier reported a busy line while the send was still
+// being recorded, and it is back in line to be redialed, or claimed for
+// that redial), the record of this one's hand-over changes nothing.
+func (s *Store) MarkHandedAttempt(ctx context.Context, id string, attempts int, providerFaxID string, checkAt time.Time) error {
 	return s.write(ctx, func(tx *wtx) error {
 		now := ms(s.now())
 		_, err := tx.Exec(`UPDATE faxes SET dispatch_state = CASE WHEN dispatch_state = 'done' THEN 'done' ELSE 'handed' END,
 			lease_until = NULL, provider_fax_id = CASE WHEN provider_fax_id = '' THEN ? ELSE provider_fax_id END, updated_at = ?,
 			handed_at = CASE WHEN dispatch_state = 'handed' AND handed_at IS NOT NULL THEN handed_at ELSE ? END, dispatch_at = ?
-			WHERE id = ?`, providerFaxID, now, now, ms(checkAt), id)
+			WHERE id = ? AND (? < 0 OR COALESCE(json_array_length(attempts), 0) = ?)`,
+			providerFaxID, now, now, ms(checkAt), id, attempts, attempts)
 		if err != nil {
 			return fmt.Errorf("sqlite: mark handed: %w", err)
 		}
@@ -232,4 +242,33 @@ func (s *Store) FailDispatch(ctx context.Context, id string, failure *fax.Failur
 		}
 		return s.insertEvents(tx, f, evs, now)
 	})
+}
+
+// FailoverDispatch moves a claimed fax that its carrier definitively did
+// not accept (failure) to the next carrier of fallback it has not tried,
+// to be sent there at once, and returns that carrier; "" when none is
+// left (nothing is changed then).
+func (s *Store) FailoverDispatch(ctx context.Context, id string, failure *fax.Failure, fallback []string) (string, error) {
+	var next string
+	err := s.write(ctx, func(tx *wtx) error {
+		next = ""
+		f, err := findFaxTx(tx, id)
+		if err != nil {
+			return err
+		}
+		now := s.now().UTC()
+		n, ok := workflow.Failover(f, failure, fallback, now)
+		if !ok {
+			return nil
+		}
+		if _, err := tx.Exec(`UPDATE faxes SET provider_fax_id = '', updated_at = ? WHERE id = ?`, ms(now), id); err != nil {
+			return fmt.Errorf("sqlite: failover: %w", err)
+		}
+		if err := requeue(tx, f, now); err != nil {
+			return err
+		}
+		next = n
+		return nil
+	})
+	return next, err
 }

@@ -15,7 +15,7 @@ import (
 const faxColumns = `id, direction, status, to_number, from_number, provider, provider_fax_id, pages, pages_sent,
 	failure, callback_url, header_text, document_key, document_type, document_size, document_sha256, document_purged,
 	owner_key_id, idempotency_key, callback_token, created_at, updated_at, completed_at, document_status, document_error,
-	station_id, caller_id, duration_seconds, bit_rate`
+	station_id, caller_id, duration_seconds, bit_rate, max_attempts, attempts`
 
 type scanner interface{ Scan(...any) error }
 
@@ -23,6 +23,7 @@ type scanner interface{ Scan(...any) error }
 type faxRow struct {
 	f                fax.Fax
 	failure, idem    sql.NullString
+	attempts         sql.NullString
 	created, updated int64
 	completed        sql.NullInt64
 	purged           int
@@ -35,7 +36,7 @@ func (r *faxRow) targets() []any {
 	return []any{&f.ID, &f.Direction, &f.Status, &f.To, &f.From, &f.Provider, &f.ProviderFaxID, &f.Pages, &f.PagesSent,
 		&r.failure, &f.CallbackURL, &f.HeaderText, &f.DocumentKey, &f.DocumentType, &f.DocumentSize, &f.DocumentSHA256, &r.purged,
 		&f.OwnerKeyID, &r.idem, &f.CallbackToken, &r.created, &r.updated, &r.completed, &f.DocumentStatus, &f.DocumentError,
-		&r.station, &r.caller, &r.duration, &r.rate}
+		&r.station, &r.caller, &r.duration, &r.rate, &f.MaxAttempts, &r.attempts}
 }
 
 func (r *faxRow) finish() (*fax.Fax, error) {
@@ -46,6 +47,11 @@ func (r *faxRow) finish() (*fax.Fax, error) {
 			return nil, fmt.Errorf("sqlite: fax %s failure: %w", f.ID, err)
 		}
 		f.Failure = &fl
+	}
+	if r.attempts.Valid && r.attempts.String != "" {
+		if err := json.Unmarshal([]byte(r.attempts.String), &f.Attempts); err != nil {
+			return nil, fmt.Errorf("sqlite: fax %s attempts: %w", f.ID, err)
+		}
 	}
 	f.IdempotencyKey = r.idem.String
 	f.DocumentPurged = r.purged != 0
@@ -79,6 +85,16 @@ func nullInt(n int) any {
 		return nil
 	}
 	return int64(n)
+}
+
+// attemptsJSON is how the attempts column holds a fax's earlier tries:
+// NULL while there are none.
+func attemptsJSON(as []fax.DialAttempt) any {
+	if len(as) == 0 {
+		return nil
+	}
+	b, _ := json.Marshal(as)
+	return string(b)
 }
 
 func nullString(s string) any {
@@ -202,11 +218,11 @@ func (s *Store) CreateFax(ctx context.Context, f *fax.Fax, opts fax.CreateOption
 		}
 		_, err = tx.Exec(`INSERT INTO faxes (id, direction, status, to_number, from_number, provider, provider_fax_id, pages,
 			callback_url, header_text, document_key, document_type, document_size, document_sha256, owner_key_id,
-			idempotency_key, request_hash, callback_token, dispatch_state, dispatch_at, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)`,
+			idempotency_key, request_hash, callback_token, dispatch_state, dispatch_at, created_at, updated_at, max_attempts)
+			VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
 			c.ID, c.Direction, c.Status, c.To, c.From, c.Provider, c.Pages, c.CallbackURL, c.HeaderText,
 			c.DocumentKey, c.DocumentType, c.DocumentSize, c.DocumentSHA256, c.OwnerKeyID,
-			nullString(c.IdempotencyKey), requestHash, c.CallbackToken, ms(now), ms(now), ms(now))
+			nullString(c.IdempotencyKey), requestHash, c.CallbackToken, ms(now), ms(now), ms(now), c.MaxAttempts)
 		if err != nil {
 			return fmt.Errorf("sqlite: create fax: %w", err)
 		}

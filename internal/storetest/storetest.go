@@ -135,6 +135,7 @@ func Run(t *testing.T, open Factory) {
 		{"Sessions", testSessions},
 		{"RoutesFollowEndpointWrites", testRoutesFollowEndpointWrites},
 		{"CarrierDetails", testCarrierDetails}, {"CarrierDetailsKept", testCarrierDetailsKept},
+		{"Redial", testRedial}, {"NoRedial", testNoRedial}, {"RedialWhileSending", testRedialWhileSending}, {"Failover", testFailover},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

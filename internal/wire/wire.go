@@ -68,6 +68,11 @@ type Fax struct {
 	CallerID        string `json:"caller_id,omitempty"`
 	DurationSeconds int    `json:"duration_seconds,omitempty"`
 	BitRate         int    `json:"bit_rate,omitempty"`
+	// MaxAttempts is how many dial attempts the send may make in all.
+	MaxAttempts int `json:"max_attempts,omitempty"`
+	// Attempts lists every try, the current or last one included, once a
+	// fax has had more than one (a redial or a carrier failover).
+	Attempts []DialAttempt `json:"attempts,omitempty"`
 }
 
 func strPtr(s string) *string {
@@ -105,29 +110,75 @@ func FromFax(f *fax.Fax) Fax {
 		DurationSeconds: f.Details.DurationSeconds,
 		BitRate:         f.Details.BitRate,
 	}
-	if f.Failure != nil {
-		w.Error = &Error{
-			Code:           f.Failure.Code,
-			Message:        f.Failure.Message,
-			CarrierType:    f.Failure.CarrierType,
-			CarrierCode:    f.Failure.CarrierCode,
-			CarrierMessage: f.Failure.CarrierMessage,
-		}
+	w.Error = fromFailure(f.Failure)
+	w.MaxAttempts = f.MaxAttempts
+	if len(f.Attempts) > 0 {
+		w.Attempts = attempts(f)
 	}
 	return w
 }
 
+func fromFailure(fl *fax.Failure) *Error {
+	if fl == nil {
+		return nil
+	}
+	return &Error{Code: fl.Code, Message: fl.Message, CarrierType: fl.CarrierType, CarrierCode: fl.CarrierCode, CarrierMessage: fl.CarrierMessage}
+}
+
+// DialAttempt is one try at sending a fax: through which carrier (and the
+// carrier's job id), when it became due and ended, and how it ended:
+// "redial" (busy or unanswered, dialed again later), "failover" (the
+// carrier did not accept it; the next carrier took over) or, for the
+// current or last try, the fax's status.
+type DialAttempt struct {
+	Number        int     `json:"number"`
+	Provider      string  `json:"provider"`
+	ProviderFaxID *string `json:"provider_fax_id"`
+	StartedAt     string  `json:"started_at"`
+	EndedAt       *string `json:"ended_at"`
+	Outcome       string  `json:"outcome"`
+	Error         *Error  `json:"error"`
+	RetryAt       *string `json:"retry_at,omitempty"`
+}
+
+// attempts lists f's earlier tries and then its current one.
+func attempts(f *fax.Fax) []DialAttempt {
+	out := make([]DialAttempt, 0, len(f.Attempts)+1)
+	for i := range f.Attempts {
+		a := &f.Attempts[i]
+		out = append(out, DialAttempt{
+			Number: a.Number, Provider: a.Provider, ProviderFaxID: strPtr(a.ProviderFaxID), StartedAt: Time(a.StartedAt),
+			EndedAt: timePtr(&a.EndedAt), Outcome: a.Outcome, Error: fromFailure(a.Failure), RetryAt: timePtr(a.RetryAt),
+		})
+	}
+	return append(out, DialAttempt{
+		Number: len(f.Attempts) + 1, Provider: f.Provider, ProviderFaxID: strPtr(f.ProviderFaxID), StartedAt: Time(f.AttemptStart()),
+		EndedAt: timePtr(f.CompletedAt), Outcome: string(f.Status), Error: fromFailure(f.Failure),
+	})
+}
+
 // EventData is the "data" of a webhook event: the fax object, plus the page
-// for fax.page_sent and the retry count for fax.retry_scheduled.
+// for fax.page_sent and the retry count for fax.retry_scheduled; for a
+// redial faxgate scheduled, also the number of the attempt to come, why
+// the last one ended (its error code) and when the next is due.
 type EventData struct {
 	Fax
-	Page       int `json:"page,omitempty"`
-	RetryCount int `json:"retry_count,omitempty"`
+	Page       int     `json:"page,omitempty"`
+	RetryCount int     `json:"retry_count,omitempty"`
+	Attempt    int     `json:"attempt,omitempty"`
+	Reason     string  `json:"reason,omitempty"`
+	RetryAt    *string `json:"retry_at,omitempty"`
 }
 
 // MarshalEventData freezes the data of an event about f.
 func MarshalEventData(f *fax.Fax, page, retry int) (json.RawMessage, error) {
 	return json.Marshal(EventData{Fax: FromFax(f), Page: page, RetryCount: retry})
+}
+
+// MarshalRetryData freezes the data of a redial's fax.retry_scheduled.
+func MarshalRetryData(f *fax.Fax, retry, attempt int, reason string, at time.Time) (json.RawMessage, error) {
+	t := Time(at)
+	return json.Marshal(EventData{Fax: FromFax(f), RetryCount: retry, Attempt: attempt, Reason: reason, RetryAt: &t})
 }
 
 // Event is a fax's timeline entry as the API lists it.

@@ -34,6 +34,9 @@ type Change struct {
 	// update may still change a fax (it told the carrier's id).
 	Save   bool
 	Events []fax.Event
+	// RedialAt, when set, is when the fax, back to queued, is due for its
+	// next dial attempt: the store puts it back in the dispatch queue.
+	RedialAt *time.Time
 }
 
 func unknown() Change {
@@ -58,17 +61,45 @@ func Matches(f *fax.Fax, u *fax.Update) bool {
 	if f.Provider != u.Provider || f.Direction != fax.Outbound {
 		return false
 	}
-	return !u.NamesOther(f.ProviderFaxID)
+	// A report about an earlier attempt (a busy try since redialed) is
+	// about a call that has ended; the fax is on another one now.
+	return !u.NamesOther(f.ProviderFaxID) && !f.TriedJob(u.Provider, u.ProviderFaxID)
 }
 
 // ApplyToFax decides what carrier update u does to f, the fax a store found
-// for it (nil when none): it changes f in place and returns the change to
-// save. See fax.Apply for the transition rules.
+// for it (nil when none), redialing by the default policy; see
+// ApplyToFaxRedial.
 func ApplyToFax(ids *fax.IDGen, f *fax.Fax, u *fax.Update, now time.Time) (Change, error) {
+	return ApplyToFaxRedial(ids, f, u, now, fax.RedialPolicy{})
+}
+
+// ApplyToFaxRedial decides what carrier update u does to f, the fax a store
+// found for it (nil when none): it changes f in place and returns the
+// change to save. See fax.Apply for the transition rules. A failure that
+// transmitted nothing, with a dial left (fax.Redial), does not fail the
+// fax: it goes back to queued, due again after p's interval, announced by
+// fax.retry_scheduled.
+func ApplyToFaxRedial(ids *fax.IDGen, f *fax.Fax, u *fax.Update, now time.Time, p fax.RedialPolicy) (Change, error) {
 	if f == nil || !Matches(f, u) {
 		return unknown(), nil
 	}
 	c := Change{Result: fax.ApplyResult{FaxID: f.ID}}
+	if u.Kind == fax.UpdateStatus && u.Status == fax.StatusFailed && !f.Status.Final() {
+		if u.ProviderFaxID != "" && f.ProviderFaxID == "" {
+			f.ProviderFaxID = u.ProviderFaxID
+		}
+		if at, ok := fax.Redial(f, u.Failure, p, now); ok {
+			last := f.Attempts[len(f.Attempts)-1]
+			evs, err := Events(ids, f, []fax.EventSpec{{Type: fax.EventFaxRetryScheduled, RetryCount: f.DialNumber() - 1,
+				Attempt: f.DialNumber(), Reason: last.Failure.Code, RetryAt: at}}, now)
+			if err != nil {
+				return Change{}, err
+			}
+			c.applied(evs)
+			c.RedialAt = &at
+			return c, nil
+		}
+	}
 	hadID := f.ProviderFaxID
 	specs := fax.Apply(f, u, now)
 	if len(specs) == 0 {
@@ -212,6 +243,21 @@ func Claimed(ids *fax.IDGen, f *fax.Fax, now time.Time) ([]fax.Event, error) {
 	return move(ids, f, &fax.Update{Kind: fax.UpdateStatus, Status: fax.StatusSending}, now)
 }
 
+// Failover moves f, which its carrier definitively did not accept
+// (failure fl), to the next carrier of fallback that it has not tried, to
+// be sent there at once; no events. ok is false, and f unchanged, when no
+// carrier is left: the fax then fails as it would without a fallback.
+func Failover(f *fax.Fax, fl *fax.Failure, fallback []string, now time.Time) (next string, ok bool) {
+	if f.Status.Final() {
+		return "", false
+	}
+	if next = fax.NextCarrier(f, fallback); next == "" {
+		return "", false
+	}
+	fax.Failover(f, fl, next, now)
+	return next, true
+}
+
 // FailDispatch fails a fax that could not be handed over; no events (and
 // nothing to save) when it is final already.
 func FailDispatch(ids *fax.IDGen, f *fax.Fax, failure *fax.Failure, now time.Time) ([]fax.Event, error) {
@@ -231,7 +277,13 @@ func move(ids *fax.IDGen, f *fax.Fax, u *fax.Update, now time.Time) ([]fax.Event
 func Events(ids *fax.IDGen, f *fax.Fax, specs []fax.EventSpec, now time.Time) ([]fax.Event, error) {
 	evs := make([]fax.Event, 0, len(specs))
 	for _, sp := range specs {
-		data, err := wire.MarshalEventData(f, sp.Page, sp.RetryCount)
+		var data json.RawMessage
+		var err error
+		if sp.Attempt > 0 {
+			data, err = wire.MarshalRetryData(f, sp.RetryCount, sp.Attempt, sp.Reason, sp.RetryAt)
+		} else {
+			data, err = wire.MarshalEventData(f, sp.Page, sp.RetryCount)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("workflow: event data: %w", err)
 		}

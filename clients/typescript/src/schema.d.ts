@@ -623,6 +623,24 @@ export interface components {
             next_cursor: string | null;
         };
         Fax: {
+            /** @description every try, once a fax had more than one (a redial or a carrier failover) */
+            attempts?: {
+                ended_at: string | null;
+                error: {
+                    carrier_code?: string;
+                    carrier_message?: string;
+                    carrier_type?: string;
+                    code: string;
+                    message: string;
+                } | null;
+                number: number;
+                /** @description redial, failover, or the fax's status for the current or last try */
+                outcome: string;
+                provider: string;
+                provider_fax_id: string | null;
+                retry_at?: string;
+                started_at: string;
+            }[];
             /** @description the negotiated speed in bits per second, when the carrier reported it */
             bit_rate?: number;
             callback_url: string | null;
@@ -650,6 +668,7 @@ export interface components {
             from: string;
             header_text?: string;
             id: string;
+            max_attempts?: number;
             pages: number;
             pages_sent?: number;
             provider: string;
@@ -722,6 +741,8 @@ export interface components {
             filename?: string;
             from?: string;
             header_text?: string;
+            /** @description dial attempts in all for a busy, unanswered or unplaced call, the first included (default FAXGATE_REDIAL_ATTEMPTS) */
+            max_attempts?: number;
             /** @enum {string} */
             provider?: "simulator" | "phaxio" | "sinch" | "gofax" | "asterisk";
             to: string;
@@ -746,6 +767,8 @@ export interface components {
             file: string[];
             from?: string;
             header_text?: string;
+            /** @description dial attempts in all for a busy, unanswered or unplaced call, the first included (default FAXGATE_REDIAL_ATTEMPTS) */
+            max_attempts?: number;
             provider?: string;
             to: string;
         };

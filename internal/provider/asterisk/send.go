@@ -256,7 +256,7 @@ func (p *Provider) Send(ctx context.Context, job *fax.DispatchJob, doc []byte) (
 	// The job is tracked before the Originate goes out: Asterisk may answer
 	// with an OriginateResponse before the action's own response is read.
 	actionID := originatePrefix + f.ID
-	p.tracker.add(f.ID)
+	p.tracker.add(f.ID, len(f.Attempts)+1)
 	resp, err := p.ami.action(ctx, "Originate", p.originateFields(actionID, f, to, path)...)
 	var ae *actionError
 	switch {
@@ -362,7 +362,7 @@ func (p *Provider) Find(ctx context.Context, f *fax.Fax) (string, bool, error) {
 	if call.channel == "" {
 		return "", false, errors.New("asterisk: find: Asterisk has no live call for this fax, which does not prove it never placed one")
 	}
-	p.tracker.adopt(f.ID, call)
+	p.tracker.adopt(f.ID, len(f.Attempts)+1, call)
 	p.tracker.arm(f.ID, p.out.faxTimeout)
 	return call.uniqueid, true, nil
 }
@@ -454,7 +454,7 @@ func (p *Provider) Watch(faxID string, handedAt time.Time) {
 		return
 	}
 	p.Start()
-	p.tracker.add(faxID)
+	p.tracker.add(faxID, 0)
 	p.tracker.arm(faxID, max(time.Until(handedAt.Add(p.out.faxTimeout)), 0))
 }
 

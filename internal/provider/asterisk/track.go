@@ -50,7 +50,10 @@ type tracker struct {
 
 // job is one fax in flight.
 type job struct {
-	gen      uint64
+	gen uint64
+	// key starts the event keys of this send: a redial is a call of its
+	// own, whose events are not repeats of the first call's.
+	key      string
 	uniqueid string // Asterisk's Uniqueid, once the call was answered
 	channel  string // the channel's name, to hang it up on timeout
 	timer    *time.Timer
@@ -86,15 +89,35 @@ func (t *tracker) close() {
 	})
 }
 
-// add starts tracking a fax, replacing an earlier send of it.
-func (t *tracker) add(faxID string) {
+// add starts tracking attempt (1 for the first, 0 unknown) of a fax,
+// replacing an earlier send of it.
+func (t *tracker) add(faxID string, attempt int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if old := t.jobs[faxID]; old != nil && old.timer != nil {
 		old.timer.Stop()
 	}
 	t.gen++
-	t.jobs[faxID] = &job{gen: t.gen}
+	t.jobs[faxID] = &job{gen: t.gen, key: jobKey(faxID, attempt)}
+}
+
+// jobKey starts the event keys of a fax's attempt; the first attempt's
+// keys are as they always were.
+func jobKey(faxID string, attempt int) string {
+	if attempt > 1 {
+		return "asterisk:" + faxID + ":" + strconv.Itoa(attempt)
+	}
+	return "asterisk:" + faxID
+}
+
+// key is the start of the event keys of the fax's tracked send.
+func (t *tracker) key(faxID string) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if j := t.jobs[faxID]; j != nil {
+		return j.key
+	}
+	return jobKey(faxID, 0)
 }
 
 // arm starts the fax's timeout.
@@ -133,8 +156,8 @@ func (t *tracker) lookup(faxID string) (uniqueid string, ok bool) {
 }
 
 // adopt tracks a fax found on a live call (after a restart).
-func (t *tracker) adopt(faxID string, call liveCall) {
-	t.add(faxID)
+func (t *tracker) adopt(faxID string, attempt int, call liveCall) {
+	t.add(faxID, attempt)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if j := t.jobs[faxID]; j != nil {
@@ -222,7 +245,7 @@ func (t *tracker) originateResponse(m Message) {
 	}
 	uid := uniqueID(m.Get("Uniqueid"))
 	u := &fax.Update{
-		Provider: Name, Kind: fax.UpdateStatus, EventKey: "asterisk:" + faxID + ":originate",
+		Provider: Name, Kind: fax.UpdateStatus, EventKey: t.key(faxID) + ":originate",
 		FaxID: faxID, ProviderFaxID: uid, OccurredAt: time.Now().UTC(),
 	}
 	if strings.EqualFold(m.Get("Response"), "Success") {
@@ -253,11 +276,15 @@ func (t *tracker) faxResult(m Message) {
 		return
 	}
 	uid := uniqueID(m.Get("Uniqueid"))
-	if j := t.end(faxID, 0); j != nil && j.uniqueid != "" {
-		uid = j.uniqueid
+	key := jobKey(faxID, 0)
+	if j := t.end(faxID, 0); j != nil {
+		key = j.key
+		if j.uniqueid != "" {
+			uid = j.uniqueid
+		}
 	}
 	u := &fax.Update{
-		Provider: Name, Kind: fax.UpdateStatus, EventKey: "asterisk:" + faxID + ":faxresult",
+		Provider: Name, Kind: fax.UpdateStatus, EventKey: key + ":faxresult",
 		FaxID: faxID, ProviderFaxID: uid, OccurredAt: time.Now().UTC(),
 		Pages: pagesOf(m.Get("Pages")),
 		// Optional in the dialplan's event: RemoteStationID=${REMOTESTATIONID},
@@ -297,7 +324,7 @@ func (t *tracker) timeout(faxID string, gen uint64) {
 		}
 	}
 	t.apply(&fax.Update{
-		Provider: Name, Kind: fax.UpdateStatus, EventKey: "asterisk:" + faxID + ":timeout",
+		Provider: Name, Kind: fax.UpdateStatus, EventKey: j.key + ":timeout",
 		FaxID: faxID, ProviderFaxID: j.uniqueid, Status: fax.StatusFailed, OccurredAt: time.Now().UTC(),
 		Failure: &fax.Failure{Code: fax.FailTimeout,
 			Message:     "Asterisk reported no result for the fax in time.",

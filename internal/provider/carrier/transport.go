@@ -2,8 +2,10 @@ package carrier
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptrace"
 	"strconv"
@@ -141,7 +143,19 @@ func LostRequest(prefix string, err error, arrived bool) *fax.SendError {
 	if arrived {
 		return &fax.SendError{Outcome: fax.SendAmbiguous, Err: fmt.Errorf("%s: no answer after the request was sent: %w", prefix, err)}
 	}
-	return &fax.SendError{Outcome: fax.SendRetryable, Err: fmt.Errorf("%s: %w", prefix, err)}
+	return &fax.SendError{Outcome: fax.SendRetryable, Down: unreachable(err), Err: fmt.Errorf("%s: %w", prefix, err)}
+}
+
+// unreachable reports whether err says the carrier could not be reached at
+// all: its name did not resolve or the connection was not made, so that
+// nothing was sent.
+func unreachable(err error) bool {
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return true
+	}
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 // Ambiguous is a send whose outcome cannot be known from the carrier's

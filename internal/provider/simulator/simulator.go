@@ -1,6 +1,7 @@
 // Package simulator is the built-in carrier that needs no account: it
 // behaves like a real line (each page takes PageDelay), fails numbers ending
-// in 0001 as busy and 0002 as no answer, and reports progress and outcome as
+// in 0001 as busy and 0002 as no answer, answers numbers ending in 0003
+// only from the second dial on (busy the first time), and reports progress and outcome as
 // carrier updates through the same apply path real carriers' callbacks take.
 // It also receives simulated faxes with a generated PDF.
 //
@@ -10,6 +11,7 @@ package simulator
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"time"
 
@@ -66,6 +68,12 @@ func sleep(ctx context.Context, d time.Duration) error {
 func (s *Simulator) Send(ctx context.Context, job *fax.DispatchJob, _ []byte) (string, error) {
 	f := job.Fax
 	id := "sim_" + strings.TrimPrefix(f.ID, fax.PrefixFax)
+	// Each attempt is a call of its own, with its own id and events: a
+	// redial's busy signal is not a repeat of the first one's.
+	attempt := len(f.Attempts) + 1
+	if attempt > 1 {
+		id += "_" + strconv.Itoa(attempt)
+	}
 	apply := func(u fax.Update) (fax.ApplyResult, error) {
 		u.Provider, u.FaxID, u.ProviderFaxID = Name, f.ID, id
 		return s.cfg.Apply(ctx, &u)
@@ -75,7 +83,7 @@ func (s *Simulator) Send(ctx context.Context, job *fax.DispatchJob, _ []byte) (s
 		return "", err
 	}
 	switch {
-	case strings.HasSuffix(f.To, "0001"):
+	case strings.HasSuffix(f.To, "0001"), strings.HasSuffix(f.To, "0003") && f.DialNumber() == 1:
 		_, err := apply(fax.Update{Kind: fax.UpdateStatus, Status: fax.StatusFailed, Failure: &fax.Failure{
 			Code: fax.FailBusy, Message: "the line was busy", CarrierType: "lineError", CarrierCode: "17", CarrierMessage: "Busy"}})
 		return id, err

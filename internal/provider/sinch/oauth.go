@@ -75,7 +75,9 @@ func (p *Provider) fetchToken(ctx context.Context) (string, time.Duration, error
 	var sent atomic.Bool
 	a, err := carrier.Call(p.client, req, &sent, maxAnswer)
 	if err != nil {
-		return "", 0, &fax.SendError{Outcome: fax.SendRetryable, Err: fmt.Errorf("sinch: token: %w", err)}
+		// A token request never carries the fax: lost, it is retryable,
+		// and Sinch counts as down when it was never reached.
+		return "", 0, carrier.LostRequest("sinch: token", err, false)
 	}
 	msg, _ := readError(a.Body)
 	msg = p.clean(msg)
