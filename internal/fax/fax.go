@@ -27,6 +27,9 @@ type Fax struct {
 	Failure       *Failure
 	CallbackURL   string
 	HeaderText    string
+	// BatchID is the batch_id shared by the faxes of one send to several
+	// recipients; "" for a fax sent alone or received.
+	BatchID string
 
 	// Document is the stored original (outbound) or received PDF (inbound).
 	DocumentKey    string
@@ -89,8 +92,15 @@ type FaxFilter struct {
 	OwnerKeyID string // "" means any
 	To         Number // "" means any; else the whole E.164 number
 	From       Number // "" means any; else the whole E.164 number
-	Limit      int
-	Cursor     string // ID of the last fax of the previous page
+	Provider   string // "" means any
+	BatchID    string // "" means any
+	// CreatedAfter and CreatedBefore bound created_at to a half-open range
+	// [CreatedAfter, CreatedBefore), so that adjacent ranges never share a
+	// fax; a zero time leaves that side open.
+	CreatedAfter  time.Time
+	CreatedBefore time.Time
+	Limit         int
+	Cursor        string // ID of the last fax of the previous page
 }
 
 // DefaultLimit and MaxLimit bound list pages.

@@ -19,6 +19,7 @@ import (
 // Store is everything the suite exercises.
 type Store interface {
 	CreateFax(ctx context.Context, f *fax.Fax, opts fax.CreateOptions) (*fax.Fax, bool, error)
+	CreateFaxes(ctx context.Context, faxes []*fax.Fax, opts fax.CreateOptions) ([]*fax.Fax, bool, error)
 	FindFaxByID(ctx context.Context, id string) (*fax.Fax, error)
 	FindFaxes(ctx context.Context, fl fax.FaxFilter) ([]*fax.Fax, string, error)
 	FindEventsByFax(ctx context.Context, faxID string) ([]*fax.Event, error)
@@ -133,6 +134,7 @@ func Run(t *testing.T, open Factory) {
 		{"ClaimPerCarrier", testClaimPerCarrier}, {"ResultChecks", testResultChecks},
 		{"Sessions", testSessions},
 		{"RoutesFollowEndpointWrites", testRoutesFollowEndpointWrites},
+		{"BatchCreate", testBatchCreate}, {"BatchAtomic", testBatchAtomic}, {"ListFilters", testListFilters}, {"ListStableUnderInserts", testListStableUnderInserts},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
