@@ -31,12 +31,20 @@ type Fax struct {
 	Error          *FaxError  `json:"error"`
 	CallbackURL    *string    `json:"callback_url"`
 	HeaderText     *string    `json:"header_text,omitempty"`
+	BatchID        string     `json:"batch_id,omitempty"`
 	DocumentSHA256 *string    `json:"document_sha256"`
 	DocumentSize   int64      `json:"document_size"`
 	DocumentPurged bool       `json:"document_purged,omitempty"`
 	CreatedAt      time.Time  `json:"created_at"`
 	UpdatedAt      time.Time  `json:"updated_at"`
 	CompletedAt    *time.Time `json:"completed_at"`
+}
+
+// Batch is the answer to a send to several numbers: one fax per number,
+// in the order given.
+type Batch struct {
+	BatchID string `json:"batch_id"`
+	Data    []Fax  `json:"data"`
 }
 
 // Final reports whether the fax's status can no longer change.

@@ -547,6 +547,10 @@ export interface components {
             data: components["schemas"]["AuditEntry"][];
             next_cursor: string | null;
         };
+        Batch: {
+            batch_id: string;
+            data: components["schemas"]["Fax"][];
+        };
         Delivery: {
             attempt_count?: number;
             attempts: components["schemas"]["Attempt"][];
@@ -623,6 +627,8 @@ export interface components {
             next_cursor: string | null;
         };
         Fax: {
+            /** @description set when the fax is one of a send to several numbers */
+            batch_id?: string;
             callback_url: string | null;
             completed_at: string | null;
             created_at: string;
@@ -654,6 +660,8 @@ export interface components {
             data: components["schemas"]["Fax"][];
             next_cursor: string | null;
         };
+        /** @description a fax when to is one number; a batch (one fax per number) when to is an array or repeated */
+        FaxOrBatch: components["schemas"]["Fax"] | components["schemas"]["Batch"];
         Object: Record<string, never>;
         Retried: {
             retried: number;
@@ -703,7 +711,8 @@ export interface components {
             header_text?: string;
             /** @enum {string} */
             provider?: "simulator" | "phaxio" | "sinch" | "gofax" | "asterisk";
-            to: string;
+            /** @description one E.164 number, or an array of them (at most FAXGATE_MAX_RECIPIENTS, default 50): one fax each under one batch_id */
+            to: string | string[];
         };
         SendMultipart: {
             callback_url?: string;
@@ -713,7 +722,8 @@ export interface components {
             from?: string;
             header_text?: string;
             provider?: string;
-            to: string;
+            /** @description one number; repeat the field for several (at most FAXGATE_MAX_RECIPIENTS, default 50): one fax each under one batch_id */
+            to: string[];
         };
         SimulatorInbound: {
             from: string;
@@ -1637,10 +1647,18 @@ export interface operations {
                 to?: string;
                 /** @description filter by the whole number faxed from (E.164, as a send takes it) */
                 from?: string;
-                /** @description page size, 1 to 500 (default 50) */
-                limit?: string;
+                /** @description filter by carrier (simulator, phaxio, sinch, gofax, asterisk) */
+                provider?: string;
+                /** @description filter by the batch_id of a send to several numbers */
+                batch_id?: string;
+                /** @description created at or after (RFC 3339) */
+                created_after?: string;
+                /** @description created before (RFC 3339) */
+                created_before?: string;
                 /** @description next_cursor of the previous page */
                 cursor?: string;
+                /** @description page size, 1 to 500 (default 50) */
+                limit?: string;
             };
             header?: never;
             path?: never;
@@ -1745,7 +1763,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Fax"];
+                    "application/json": components["schemas"]["FaxOrBatch"];
                 };
             };
             /** @description Bad Request */
