@@ -35,11 +35,20 @@ type SendRequest struct {
 	Document   io.Reader
 	Filename   string
 	ContentURL string
+	// Files are more documents sent after Document (or alone), which the
+	// gateway joins in order into one fax.
+	Files []File
 
 	// IdempotencyKey makes a repeat of the send return the same fax. When
 	// empty the client makes one per call, so that its own retries of a
 	// 429 or 503 can never send the fax twice.
 	IdempotencyKey string
+}
+
+// File is one document of a send with several.
+type File struct {
+	Name string
+	Body io.Reader
 }
 
 // SendFax sends a fax: the gateway answers once it has stored it, and the
@@ -102,10 +111,14 @@ func sendRequest(s SendRequest, numbers []string, batch bool) (*request, error) 
 	r.header.Set("Idempotency-Key", key)
 	fields := [][2]string{{"from", s.From}, {"callback_url", s.CallbackURL},
 		{"provider", s.Provider}, {"header_text", s.HeaderText}}
+	files := s.Files
+	if s.Document != nil {
+		files = append([]File{{Name: s.Filename, Body: s.Document}}, files...)
+	}
 	switch {
-	case s.Document != nil && s.ContentURL != "":
+	case len(files) > 0 && s.ContentURL != "":
 		return nil, errors.New("client: give Document or ContentURL, not both")
-	case s.Document != nil:
+	case len(files) > 0:
 		var buf bytes.Buffer
 		mw := multipart.NewWriter(&buf)
 		for _, n := range numbers {
@@ -116,16 +129,18 @@ func sendRequest(s SendRequest, numbers []string, batch bool) (*request, error) 
 				mw.WriteField(f[0], f[1])
 			}
 		}
-		name := s.Filename
-		if name == "" {
-			name = "document"
-		}
-		fw, err := mw.CreateFormFile("file", filepath.Base(name))
-		if err != nil {
-			return nil, fmt.Errorf("client: %w", err)
-		}
-		if _, err := io.Copy(fw, s.Document); err != nil {
-			return nil, fmt.Errorf("client: read the document: %w", err)
+		for _, f := range files {
+			name := f.Name
+			if name == "" {
+				name = "document"
+			}
+			fw, err := mw.CreateFormFile("file", filepath.Base(name))
+			if err != nil {
+				return nil, fmt.Errorf("client: %w", err)
+			}
+			if _, err := io.Copy(fw, f.Body); err != nil {
+				return nil, fmt.Errorf("client: read the document: %w", err)
+			}
 		}
 		if err := mw.Close(); err != nil {
 			return nil, fmt.Errorf("client: %w", err)
