@@ -73,7 +73,9 @@ func TestBatchEndToEnd(t *testing.T) {
 		t.Errorf("Phaxio was asked to fax %v, want each of %v once", dialed, numbers)
 	}
 
-	var e struct{ Error struct{ Code, Message string } }
+	var e struct {
+		Error struct{ Code, Message string }
+	}
 	if code := g.do("POST", "/v1/faxes", batchSend("+15552340004", "+1555234", "+15552340006"), &e); code != http.StatusBadRequest || !strings.Contains(e.Error.Message, "to[1]") {
 		t.Errorf("batch with an invalid number: got %d %+v, want 400 naming to[1]", code, e)
 	}
@@ -139,7 +141,9 @@ func TestBatchListFiltersEndToEnd(t *testing.T) {
 					t.Errorf("GET /v1/faxes?%s: got %d faxes, want %d", tc.q.Encode(), got, tc.want)
 				}
 			}
-			var e struct{ Error struct{ Code, Message string } }
+			var e struct {
+				Error struct{ Code, Message string }
+			}
 			if code := g.do("GET", "/v1/faxes?created_after=last+week", nil, &e); code != 400 || !strings.Contains(e.Error.Message, "created_after") {
 				t.Errorf("bad created_after: got %d %+v, want 400 naming it", code, e)
 			}
