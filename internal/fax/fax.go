@@ -103,6 +103,20 @@ type FaxFilter struct {
 	Cursor        string // ID of the last fax of the previous page
 }
 
+// ListDirection is the direction a list filtered by fl reads: the one
+// asked for, else the one its status implies (each status belongs to one
+// direction), so that the (direction, status, id) index serves a filter on
+// status alone. "" means both.
+func (fl *FaxFilter) ListDirection() Direction {
+	switch {
+	case fl.Direction != "" || fl.Status == "":
+		return fl.Direction
+	case fl.Status.OutboundStatus():
+		return Outbound
+	}
+	return Inbound
+}
+
 // DefaultLimit and MaxLimit bound list pages.
 const (
 	DefaultLimit = 50

@@ -120,12 +120,13 @@ func faxFilters(fl *fax.FaxFilter) []struct {
 	cond string
 	arg  any
 } {
+	dir := fl.ListDirection()
 	return []struct {
 		on   bool
 		cond string
 		arg  any
 	}{
-		{fl.Direction != "", "direction = ", string(fl.Direction)},
+		{dir != "", "direction = ", string(dir)},
 		{fl.Status != "", "status = ", string(fl.Status)},
 		{fl.OwnerKeyID != "", "owner_key_id = ", fl.OwnerKeyID},
 		{fl.To != "", "to_number = ", string(fl.To)},
