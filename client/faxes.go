@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,7 +23,10 @@ import (
 // Filename; sent as a multipart upload) or as ContentURL (the gateway
 // fetches it).
 type SendRequest struct {
-	To          string
+	To string
+	// Recipients are the numbers of a send to several (SendBatch); To is
+	// then left empty.
+	Recipients  []string
 	From        string
 	CallbackURL string
 	Provider    string
@@ -41,6 +45,9 @@ type SendRequest struct {
 	Document   io.Reader
 	Filename   string
 	ContentURL string
+	// Files are more documents sent after Document (or alone), which the
+	// gateway joins in order into one fax.
+	Files []File
 
 	// IdempotencyKey makes a repeat of the send return the same fax. When
 	// empty the client makes one per call, so that its own retries of a
@@ -48,9 +55,62 @@ type SendRequest struct {
 	IdempotencyKey string
 }
 
+// File is one document of a send with several.
+type File struct {
+	Name string
+	Body io.Reader
+}
+
 // SendFax sends a fax: the gateway answers once it has stored it, and the
 // carrier dials the number shortly after.
 func (c *Client) SendFax(ctx context.Context, s SendRequest) (*Fax, error) {
+	if len(s.Recipients) > 0 {
+		return nil, errors.New("client: a send with Recipients is SendBatch's")
+	}
+	r, err := sendRequest(s, []string{s.To}, false)
+	if err != nil {
+		return nil, err
+	}
+	var f Fax
+	if err := c.do(ctx, r, &f); err != nil {
+		return nil, err
+	}
+	return &f, nil
+}
+
+// SendBatch sends one fax to each of s.Recipients under one batch id: all
+// are made or, when one number is refused, none. A multipart send (with a
+// Document) to a single number gets a single fax, returned as a Batch
+// without an id.
+func (c *Client) SendBatch(ctx context.Context, s SendRequest) (*Batch, error) {
+	if s.To != "" || len(s.Recipients) == 0 {
+		return nil, errors.New("client: SendBatch takes Recipients, not To")
+	}
+	r, err := sendRequest(s, s.Recipients, true)
+	if err != nil {
+		return nil, err
+	}
+	var raw json.RawMessage
+	if err := c.do(ctx, r, &raw); err != nil {
+		return nil, err
+	}
+	var b Batch
+	if err := json.Unmarshal(raw, &b); err != nil {
+		return nil, fmt.Errorf("client: decode the answer: %w", err)
+	}
+	if b.Data == nil {
+		var f Fax
+		if err := json.Unmarshal(raw, &f); err != nil {
+			return nil, fmt.Errorf("client: decode the answer: %w", err)
+		}
+		b.Data = []Fax{f}
+	}
+	return &b, nil
+}
+
+// sendRequest builds POST /v1/faxes to numbers; batch sends JSON's to as
+// an array, and multipart's to once per number.
+func sendRequest(s SendRequest, numbers []string, batch bool) (*request, error) {
 	r := &request{method: http.MethodPost, path: "/v1/faxes", header: http.Header{}}
 	key := s.IdempotencyKey
 	if key == "" {
@@ -59,18 +119,25 @@ func (c *Client) SendFax(ctx context.Context, s SendRequest) (*Fax, error) {
 		key = "fgc_" + hex.EncodeToString(b[:])
 	}
 	r.header.Set("Idempotency-Key", key)
-	fields := [][2]string{{"to", s.To}, {"from", s.From}, {"callback_url", s.CallbackURL},
+	fields := [][2]string{{"from", s.From}, {"callback_url", s.CallbackURL},
 		{"provider", s.Provider}, {"header_text", s.HeaderText}, {"cover_to", s.CoverTo}, {"cover_from", s.CoverFrom},
 		{"cover_subject", s.CoverSubject}, {"cover_message", s.CoverMessage}}
 	if s.MaxAttempts != 0 {
 		fields = append(fields, [2]string{"max_attempts", strconv.Itoa(s.MaxAttempts)})
 	}
+	files := s.Files
+	if s.Document != nil {
+		files = append([]File{{Name: s.Filename, Body: s.Document}}, files...)
+	}
 	switch {
-	case s.Document != nil && s.ContentURL != "":
+	case len(files) > 0 && s.ContentURL != "":
 		return nil, errors.New("client: give Document or ContentURL, not both")
-	case s.Document != nil:
+	case len(files) > 0:
 		var buf bytes.Buffer
 		mw := multipart.NewWriter(&buf)
+		for _, n := range numbers {
+			mw.WriteField("to", n)
+		}
 		for _, f := range fields {
 			if f[1] != "" {
 				mw.WriteField(f[0], f[1])
@@ -79,23 +146,28 @@ func (c *Client) SendFax(ctx context.Context, s SendRequest) (*Fax, error) {
 		if s.CoverConfidential {
 			mw.WriteField("cover_confidential", "true")
 		}
-		name := s.Filename
-		if name == "" {
-			name = "document"
-		}
-		fw, err := mw.CreateFormFile("file", filepath.Base(name))
-		if err != nil {
-			return nil, fmt.Errorf("client: %w", err)
-		}
-		if _, err := io.Copy(fw, s.Document); err != nil {
-			return nil, fmt.Errorf("client: read the document: %w", err)
+		for _, f := range files {
+			name := f.Name
+			if name == "" {
+				name = "document"
+			}
+			fw, err := mw.CreateFormFile("file", filepath.Base(name))
+			if err != nil {
+				return nil, fmt.Errorf("client: %w", err)
+			}
+			if _, err := io.Copy(fw, f.Body); err != nil {
+				return nil, fmt.Errorf("client: read the document: %w", err)
+			}
 		}
 		if err := mw.Close(); err != nil {
 			return nil, fmt.Errorf("client: %w", err)
 		}
 		r.body, r.contentType = buf.Bytes(), mw.FormDataContentType()
 	default:
-		body := map[string]any{}
+		body := map[string]any{"to": numbers[0]}
+		if batch {
+			body["to"] = numbers
+		}
 		for _, f := range fields {
 			if f[1] != "" {
 				body[f[0]] = f[1]
@@ -116,11 +188,7 @@ func (c *Client) SendFax(ctx context.Context, s SendRequest) (*Fax, error) {
 		}
 		r.body, r.contentType = jr.body, jr.contentType
 	}
-	var f Fax
-	if err := c.do(ctx, r, &f); err != nil {
-		return nil, err
-	}
-	return &f, nil
+	return r, nil
 }
 
 // SendFaxFile sends the file at path (PDF, TIFF or text) to s.To.
@@ -173,8 +241,14 @@ type FaxListParams struct {
 	// DocumentStatus: received faxes whose document is pending, available
 	// or unavailable.
 	DocumentStatus string
-	Limit          int // page size, 1 to 500 (default 50)
-	Cursor         string
+	Provider       string // the carrier, such as simulator
+	BatchID        string // the faxes of one SendBatch
+	// CreatedAfter and CreatedBefore bound the creation time to
+	// [CreatedAfter, CreatedBefore); zero leaves a side open.
+	CreatedAfter  time.Time
+	CreatedBefore time.Time
+	Limit         int // page size, 1 to 500 (default 50)
+	Cursor        string
 }
 
 func (p FaxListParams) query() url.Values {
@@ -184,6 +258,14 @@ func (p FaxListParams) query() url.Values {
 	set(q, "to", p.To)
 	set(q, "from", p.From)
 	set(q, "document_status", p.DocumentStatus)
+	set(q, "provider", p.Provider)
+	set(q, "batch_id", p.BatchID)
+	if !p.CreatedAfter.IsZero() {
+		q.Set("created_after", p.CreatedAfter.UTC().Format(time.RFC3339Nano))
+	}
+	if !p.CreatedBefore.IsZero() {
+		q.Set("created_before", p.CreatedBefore.UTC().Format(time.RFC3339Nano))
+	}
 	setInt(q, "limit", p.Limit)
 	set(q, "cursor", p.Cursor)
 	return q

@@ -32,6 +32,7 @@ func jsonFields(t reflect.Type) []string {
 func TestTypesMatchWire(t *testing.T) {
 	pairs := []struct{ client, wire any }{
 		{client.Fax{}, wire.Fax{}},
+		{client.Batch{}, wire.Batch{}},
 		{client.FaxError{}, wire.Error{}},
 		{client.FaxEventData{}, wire.EventData{}},
 		{client.FaxAttempt{}, wire.DialAttempt{}},

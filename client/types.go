@@ -31,6 +31,7 @@ type Fax struct {
 	Error          *FaxError `json:"error"`
 	CallbackURL    *string   `json:"callback_url"`
 	HeaderText     *string   `json:"header_text,omitempty"`
+	BatchID        string    `json:"batch_id,omitempty"`
 	DocumentSHA256 *string   `json:"document_sha256"`
 	DocumentSize   int64     `json:"document_size"`
 	DocumentPurged bool      `json:"document_purged,omitempty"`
@@ -53,6 +54,13 @@ type Fax struct {
 	// Attempts lists every try, once the fax had more than one (a redial
 	// of a busy line, or a carrier failover).
 	Attempts []FaxAttempt `json:"attempts,omitempty"`
+}
+
+// Batch is the answer to a send to several numbers: one fax per number,
+// in the order given.
+type Batch struct {
+	BatchID string `json:"batch_id"`
+	Data    []Fax  `json:"data"`
 }
 
 // Final reports whether the fax's status can no longer change.

@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/faxgate/faxgate/client"
@@ -42,9 +45,25 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// numbersFlag collects --to given several times, each a number or a comma
+// separated list of numbers.
+type numbersFlag []string
+
+func (n *numbersFlag) String() string { return strings.Join(*n, ",") }
+
+func (n *numbersFlag) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*n = append(*n, s)
+		}
+	}
+	return nil
+}
+
 func cmdSend(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := newFlags("send", "faxgate send --to NUMBER [flags] FILE: send a PDF, TIFF or text file through a running gateway", stderr)
-	to := fs.String("to", "", "destination number in E.164, e.g. +15551234567 (required)")
+	fs := newFlags("send", "faxgate send --to NUMBER [--to NUMBER…] [flags] FILE…: send PDF, TIFF, text, image or office files, joined in order, through a running gateway", stderr)
+	var to numbersFlag
+	fs.Var(&to, "to", "destination number in E.164, e.g. +15551234567 (required); repeat it or give a comma list to send one fax to each number under one batch_id")
 	from := fs.String("from", "", "caller number in E.164")
 	callback := fs.String("callback-url", "", "URL that receives this fax's events")
 	provider := fs.String("provider", "", "carrier (default: the gateway's FAXGATE_PROVIDER)")
@@ -55,26 +74,45 @@ func cmdSend(ctx context.Context, args []string, getenv func(string) string, std
 	coverSubject := fs.String("cover-subject", "", "cover page: subject")
 	coverMessage := fs.String("cover-message", "", "cover page: message (at most 4000 characters)")
 	coverConfidential := fs.Bool("cover-confidential", false, "cover page: add the confidential health information notice")
+	maxAttempts := fs.Int("max-attempts", 0, "dial attempts in all for a busy or unanswered number, 1 to 10 (default: the gateway's FAXGATE_REDIAL_ATTEMPTS)")
 	url := fs.String("url", "", "gateway URL (default $FAXGATE_URL or http://localhost:8080)")
 	key := fs.String("key", "", "API key (default $FAXGATE_API_KEY)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *to == "" || fs.NArg() != 1 {
+	if len(to) == 0 || fs.NArg() == 0 {
 		fs.Usage()
-		return usageError("send needs --to and one FILE")
+		return usageError("send needs --to and at least one FILE")
 	}
 	c, err := newAPIClient(getenv, *url, *key)
 	if err != nil {
 		return err
 	}
-	f, err := c.SendFaxFile(ctx, fs.Arg(0), client.SendRequest{To: *to, From: *from, CallbackURL: *callback,
-		Provider: *provider, HeaderText: *header, IdempotencyKey: *idem, CoverTo: *coverTo, CoverFrom: *coverFrom,
-		CoverSubject: *coverSubject, CoverMessage: *coverMessage, CoverConfidential: *coverConfidential})
+	req := client.SendRequest{From: *from, CallbackURL: *callback, Provider: *provider, HeaderText: *header, IdempotencyKey: *idem,
+		CoverTo: *coverTo, CoverFrom: *coverFrom, CoverSubject: *coverSubject, CoverMessage: *coverMessage,
+		CoverConfidential: *coverConfidential, MaxAttempts: *maxAttempts}
+	for _, path := range fs.Args() {
+		f, err := os.Open(path)
+		if err != nil {
+			return usageError(err.Error())
+		}
+		defer f.Close()
+		req.Files = append(req.Files, client.File{Name: filepath.Base(path), Body: f})
+	}
+	if len(to) == 1 {
+		req.To = to[0]
+		f, err := c.SendFax(ctx, req)
+		if err != nil {
+			return err
+		}
+		return printJSON(stdout, f)
+	}
+	req.Recipients = to
+	b, err := c.SendBatch(ctx, req)
 	if err != nil {
 		return err
 	}
-	return printJSON(stdout, f)
+	return printJSON(stdout, b)
 }
 
 func cmdStatus(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

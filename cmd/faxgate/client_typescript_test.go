@@ -77,6 +77,7 @@ func TestTypeScriptClientSendsFax(t *testing.T) {
 		TamperedRejected bool   `json:"tampered_rejected"`
 		Listed           bool   `json:"listed"`
 		Error            string `json:"error"`
+		BatchListed      int    `json:"batch_listed"`
 	}
 	if err := json.Unmarshal(b, &out); err != nil {
 		t.Fatalf("send.mjs printed %s: %v", b, err)
@@ -84,6 +85,9 @@ func TestTypeScriptClientSendsFax(t *testing.T) {
 	if out.Status != "sent" || !out.Idempotent || out.WebhookType != "fax.sent" || out.WebhookFax != out.FaxID ||
 		!out.TamperedRejected || !out.Listed || out.Error != "404 not_found true" {
 		t.Fatalf("got %+v, want the fax sent once, its fax.sent webhook verified, a tampered one refused, the fax listed and a 404 FaxgateError", out)
+	}
+	if out.BatchListed != 2 {
+		t.Errorf("sendBatch to two numbers, listed by batch_id: got %d faxes, want 2", out.BatchListed)
 	}
 	var f struct{ Status string }
 	if g.do("GET", "/v1/faxes/"+out.FaxID, nil, &f) != 200 || f.Status != "sent" {

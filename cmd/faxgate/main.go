@@ -20,7 +20,7 @@ const usage = `faxgate: a self-hosted fax gateway.
 
 Usage:
   faxgate serve [--config FILE]          run the gateway
-  faxgate send --to NUMBER [flags] FILE  send a document through a running gateway
+  faxgate send --to NUMBER… FILE…        send documents to one number or several through a running gateway
   faxgate status [--wait] ID             show a fax
   faxgate listen [--addr ADDR]           receive a gateway's webhooks here, verifying signatures
   faxgate mcp                            serve faxgate's MCP tools over stdio to an assistant

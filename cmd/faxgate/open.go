@@ -240,7 +240,7 @@ func (m *Main) buildAPI() error {
 	}
 	apiOpts := api.Options{
 		Store: m.Store, Blobs: m.Blobs, Logger: m.Logger.With("component", "api"), Now: m.Now,
-		AdminKeys: cfg.AdminKeys, MaxDocument: cfg.MaxDocument, DefaultProvider: cfg.Provider, RedialAttempts: cfg.RedialAttempts,
+		AdminKeys: cfg.AdminKeys, MaxDocument: cfg.MaxDocument, MaxRecipients: cfg.MaxRecipients, DefaultProvider: cfg.Provider, RedialAttempts: cfg.RedialAttempts,
 		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, MaxInflightSends: cfg.MaxInflightSends,
 		MaxInflightSendsPerKey: cfg.MaxInflightSendsPerKey, SendBodyTimeout: cfg.SendBodyTimeout,
 		ProviderProblem: m.providerProblem,

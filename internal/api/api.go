@@ -26,6 +26,7 @@ import (
 // Store is what the API needs of the store.
 type Store interface {
 	CreateFax(ctx context.Context, f *fax.Fax, opts fax.CreateOptions) (*fax.Fax, bool, error)
+	CreateFaxes(ctx context.Context, faxes []*fax.Fax, opts fax.CreateOptions) ([]*fax.Fax, bool, error)
 	FindFaxByID(ctx context.Context, id string) (*fax.Fax, error)
 	FindFaxes(ctx context.Context, fl fax.FaxFilter) ([]*fax.Fax, string, error)
 	FindEventsByFax(ctx context.Context, faxID string) ([]*fax.Event, error)
@@ -79,6 +80,9 @@ type Options struct {
 	AdminKeys []string
 	// MaxDocument is the largest document accepted, in bytes.
 	MaxDocument int64
+	// MaxRecipients is how many numbers one send may fax
+	// (FAXGATE_MAX_RECIPIENTS); 0 means 50.
+	MaxRecipients int
 	// DefaultProvider is FAXGATE_PROVIDER.
 	DefaultProvider string
 	// RedialAttempts is FAXGATE_REDIAL_ATTEMPTS: a send's max_attempts
@@ -171,6 +175,9 @@ func New(opts Options) *Server {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.opts.MaxRecipients <= 0 {
+		s.opts.MaxRecipients = 50
 	}
 	if s.opts.MaxDocument <= 0 {
 		s.opts.MaxDocument = 20 << 20

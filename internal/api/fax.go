@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
 	"net/http"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -22,14 +22,14 @@ import (
 
 // sendRequest is POST /v1/faxes in either encoding.
 type sendRequest struct {
-	To            string `json:"to"`
-	From          string `json:"from"`
-	CallbackURL   string `json:"callback_url"`
-	Provider      string `json:"provider"`
-	HeaderText    string `json:"header_text"`
-	ContentBase64 string `json:"content_base64"`
-	Filename      string `json:"filename"`
-	ContentURL    string `json:"content_url"`
+	To            recipients `json:"to"`
+	From          string     `json:"from"`
+	CallbackURL   string     `json:"callback_url"`
+	Provider      string     `json:"provider"`
+	HeaderText    string     `json:"header_text"`
+	ContentBase64 string     `json:"content_base64"`
+	Filename      string     `json:"filename"`
+	ContentURL    string     `json:"content_url"`
 
 	CoverTo           string `json:"cover_to"`
 	CoverFrom         string `json:"cover_from"`
@@ -49,6 +49,47 @@ type sendRequest struct {
 }
 
 const maxField = 2048
+
+// recipients is a send's to: one number (a JSON string, one multipart
+// field) or several (a JSON array, the field repeated), which make a
+// batch. A JSON array of one number is a batch too: its caller asked for
+// the batch's answer and gets it.
+type recipients struct {
+	numbers []string
+	batch   bool
+}
+
+func (r *recipients) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '[' {
+		r.batch = true
+		if err := json.Unmarshal(b, &r.numbers); err != nil {
+			return fax.Errorf(fax.ECodeInvalid, "to must be a number or an array of numbers, as strings")
+		}
+		return nil
+	}
+	var n *string
+	if err := json.Unmarshal(b, &n); err != nil {
+		return fax.Errorf(fax.ECodeInvalid, "to must be a number or an array of numbers, as strings")
+	}
+	if n != nil {
+		r.numbers = []string{*n}
+	}
+	return nil
+}
+
+// add is one more multipart to field; a second makes a batch.
+func (r *recipients) add(n string) {
+	r.numbers = append(r.numbers, n)
+	r.batch = len(r.numbers) > 1
+}
+
+// single is the number of a send to one number.
+func (r *recipients) single() string {
+	if len(r.numbers) == 0 {
+		return ""
+	}
+	return r.numbers[0]
+}
 
 func (s *Server) handleFaxCreate(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
@@ -74,11 +115,20 @@ func (s *Server) handleFaxCreate(w http.ResponseWriter, r *http.Request) error {
 	}
 	defer leave()
 	send := fax.SendRequest{
-		To: req.To, From: req.From, CallbackURL: req.CallbackURL, Provider: req.Provider,
+		To: req.To.single(), From: req.From, CallbackURL: req.CallbackURL, Provider: req.Provider,
 		HeaderText: req.HeaderText, IdempotencyKey: r.Header.Get("Idempotency-Key"), Cover: req.cover(),
 	}
 	if send.MaxAttempts, err = req.maxAttempts(); err != nil {
 		return err
+	}
+	// batch holds a batch's numbers, checked whole before anything is
+	// stored; nil for a send to one number.
+	var batch []string
+	if req.To.batch {
+		if batch, err = fax.ParseRecipients(req.To.numbers, s.opts.MaxRecipients); err != nil {
+			return err
+		}
+		send.To = batch[0]
 	}
 	if err := send.Validate(); err != nil {
 		return err
@@ -117,47 +167,95 @@ func (s *Server) handleFaxCreate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	opts := fax.CreateOptions{RequestHash: send.Hash(req.files)}
+	if batch != nil {
+		opts.RequestHash = send.HashBatch(batch, req.files)
+	}
 	if send.MaxAttempts == 0 {
 		send.MaxAttempts = s.opts.RedialAttempts
 	}
-
-	now := s.now().UTC()
-	id := s.ids.New(fax.PrefixFax, now)
-	key := fax.OutboundDocumentKey(id, doc.MIME, now)
-	info, err := s.opts.Blobs.Put(ctx, key, doc.Bytes)
-	if err != nil {
-		return fmt.Errorf("api: store document: %w", err)
-	}
-	ownerID := ""
-	if owner := principal(ctx); owner != nil && !owner.Admin {
-		ownerID = owner.ID
-	}
-	f := fax.NewOutbound(id, &send, fax.StoredDocument{Key: key, MIME: doc.MIME, Size: info.Size, SHA256: info.SHA256, Pages: doc.Pages}, ownerID)
 	if send.CallbackURL != "" && s.opts.CallbackSecret != nil {
 		if opts.CallbackSecret, err = s.opts.CallbackSecret(ctx); err != nil {
 			return err
 		}
 	}
-	created, existed, err := s.opts.Store.CreateFax(ctx, f, opts)
-	if err != nil || existed {
-		// The document stored for this request belongs to no fax: a repeat
-		// returns the earlier fax with its own document.
-		if derr := s.opts.Blobs.Delete(context.WithoutCancel(ctx), key); derr != nil {
-			s.log.WarnContext(ctx, "remove an unused document", "err", derr)
+	faxes, keys, err := s.newOutbound(ctx, &send, batch, doc)
+	if err == nil {
+		var existed bool
+		if faxes, existed, err = s.opts.Store.CreateFaxes(ctx, faxes, opts); existed {
+			w.Header().Set("Idempotent-Replayed", "true")
+			err = errReplayed
 		}
 	}
 	if err != nil {
-		return err
+		// The documents stored for this request belong to no fax: a repeat
+		// returns the earlier faxes with their own documents.
+		for _, key := range keys {
+			if derr := s.opts.Blobs.Delete(context.WithoutCancel(ctx), key); derr != nil {
+				s.log.WarnContext(ctx, "remove an unused document", "err", derr)
+			}
+		}
+		if err != errReplayed {
+			return err
+		}
 	}
-	if existed {
-		w.Header().Set("Idempotent-Replayed", "true")
+	for _, f := range faxes {
+		if err != errReplayed {
+			s.audit(r, "fax.send", "fax", f.ID)
+		}
+		s.log.InfoContext(ctx, "fax accepted", "fax_id", f.ID, "batch_id", f.BatchID, "provider", f.Provider, "to", fax.MaskNumber(f.To), "pages", f.Pages, "replayed", err == errReplayed)
 	}
-	if !existed {
-		s.audit(r, "fax.send", "fax", created.ID)
+	if batch == nil {
+		writeJSON(w, http.StatusAccepted, wire.FromFax(faxes[0]))
+		return nil
 	}
-	s.log.InfoContext(r.Context(), "fax accepted", "fax_id", created.ID, "provider", send.Provider, "to", fax.MaskNumber(created.To), "pages", created.Pages, "replayed", existed)
-	writeJSON(w, http.StatusAccepted, wire.FromFax(created))
+	out := wire.Batch{BatchID: faxes[0].BatchID, Data: make([]wire.Fax, 0, len(faxes))}
+	for _, f := range faxes {
+		out.Data = append(out.Data, wire.FromFax(f))
+	}
+	writeJSON(w, http.StatusAccepted, out)
 	return nil
+}
+
+// errReplayed marks a send answered with the faxes of an earlier request
+// under the same Idempotency-Key.
+var errReplayed = errors.New("api: replayed")
+
+// newOutbound stores the document and builds the fax of a send to one
+// number, or one fax per number of a batch under a new batch_id, each
+// with its own copy of the document so that deleting or retiring one
+// fax's document never touches another's. It returns the keys stored,
+// also on error, for the caller to remove when no fax is made.
+func (s *Server) newOutbound(ctx context.Context, send *fax.SendRequest, batch []string, doc Document) ([]*fax.Fax, []string, error) {
+	now := s.now().UTC()
+	numbers, batchID := []string{send.To}, ""
+	if batch != nil {
+		numbers, batchID = batch, s.ids.New(fax.PrefixBatch, now)
+	}
+	ownerID := ""
+	if owner := principal(ctx); owner != nil && !owner.Admin {
+		ownerID = owner.ID
+	}
+	faxes := make([]*fax.Fax, 0, len(numbers))
+	keys := make([]string, 0, len(numbers))
+	for i, n := range numbers {
+		id := s.ids.New(fax.PrefixFax, now)
+		key := fax.OutboundDocumentKey(id, doc.MIME, now)
+		info, err := s.opts.Blobs.Put(ctx, key, doc.Bytes)
+		if err != nil {
+			return nil, keys, fmt.Errorf("api: store document: %w", err)
+		}
+		keys = append(keys, key)
+		one := *send
+		one.To = n
+		if i > 0 {
+			// The first fax carries the key; a repeat finds the batch by it.
+			one.IdempotencyKey = ""
+		}
+		f := fax.NewOutbound(id, &one, fax.StoredDocument{Key: key, MIME: doc.MIME, Size: info.Size, SHA256: info.SHA256, Pages: doc.Pages}, ownerID)
+		f.BatchID = batchID
+		faxes = append(faxes, f)
+	}
+	return faxes, keys, nil
 }
 
 // readSend reads a send's body in either encoding within the body deadline
@@ -201,16 +299,16 @@ func (s *Server) readMultipartSend(r *http.Request, boundary string, req *sendRe
 	body := http.MaxBytesReader(nil, r.Body, s.opts.MaxDocument+1<<20)
 	mr := multipart.NewReader(body, boundary)
 	fields := map[string]*string{
-		"to": &req.To, "from": &req.From, "callback_url": &req.CallbackURL, "provider": &req.Provider,
+		"from": &req.From, "callback_url": &req.CallbackURL, "provider": &req.Provider,
 		"header_text": &req.HeaderText, "content_url": &req.ContentURL, "max_attempts": &req.maxAttemptsText,
 	}
 	req.coverMultipart(fields)
 	names := newFieldSet("field", sendFields)
-	names.repeatable = []string{"file"}
+	names.repeatable = []string{"file", "to"}
 	var total int64
 	malformed := fax.Errorf(fax.ECodeInvalid, "malformed multipart body")
 	for parts := 0; ; parts++ {
-		if parts > 32 {
+		if parts > 32+s.opts.MaxRecipients {
 			return fax.Errorf(fax.ECodeInvalid, "too many multipart parts")
 		}
 		p, err := mr.NextPart()
@@ -233,6 +331,17 @@ func (s *Server) readMultipartSend(r *http.Request, boundary string, req *sendRe
 				return fax.Errorf(fax.ECodeTooLarge, "document is larger than %d bytes", s.opts.MaxDocument)
 			}
 			req.files = append(req.files, b)
+			continue
+		}
+		if name == "to" {
+			b, err := io.ReadAll(io.LimitReader(p, maxField+1))
+			if err != nil {
+				return s.bodyError(err, malformed)
+			}
+			if len(b) > maxField {
+				return fax.Errorf(fax.ECodeInvalid, "field to is longer than %d bytes", maxField)
+			}
+			req.To.add(strings.TrimSpace(string(b)))
 			continue
 		}
 		limit := maxField
@@ -368,30 +477,76 @@ func truncate(s string, n int) string {
 	return s
 }
 
+// faxListParams are the list's filters, one line each: the query
+// parameter and how its value sets the filter. The OpenAPI document lists
+// the same names (operations).
+var faxListParams = []struct {
+	name  string
+	parse func(v string, fl *fax.FaxFilter) error
+}{
+	{"direction", func(v string, fl *fax.FaxFilter) error {
+		fl.Direction = fax.Direction(v)
+		return check(v == "" || fl.Direction.Valid(), "direction must be outbound or inbound")
+	}},
+	{"status", func(v string, fl *fax.FaxFilter) error {
+		fl.Status = fax.Status(v)
+		return check(v == "" || fl.Status.Valid(), "status must be one of queued, sending, sent, failed, canceled, received, partial")
+	}},
+	{"document_status", func(v string, fl *fax.FaxFilter) error {
+		fl.DocumentStatus = fax.DocumentStatus(v)
+		return check(v == "" || fl.DocumentStatus.Valid(), "document_status must be one of pending, available, unavailable")
+	}},
+	{"to", func(v string, fl *fax.FaxFilter) (err error) { fl.To, err = parseNumber("to", v); return err }},
+	{"from", func(v string, fl *fax.FaxFilter) (err error) { fl.From, err = parseNumber("from", v); return err }},
+	{"provider", func(v string, fl *fax.FaxFilter) error {
+		fl.Provider = v
+		return check(v != "" && len(v) <= 32, "provider must name a carrier, such as simulator")
+	}},
+	{"batch_id", func(v string, fl *fax.FaxFilter) error {
+		fl.BatchID = v
+		return check(strings.HasPrefix(v, fax.PrefixBatch) && len(v) <= 64, "batch_id is not one this API returned")
+	}},
+	{"created_after", func(v string, fl *fax.FaxFilter) (err error) {
+		fl.CreatedAfter, err = parseTime("created_after", v)
+		return err
+	}},
+	{"created_before", func(v string, fl *fax.FaxFilter) (err error) {
+		fl.CreatedBefore, err = parseTime("created_before", v)
+		return err
+	}},
+	{"cursor", func(v string, fl *fax.FaxFilter) error {
+		fl.Cursor = v
+		return check(v == "" || strings.HasPrefix(v, fax.PrefixFax) && len(v) <= 64, "cursor is not one this API returned")
+	}},
+	{"limit", func(v string, fl *fax.FaxFilter) (err error) { fl.Limit, err = parseLimit(v); return err }},
+}
+
+// check is nil when ok, else an invalid error saying msg.
+func check(ok bool, msg string) error {
+	if ok {
+		return nil
+	}
+	return fax.Errorf(fax.ECodeInvalid, "%s", msg)
+}
+
+// parseTime reads an RFC 3339 time parameter.
+func parseTime(name, v string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, fax.Errorf(fax.ECodeInvalid, "%s must be an RFC 3339 time, such as 2026-11-01T00:00:00Z", name)
+	}
+	return t.UTC(), nil
+}
+
 func (s *Server) handleFaxList(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	fl := fax.FaxFilter{Direction: fax.Direction(q.Get("direction")), Status: fax.Status(q.Get("status")), Cursor: q.Get("cursor")}
-	if fl.Direction != "" && !fl.Direction.Valid() {
-		return fax.Errorf(fax.ECodeInvalid, "direction must be outbound or inbound")
-	}
-	if fl.Status != "" && !fl.Status.Valid() {
-		return fax.Errorf(fax.ECodeInvalid, "status must be one of queued, sending, sent, failed, canceled, received, partial")
-	}
-	if fl.DocumentStatus = fax.DocumentStatus(q.Get("document_status")); fl.DocumentStatus != "" && !fl.DocumentStatus.Valid() {
-		return fax.Errorf(fax.ECodeInvalid, "document_status must be one of pending, available, unavailable")
-	}
-	if fl.Cursor != "" && (!strings.HasPrefix(fl.Cursor, fax.PrefixFax) || len(fl.Cursor) > 64) {
-		return fax.Errorf(fax.ECodeInvalid, "cursor is not one this API returned")
-	}
-	var err error
-	if fl.To, err = parseNumberParam(q, "to"); err != nil {
-		return err
-	}
-	if fl.From, err = parseNumberParam(q, "from"); err != nil {
-		return err
-	}
-	if fl.Limit, err = parseLimit(q.Get("limit")); err != nil {
-		return err
+	fl := fax.FaxFilter{Limit: fax.DefaultLimit}
+	for _, p := range faxListParams {
+		if q.Has(p.name) {
+			if err := p.parse(q.Get(p.name), &fl); err != nil {
+				return err
+			}
+		}
 	}
 	faxes, next, err := s.opts.Store.FindFaxes(r.Context(), fl)
 	if err != nil {
@@ -408,14 +563,10 @@ func (s *Server) handleFaxList(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// parseNumberParam reads the E.164 number filter named name, parsed as a
-// send parses its numbers so "+1 (555) 123-4567" finds "+15551234567".
-// Absent means any number.
-func parseNumberParam(q url.Values, name string) (fax.Number, error) {
-	if !q.Has(name) {
-		return "", nil
-	}
-	n, err := fax.ParseNumber(q.Get(name))
+// parseNumber reads the E.164 number filter named name, parsed as a send
+// parses its numbers so "+1 (555) 123-4567" finds "+15551234567".
+func parseNumber(name, v string) (fax.Number, error) {
+	n, err := fax.ParseNumber(v)
 	if err != nil {
 		return "", fax.Errorf(fax.ECodeInvalid, "%s: %s", name, fax.ErrorMessage(err))
 	}

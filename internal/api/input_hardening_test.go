@@ -123,14 +123,14 @@ func TestQueryParametersRefused(t *testing.T) {
 }
 
 // TestSendRepeatedFieldRefused: a multipart send naming a single-valued
-// field twice is refused with 400 naming it, and no fax is made.
+// field twice is refused with 400 naming it, and no fax is made. (to is
+// not one: repeated, it makes a batch; see batch_test.go.)
 func TestSendRepeatedFieldRefused(t *testing.T) {
 	h, st := newLimitedServer(t, Options{})
 	for _, tc := range []struct {
 		name   string
 		fields [][2]string
 	}{
-		{"to", [][2]string{{"to", "+15551234567"}, {"to", "+15557654321"}}},
 		{"from", [][2]string{{"to", "+15551234567"}, {"from", "+15550000001"}, {"from", "+15550000002"}}},
 		{"provider", [][2]string{{"to", "+15551234567"}, {"provider", "simulator"}, {"provider", "phaxio"}}},
 		{"header_text", [][2]string{{"to", "+15551234567"}, {"header_text", "a"}, {"header_text", "b"}}},

@@ -18,6 +18,15 @@ type op struct {
 	errors   []int
 }
 
+// faxListNames are the query parameters of the fax list.
+func faxListNames() []string {
+	var out []string
+	for _, p := range faxListParams {
+		out = append(out, p.name)
+	}
+	return out
+}
+
 func ref(name string) map[string]any { return map[string]any{"$ref": "#/components/schemas/" + name} }
 
 // operations describes each route by "METHOD path".
@@ -29,8 +38,8 @@ func operations() map[string]op {
 		"GET /openapi.json": {ok: 200, response: "Object", errors: []int{400}},
 		"GET /metrics":      {ok: 200, response: "Prometheus", errors: common},
 
-		"POST /v1/faxes":                 {body: "SendJSON", ok: 202, response: "Fax", errors: append(common, 408, 409, 413, 415, 422)},
-		"GET /v1/faxes":                  {query: []string{"direction", "status", "to", "from", "document_status", "limit", "cursor"}, ok: 200, response: "FaxList", errors: common},
+		"POST /v1/faxes":                 {body: "SendJSON", ok: 202, response: "FaxOrBatch", errors: append(common, 408, 409, 413, 415, 422)},
+		"GET /v1/faxes":                  {query: faxListNames(), ok: 200, response: "FaxList", errors: common},
 		"GET /v1/faxes/{id}":             {ok: 200, response: "Fax", errors: common},
 		"GET /v1/faxes/{id}/document":    {ok: 200, response: "PDF", errors: append(common, 409, 410)},
 		"GET /v1/faxes/{id}/events":      {ok: 200, response: "EventList", errors: common},
@@ -69,7 +78,9 @@ var queryDocs = map[string]string{
 	"target_id": "filter by the id acted on", "endpoint_id": "filter by endpoint", "event_id": "filter by event", "event_type": "filter by the event's type (fax.sent, …)",
 	"fax_id": "filter by fax", "to": "filter by the whole number faxed to (E.164, as a send takes it)",
 	"from":            "filter by the whole number faxed from (E.164, as a send takes it)",
-	"document_status": "received faxes whose document is pending, available or unavailable", "since": "created at or after (RFC 3339)", "until": "created before (RFC 3339)",
+	"document_status": "received faxes whose document is pending, available or unavailable",
+	"provider":        "filter by carrier (simulator, phaxio, sinch, gofax, asterisk)", "batch_id": "filter by the batch_id of a send to several numbers",
+	"created_after": "created at or after (RFC 3339)", "created_before": "created before (RFC 3339)", "since": "created at or after (RFC 3339)", "until": "created before (RFC 3339)",
 }
 
 func str() map[string]any     { return map[string]any{"type": "string"} }
@@ -133,15 +144,21 @@ func schemas() map[string]any {
 					"outcome": map[string]any{"type": "string", "description": "redial, failover, or the fax's status for the current or last try"},
 					"error":   errObj, "retry_at": str(),
 				})},
+			"batch_id": map[string]any{"type": "string", "description": "set when the fax is one of a send to several numbers"},
 		}),
 		"FaxList": list("Fax"),
+		"Batch":   obj([]string{"batch_id", "data"}, map[string]any{"batch_id": str(), "data": arr(ref("Fax"))}),
+		"FaxOrBatch": map[string]any{"oneOf": []any{ref("Fax"), ref("Batch")},
+			"description": "a fax when to is one number; a batch (one fax per number) when to is an array or repeated"},
 		"SendJSON": obj([]string{"to"}, coverSchema(map[string]any{
-			"to": str(), "from": str(), "callback_url": str(), "provider": enum("simulator", "phaxio", "sinch", "gofax", "asterisk"),
+			"to": map[string]any{"oneOf": []any{str(), arr(str())},
+				"description": "one E.164 number, or an array of them (at most FAXGATE_MAX_RECIPIENTS, default 50): one fax each under one batch_id"}, "from": str(), "callback_url": str(), "provider": enum("simulator", "phaxio", "sinch", "gofax", "asterisk"),
 			"header_text": str(), "content_base64": str(), "filename": str(), "content_url": str(),
 			"max_attempts": maxAttempts(),
 		}, false)),
 		"SendMultipart": obj([]string{"to", "file"}, coverSchema(map[string]any{
-			"to": str(), "file": map[string]any{"type": "array", "items": map[string]any{"type": "string", "contentMediaType": "application/octet-stream"},
+			"to": map[string]any{"type": "array", "items": str(),
+				"description": "one number; repeat the field for several (at most FAXGATE_MAX_RECIPIENTS, default 50): one fax each under one batch_id"}, "file": map[string]any{"type": "array", "items": map[string]any{"type": "string", "contentMediaType": "application/octet-stream"},
 				"description": "one part per file, joined in order: PDF, TIFF, text, PNG, JPEG, GIF, BMP, WebP; DOCX, DOC, ODT, RTF, XLSX, ODS, PPTX, HTML when LibreOffice is installed"},
 			"from": str(), "callback_url": str(), "provider": str(), "header_text": str(), "content_url": str(),
 			"max_attempts": maxAttempts(),
@@ -266,7 +283,7 @@ func (s *Server) OpenAPI() map[string]any {
 		"info": map[string]any{"title": "faxgate API", "version": fax.APIVersion,
 			"description": "Send and receive faxes through cloud carriers or Asterisk; signed webhooks out. " +
 				"Each route takes only the query parameters it lists, each once: an unknown or repeated one gets 400 naming it; " +
-				"so does a repeated multipart field of a send."},
+				"so does a repeated multipart field of a send, except file and to."},
 		"paths": paths,
 		"components": map[string]any{
 			"schemas": schemas(),

@@ -99,6 +99,7 @@ type Config struct {
 
 	MaxInflightSendsPerKey int           // FAXGATE_MAX_INFLIGHT_SENDS_PER_KEY, default 16; 0 off
 	SendBodyTimeout        time.Duration // FAXGATE_SEND_BODY_TIMEOUT, default 1m; 0 off
+	MaxRecipients          int           // FAXGATE_MAX_RECIPIENTS, default 50: numbers one send may fax
 	MetricsAddr            string        // FAXGATE_METRICS_ADDR, default "" (metrics only on the API, with a metrics:read key)
 	MetricsCacheFor        time.Duration // FAXGATE_METRICS_CACHE, default 30s: how long the store's figures are reused
 
@@ -376,6 +377,7 @@ func settings() []setting {
 		{"FAXGATE_MAX_INFLIGHT_SENDS", "64", false, "sends (POST /v1/faxes) processed at once across all keys, counted from when a body is in; beyond, 503 with Retry-After (0 off)", integer(func(c *Config) *int { return &c.MaxInflightSends }, 0, 100000)},
 		{"FAXGATE_MAX_INFLIGHT_SENDS_PER_KEY", "16", false, "sends one API key may have in progress, body upload included; beyond, 429 with Retry-After (0 off; at most FAXGATE_MAX_INFLIGHT_SENDS)", integer(func(c *Config) *int { return &c.MaxInflightSendsPerKey }, 0, 100000)},
 		{"FAXGATE_SEND_BODY_TIMEOUT", "1m", false, "how long a send's whole request body may take to arrive; slower gets 408 (0 off)", dur(func(c *Config) *time.Duration { return &c.SendBodyTimeout })},
+		{"FAXGATE_MAX_RECIPIENTS", "50", false, "numbers one send (POST /v1/faxes) may fax, each its own fax under one batch_id; more gets 400", integer(func(c *Config) *int { return &c.MaxRecipients }, 1, 1000)},
 		{"FAXGATE_CONVERT_TIMEOUT", "2m", false, "how long converting one office document with LibreOffice may take; longer gets 422", posDur(func(c *Config) *time.Duration { return &c.ConvertTimeout })},
 		{"FAXGATE_CONVERT_MAX_BYTES", "104857600", false, "how much one LibreOffice conversion may write (bytes); more gets 422", byteSize(func(c *Config) *int64 { return &c.ConvertMaxBytes }, 1<<20, 1<<32)},
 		{"FAXGATE_IMAGE_MAX_PIXELS", "50000000", false, "most pixels an image may have (all GIF frames together); more gets 422", integer(func(c *Config) *int { return &c.ImageMaxPixels }, 1_000_000, 1_000_000_000)},

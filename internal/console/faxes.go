@@ -17,6 +17,7 @@ import (
 
 type faxesData struct {
 	Direction, Status, Q string
+	BatchID              string
 	Faxes                []wire.Fax
 	Next                 string
 	Statuses             []string
@@ -24,7 +25,7 @@ type faxesData struct {
 
 func (c *Console) handleFaxes(w http.ResponseWriter, r *http.Request, p *principal) error {
 	q := r.URL.Query()
-	d := faxesData{Direction: q.Get("direction"), Status: q.Get("status"), Q: strings.TrimSpace(q.Get("q")),
+	d := faxesData{Direction: q.Get("direction"), Status: q.Get("status"), Q: strings.TrimSpace(q.Get("q")), BatchID: q.Get("batch_id"),
 		Statuses: []string{"queued", "sending", "sent", "failed", "canceled", "received", "partial"}}
 	if d.Direction == "" {
 		d.Direction = "outbound"
@@ -51,13 +52,13 @@ func (c *Console) handleFaxes(w http.ResponseWriter, r *http.Request, p *princip
 		number = string(n)
 	}
 	var list wire.List[wire.Fax]
-	path := "/v1/faxes" + query("direction", d.Direction, "status", d.Status, numberParam, number, "limit", "50", "cursor", q.Get("cursor"))
+	path := "/v1/faxes" + query("direction", d.Direction, "status", d.Status, numberParam, number, "batch_id", d.BatchID, "limit", "50", "cursor", q.Get("cursor"))
 	if err := c.callJSON(r, p, "GET", path, nil, &list); err != nil {
 		return err
 	}
 	d.Faxes = list.Data
 	if list.NextCursor != nil {
-		d.Next = query("direction", d.Direction, "status", d.Status, "q", d.Q, "cursor", *list.NextCursor)
+		d.Next = query("direction", d.Direction, "status", d.Status, "q", d.Q, "batch_id", d.BatchID, "cursor", *list.NextCursor)
 	}
 	c.render(w, r, http.StatusOK, "faxes", p, v)
 	return nil
@@ -199,46 +200,65 @@ func (c *Console) handleSend(w http.ResponseWriter, r *http.Request, p *principa
 	return c.send(w, r, p, fields, hdr.Filename, b, "console.fax_send")
 }
 
+// sentData is what the sent page shows: the faxes of one send, with the
+// batch they make when there are several.
+type sentData struct {
+	BatchID string
+	Faxes   []wire.Fax
+}
+
 // send posts a multipart send to the API; numbers separated by commas,
-// spaces or lines become one fax each, as the API's repeated "to" does.
+// semicolons or lines become the API's repeated "to": one fax each, under one
+// batch_id, made all together or, when one number is refused, none.
 func (c *Console) send(w http.ResponseWriter, r *http.Request, p *principal, fields map[string]string, filename string, doc []byte, action string) error {
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
-	to := strings.FieldsFunc(fields["to"], func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' || r == ';' })
+	// Spaces stay inside a number, as in "+1 555 123 4567"; the API reads
+	// such a number whole.
+	var to []string
+	for _, n := range strings.FieldsFunc(fields["to"], func(r rune) bool { return r == ',' || r == '\n' || r == '\r' || r == ';' }) {
+		if n = strings.TrimSpace(n); n != "" {
+			to = append(to, n)
+		}
+	}
 	if len(to) == 0 {
 		return fax.Errorf(fax.ECodeInvalid, "enter the number to send to, such as +15551234567")
 	}
-	var sent []wire.Fax
 	for _, n := range to {
-		body.Reset()
-		mw = multipart.NewWriter(&body)
 		mw.WriteField("to", n)
-		for k, v := range fields {
-			if k != "to" {
-				mw.WriteField(k, v)
-			}
+	}
+	for k, v := range fields {
+		if k != "to" {
+			mw.WriteField(k, v)
 		}
-		fw, err := mw.CreateFormFile("file", filename)
-		if err != nil {
-			return err
-		}
-		fw.Write(doc)
-		mw.Close()
+	}
+	fw, err := mw.CreateFormFile("file", filename)
+	if err != nil {
+		return err
+	}
+	fw.Write(doc)
+	mw.Close()
+	var sent sentData
+	if len(to) == 1 {
 		var f wire.Fax
-		if err := decodeAnswer(c.call(r, p, "POST", "/v1/faxes", &body, mw.FormDataContentType()), &f); err != nil {
-			if len(sent) > 0 {
-				return fmt.Errorf("%w (after %d of %d faxes were queued)", err, len(sent), len(to))
-			}
-			return err
-		}
-		sent = append(sent, f)
+		err = decodeAnswer(c.call(r, p, "POST", "/v1/faxes", &body, mw.FormDataContentType()), &f)
+		sent.Faxes = []wire.Fax{f}
+	} else {
+		var b wire.Batch
+		err = decodeAnswer(c.call(r, p, "POST", "/v1/faxes", &body, mw.FormDataContentType()), &b)
+		sent = sentData{BatchID: b.BatchID, Faxes: b.Data}
+	}
+	if err != nil {
+		return err
+	}
+	for _, f := range sent.Faxes {
 		c.audit(r, p.key.ID, action, "fax", f.ID, "ok")
 	}
-	if len(sent) == 1 && p.key.Has(fax.ScopeFaxRead) {
-		redirect(w, r, Prefix+"/faxes/"+url.PathEscape(sent[0].ID), "sent")
+	if len(sent.Faxes) == 1 && p.key.Has(fax.ScopeFaxRead) {
+		redirect(w, r, Prefix+"/faxes/"+url.PathEscape(sent.Faxes[0].ID), "sent")
 		return nil
 	}
-	c.render(w, r, http.StatusAccepted, "sent", p, &view{Title: "Sent", Nav: "send", Data: sent})
+	c.render(w, r, http.StatusAccepted, "sent", p, &view{Title: "Sent", Nav: "send", Data: &sent})
 	return nil
 }
 

@@ -34,6 +34,9 @@ type Fax struct {
 	// Attempts are the earlier tries that ended without the fax (a redial
 	// or a failover), oldest first.
 	Attempts []DialAttempt
+	// BatchID is the batch_id shared by the faxes of one send to several
+	// recipients; "" for a fax sent alone or received.
+	BatchID string
 
 	// Document is the stored original (outbound) or received PDF (inbound).
 	DocumentKey    string
@@ -122,8 +125,29 @@ type FaxFilter struct {
 	OwnerKeyID     string // "" means any
 	To             Number // "" means any; else the whole E.164 number
 	From           Number // "" means any; else the whole E.164 number
-	Limit          int
-	Cursor         string // ID of the last fax of the previous page
+	Provider       string // "" means any
+	BatchID        string // "" means any
+	// CreatedAfter and CreatedBefore bound created_at to a half-open range
+	// [CreatedAfter, CreatedBefore), so that adjacent ranges never share a
+	// fax; a zero time leaves that side open.
+	CreatedAfter  time.Time
+	CreatedBefore time.Time
+	Limit         int
+	Cursor        string // ID of the last fax of the previous page
+}
+
+// ListDirection is the direction a list filtered by fl reads: the one
+// asked for, else the one its status implies (each status belongs to one
+// direction), so that the (direction, status, id) index serves a filter on
+// status alone. "" means both.
+func (fl *FaxFilter) ListDirection() Direction {
+	switch {
+	case fl.Direction != "" || fl.Status == "":
+		return fl.Direction
+	case fl.Status.OutboundStatus():
+		return Outbound
+	}
+	return Inbound
 }
 
 // DefaultLimit and MaxLimit bound list pages.

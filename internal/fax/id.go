@@ -20,6 +20,8 @@ const (
 	PrefixAPIKey   = "key_"
 	PrefixAttempt  = "att_"
 	PrefixAudit    = "aud_"
+	// PrefixBatch names the faxes of one send to several recipients.
+	PrefixBatch = "bat_"
 )
 
 // NewID returns prefix followed by a 26-character ULID: 48 bits of

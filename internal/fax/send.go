@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -134,4 +135,41 @@ func NewOutbound(id string, r *SendRequest, doc StoredDocument, ownerKeyID strin
 		DocumentKey: doc.Key, DocumentType: doc.MIME, DocumentSize: doc.Size, DocumentSHA256: doc.SHA256,
 		OwnerKeyID: ownerKeyID, IdempotencyKey: r.IdempotencyKey, CallbackToken: hex.EncodeToString(RandomToken(24)),
 	}
+}
+
+// HashBatch identifies a send to several numbers as Hash identifies a send
+// to one: the numbers in order, marked as a batch so that a batch of one
+// never shares a hash with a single send of the same number.
+func (r *SendRequest) HashBatch(to []string, files [][]byte) string {
+	c := *r
+	c.To = "batch:" + strings.Join(to, ",")
+	return c.Hash(files)
+}
+
+// ParseRecipients checks the numbers of a send to several recipients and
+// returns them as E.164, in the order given. The whole list is refused when
+// one number is invalid (its position named, counting from 0), repeats an
+// earlier one (sending the same fax twice to a number is never what a list
+// means), or when there are more than max.
+func ParseRecipients(to []string, max int) ([]string, error) {
+	if len(to) == 0 {
+		return nil, Errorf(ECodeInvalid, "to: give at least one number")
+	}
+	if len(to) > max {
+		return nil, Errorf(ECodeInvalid, "to: at most %d numbers in one send, got %d", max, len(to))
+	}
+	out := make([]string, 0, len(to))
+	seen := make(map[Number]int, len(to))
+	for i, s := range to {
+		n, err := ParseNumber(s)
+		if err != nil {
+			return nil, Errorf(ECodeInvalid, "to[%d]: %s", i, ErrorMessage(err))
+		}
+		if j, dup := seen[n]; dup {
+			return nil, Errorf(ECodeInvalid, "to[%d] repeats to[%d]; give each number once", i, j)
+		}
+		seen[n] = i
+		out = append(out, string(n))
+	}
+	return out, nil
 }

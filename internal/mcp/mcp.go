@@ -17,6 +17,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -52,7 +53,8 @@ func New(opts Options) *sdk.Server {
 	sdk.AddTool(srv, &sdk.Tool{Name: "send_fax", Description: "Send a fax. This dials the destination number on a real phone line " +
 		"through the gateway's carrier (unless the gateway runs its simulator) and may cost money; a fax cannot be unsent once " +
 		"transmitted. Give the document as text, content_base64 (PDF, TIFF, text, an image such as PNG or JPEG, or an office document such as DOCX; with filename) or content_url; the API validates " +
-		"it as for any send. Returns the queued fax; follow it with get_fax."}, s.sendFax)
+		"it as for any send. Give recipients instead of to for several numbers: each gets its own fax under one batch_id, and one invalid number refuses them all. " +
+		"Returns the queued fax (or the batch); follow it with get_fax."}, s.sendFax)
 	sdk.AddTool(srv, &sdk.Tool{Name: "get_fax", Description: "Get one fax by id: status, pages, error. Reads only; touches no phone line.",
 		Annotations: readOnly()}, s.getFax)
 	sdk.AddTool(srv, &sdk.Tool{Name: "list_faxes", Description: "List faxes, newest first, one page at a time (next_cursor for the next). " +
@@ -123,18 +125,19 @@ func mask(n string) string {
 }
 
 type sendInput struct {
-	To            string `json:"to" jsonschema:"destination number in E.164, e.g. +15551234567"`
-	From          string `json:"from,omitempty" jsonschema:"caller number in E.164"`
-	HeaderText    string `json:"header_text,omitempty" jsonschema:"header line on each page, at most 50 characters"`
-	CallbackURL   string `json:"callback_url,omitempty" jsonschema:"URL that receives this fax's events"`
-	Text          string `json:"text,omitempty" jsonschema:"the document as plain text"`
-	ContentBase64 string `json:"content_base64,omitempty" jsonschema:"the document (PDF, TIFF, text, PNG, JPEG, GIF, BMP, WebP, or DOCX, DOC, ODT, RTF, XLSX, ODS, PPTX, HTML) in standard base64"`
-	Filename      string `json:"filename,omitempty" jsonschema:"the document's file name, with content_base64"`
-	ContentURL    string `json:"content_url,omitempty" jsonschema:"an https URL the gateway fetches the document from"`
-	CoverTo       string `json:"cover_to,omitempty" jsonschema:"cover page: who the fax is for; any cover field adds a cover page"`
-	CoverFrom     string `json:"cover_from,omitempty" jsonschema:"cover page: who sends it"`
-	CoverSubject  string `json:"cover_subject,omitempty" jsonschema:"cover page: subject"`
-	CoverMessage  string `json:"cover_message,omitempty" jsonschema:"cover page: message, at most 4000 characters"`
+	To            string   `json:"to,omitempty" jsonschema:"destination number in E.164, e.g. +15551234567"`
+	Recipients    []string `json:"recipients,omitempty" jsonschema:"several destination numbers in E.164, instead of to: one fax each under one batch_id"`
+	From          string   `json:"from,omitempty" jsonschema:"caller number in E.164"`
+	HeaderText    string   `json:"header_text,omitempty" jsonschema:"header line on each page, at most 50 characters"`
+	CallbackURL   string   `json:"callback_url,omitempty" jsonschema:"URL that receives this fax's events"`
+	Text          string   `json:"text,omitempty" jsonschema:"the document as plain text"`
+	ContentBase64 string   `json:"content_base64,omitempty" jsonschema:"the document (PDF, TIFF, text, PNG, JPEG, GIF, BMP, WebP, or DOCX, DOC, ODT, RTF, XLSX, ODS, PPTX, HTML) in standard base64"`
+	Filename      string   `json:"filename,omitempty" jsonschema:"the document's file name, with content_base64"`
+	ContentURL    string   `json:"content_url,omitempty" jsonschema:"an https URL the gateway fetches the document from"`
+	CoverTo       string   `json:"cover_to,omitempty" jsonschema:"cover page: who the fax is for; any cover field adds a cover page"`
+	CoverFrom     string   `json:"cover_from,omitempty" jsonschema:"cover page: who sends it"`
+	CoverSubject  string   `json:"cover_subject,omitempty" jsonschema:"cover page: subject"`
+	CoverMessage  string   `json:"cover_message,omitempty" jsonschema:"cover page: message, at most 4000 characters"`
 	// CoverConfidential adds the confidential health information notice.
 	CoverConfidential bool `json:"cover_confidential,omitempty" jsonschema:"cover page: add the notice that the fax may contain confidential health information"`
 	MaxAttempts       int  `json:"max_attempts,omitempty" jsonschema:"dial attempts in all for a busy or unanswered number, 1 to 10 (default: the gateway's)"`
@@ -144,6 +147,9 @@ func (s *server) sendFax(ctx context.Context, req *sdk.CallToolRequest, in sendI
 	c, canRead, err := s.call(ctx, req)
 	if err != nil {
 		return toolError(err)
+	}
+	if (in.To == "") == (len(in.Recipients) == 0) {
+		return toolError(errors.New("give the number in to, or several in recipients"))
 	}
 	sr := client.SendRequest{To: in.To, From: in.From, HeaderText: in.HeaderText, CallbackURL: in.CallbackURL, ContentURL: in.ContentURL,
 		CoverTo: in.CoverTo, CoverFrom: in.CoverFrom, CoverSubject: in.CoverSubject, CoverMessage: in.CoverMessage, CoverConfidential: in.CoverConfidential,
@@ -166,6 +172,17 @@ func (s *server) sendFax(ctx context.Context, req *sdk.CallToolRequest, in sendI
 	}
 	if n != 1 {
 		return toolError(errors.New("give the document once: text, content_base64 or content_url"))
+	}
+	if len(in.Recipients) > 0 {
+		sr.Recipients = in.Recipients
+		b, err := c.SendBatch(ctx, sr)
+		if err != nil {
+			return toolError(err)
+		}
+		for i := range b.Data {
+			maskFax(&b.Data[i], canRead)
+		}
+		return result(b)
 	}
 	f, err := c.SendFax(ctx, sr)
 	if err != nil {
@@ -196,8 +213,15 @@ type listInput struct {
 	// DocumentStatus finds received faxes whose document is still being
 	// fetched (pending) or could not be (unavailable).
 	DocumentStatus string `json:"document_status,omitempty" jsonschema:"received faxes whose document is pending, available or unavailable"`
-	Limit          int    `json:"limit,omitempty" jsonschema:"page size, 1 to 500 (default 50)"`
-	Cursor         string `json:"cursor,omitempty" jsonschema:"next_cursor of the previous page"`
+	To             string `json:"to,omitempty" jsonschema:"the whole number faxed to, E.164"`
+	From           string `json:"from,omitempty" jsonschema:"the whole number faxed from, E.164"`
+	Provider       string `json:"provider,omitempty" jsonschema:"the carrier, such as simulator"`
+	BatchID        string `json:"batch_id,omitempty" jsonschema:"the batch_id of a send to several numbers"`
+	// The times are strings in the tool's schema; listFaxes parses them.
+	CreatedAfter  string `json:"created_after,omitempty" jsonschema:"created at or after this RFC 3339 time"`
+	CreatedBefore string `json:"created_before,omitempty" jsonschema:"created before this RFC 3339 time"`
+	Limit         int    `json:"limit,omitempty" jsonschema:"page size, 1 to 500 (default 50)"`
+	Cursor        string `json:"cursor,omitempty" jsonschema:"next_cursor of the previous page"`
 }
 
 func (s *server) listFaxes(ctx context.Context, req *sdk.CallToolRequest, in listInput) (*sdk.CallToolResult, any, error) {
@@ -205,7 +229,20 @@ func (s *server) listFaxes(ctx context.Context, req *sdk.CallToolRequest, in lis
 	if err != nil {
 		return toolError(err)
 	}
-	p, err := c.ListFaxes(ctx, client.FaxListParams{Direction: in.Direction, Status: in.Status, DocumentStatus: in.DocumentStatus, Limit: in.Limit, Cursor: in.Cursor})
+	fl := client.FaxListParams{Direction: in.Direction, Status: in.Status, To: in.To, From: in.From, Provider: in.Provider,
+		BatchID: in.BatchID, DocumentStatus: in.DocumentStatus, Limit: in.Limit, Cursor: in.Cursor}
+	for _, t := range []struct {
+		v   string
+		dst *time.Time
+	}{{in.CreatedAfter, &fl.CreatedAfter}, {in.CreatedBefore, &fl.CreatedBefore}} {
+		if t.v == "" {
+			continue
+		}
+		if *t.dst, err = time.Parse(time.RFC3339Nano, t.v); err != nil {
+			return toolError(fmt.Errorf("%q is not an RFC 3339 time, such as 2026-11-01T00:00:00Z", t.v))
+		}
+	}
+	p, err := c.ListFaxes(ctx, fl)
 	if err != nil {
 		return toolError(err)
 	}

@@ -16,7 +16,7 @@ import (
 const faxColumns = `id, direction, status, to_number, from_number, provider, provider_fax_id, pages, pages_sent,
 	failure, callback_url, header_text, document_key, document_type, document_size, document_sha256, document_purged,
 	owner_key_id, idempotency_key, callback_token, created_at, updated_at, completed_at, document_status, document_error,
-	station_id, caller_id, duration_seconds, bit_rate, max_attempts, attempts`
+	station_id, caller_id, duration_seconds, bit_rate, max_attempts, attempts, batch_id`
 
 type scanner interface{ Scan(...any) error }
 
@@ -25,6 +25,7 @@ type faxRow struct {
 	f                fax.Fax
 	failure, idem    *string
 	attempts         *string
+	batch            *string
 	created, updated int64
 	completed        *int64
 	station, caller  *string
@@ -36,7 +37,7 @@ func (r *faxRow) targets() []any {
 	return []any{&f.ID, &f.Direction, &f.Status, &f.To, &f.From, &f.Provider, &f.ProviderFaxID, &f.Pages, &f.PagesSent,
 		&r.failure, &f.CallbackURL, &f.HeaderText, &f.DocumentKey, &f.DocumentType, &f.DocumentSize, &f.DocumentSHA256, &f.DocumentPurged,
 		&f.OwnerKeyID, &r.idem, &f.CallbackToken, &r.created, &r.updated, &r.completed, &f.DocumentStatus, &f.DocumentError,
-		&r.station, &r.caller, &r.duration, &r.rate, &f.MaxAttempts, &r.attempts}
+		&r.station, &r.caller, &r.duration, &r.rate, &f.MaxAttempts, &r.attempts, &r.batch}
 }
 
 func (r *faxRow) finish() (*fax.Fax, error) {
@@ -55,6 +56,9 @@ func (r *faxRow) finish() (*fax.Fax, error) {
 	}
 	if r.idem != nil {
 		f.IdempotencyKey = *r.idem
+	}
+	if r.batch != nil {
+		f.BatchID = *r.batch
 	}
 	f.CreatedAt = fromMS(r.created)
 	f.UpdatedAt = fromMS(r.updated)
@@ -149,35 +153,54 @@ func (s *Store) FindCallbackToken(ctx context.Context, id string) (string, error
 	return tok, nil
 }
 
-// FindFaxes lists faxes newest first, a page at a time.
-func (s *Store) FindFaxes(ctx context.Context, fl fax.FaxFilter) ([]*fax.Fax, string, error) {
+// faxFilters are the list's filters, one line each: a filter applies when
+// its value is set. Each has an index that serves it (see TestListPlans).
+func faxFilters(fl *fax.FaxFilter) []struct {
+	on   bool
+	cond string
+	arg  any
+} {
+	dir := fl.ListDirection()
+	return []struct {
+		on   bool
+		cond string
+		arg  any
+	}{
+		{dir != "", "direction = ", string(dir)},
+		{fl.Status != "", "status = ", string(fl.Status)},
+		// Only received faxes have a document status; saying so lets the
+		// partial index faxes_document_status serve the filter.
+		{fl.DocumentStatus != "", "direction = 'inbound' AND document_status = ", string(fl.DocumentStatus)},
+		{fl.OwnerKeyID != "", "owner_key_id = ", fl.OwnerKeyID},
+		{fl.To != "", "to_number = ", string(fl.To)},
+		{fl.From != "", "from_number = ", string(fl.From)},
+		{fl.Provider != "", "provider = ", fl.Provider},
+		{fl.BatchID != "", "batch_id = ", fl.BatchID},
+		{!fl.CreatedAfter.IsZero(), "created_at >= ", ms(fl.CreatedAfter)},
+		{!fl.CreatedBefore.IsZero(), "created_at < ", ms(fl.CreatedBefore)},
+		{fl.Cursor != "", "id < ", fl.Cursor},
+	}
+}
+
+// faxListQuery is the query of one list page: limit+1 rows, so that
+// fax.Page can tell whether another page follows. Paging by id, which
+// grows with creation, keeps pages stable while faxes are added: a new fax
+// sorts before every cursor already handed out.
+func faxListQuery(fl *fax.FaxFilter, limit int) (string, args) {
 	q := `SELECT ` + faxColumns + ` FROM faxes WHERE true`
 	var a args
-	if fl.Direction != "" {
-		q += ` AND direction = ` + a.add(fl.Direction)
+	for _, f := range faxFilters(fl) {
+		if f.on {
+			q += ` AND ` + f.cond + a.add(f.arg)
+		}
 	}
-	if fl.Status != "" {
-		q += ` AND status = ` + a.add(fl.Status)
-	}
-	if fl.DocumentStatus != "" {
-		// Only received faxes have one; saying so lets the partial index
-		// faxes_document_status serve the filter.
-		q += ` AND direction = 'inbound' AND document_status = ` + a.add(string(fl.DocumentStatus))
-	}
-	if fl.OwnerKeyID != "" {
-		q += ` AND owner_key_id = ` + a.add(fl.OwnerKeyID)
-	}
-	if fl.To != "" {
-		q += ` AND to_number = ` + a.add(string(fl.To))
-	}
-	if fl.From != "" {
-		q += ` AND from_number = ` + a.add(string(fl.From))
-	}
-	if fl.Cursor != "" {
-		q += ` AND id < ` + a.add(fl.Cursor)
-	}
+	return q + ` ORDER BY id DESC LIMIT ` + a.add(limit+1), a
+}
+
+// FindFaxes lists faxes newest first, a page at a time.
+func (s *Store) FindFaxes(ctx context.Context, fl fax.FaxFilter) ([]*fax.Fax, string, error) {
 	limit := fax.PageLimit(fl.Limit)
-	q += ` ORDER BY id DESC LIMIT ` + a.add(limit+1)
+	q, a := faxListQuery(&fl, limit)
 	rows, err := s.pool.Query(ctx, q, a...)
 	if err != nil {
 		return nil, "", fmt.Errorf("postgres: find faxes: %w", err)
@@ -212,27 +235,39 @@ func collect[T any](rows pgx.Rows, scan func(pgx.Rows) (T, error)) ([]T, error) 
 // inserting the same key at once collide on the unique index; the loser
 // starts again and finds the winner's fax.
 func (s *Store) CreateFax(ctx context.Context, f *fax.Fax, opts fax.CreateOptions) (*fax.Fax, bool, error) {
-	out, existed, err := s.createFax(ctx, f, opts)
-	if f.IdempotencyKey != "" && uniqueViolation(err, "faxes_idempotency") {
-		out, existed, err = s.createFax(ctx, f, opts)
+	out, existed, err := s.CreateFaxes(ctx, []*fax.Fax{f}, opts)
+	if err != nil {
+		return nil, false, err
+	}
+	return out[0], existed, nil
+}
+
+// CreateFaxes stores the faxes of one send as CreateFax stores one, all or
+// none in one transaction. Only the first fax carries the idempotency key;
+// a repeat returns the earlier send's faxes: its whole batch when it was
+// one.
+func (s *Store) CreateFaxes(ctx context.Context, faxes []*fax.Fax, opts fax.CreateOptions) ([]*fax.Fax, bool, error) {
+	out, existed, err := s.createFaxes(ctx, faxes, opts)
+	if faxes[0].IdempotencyKey != "" && uniqueViolation(err, "faxes_idempotency") {
+		out, existed, err = s.createFaxes(ctx, faxes, opts)
 	}
 	return out, existed, err
 }
 
-func (s *Store) createFax(ctx context.Context, f *fax.Fax, opts fax.CreateOptions) (*fax.Fax, bool, error) {
+func (s *Store) createFaxes(ctx context.Context, faxes []*fax.Fax, opts fax.CreateOptions) ([]*fax.Fax, bool, error) {
 	requestHash := opts.RequestHash
-	var out *fax.Fax
+	var out []*fax.Fax
 	var existed bool
 	err := s.write(ctx, func(tx *wtx) error {
 		out, existed = nil, false
-		if f.IdempotencyKey != "" {
+		if first := faxes[0]; first.IdempotencyKey != "" {
 			var hash string
 			var prev *fax.Fax
 			var found bool
 			tx.queueRow(&found, func(row pgx.Row) (err error) {
 				prev, err = scanFax(row, &hash)
 				return err
-			}, `SELECT `+faxColumns+`, request_hash FROM faxes WHERE owner_key_id = $1 AND idempotency_key = $2`, f.OwnerKeyID, f.IdempotencyKey)
+			}, `SELECT `+faxColumns+`, request_hash FROM faxes WHERE owner_key_id = $1 AND idempotency_key = $2`, first.OwnerKeyID, first.IdempotencyKey)
 			if err := tx.flush(); err != nil {
 				return fmt.Errorf("postgres: create fax: %w", err)
 			}
@@ -240,35 +275,45 @@ func (s *Store) createFax(ctx context.Context, f *fax.Fax, opts fax.CreateOption
 				if err := workflow.Reuse(hash, requestHash); err != nil {
 					return err
 				}
-				out, existed = prev, true
-				return nil
+				out, existed = []*fax.Fax{prev}, true
+				if prev.BatchID == "" {
+					return nil
+				}
+				out = nil
+				return tx.query(func(rows pgx.Rows) (err error) {
+					out, err = collect(rows, func(r pgx.Rows) (*fax.Fax, error) { return scanFax(r) })
+					return err
+				}, `SELECT `+faxColumns+` FROM faxes WHERE batch_id = $1 ORDER BY id`, prev.BatchID)
 			}
 		}
 		now := s.now().UTC()
-		c, own, evs, err := workflow.NewOutbound(&s.ids, f, opts, now)
-		if err != nil {
-			return err
-		}
-		tx.queue(`INSERT INTO faxes (id, direction, status, to_number, from_number, provider, provider_fax_id, pages,
-			callback_url, header_text, document_key, document_type, document_size, document_sha256, owner_key_id,
-			idempotency_key, request_hash, callback_token, dispatch_state, dispatch_at, created_at, updated_at, max_attempts)
-			VALUES ($1, $2, $3, $4, $5, $6, '', $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 'pending', $18, $18, $18, $19)`,
-			c.ID, c.Direction, c.Status, c.To, c.From, c.Provider, c.Pages, c.CallbackURL, c.HeaderText,
-			c.DocumentKey, c.DocumentType, c.DocumentSize, c.DocumentSHA256, c.OwnerKeyID,
-			nullString(c.IdempotencyKey), requestHash, c.CallbackToken, ms(now), c.MaxAttempts)
-		// Routing the fax.queued event needs the global endpoints; the
+		// Routing the fax.queued events needs the global endpoints; each
 		// fax's own endpoint is being inserted in this batch.
 		endpoints, err := s.routableEndpoints(tx, nil)
 		if err != nil {
 			return err
 		}
-		if own != nil {
-			insertEndpoint(tx, own)
-			endpoints = append([]*fax.Endpoint{own}, endpoints...)
+		for _, f := range faxes {
+			c, own, evs, err := workflow.NewOutbound(&s.ids, f, opts, now)
+			if err != nil {
+				return err
+			}
+			tx.queue(`INSERT INTO faxes (id, direction, status, to_number, from_number, provider, provider_fax_id, pages,
+				callback_url, header_text, document_key, document_type, document_size, document_sha256, owner_key_id,
+				idempotency_key, request_hash, callback_token, dispatch_state, dispatch_at, created_at, updated_at, batch_id, max_attempts)
+				VALUES ($1, $2, $3, $4, $5, $6, '', $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 'pending', $18, $18, $18, $19, $20)`,
+				c.ID, c.Direction, c.Status, c.To, c.From, c.Provider, c.Pages, c.CallbackURL, c.HeaderText,
+				c.DocumentKey, c.DocumentType, c.DocumentSize, c.DocumentSHA256, c.OwnerKeyID,
+				nullString(c.IdempotencyKey), requestHash, c.CallbackToken, ms(now), nullString(c.BatchID), c.MaxAttempts)
+			routeTo := endpoints
+			if own != nil {
+				insertEndpoint(tx, own)
+				routeTo = append([]*fax.Endpoint{own}, endpoints...)
+			}
+			s.insertEvents(tx, c, evs, routeTo, now)
+			out = append(out, c)
 		}
-		s.insertEvents(tx, c, evs, endpoints, now)
 		tx.wake |= wakeFax
-		out = c
 		return nil
 	})
 	if err != nil {

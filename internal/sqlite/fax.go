@@ -15,7 +15,7 @@ import (
 const faxColumns = `id, direction, status, to_number, from_number, provider, provider_fax_id, pages, pages_sent,
 	failure, callback_url, header_text, document_key, document_type, document_size, document_sha256, document_purged,
 	owner_key_id, idempotency_key, callback_token, created_at, updated_at, completed_at, document_status, document_error,
-	station_id, caller_id, duration_seconds, bit_rate, max_attempts, attempts`
+	station_id, caller_id, duration_seconds, bit_rate, max_attempts, attempts, batch_id`
 
 type scanner interface{ Scan(...any) error }
 
@@ -24,6 +24,7 @@ type faxRow struct {
 	f                fax.Fax
 	failure, idem    sql.NullString
 	attempts         sql.NullString
+	batch            sql.NullString
 	created, updated int64
 	completed        sql.NullInt64
 	purged           int
@@ -36,7 +37,7 @@ func (r *faxRow) targets() []any {
 	return []any{&f.ID, &f.Direction, &f.Status, &f.To, &f.From, &f.Provider, &f.ProviderFaxID, &f.Pages, &f.PagesSent,
 		&r.failure, &f.CallbackURL, &f.HeaderText, &f.DocumentKey, &f.DocumentType, &f.DocumentSize, &f.DocumentSHA256, &r.purged,
 		&f.OwnerKeyID, &r.idem, &f.CallbackToken, &r.created, &r.updated, &r.completed, &f.DocumentStatus, &f.DocumentError,
-		&r.station, &r.caller, &r.duration, &r.rate, &f.MaxAttempts, &r.attempts}
+		&r.station, &r.caller, &r.duration, &r.rate, &f.MaxAttempts, &r.attempts, &r.batch}
 }
 
 func (r *faxRow) finish() (*fax.Fax, error) {
@@ -54,6 +55,7 @@ func (r *faxRow) finish() (*fax.Fax, error) {
 		}
 	}
 	f.IdempotencyKey = r.idem.String
+	f.BatchID = r.batch.String
 	f.DocumentPurged = r.purged != 0
 	f.CreatedAt = fromMS(r.created)
 	f.UpdatedAt = fromMS(r.updated)
@@ -129,43 +131,55 @@ func (s *Store) FindCallbackToken(ctx context.Context, id string) (string, error
 	return tok, nil
 }
 
-// FindFaxes lists faxes newest first, a page at a time.
-func (s *Store) FindFaxes(ctx context.Context, fl fax.FaxFilter) ([]*fax.Fax, string, error) {
+// faxFilters are the list's filters, one line each: a filter applies when
+// its value is set. Each has an index that serves it (see TestListPlans).
+func faxFilters(fl *fax.FaxFilter) []struct {
+	on   bool
+	cond string
+	arg  any
+} {
+	dir := fl.ListDirection()
+	return []struct {
+		on   bool
+		cond string
+		arg  any
+	}{
+		{dir != "", "direction = ?", string(dir)},
+		{fl.Status != "", "status = ?", string(fl.Status)},
+		// Only received faxes have a document status; saying so lets the
+		// partial index faxes_document_status serve the filter.
+		{fl.DocumentStatus != "", "document_status = ? AND direction = 'inbound'", string(fl.DocumentStatus)},
+		{fl.OwnerKeyID != "", "owner_key_id = ?", fl.OwnerKeyID},
+		{fl.To != "", "to_number = ?", string(fl.To)},
+		{fl.From != "", "from_number = ?", string(fl.From)},
+		{fl.Provider != "", "provider = ?", fl.Provider},
+		{fl.BatchID != "", "batch_id = ?", fl.BatchID},
+		{!fl.CreatedAfter.IsZero(), "created_at >= ?", ms(fl.CreatedAfter)},
+		{!fl.CreatedBefore.IsZero(), "created_at < ?", ms(fl.CreatedBefore)},
+		{fl.Cursor != "", "id < ?", fl.Cursor},
+	}
+}
+
+// faxListQuery is the query of one list page: limit+1 rows, so that
+// fax.Page can tell whether another page follows. Paging by id, which
+// grows with creation, keeps pages stable while faxes are added: a new fax
+// sorts before every cursor already handed out.
+func faxListQuery(fl *fax.FaxFilter, limit int) (string, []any) {
 	q := `SELECT ` + faxColumns + ` FROM faxes WHERE 1=1`
 	var args []any
-	if fl.Direction != "" {
-		q += ` AND direction = ?`
-		args = append(args, fl.Direction)
+	for _, f := range faxFilters(fl) {
+		if f.on {
+			q += ` AND ` + f.cond
+			args = append(args, f.arg)
+		}
 	}
-	if fl.Status != "" {
-		q += ` AND status = ?`
-		args = append(args, fl.Status)
-	}
-	if fl.DocumentStatus != "" {
-		// Only received faxes have one; saying so lets the partial index
-		// faxes_document_status serve the filter.
-		q += ` AND document_status = ? AND direction = 'inbound'`
-		args = append(args, fl.DocumentStatus)
-	}
-	if fl.OwnerKeyID != "" {
-		q += ` AND owner_key_id = ?`
-		args = append(args, fl.OwnerKeyID)
-	}
-	if fl.To != "" {
-		q += ` AND to_number = ?`
-		args = append(args, string(fl.To))
-	}
-	if fl.From != "" {
-		q += ` AND from_number = ?`
-		args = append(args, string(fl.From))
-	}
-	if fl.Cursor != "" {
-		q += ` AND id < ?`
-		args = append(args, fl.Cursor)
-	}
+	return q + ` ORDER BY id DESC LIMIT ?`, append(args, limit+1)
+}
+
+// FindFaxes lists faxes newest first, a page at a time.
+func (s *Store) FindFaxes(ctx context.Context, fl fax.FaxFilter) ([]*fax.Fax, string, error) {
 	limit := fax.PageLimit(fl.Limit)
-	q += ` ORDER BY id DESC LIMIT ?`
-	args = append(args, limit+1)
+	q, args := faxListQuery(&fl, limit)
 	rows, err := s.rdb.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("sqlite: find faxes: %w", err)
@@ -192,56 +206,102 @@ func (s *Store) FindFaxes(ctx context.Context, fl fax.FaxFilter) ([]*fax.Fax, st
 // returned with existed true and nothing is written; reusing a key for a
 // different request (RequestHash differs) is a conflict.
 func (s *Store) CreateFax(ctx context.Context, f *fax.Fax, opts fax.CreateOptions) (*fax.Fax, bool, error) {
+	out, existed, err := s.CreateFaxes(ctx, []*fax.Fax{f}, opts)
+	if err != nil {
+		return nil, false, err
+	}
+	return out[0], existed, nil
+}
+
+// CreateFaxes stores the faxes of one send as CreateFax stores one, all or
+// none in one transaction. Only the first fax carries the idempotency key;
+// a repeat returns the earlier send's faxes: its whole batch when it was
+// one.
+func (s *Store) CreateFaxes(ctx context.Context, faxes []*fax.Fax, opts fax.CreateOptions) ([]*fax.Fax, bool, error) {
 	requestHash := opts.RequestHash
-	var out *fax.Fax
+	var out []*fax.Fax
 	var existed bool
 	err := s.write(ctx, func(tx *wtx) error {
-		if f.IdempotencyKey != "" {
+		out, existed = nil, false
+		if first := faxes[0]; first.IdempotencyKey != "" {
 			var hash string
-			row := tx.QueryRow(`SELECT `+faxColumns+`, request_hash FROM faxes WHERE owner_key_id = ? AND idempotency_key = ?`, f.OwnerKeyID, f.IdempotencyKey)
+			row := tx.QueryRow(`SELECT `+faxColumns+`, request_hash FROM faxes WHERE owner_key_id = ? AND idempotency_key = ?`, first.OwnerKeyID, first.IdempotencyKey)
 			prev, err := scanFax(row, &hash)
 			if err == nil {
 				if err := workflow.Reuse(hash, requestHash); err != nil {
 					return err
 				}
-				out, existed = prev, true
-				return nil
+				out, existed = []*fax.Fax{prev}, true
+				if prev.BatchID != "" {
+					out, err = findBatchTx(tx, prev.BatchID)
+				}
+				return err
 			}
 			if !errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("sqlite: create fax: %w", err)
 			}
 		}
 		now := s.now().UTC()
-		c, own, evs, err := workflow.NewOutbound(&s.ids, f, opts, now)
-		if err != nil {
-			return err
-		}
-		_, err = tx.Exec(`INSERT INTO faxes (id, direction, status, to_number, from_number, provider, provider_fax_id, pages,
-			callback_url, header_text, document_key, document_type, document_size, document_sha256, owner_key_id,
-			idempotency_key, request_hash, callback_token, dispatch_state, dispatch_at, created_at, updated_at, max_attempts)
-			VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
-			c.ID, c.Direction, c.Status, c.To, c.From, c.Provider, c.Pages, c.CallbackURL, c.HeaderText,
-			c.DocumentKey, c.DocumentType, c.DocumentSize, c.DocumentSHA256, c.OwnerKeyID,
-			nullString(c.IdempotencyKey), requestHash, c.CallbackToken, ms(now), ms(now), ms(now), c.MaxAttempts)
-		if err != nil {
-			return fmt.Errorf("sqlite: create fax: %w", err)
-		}
-		if own != nil {
-			if err := insertEndpoint(tx, own); err != nil {
+		for _, f := range faxes {
+			c, err := s.insertOutbound(tx, f, opts, now)
+			if err != nil {
 				return err
 			}
-		}
-		if err := s.insertEvents(tx, c, evs, now); err != nil {
-			return err
+			out = append(out, c)
 		}
 		tx.wake |= wakeFax
-		out = c
 		return nil
 	})
 	if err != nil {
 		return nil, false, err
 	}
 	return out, existed, nil
+}
+
+// insertOutbound inserts one new outbound fax with its callback endpoint
+// and its fax.queued event.
+func (s *Store) insertOutbound(tx *wtx, f *fax.Fax, opts fax.CreateOptions, now time.Time) (*fax.Fax, error) {
+	c, own, evs, err := workflow.NewOutbound(&s.ids, f, opts, now)
+	if err != nil {
+		return nil, err
+	}
+	_, err = tx.Exec(`INSERT INTO faxes (id, direction, status, to_number, from_number, provider, provider_fax_id, pages,
+		callback_url, header_text, document_key, document_type, document_size, document_sha256, owner_key_id,
+		idempotency_key, request_hash, callback_token, dispatch_state, dispatch_at, created_at, updated_at, batch_id, max_attempts)
+		VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)`,
+		c.ID, c.Direction, c.Status, c.To, c.From, c.Provider, c.Pages, c.CallbackURL, c.HeaderText,
+		c.DocumentKey, c.DocumentType, c.DocumentSize, c.DocumentSHA256, c.OwnerKeyID,
+		nullString(c.IdempotencyKey), opts.RequestHash, c.CallbackToken, ms(now), ms(now), ms(now), nullString(c.BatchID), c.MaxAttempts)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: create fax: %w", err)
+	}
+	if own != nil {
+		if err := insertEndpoint(tx, own); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.insertEvents(tx, c, evs, now); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// findBatchTx returns the faxes of a batch in the order they were made.
+func findBatchTx(tx *wtx, batchID string) ([]*fax.Fax, error) {
+	rows, err := tx.Query(`SELECT `+faxColumns+` FROM faxes WHERE batch_id = ? ORDER BY id`, batchID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: find batch: %w", err)
+	}
+	defer rows.Close()
+	var out []*fax.Fax
+	for rows.Next() {
+		f, err := scanFax(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: find batch: %w", err)
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
 }
 
 // insertEvents inserts events about f (nil for an SMS) and a pending

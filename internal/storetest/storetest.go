@@ -19,6 +19,7 @@ import (
 // Store is everything the suite exercises.
 type Store interface {
 	CreateFax(ctx context.Context, f *fax.Fax, opts fax.CreateOptions) (*fax.Fax, bool, error)
+	CreateFaxes(ctx context.Context, faxes []*fax.Fax, opts fax.CreateOptions) ([]*fax.Fax, bool, error)
 	FindFaxByID(ctx context.Context, id string) (*fax.Fax, error)
 	FindFaxes(ctx context.Context, fl fax.FaxFilter) ([]*fax.Fax, string, error)
 	FindEventsByFax(ctx context.Context, faxID string) ([]*fax.Event, error)
@@ -136,6 +137,7 @@ func Run(t *testing.T, open Factory) {
 		{"RoutesFollowEndpointWrites", testRoutesFollowEndpointWrites},
 		{"CarrierDetails", testCarrierDetails}, {"CarrierDetailsKept", testCarrierDetailsKept},
 		{"Redial", testRedial}, {"NoRedial", testNoRedial}, {"RedialWhileSending", testRedialWhileSending}, {"Failover", testFailover},
+		{"BatchCreate", testBatchCreate}, {"BatchAtomic", testBatchAtomic}, {"ListFilters", testListFilters}, {"ListStableUnderInserts", testListStableUnderInserts},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -38,18 +38,21 @@ type Error struct {
 
 // Fax is the fax object (CONTRACT.md).
 type Fax struct {
-	ID             string  `json:"id"`
-	Direction      string  `json:"direction"`
-	Status         string  `json:"status"`
-	To             string  `json:"to"`
-	From           string  `json:"from"`
-	Provider       string  `json:"provider"`
-	ProviderFaxID  *string `json:"provider_fax_id"`
-	Pages          int     `json:"pages"`
-	PagesSent      int     `json:"pages_sent"`
-	Error          *Error  `json:"error"`
-	CallbackURL    *string `json:"callback_url"`
-	HeaderText     *string `json:"header_text,omitempty"`
+	ID            string  `json:"id"`
+	Direction     string  `json:"direction"`
+	Status        string  `json:"status"`
+	To            string  `json:"to"`
+	From          string  `json:"from"`
+	Provider      string  `json:"provider"`
+	ProviderFaxID *string `json:"provider_fax_id"`
+	Pages         int     `json:"pages"`
+	PagesSent     int     `json:"pages_sent"`
+	Error         *Error  `json:"error"`
+	CallbackURL   *string `json:"callback_url"`
+	HeaderText    *string `json:"header_text,omitempty"`
+	// BatchID is absent for a fax sent alone, so that its shape is the
+	// one it always had.
+	BatchID        *string `json:"batch_id,omitempty"`
 	DocumentSHA256 *string `json:"document_sha256"`
 	DocumentSize   int64   `json:"document_size"`
 	DocumentPurged bool    `json:"document_purged,omitempty"`
@@ -96,6 +99,7 @@ func FromFax(f *fax.Fax) Fax {
 		PagesSent:      f.PagesSent,
 		CallbackURL:    strPtr(redactURL(f.CallbackURL)),
 		HeaderText:     strPtr(f.HeaderText),
+		BatchID:        strPtr(f.BatchID),
 		DocumentSHA256: strPtr(f.DocumentSHA256),
 		DocumentSize:   f.DocumentSize,
 		DocumentPurged: f.DocumentPurged,
@@ -155,6 +159,13 @@ func attempts(f *fax.Fax) []DialAttempt {
 		Number: len(f.Attempts) + 1, Provider: f.Provider, ProviderFaxID: strPtr(f.ProviderFaxID), StartedAt: Time(f.AttemptStart()),
 		EndedAt: timePtr(f.CompletedAt), Outcome: string(f.Status), Error: fromFailure(f.Failure),
 	})
+}
+
+// Batch is the answer to a send to several numbers: one fax per number, in
+// the order given.
+type Batch struct {
+	BatchID string `json:"batch_id"`
+	Data    []Fax  `json:"data"`
 }
 
 // EventData is the "data" of a webhook event: the fax object, plus the page

@@ -4,10 +4,11 @@
 // openapi-fetch, so every path, parameter and body is type-checked.
 import createClient, { type Client } from "openapi-fetch";
 import { Webhook } from "standardwebhooks";
-import type { components, paths } from "./schema.js";
+import type { components, operations, paths } from "./schema.js";
 
 export type { components, paths };
 export type Fax = components["schemas"]["Fax"];
+export type Batch = components["schemas"]["Batch"];
 export type FaxList = components["schemas"]["FaxList"];
 export type Event = components["schemas"]["Event"];
 export type Endpoint = components["schemas"]["Endpoint"];
@@ -67,7 +68,9 @@ export async function unwrap<T>(p: Promise<{ data?: T; error?: unknown; response
   return data as T;
 }
 
-export interface SendFaxOptions extends Omit<SendJSON, "content_base64" | "filename" | "content_url"> {
+export interface SendFaxOptions extends Omit<SendJSON, "to" | "content_base64" | "filename" | "content_url"> {
+  /** The number to fax, E.164 such as +15551234567. */
+  to: string;
   /** The document: PDF, TIFF or text bytes, or a string of text. */
   document?: Uint8Array | string;
   /** The document's file name (default "document.txt" for a string, else "document"). */
@@ -80,6 +83,20 @@ export interface SendFaxOptions extends Omit<SendJSON, "content_base64" | "filen
 
 /** sendFax sends a document to one number and returns the queued fax. */
 export async function sendFax(client: FaxgateClient, o: SendFaxOptions): Promise<Fax> {
+  return (await send(client, o)) as Fax;
+}
+
+export interface SendBatchOptions extends Omit<SendFaxOptions, "to"> {
+  /** The numbers to fax, one fax each under one batch_id; one bad number refuses them all. */
+  to: string[];
+}
+
+/** sendBatch sends a document to several numbers and returns the batch: its id and one queued fax per number. */
+export async function sendBatch(client: FaxgateClient, o: SendBatchOptions): Promise<Batch> {
+  return (await send(client, o)) as Batch;
+}
+
+async function send(client: FaxgateClient, o: SendFaxOptions | SendBatchOptions): Promise<Fax | Batch> {
   const { document, filename, contentUrl, idempotencyKey, ...fields } = o;
   const body: SendJSON = { ...fields };
   if (document !== undefined) {
@@ -108,7 +125,7 @@ export async function waitFax(client: FaxgateClient, id: string, intervalMs = 10
 /** listAllFaxes iterates over every fax matching the filter, page after page. */
 export async function* listAllFaxes(
   client: FaxgateClient,
-  query: { direction?: string; status?: string; to?: string; from?: string; document_status?: string; limit?: string } = {},
+  query: Omit<NonNullable<operations["getFaxes"]["parameters"]["query"]>, "cursor"> = {},
 ): AsyncGenerator<Fax> {
   let cursor: string | undefined;
   for (;;) {

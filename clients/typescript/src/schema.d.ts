@@ -547,6 +547,10 @@ export interface components {
             data: components["schemas"]["AuditEntry"][];
             next_cursor: string | null;
         };
+        Batch: {
+            batch_id: string;
+            data: components["schemas"]["Fax"][];
+        };
         Delivery: {
             attempt_count?: number;
             attempts: components["schemas"]["Attempt"][];
@@ -641,6 +645,8 @@ export interface components {
                 retry_at?: string;
                 started_at: string;
             }[];
+            /** @description set when the fax is one of a send to several numbers */
+            batch_id?: string;
             /** @description the negotiated speed in bits per second, when the carrier reported it */
             bit_rate?: number;
             callback_url: string | null;
@@ -684,6 +690,8 @@ export interface components {
             data: components["schemas"]["Fax"][];
             next_cursor: string | null;
         };
+        /** @description a fax when to is one number; a batch (one fax per number) when to is an array or repeated */
+        FaxOrBatch: components["schemas"]["Fax"] | components["schemas"]["Batch"];
         Object: Record<string, never>;
         Retried: {
             retried: number;
@@ -745,7 +753,8 @@ export interface components {
             max_attempts?: number;
             /** @enum {string} */
             provider?: "simulator" | "phaxio" | "sinch" | "gofax" | "asterisk";
-            to: string;
+            /** @description one E.164 number, or an array of them (at most FAXGATE_MAX_RECIPIENTS, default 50): one fax each under one batch_id */
+            to: string | string[];
         };
         SendMultipart: {
             callback_url?: string;
@@ -770,7 +779,8 @@ export interface components {
             /** @description dial attempts in all for a busy, unanswered or unplaced call, the first included (default FAXGATE_REDIAL_ATTEMPTS) */
             max_attempts?: number;
             provider?: string;
-            to: string;
+            /** @description one number; repeat the field for several (at most FAXGATE_MAX_RECIPIENTS, default 50): one fax each under one batch_id */
+            to: string[];
         };
         SimulatorInbound: {
             from: string;
@@ -1690,16 +1700,24 @@ export interface operations {
                 direction?: string;
                 /** @description filter by status */
                 status?: string;
+                /** @description received faxes whose document is pending, available or unavailable */
+                document_status?: string;
                 /** @description filter by the whole number faxed to (E.164, as a send takes it) */
                 to?: string;
                 /** @description filter by the whole number faxed from (E.164, as a send takes it) */
                 from?: string;
-                /** @description received faxes whose document is pending, available or unavailable */
-                document_status?: string;
-                /** @description page size, 1 to 500 (default 50) */
-                limit?: string;
+                /** @description filter by carrier (simulator, phaxio, sinch, gofax, asterisk) */
+                provider?: string;
+                /** @description filter by the batch_id of a send to several numbers */
+                batch_id?: string;
+                /** @description created at or after (RFC 3339) */
+                created_after?: string;
+                /** @description created before (RFC 3339) */
+                created_before?: string;
                 /** @description next_cursor of the previous page */
                 cursor?: string;
+                /** @description page size, 1 to 500 (default 50) */
+                limit?: string;
             };
             header?: never;
             path?: never;
@@ -1804,7 +1822,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Fax"];
+                    "application/json": components["schemas"]["FaxOrBatch"];
                 };
             };
             /** @description Bad Request */

@@ -3,7 +3,7 @@
 // endpoint on loopback receives fax.sent and verifies it with
 // verifyWebhook. Prints one JSON line of what it saw.
 import http from "node:http";
-import { createFaxgateClient, sendFax, waitFax, listAllFaxes, unwrap, verifyWebhook, FaxgateError } from "../dist/index.js";
+import { createFaxgateClient, sendFax, sendBatch, waitFax, listAllFaxes, unwrap, verifyWebhook, FaxgateError } from "../dist/index.js";
 
 const client = createFaxgateClient({ baseUrl: process.env.FAXGATE_URL, apiKey: process.env.FAXGATE_API_KEY });
 const out = {};
@@ -43,6 +43,10 @@ try {
 
 out.listed = false;
 for await (const f of listAllFaxes(client, { limit: "1" })) if (f.id === fax.id) out.listed = true;
+
+const batch = await sendBatch(client, { to: ["+15551230101", "+15551230102"], document: "To two.\n" });
+out.batch_listed = 0;
+for await (const f of listAllFaxes(client, { batch_id: batch.batch_id, provider: "simulator" })) if (f.batch_id === batch.batch_id) out.batch_listed++;
 
 try {
   await unwrap(client.GET("/v1/faxes/{id}", { params: { path: { id: "fax_nosuchfax" } } }));
