@@ -33,6 +33,10 @@ func (s *Store) RecordAttempts(ctx context.Context, ds []fax.Delivery) []error {
 		return errs
 	}
 	var notFound []int
+	// The webhook worker's recorder already gathers outcomes into one
+	// call; run through the group commit as well, they waited longer for
+	// their commit, and an instance killed meanwhile left more deliveries
+	// to be sent again (TestThreeInstancesOnPostgres).
 	err := s.write(ctx, func(tx *wtx) error {
 		notFound = notFound[:0]
 		var err error
@@ -110,6 +114,7 @@ func (s *Store) recordAttemptsTx(tx *wtx, ds []fax.Delivery, errs []error, ids [
 		return nil, fmt.Errorf("postgres: record attempts: %w", err)
 	}
 	now := s.now().UTC()
+	rec := outcomeRows{now: ms(now)}
 	for i := range ds {
 		if errs[i] != nil {
 			continue
@@ -126,8 +131,6 @@ func (s *Store) recordAttemptsTx(tx *wtx, ds []fax.Delivery, errs []error, ids [
 		}
 		a := d.Attempts[0]
 		r.n++
-		tx.queue(`INSERT INTO attempts (delivery_id, n, at, status_code, latency_ms, error, response_body) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			d.ID, r.n, ms(a.At), a.StatusCode, a.LatencyMS, pgText(a.Error, workflow.MaxErrorText), pgText(a.ResponseBody, workflow.MaxResponseBody))
 		status, next := d.Status, d.NextAttemptAt
 		// A retry is never scheduled to an endpoint deleted or disabled
 		// while the attempt was on the wire: its deliveries were failed
@@ -138,26 +141,76 @@ func (s *Store) recordAttemptsTx(tx *wtx, ds []fax.Delivery, errs []error, ids [
 		if status != fax.DeliveryPending {
 			next = nil
 		}
-		tx.queue(`UPDATE deliveries SET status = $1, attempt_count = $2, next_attempt_at = $3, lease_until = NULL, updated_at = $4 WHERE id = $5`,
-			status, r.n, msPtr(next), ms(now), d.ID)
+		rec.add(tx, d.ID, r.n, &a, status, next)
 		if a.HoldEndpointUntil != nil {
+			rec.queue(tx)
 			tx.queue(`UPDATE deliveries SET next_attempt_at = $1 WHERE endpoint_id = $2 AND status = 'pending' AND next_attempt_at < $1`,
 				ms(*a.HoldEndpointUntil), r.endpoint)
 		}
-		if err := s.moveHealth(tx, h, a, d.Status, now); err != nil {
+		if err := s.moveHealth(tx, h, a, d.Status, now, func() { rec.queue(tx) }); err != nil {
 			return nil, err
 		}
 	}
+	rec.queue(tx)
 	for _, h := range order {
 		h.flush(tx)
 	}
 	return notFound, nil
 }
 
+// outcomeRows gathers the attempts and new delivery states of a batch of
+// outcomes, written with one statement each (unnest) where each outcome
+// would take two of its own. What must follow an outcome's rows (an
+// endpoint held or disabled) queues them first.
+type outcomeRows struct {
+	now                    int64
+	ids, status, errs, bod []string
+	ns, codes              []int32
+	at, latency            []int64
+	next                   []*int64
+	has                    map[string]bool
+}
+
+func (o *outcomeRows) add(tx *wtx, id string, n int, a *fax.Attempt, status fax.DeliveryStatus, next *time.Time) {
+	if o.has[id] {
+		// A second outcome of one delivery: its first must be written
+		// first.
+		o.queue(tx)
+	}
+	if o.has == nil {
+		o.has = map[string]bool{}
+	}
+	o.has[id] = true
+	o.ids = append(o.ids, id)
+	o.ns = append(o.ns, int32(n))
+	o.at = append(o.at, ms(a.At))
+	o.codes = append(o.codes, int32(a.StatusCode))
+	o.latency = append(o.latency, a.LatencyMS)
+	o.errs = append(o.errs, pgText(a.Error, workflow.MaxErrorText))
+	o.bod = append(o.bod, pgText(a.ResponseBody, workflow.MaxResponseBody))
+	o.status = append(o.status, string(status))
+	o.next = append(o.next, msPtr(next))
+}
+
+// queue queues the gathered rows' statements and starts afresh.
+func (o *outcomeRows) queue(tx *wtx) {
+	if len(o.ids) == 0 {
+		return
+	}
+	tx.queue(`INSERT INTO attempts (delivery_id, n, at, status_code, latency_ms, error, response_body)
+		SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::int[], $5::bigint[], $6::text[], $7::text[])`,
+		o.ids, o.ns, o.at, o.codes, o.latency, o.errs, o.bod)
+	tx.queue(`UPDATE deliveries d SET status = t.status, attempt_count = t.n, next_attempt_at = t.next, lease_until = NULL, updated_at = $5
+		FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[]) AS t(id, status, n, next) WHERE d.id = t.id`,
+		o.ids, o.status, o.ns, o.next, o.now)
+	*o = outcomeRows{now: o.now}
+}
+
 // moveHealth applies one attempt's outcome to its endpoint's health as
 // RecordAttempt does: a success ends the failing streak, a first failure
 // starts one, a 410 or a streak past DisableAfter disables the endpoint.
-func (s *Store) moveHealth(tx *wtx, h *endpointHealth, a fax.Attempt, status fax.DeliveryStatus, now time.Time) error {
+// Before it disables the endpoint it calls before, for what must precede.
+func (s *Store) moveHealth(tx *wtx, h *endpointHealth, a fax.Attempt, status fax.DeliveryStatus, now time.Time, before func()) error {
 	v, _ := workflow.JudgeAttempt(a, status, s.disableAfter, func() (*time.Time, error) { return fromNullMS(h.failingSince), nil })
 	switch {
 	case v.Succeeded:
@@ -167,6 +220,7 @@ func (s *Store) moveHealth(tx *wtx, h *endpointHealth, a fax.Attempt, status fax
 		at := ms(a.At)
 		h.failingSince, h.dirty = &at, true
 	case v.Disable != "":
+		before()
 		h.flush(tx)
 		h.enabled = false
 		return s.disableEndpoint(tx, h.id, v.Disable, now)
