@@ -153,35 +153,6 @@ func (s *Store) FindCallbackToken(ctx context.Context, id string) (string, error
 	return tok, nil
 }
 
-// faxFilters are the list's filters, one line each: a filter applies when
-// its value is set. Each has an index that serves it (see TestListPlans).
-func faxFilters(fl *fax.FaxFilter) []struct {
-	on   bool
-	cond string
-	arg  any
-} {
-	dir := fl.ListDirection()
-	return []struct {
-		on   bool
-		cond string
-		arg  any
-	}{
-		{dir != "", "direction = ", string(dir)},
-		{fl.Status != "", "status = ", string(fl.Status)},
-		// Only received faxes have a document status; saying so lets the
-		// partial index faxes_document_status serve the filter.
-		{fl.DocumentStatus != "", "direction = 'inbound' AND document_status = ", string(fl.DocumentStatus)},
-		{fl.OwnerKeyID != "", "owner_key_id = ", fl.OwnerKeyID},
-		{fl.To != "", "to_number = ", string(fl.To)},
-		{fl.From != "", "from_number = ", string(fl.From)},
-		{fl.Provider != "", "provider = ", fl.Provider},
-		{fl.BatchID != "", "batch_id = ", fl.BatchID},
-		{!fl.CreatedAfter.IsZero(), "created_at >= ", ms(fl.CreatedAfter)},
-		{!fl.CreatedBefore.IsZero(), "created_at < ", ms(fl.CreatedBefore)},
-		{fl.Cursor != "", "id < ", fl.Cursor},
-	}
-}
-
 // faxListQuery is the query of one list page: limit+1 rows, so that
 // fax.Page can tell whether another page follows. Paging by id, which
 // grows with creation, keeps pages stable while faxes are added: a new fax
@@ -189,10 +160,8 @@ func faxFilters(fl *fax.FaxFilter) []struct {
 func faxListQuery(fl *fax.FaxFilter, limit int) (string, args) {
 	q := `SELECT ` + faxColumns + ` FROM faxes WHERE true`
 	var a args
-	for _, f := range faxFilters(fl) {
-		if f.on {
-			q += ` AND ` + f.cond + a.add(f.arg)
-		}
+	for _, c := range fl.Conditions() {
+		q += ` AND ` + c.Cond + a.add(c.Arg)
 	}
 	return q + ` ORDER BY id DESC LIMIT ` + a.add(limit+1), a
 }

@@ -131,35 +131,6 @@ func (s *Store) FindCallbackToken(ctx context.Context, id string) (string, error
 	return tok, nil
 }
 
-// faxFilters are the list's filters, one line each: a filter applies when
-// its value is set. Each has an index that serves it (see TestListPlans).
-func faxFilters(fl *fax.FaxFilter) []struct {
-	on   bool
-	cond string
-	arg  any
-} {
-	dir := fl.ListDirection()
-	return []struct {
-		on   bool
-		cond string
-		arg  any
-	}{
-		{dir != "", "direction = ?", string(dir)},
-		{fl.Status != "", "status = ?", string(fl.Status)},
-		// Only received faxes have a document status; saying so lets the
-		// partial index faxes_document_status serve the filter.
-		{fl.DocumentStatus != "", "document_status = ? AND direction = 'inbound'", string(fl.DocumentStatus)},
-		{fl.OwnerKeyID != "", "owner_key_id = ?", fl.OwnerKeyID},
-		{fl.To != "", "to_number = ?", string(fl.To)},
-		{fl.From != "", "from_number = ?", string(fl.From)},
-		{fl.Provider != "", "provider = ?", fl.Provider},
-		{fl.BatchID != "", "batch_id = ?", fl.BatchID},
-		{!fl.CreatedAfter.IsZero(), "created_at >= ?", ms(fl.CreatedAfter)},
-		{!fl.CreatedBefore.IsZero(), "created_at < ?", ms(fl.CreatedBefore)},
-		{fl.Cursor != "", "id < ?", fl.Cursor},
-	}
-}
-
 // faxListQuery is the query of one list page: limit+1 rows, so that
 // fax.Page can tell whether another page follows. Paging by id, which
 // grows with creation, keeps pages stable while faxes are added: a new fax
@@ -167,11 +138,9 @@ func faxFilters(fl *fax.FaxFilter) []struct {
 func faxListQuery(fl *fax.FaxFilter, limit int) (string, []any) {
 	q := `SELECT ` + faxColumns + ` FROM faxes WHERE 1=1`
 	var args []any
-	for _, f := range faxFilters(fl) {
-		if f.on {
-			q += ` AND ` + f.cond
-			args = append(args, f.arg)
-		}
+	for _, c := range fl.Conditions() {
+		q += ` AND ` + c.Cond + `?`
+		args = append(args, c.Arg)
 	}
 	return q + ` ORDER BY id DESC LIMIT ?`, append(args, limit+1)
 }

@@ -11,7 +11,7 @@ import (
 )
 
 // listFilterSetters set each filter of the fax list to a value, in the
-// order of faxFilters; the cursor is left out, as every page but the first
+// order of fax.FaxFilter.Conditions; the cursor is left out, as every page but the first
 // has it.
 var listFilterSetters = []struct {
 	name string
