@@ -26,7 +26,7 @@ import (
 // retries bring them again, deduplicated as ever).
 //
 // Updates about one fax go to one lane, in arrival order, and a batch takes
-// at most one update per fax (and per carrier event): a second is carried
+// updates of one carrier, at most one per fax (and per carrier event): a second is carried
 // to the next batch, so that each applies to the fax as the one before left
 // it. Between instances, and between a lane and the rest of the store, the
 // rules are those of a single update: the batch locks its faxes (in id
@@ -144,8 +144,10 @@ func (a *applier) runBatch(ops []*applyOp) (carry []*applyOp) {
 			op.done <- applyAnswer{err: fmt.Errorf("postgres: apply: %w", err)}
 			continue
 		}
-		k := "k" + op.u.Provider + "\x00" + op.key
-		if taken[op.match] || taken[k] {
+		// One carrier per batch (see batchLockSQL); deployments mostly
+		// have one.
+		k := "k" + op.key
+		if taken[op.match] || taken[k] || len(batch) > 0 && op.u.Provider != batch[0].u.Provider {
 			carry = append(carry, op)
 			continue
 		}
@@ -189,20 +191,22 @@ func (a *applier) runBatch(ops []*applyOp) (carry []*applyOp) {
 	return append(again, carry...)
 }
 
-// Matching the faxes of a batch: by faxgate's id ($1) or by the carrier and
-// the carrier's id ($2, $3: for each pair the oldest outbound fax, as a
+// Matching the faxes of a batch (all of one carrier, $2): by faxgate's id
+// ($1) or by the carrier's id ($3: for each the oldest outbound fax, as a
 // single update matches). The routable endpoints are those of the same
 // faxes. The carrier events are read after the lock, so that one recorded
-// by a transaction that held a fax before this one is seen.
+// by a transaction that held a fax before this one is seen. Each lookup is
+// an equality on an index's columns with an array (= ANY), which the
+// planner serves from the index whatever the plan cached for the statement
+// (a join with unnest may be planned as a scan of the whole table).
 const (
-	batchMatchedIDs = `$1::text[] || ARRAY(SELECT DISTINCT ON (provider, provider_fax_id) id FROM faxes
-		WHERE (provider, provider_fax_id) IN (SELECT * FROM unnest($2::text[], $3::text[])) AND direction = 'outbound'
-		ORDER BY provider, provider_fax_id, id)`
+	batchMatchedIDs = `$1::text[] || ARRAY(SELECT DISTINCT ON (provider_fax_id) id FROM faxes
+		WHERE provider = $2 AND provider_fax_id = ANY($3::text[]) AND provider_fax_id <> '' AND direction = 'outbound'
+		ORDER BY provider_fax_id, id)`
 	batchLockSQL     = `SELECT ` + faxColumns + ` FROM faxes WHERE id = ANY(` + batchMatchedIDs + `) ORDER BY id FOR UPDATE`
 	batchRoutableSQL = `SELECT ` + endpointColumns + ` FROM endpoints WHERE enabled AND NOT deleted
 		AND (fax_id = '' OR fax_id = ANY(` + batchMatchedIDs + `)) ORDER BY id`
-	batchSeenSQL = `SELECT provider, event_key, fax_id FROM carrier_events
-		WHERE (provider, event_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`
+	batchSeenSQL = `SELECT event_key, fax_id FROM carrier_events WHERE provider = $1 AND event_key = ANY($2::text[])`
 )
 
 // applyBatchTx applies the updates of a batch: results[i] is the result of
@@ -210,20 +214,21 @@ const (
 // of the batch and it must wait for the next.
 func (s *Store) applyBatchTx(tx *wtx, batch []*applyOp) (results []fax.ApplyResult, late []bool, err error) {
 	now := s.now().UTC()
-	ids, provs, pfids := []string{}, []string{}, []string{}
-	keyProvs, keys := make([]string, len(batch)), make([]string, len(batch))
+	provider := batch[0].u.Provider
+	ids, pfids := []string{}, []string{}
+	keys := make([]string, len(batch))
 	for i, op := range batch {
 		switch {
 		case op.u.FaxID != "":
 			ids = append(ids, op.u.FaxID)
 		case op.u.ProviderFaxID != "":
-			provs, pfids = append(provs, op.u.Provider), append(pfids, op.u.ProviderFaxID)
+			pfids = append(pfids, op.u.ProviderFaxID)
 		}
-		keyProvs[i], keys[i] = op.u.Provider, op.key
+		keys[i] = op.key
 	}
 	byID := make(map[string]*fax.Fax, len(batch))
 	byCarrier := make(map[string]*fax.Fax, len(batch))
-	tx.queue(batchLockSQL, ids, provs, pfids).Query(func(rows pgx.Rows) error {
+	tx.queue(batchLockSQL, ids, provider, pfids).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			f, err := scanFax(rows)
 			if err != nil {
@@ -231,15 +236,14 @@ func (s *Store) applyBatchTx(tx *wtx, batch []*applyOp) (results []fax.ApplyResu
 			}
 			byID[f.ID] = f
 			// Rows come in id order: the first per carrier id is the oldest.
-			ck := f.Provider + "\x00" + f.ProviderFaxID
-			if f.Direction == fax.Outbound && f.ProviderFaxID != "" && byCarrier[ck] == nil {
-				byCarrier[ck] = f
+			if f.Provider == provider && f.Direction == fax.Outbound && f.ProviderFaxID != "" && byCarrier[f.ProviderFaxID] == nil {
+				byCarrier[f.ProviderFaxID] = f
 			}
 		}
 		return rows.Err()
 	})
 	var endpoints []*fax.Endpoint
-	tx.queue(batchRoutableSQL, ids, provs, pfids).Query(func(rows pgx.Rows) error {
+	tx.queue(batchRoutableSQL, ids, provider, pfids).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			e, err := scanEndpoint(rows)
 			if err != nil {
@@ -250,13 +254,13 @@ func (s *Store) applyBatchTx(tx *wtx, batch []*applyOp) (results []fax.ApplyResu
 		return rows.Err()
 	})
 	seen := make(map[string]string)
-	tx.queue(batchSeenSQL, keyProvs, keys).Query(func(rows pgx.Rows) error {
+	tx.queue(batchSeenSQL, provider, keys).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
-			var p, k, id string
-			if err := rows.Scan(&p, &k, &id); err != nil {
+			var k, id string
+			if err := rows.Scan(&k, &id); err != nil {
 				return err
 			}
-			seen[p+"\x00"+k] = id
+			seen[k] = id
 		}
 		return rows.Err()
 	})
@@ -272,7 +276,7 @@ func (s *Store) applyBatchTx(tx *wtx, batch []*applyOp) (results []fax.ApplyResu
 	var redials []func()
 	for i, op := range batch {
 		u := op.u
-		if id, ok := seen[u.Provider+"\x00"+op.key]; ok {
+		if id, ok := seen[op.key]; ok {
 			results[i] = fax.ApplyResult{Duplicate: true, FaxID: id}
 			continue
 		}
@@ -281,7 +285,7 @@ func (s *Store) applyBatchTx(tx *wtx, batch []*applyOp) (results []fax.ApplyResu
 		case u.FaxID != "":
 			f = byID[u.FaxID]
 		case u.ProviderFaxID != "":
-			f = byCarrier[u.Provider+"\x00"+u.ProviderFaxID]
+			f = byCarrier[u.ProviderFaxID]
 		}
 		if f != nil && changed[f.ID] {
 			late[i] = true
