@@ -11,17 +11,23 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// ApplyUpdate applies a carrier update in one transaction: it records the
-// carrier event for deduplication (unless it matched no fax), finds and locks the fax, applies the
-// domain's transition rules, saves the fax and records the events and
-// deliveries the change causes. A repeated carrier event, a stale update and
-// an update for an unknown fax are all acknowledged without error, and say
-// so in the result.
+// ApplyUpdate applies a carrier update: it finds and locks the fax (or
+// SMS), applies the domain's transition rules, saves the record, records
+// the events and deliveries the change causes and records the carrier event
+// for deduplication (unless it matched nothing), all in one transaction. A
+// repeated carrier event, a stale update and an update for an unknown fax
+// are all acknowledged without error, and say so in the result.
+//
+// Updates about outbound faxes are applied in batches (see applier);
+// received faxes and SMS one transaction each.
 //
 // Between instances: the same carrier event applied twice at once collides
-// on carrier_events' primary key (the second waits for the first and then
-// does nothing); updates to one fax serialise on its row lock.
+// on carrier_events' primary key or is seen once the fax's row lock is
+// released; updates to one fax serialise on its row lock.
 func (s *Store) ApplyUpdate(ctx context.Context, u *fax.Update) (fax.ApplyResult, error) {
+	if u.Kind != fax.UpdateSMS && u.Kind != fax.UpdateInbound {
+		return s.applier.do(ctx, u)
+	}
 	var res fax.ApplyResult
 	err := s.write(ctx, func(tx *wtx) error {
 		r, err := s.applyTx(tx, u)
@@ -30,16 +36,6 @@ func (s *Store) ApplyUpdate(ctx context.Context, u *fax.Update) (fax.ApplyResult
 	})
 	return res, err
 }
-
-// Matching queries: by faxgate's id when the carrier echoed it, else by the
-// carrier's id. The routable endpoints query matches the same fax, so that
-// both go in one round trip with the carrier event.
-const (
-	matchByIDSQL          = `SELECT ` + faxColumns + ` FROM faxes WHERE id = $1 FOR UPDATE`
-	matchByProviderSQL    = `SELECT ` + faxColumns + ` FROM faxes WHERE provider = $1 AND provider_fax_id = $2 AND direction = 'outbound' ORDER BY id LIMIT 1 FOR UPDATE`
-	routableByProviderSQL = `SELECT ` + endpointColumns + ` FROM endpoints WHERE enabled AND NOT deleted AND (fax_id = '' OR fax_id =
-		(SELECT id FROM faxes WHERE provider = $1 AND provider_fax_id = $2 AND direction = 'outbound' ORDER BY id LIMIT 1)) ORDER BY id`
-)
 
 func (s *Store) applyTx(tx *wtx, u *fax.Update) (fax.ApplyResult, error) {
 	var res fax.ApplyResult
@@ -54,35 +50,12 @@ func (s *Store) applyTx(tx *wtx, u *fax.Update) (fax.ApplyResult, error) {
 	tx.queue(`SELECT fax_id FROM carrier_events WHERE provider = $1 AND event_key = $2`, u.Provider, key).QueryRow(func(row pgx.Row) error {
 		return noRowsOK(row.Scan(&dupFaxID))
 	})
-	var f *fax.Fax
 	var sms *fax.SMS
 	var endpoints []*fax.Endpoint
-	scanMatch := func(row pgx.Row) (err error) {
-		f, err = scanFax(row)
-		return noRowsOK(err)
-	}
-	switch {
-	case u.Kind == fax.UpdateSMS:
+	if u.Kind == fax.UpdateSMS {
 		queueMatchSMS(tx, u, &sms)
-		queueRoutable(tx, nil, &endpoints)
-	case u.Kind == fax.UpdateInbound:
-		queueRoutable(tx, nil, &endpoints)
-	case u.FaxID != "":
-		tx.queue(matchByIDSQL, u.FaxID).QueryRow(scanMatch)
-		queueRoutable(tx, []string{u.FaxID}, &endpoints)
-	case u.ProviderFaxID != "":
-		tx.queue(matchByProviderSQL, u.Provider, u.ProviderFaxID).QueryRow(scanMatch)
-		tx.queue(routableByProviderSQL, u.Provider, u.ProviderFaxID).Query(func(rows pgx.Rows) error {
-			for rows.Next() {
-				e, err := scanEndpoint(rows)
-				if err != nil {
-					return err
-				}
-				endpoints = append(endpoints, e)
-			}
-			return rows.Err()
-		})
 	}
+	queueRoutable(tx, nil, &endpoints)
 	if err := tx.flush(); err != nil {
 		return res, fmt.Errorf("postgres: apply: %w", err)
 	}
@@ -101,23 +74,6 @@ func (s *Store) applyTx(tx *wtx, u *fax.Update) (fax.ApplyResult, error) {
 	case fax.UpdateInbound:
 		c.Result, err = s.receiveTx(tx, u, endpoints, now)
 		c.Outcome = workflow.Applied
-	default:
-		c, err = workflow.ApplyToFaxRedial(&s.ids, f, u, now, s.redial)
-		switch {
-		case err != nil || !c.Save:
-		case c.Outcome == workflow.Stale:
-			// A stale update to save told only the carrier's id.
-			tx.queue(`UPDATE faxes SET provider_fax_id = $1 WHERE id = $2`, f.ProviderFaxID, f.ID)
-		default:
-			saveFax(tx, f)
-			if f.Status.Final() {
-				tx.queue(`UPDATE faxes SET dispatch_state = 'done', lease_until = NULL WHERE id = $1`, f.ID)
-			}
-			if c.RedialAt != nil {
-				requeue(tx, f, *c.RedialAt)
-			}
-			s.insertEvents(tx, f, c.Events, endpoints, now)
-		}
 	}
 	if err != nil {
 		return c.Result, err

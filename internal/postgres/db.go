@@ -79,6 +79,8 @@ type Store struct {
 	onWork func(string)
 	notes  *notifier
 	ids    fax.IDGen
+	// applier batches carrier updates about outbound faxes.
+	applier *applier
 
 	disableAfter time.Duration
 	redial       fax.RedialPolicy
@@ -148,6 +150,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 			return nil, err
 		}
 	}
+	s.applier = newApplier(s)
 	return s, nil
 }
 
@@ -167,6 +170,9 @@ func Migrate(ctx context.Context, url string) error {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
+		// Updates already queued are answered (errClosed) before the
+		// pool closes.
+		s.applier.stop()
 		s.notes.close()
 		if s.stopListen != nil {
 			s.stopListen()

@@ -95,11 +95,12 @@ func failureJSON(fl *fax.Failure) any {
 }
 
 // nullInt is n, or NULL for 0 (a detail the carrier did not report).
-func nullInt(n int) any {
+func nullInt(n int) *int64 {
 	if n == 0 {
 		return nil
 	}
-	return int64(n)
+	v := int64(n)
+	return &v
 }
 
 // attemptsJSON is how the attempts column holds a fax's earlier tries:
@@ -112,11 +113,11 @@ func attemptsJSON(as []fax.DialAttempt) any {
 	return string(b)
 }
 
-func nullString(s string) any {
+func nullString(s string) *string {
 	if s == "" {
 		return nil
 	}
-	return s
+	return &s
 }
 
 // args collects the arguments of a query built piece by piece and names
@@ -294,13 +295,9 @@ func (s *Store) createFaxes(ctx context.Context, faxes []*fax.Fax, opts fax.Crea
 // insertEvents queues events about f (nil for an SMS) and a pending
 // delivery for every endpoint (of those given) the workflow routes each to.
 func (s *Store) insertEvents(tx *wtx, f *fax.Fax, evs []fax.Event, endpoints []*fax.Endpoint, now time.Time) {
-	for i := range evs {
-		ev := &evs[i]
-		insertEvent(tx, ev)
-		for _, e := range workflow.Route(ev, f, endpoints) {
-			s.insertDelivery(tx, e.ID, ev, now)
-		}
-	}
+	var w eventWrites
+	w.add(s, f, evs, endpoints, now)
+	w.queue(tx)
 }
 
 func insertEvent(tx *wtx, ev *fax.Event) {
