@@ -12,13 +12,13 @@ import (
 )
 
 // RecordAttempts records many attempts in one transaction, each as
-// RecordAttempt would, in order: one round trip locks every endpoint and
-// delivery concerned (endpoints first, then deliveries, each in id order,
-// the order RecordAttempt and the other writers follow), the attempts and
-// new states go in the next, and each endpoint's health is written once
-// with the state the batch left it in. A delivery that does not exist gets
-// its not_found error and the others are recorded; any other error fails
-// them all.
+// RecordAttempt would, in order: one round trip locks every endpoint
+// concerned (in id order, the order RecordAttempt and the other writers
+// follow) and says which endpoint each delivery goes to, and one statement
+// in the next moves the deliveries and inserts their attempts; each
+// endpoint's health is written once with the state the batch left it in.
+// A delivery that does not exist gets its not_found error and the others
+// are recorded; any other error fails them all.
 func (s *Store) RecordAttempts(ctx context.Context, ds []fax.Delivery) []error {
 	errs := make([]error, len(ds))
 	ids := make([]string, 0, len(ds))
@@ -79,34 +79,31 @@ func (h *endpointHealth) flush(tx *wtx) {
 
 // recordAttemptsTx records ds (those with exactly one attempt: errs[i] is
 // nil) and returns the indexes of the deliveries not found.
+//
+// The deliveries are not locked here: each one's row is locked by the
+// statement that moves it, which counts its attempt there (attempt_count +
+// 1). Two batches that share a delivery share its endpoint, whose lock
+// orders them, as it orders every other change to an endpoint's
+// deliveries.
 func (s *Store) recordAttemptsTx(tx *wtx, ds []fax.Delivery, errs []error, ids []string, notFound []int) ([]int, error) {
 	health := make(map[string]*endpointHealth)
 	var order []*endpointHealth
-	tx.queue(`SELECT id, enabled, failing_since FROM endpoints
-		WHERE id IN (SELECT endpoint_id FROM deliveries WHERE id = ANY($1)) ORDER BY id FOR UPDATE`, ids).Query(func(rows pgx.Rows) error {
-		for rows.Next() {
-			h := &endpointHealth{}
-			if err := rows.Scan(&h.id, &h.enabled, &h.failingSince); err != nil {
-				return err
-			}
-			health[h.id] = h
-			order = append(order, h)
-		}
-		return rows.Err()
-	})
-	type row struct {
-		n        int
-		endpoint string
-	}
-	rowsByID := make(map[string]*row, len(ids))
-	tx.queue(`SELECT id, attempt_count, endpoint_id FROM deliveries WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids).Query(func(rows pgx.Rows) error {
+	endpointOf := make(map[string]*endpointHealth, len(ids))
+	tx.queue(`SELECT d.id, e.id, e.enabled, e.failing_since FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id
+		WHERE d.id = ANY($1) ORDER BY e.id FOR UPDATE OF e`, ids).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var id string
-			r := &row{}
-			if err := rows.Scan(&id, &r.n, &r.endpoint); err != nil {
+			h := &endpointHealth{}
+			if err := rows.Scan(&id, &h.id, &h.enabled, &h.failingSince); err != nil {
 				return err
 			}
-			rowsByID[id] = r
+			if known := health[h.id]; known != nil {
+				h = known
+			} else {
+				health[h.id] = h
+				order = append(order, h)
+			}
+			endpointOf[id] = h
 		}
 		return rows.Err()
 	})
@@ -120,17 +117,12 @@ func (s *Store) recordAttemptsTx(tx *wtx, ds []fax.Delivery, errs []error, ids [
 			continue
 		}
 		d := &ds[i]
-		r := rowsByID[d.ID]
-		var h *endpointHealth
-		if r != nil {
-			h = health[r.endpoint]
-		}
+		h := endpointOf[d.ID]
 		if h == nil {
 			notFound = append(notFound, i)
 			continue
 		}
 		a := d.Attempts[0]
-		r.n++
 		status, next := d.Status, d.NextAttemptAt
 		// A retry is never scheduled to an endpoint deleted or disabled
 		// while the attempt was on the wire: its deliveries were failed
@@ -141,11 +133,11 @@ func (s *Store) recordAttemptsTx(tx *wtx, ds []fax.Delivery, errs []error, ids [
 		if status != fax.DeliveryPending {
 			next = nil
 		}
-		rec.add(tx, d.ID, r.n, &a, status, next)
+		rec.add(tx, d.ID, &a, status, next)
 		if a.HoldEndpointUntil != nil {
 			rec.queue(tx)
 			tx.queue(`UPDATE deliveries SET next_attempt_at = $1 WHERE endpoint_id = $2 AND status = 'pending' AND next_attempt_at < $1`,
-				ms(*a.HoldEndpointUntil), r.endpoint)
+				ms(*a.HoldEndpointUntil), h.id)
 		}
 		if err := s.moveHealth(tx, h, a, d.Status, now, func() { rec.queue(tx) }); err != nil {
 			return nil, err
@@ -158,23 +150,23 @@ func (s *Store) recordAttemptsTx(tx *wtx, ds []fax.Delivery, errs []error, ids [
 	return notFound, nil
 }
 
-// outcomeRows gathers the attempts and new delivery states of a batch of
-// outcomes, written with one statement each (unnest) where each outcome
-// would take two of its own. What must follow an outcome's rows (an
-// endpoint held or disabled) queues them first.
+// outcomeRows gathers the new delivery states and attempts of a batch of
+// outcomes, written with one statement (unnest) where each outcome would
+// take two of its own. What must follow an outcome's rows (an endpoint held
+// or disabled) queues them first.
 type outcomeRows struct {
 	now                    int64
 	ids, status, errs, bod []string
-	ns, codes              []int32
+	codes                  []int32
 	at, latency            []int64
 	next                   []*int64
 	has                    map[string]bool
 }
 
-func (o *outcomeRows) add(tx *wtx, id string, n int, a *fax.Attempt, status fax.DeliveryStatus, next *time.Time) {
+func (o *outcomeRows) add(tx *wtx, id string, a *fax.Attempt, status fax.DeliveryStatus, next *time.Time) {
 	if o.has[id] {
 		// A second outcome of one delivery: its first must be written
-		// first.
+		// first, and one statement updates a row once.
 		o.queue(tx)
 	}
 	if o.has == nil {
@@ -182,7 +174,6 @@ func (o *outcomeRows) add(tx *wtx, id string, n int, a *fax.Attempt, status fax.
 	}
 	o.has[id] = true
 	o.ids = append(o.ids, id)
-	o.ns = append(o.ns, int32(n))
 	o.at = append(o.at, ms(a.At))
 	o.codes = append(o.codes, int32(a.StatusCode))
 	o.latency = append(o.latency, a.LatencyMS)
@@ -192,17 +183,22 @@ func (o *outcomeRows) add(tx *wtx, id string, n int, a *fax.Attempt, status fax.
 	o.next = append(o.next, msPtr(next))
 }
 
-// queue queues the gathered rows' statements and starts afresh.
+// queue queues the gathered rows' statement and starts afresh. The UPDATE
+// numbers each attempt from the delivery's locked row and hands it to the
+// INSERT; it takes the rows in id order, the order DeleteFax's DELETE
+// takes them in.
 func (o *outcomeRows) queue(tx *wtx) {
 	if len(o.ids) == 0 {
 		return
 	}
-	tx.queue(`INSERT INTO attempts (delivery_id, n, at, status_code, latency_ms, error, response_body)
-		SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::int[], $5::bigint[], $6::text[], $7::text[])`,
-		o.ids, o.ns, o.at, o.codes, o.latency, o.errs, o.bod)
-	tx.queue(`UPDATE deliveries d SET status = t.status, attempt_count = t.n, next_attempt_at = t.next, lease_until = NULL, updated_at = $5
-		FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[]) AS t(id, status, n, next) WHERE d.id = t.id`,
-		o.ids, o.status, o.ns, o.next, o.now)
+	tx.queue(`WITH u AS (
+		UPDATE deliveries d SET status = t.status, attempt_count = d.attempt_count + 1, next_attempt_at = t.next, lease_until = NULL, updated_at = $9
+		FROM (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::int[], $6::bigint[], $7::text[], $8::text[])
+			AS t(id, status, next, at, code, latency, error, body) ORDER BY id) t
+		WHERE d.id = t.id
+		RETURNING d.id, d.attempt_count, t.at, t.code, t.latency, t.error, t.body)
+	INSERT INTO attempts (delivery_id, n, at, status_code, latency_ms, error, response_body) SELECT * FROM u`,
+		o.ids, o.status, o.next, o.at, o.codes, o.latency, o.errs, o.bod, o.now)
 	*o = outcomeRows{now: o.now}
 }
 
