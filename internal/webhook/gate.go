@@ -85,13 +85,21 @@ const mailRelay = "smtp relay"
 // does not parse is its endpoint's own destination (its attempt fails
 // without connecting).
 func destination(job *fax.DeliveryJob) string {
-	raw := job.Endpoint.URL
+	if d, ok := urlDestination(job.Endpoint.URL); ok {
+		return d
+	}
+	return "endpoint " + endpointKey(job)
+}
+
+// urlDestination is the destination of an endpoint URL, false when the URL
+// does not name one.
+func urlDestination(raw string) (string, bool) {
 	if isMailto(raw) {
-		return mailRelay
+		return mailRelay, true
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
-		return "endpoint " + endpointKey(job)
+		return "", false
 	}
 	port := u.Port()
 	if port == "" {
@@ -100,7 +108,32 @@ func destination(job *fax.DeliveryJob) string {
 			port = "443"
 		}
 	}
-	return net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+	return net.JoinHostPort(strings.ToLower(u.Hostname()), port), true
+}
+
+// destinations remembers the destination of the endpoint URLs seen lately,
+// so that Run parses an endpoint's URL once, not once a delivery. It is
+// used by one goroutine.
+type destinations map[string]string
+
+// maxDestinations bounds what destinations remembers; past it, it starts
+// again.
+const maxDestinations = 1024
+
+func (d destinations) of(job *fax.DeliveryJob) string {
+	raw := job.Endpoint.URL
+	if key, ok := d[raw]; ok {
+		return key
+	}
+	key, ok := urlDestination(raw)
+	if !ok {
+		return "endpoint " + endpointKey(job)
+	}
+	if len(d) >= maxDestinations {
+		clear(d)
+	}
+	d[raw] = key
+	return key
 }
 
 // endpointKey is the endpoint a job's attempt goes to.

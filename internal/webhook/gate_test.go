@@ -192,3 +192,31 @@ func TestGate(t *testing.T) {
 		t.Errorf("after a finished: active %v, held %d", g.active, g.held)
 	}
 }
+
+// TestDestinationsCache: the remembered destination of a URL is the one
+// destination works out, including for URLs that name none, whose
+// destination is their endpoint's own.
+func TestDestinationsCache(t *testing.T) {
+	t.Parallel()
+	d := destinations{}
+	urls := []string{"http://Example.com/a", "https://example.com/b", "http://example.com:8080/", "mailto:ops@example.com",
+		"http://[::1]:9/x", "::not a url", "/relative", "http://example.com/a"}
+	for i, u := range urls {
+		for _, id := range []string{"ep_1", "ep_2"} {
+			job := &fax.DeliveryJob{Endpoint: fax.Endpoint{ID: id, URL: u}}
+			if got, want := d.of(job), destination(job); got != want {
+				t.Errorf("%d: destinations.of(%q, %s) = %q, want %q", i, u, id, got, want)
+			}
+		}
+	}
+	for i := range maxDestinations + 10 {
+		u := "http://h" + strconv.Itoa(i) + ".example/"
+		job := &fax.DeliveryJob{Endpoint: fax.Endpoint{ID: "ep", URL: u}}
+		if got, want := d.of(job), destination(job); got != want {
+			t.Fatalf("destinations.of(%q) = %q, want %q", u, got, want)
+		}
+	}
+	if len(d) > maxDestinations {
+		t.Errorf("destinations holds %d URLs, more than %d", len(d), maxDestinations)
+	}
+}

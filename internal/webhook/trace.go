@@ -26,7 +26,9 @@ func (c *countingConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	c.read.Add(int64(n))
 	if err != nil {
-		c.readErr.CompareAndSwap(nil, &err)
+		// A copy, so that err itself stays off the heap on every read.
+		kept := err
+		c.readErr.CompareAndSwap(nil, &kept)
 	}
 	return n, err
 }

@@ -276,62 +276,90 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.log.Error("webhook: delivery not recorded", slog.String("delivery_id", q.job.Delivery.ID), slog.Any("error", err))
 		}
 	}
-	for range w.opts.Workers {
-		wg.Go(func() {
-			for q := range jobs {
-				job := q.job
-				if ctx.Err() != nil {
-					done <- doneMsg{key: q.key}
-					continue
-				}
-				// A job that waited for a worker so long that its lease
-				// could lapse during the attempt is left to the lease:
-				// another claim could take it and send it too.
-				if w.opts.Now().UTC().Sub(q.since) > maxHold {
-					done <- doneMsg{key: q.key}
-					dropped(job, "queued too long for its lease")
-					continue
-				}
-				if w.removed(ctx, job, q.gen) {
-					done <- doneMsg{key: q.key}
-					dropped(job, "its endpoint was disabled or deleted")
-					continue
-				}
-				// The store put the delivery off when it recorded the
-				// Retry-After; this one was claimed before.
-				if w.endpointHeld(job) {
-					done <- doneMsg{key: q.key}
-					dropped(job, "its endpoint asked to wait (Retry-After) or answered 410")
-					continue
-				}
-				res := make(chan attemptRecord, 1)
-				go func() { res <- w.attempt(ctx, job) }()
-				if heavy(job) {
-					complete(q, <-res, false)
-					continue
-				}
-				if !ho.isSlow(q.key) || !ho.take(q.key) {
-					timer := time.NewTimer(stallAfter)
-					select {
-					case r := <-res:
-						timer.Stop()
-						complete(q, r, false)
-						continue
-					case <-timer.C:
-					}
-					if !ho.take(q.key) {
-						complete(q, <-res, false)
-						continue
-					}
-				}
+	// work is one worker: it takes jobs until jobs is closed, or until an
+	// attempt it runs is handed off (see attemptWatched), when a new worker
+	// has taken its place.
+	var work func()
+	// attemptWatched runs q's attempt on the calling worker, so that the
+	// common case, an answer within stallAfter, costs no goroutine of its
+	// own. If the attempt is still running after stallAfter and a handoff
+	// slot is free, a new worker starts in this one's place and this one
+	// ends with the attempt: it reports false.
+	attemptWatched := func(q heldJob) bool {
+		st := &stallWatch{}
+		t := time.AfterFunc(stallAfter, func() {
+			st.mu.Lock()
+			defer st.mu.Unlock()
+			if st.finished || !ho.take(q.key) {
+				return
+			}
+			st.handed = true
+			handed <- struct{}{}
+			wg.Go(work)
+		})
+		r := w.attempt(ctx, q.job)
+		st.mu.Lock()
+		st.finished = true
+		wasHanded := st.handed
+		st.mu.Unlock()
+		if !wasHanded {
+			t.Stop()
+			complete(q, r, false)
+			return true
+		}
+		ho.release(q.key)
+		complete(q, r, true)
+		return false
+	}
+	work = func() {
+		for q := range jobs {
+			job := q.job
+			if ctx.Err() != nil {
+				done <- doneMsg{key: q.key}
+				continue
+			}
+			// A job that waited for a worker so long that its lease
+			// could lapse during the attempt is left to the lease:
+			// another claim could take it and send it too.
+			if w.opts.Now().UTC().Sub(q.since) > maxHold {
+				done <- doneMsg{key: q.key}
+				dropped(job, "queued too long for its lease")
+				continue
+			}
+			if w.removed(ctx, job, q.gen) {
+				done <- doneMsg{key: q.key}
+				dropped(job, "its endpoint was disabled or deleted")
+				continue
+			}
+			// The store put the delivery off when it recorded the
+			// Retry-After; this one was claimed before.
+			if w.endpointHeld(job) {
+				done <- doneMsg{key: q.key}
+				dropped(job, "its endpoint asked to wait (Retry-After) or answered 410")
+				continue
+			}
+			if heavy(job) {
+				complete(q, w.attempt(ctx, job), false)
+				continue
+			}
+			// A destination with an attempt handed off gets its next
+			// ones handed off at once, while slots are free.
+			if ho.isSlow(q.key) && ho.take(q.key) {
 				handed <- struct{}{}
 				wg.Go(func() {
-					r := <-res
+					r := w.attempt(ctx, job)
 					ho.release(q.key)
 					complete(q, r, true)
 				})
+				continue
 			}
-		})
+			if !attemptWatched(q) {
+				return
+			}
+		}
+	}
+	for range w.opts.Workers {
+		wg.Go(work)
 	}
 	defer func() {
 		close(jobs)
@@ -388,6 +416,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		at    time.Time
 		gen   uint64
 	}
+	dests := destinations{}
 	claimReq := make(chan int, 1)
 	claimRes := make(chan claimResult, 1)
 	go func() {
@@ -438,7 +467,7 @@ func (w *Worker) Run(ctx context.Context) error {
 				w.log.Error("webhook: claim failed", slog.Any("error", r.err))
 			}
 			for _, job := range r.jobs {
-				h := heldJob{job: job, key: destination(job), since: r.at, gen: r.gen}
+				h := heldJob{job: job, key: dests.of(job), since: r.at, gen: r.gen}
 				switch a, evicted := g.admit(h); a {
 				case admitStart:
 					outstanding++
@@ -464,6 +493,15 @@ func (w *Worker) Run(ctx context.Context) error {
 			handedOut++
 		}
 	}
+}
+
+// stallWatch is what an attempt run on its worker and the timer that may
+// hand it off share: whether the attempt has finished, and whether it was
+// handed off before it did.
+type stallWatch struct {
+	mu       sync.Mutex
+	finished bool
+	handed   bool
 }
 
 // doneMsg says that a job to destination key is finished: its attempt has
