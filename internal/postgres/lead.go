@@ -71,6 +71,12 @@ func (l *lead) release() {
 		l.s.leadMu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		// Unlocked before the close: a closed connection's backend drops
+		// its locks when it has exited, a moment later, so another
+		// instance asking right after would still find the job led.
+		if _, err := l.conn.Exec(ctx, "SELECT pg_advisory_unlock_all()"); err != nil {
+			l.s.log.Warn("lead not unlocked; it ends when its connection does", "lead", l.name, "err", err)
+		}
 		if err := l.conn.Close(ctx); err != nil {
 			l.s.log.Warn("lead connection did not close cleanly", "lead", l.name, "err", err)
 		}
